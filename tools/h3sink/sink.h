@@ -1,0 +1,149 @@
+/*
+ * sink.h: the I/O-independent core of h3sink, an HTTP/3 server (collector).
+ *
+ * No sockets and no clock inside: the caller hands in datagrams with a timestamp
+ * (sink_recv), asks for the datagrams to send (sink_flush) and drives timers
+ * (sink_expiry / sink_handle_expiry). One struct sink serves many connections,
+ * dispatched by destination connection ID. A struct sink is not thread-safe: use
+ * it from one thread.
+ *
+ * Behaviour (HTTP semantics, see tools/h3sink/README.md):
+ *   POST/PUT  any path: body bytes counted and hashed, never kept. If the request
+ *             carries `content-digest: sha-256=:<base64>:` (RFC 9530) the SHA-256 of
+ *             the body is verified. 200 {"bytes":N,"digest":"ok"|"none"} or
+ *             400 {"bytes":N,"digest":"mismatch"|"malformed"}.
+ *   GET /bytes/N  200 with N bytes, byte i = i % 251 (N <= SINK_BYTES_MAX, else 400).
+ *   GET /fault/bad-headers  with params.fault_bad_response_headers: a response with
+ *             an invalid field name (uppercase), so the client sees a stream error.
+ *   other     200 with a tiny body ("ok\n"); HEAD: headers only.
+ *   bad requests (missing/invalid pseudo-headers): the stream is reset by nghttp3
+ *             with H3_MESSAGE_ERROR.
+ */
+#ifndef H3SINK_SINK_H
+#define H3SINK_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sink;
+
+/* Largest N accepted by GET /bytes/N (64 GiB). */
+#define SINK_BYTES_MAX (64ULL << 30)
+
+/* HTTP/3 error codes (RFC 9114 §8.1) used in close codes and stats. */
+#define SINK_H3_NO_ERROR 0x100ULL
+
+/* Server parameters. Start from sink_params_default(); zero numeric fields mean
+ * "default" too. The strings are only read during sink_new(). */
+struct sink_params {
+    const char *cert_file, *key_file; /* PEM; required */
+    uint64_t max_streams_bidi;        /* peer (client) concurrent request limit; 100 */
+    uint64_t initial_max_data;        /* connection flow-control window; 16 MiB */
+    uint64_t initial_max_stream_data_bidi_remote; /* per request stream; 4 MiB */
+    uint64_t idle_timeout_ns;         /* 30 s */
+    const char *keylog_file;          /* optional SSLKEYLOGFILE output (appended) */
+    /* test hooks, off by default: */
+    int fault_bad_response_headers;   /* GET /fault/bad-headers answers with an
+                                         invalid (uppercase) header field name */
+    uint64_t response_delay_ns;       /* delay every response by this much (keeps
+                                         requests in flight for shutdown tests) */
+};
+
+/* Called by sink_flush() once per datagram to send to |remote|. */
+typedef void sink_send_fn(void *arg, const struct sockaddr *remote, socklen_t remote_len,
+                          const uint8_t *data, size_t len);
+
+/* How a connection ended, kept in a small ring in struct sink_stats. */
+struct sink_close_rec {
+    uint64_t error_code; /* transport code, or application code (H3) */
+    uint8_t app;         /* 1: application (H3) error code, 0: transport */
+    uint8_t local;       /* 1: we closed it, 0: the peer did */
+    uint8_t idle;        /* 1: idle timeout (silent close, error_code 0) */
+};
+
+#define SINK_CLOSE_LOG 64
+
+/* Totals since sink_new(). All counters only grow. */
+struct sink_stats {
+    uint64_t conns_accepted, conns_closed;
+    uint64_t conns_closed_ok;     /* ended with H3_NO_ERROR (either side) or NO_ERROR */
+    uint64_t conns_closed_error;  /* any other code (idle timeouts are separate) */
+    uint64_t conns_idle_timeout;
+    uint64_t requests;            /* request header sections accepted */
+    uint64_t requests_bad;        /* requests answered 4xx or reset as malformed */
+    uint64_t responses_2xx, responses_4xx, responses_5xx;
+    uint64_t streams_reset;       /* request streams reset/stopped by the peer */
+    uint64_t body_bytes_in;       /* request body bytes received */
+    uint64_t body_bytes_out;      /* response body bytes handed to nghttp3 */
+    uint64_t digest_ok, digest_bad, digest_none;
+    uint64_t goaways_sent;
+    uint64_t pkts_in, pkts_out, bytes_in, bytes_out; /* UDP payload */
+    uint64_t pkts_dropped;        /* unparsable, unknown-connection or rejected */
+    uint64_t version_negotiations;/* Version Negotiation packets sent */
+    /* last SINK_CLOSE_LOG closes: closes[i % SINK_CLOSE_LOG], i < conns_closed */
+    struct sink_close_rec closes[SINK_CLOSE_LOG];
+};
+
+/* Fill |p| with the defaults (no cert/key: the caller must set them). */
+void sink_params_default(struct sink_params *p);
+
+/* Create a server. |p|: parameters (cert_file and key_file required).
+ * Returns the server, or NULL with a message in |err| (|errlen| bytes, may be 0):
+ * unreadable certificate/key, bad parameter, out of memory. */
+struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen);
+
+/* Free |s| and every connection without sending anything. NULL is fine. */
+void sink_del(struct sink *s);
+
+/* Feed one received UDP datagram. |local|/|remote|: the addresses it was received
+ * on/from; |data|,|len|: the UDP payload; |now_ns|: a monotonic timestamp.
+ * Creates a connection for a valid Initial, answers unsupported versions with
+ * Version Negotiation (sent on the next sink_flush), drops junk (counted in
+ * stats.pkts_dropped). Returns 0 (also for dropped datagrams), -EINVAL on bad
+ * arguments, -ENOMEM when out of memory. */
+int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
+              const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data,
+              size_t len, uint64_t now_ns);
+
+/* Write every datagram that is ready (handshake, ACKs, response data, closes) by
+ * calling |send| once per datagram, then free connections whose closing or
+ * draining period is over. Returns the number of datagrams sent (>= 0), or
+ * -EINVAL. Call it after sink_recv/sink_handle_expiry batches. */
+int sink_flush(struct sink *s, uint64_t now_ns, sink_send_fn *send, void *arg);
+
+/* Earliest deadline (ns, same clock as now_ns) at which sink_handle_expiry must be
+ * called, or UINT64_MAX if there is none. */
+uint64_t sink_expiry(const struct sink *s);
+
+/* Run the timers that are due at |now_ns| (loss recovery, idle timeout, delayed
+ * responses, end of closing periods). Follow with sink_flush(). */
+void sink_handle_expiry(struct sink *s, uint64_t now_ns);
+
+/* Graceful shutdown of every connection: send GOAWAY (RFC 9114 §5.2) carrying the
+ * next unprocessed request stream ID, reject streams at or above it, let the
+ * requests in flight finish, then close each connection with H3_NO_ERROR.
+ * New connections are refused from now on. Follow with sink_flush(). */
+void sink_goaway(struct sink *s, uint64_t now_ns);
+
+/* Close every connection now with application error |app_error_code| and
+ * |reason| (may be NULL). Follow with sink_flush() to send the CONNECTION_CLOSE
+ * frames. New connections are refused from now on. */
+void sink_close_all(struct sink *s, uint64_t app_error_code, const char *reason,
+                    uint64_t now_ns);
+
+/* 1 when no connection is alive (closing/draining ones count as alive). */
+int sink_idle(const struct sink *s);
+
+/* The counters; valid until sink_del(). */
+const struct sink_stats *sink_stats(const struct sink *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* H3SINK_SINK_H */
