@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cfg: the daemon's configuration.
+ *
+ * An INI file is read with DPDK's rte_cfgfile into a validated, fixed-size
+ * struct cfg; the rte_cfgfile handle is closed before cfg_load() returns, so
+ * a loaded struct owns no heap memory and can be copied with memcpy().
+ * Every key, its type, range and default is documented in docs/CONFIG.md.
+ *
+ * Conventions of the struct:
+ *  - IPv4 addresses are in network byte order (rte_be32_t), 0 = not set.
+ *  - Optional MAC addresses are all-zero when not set (cfg_mac_is_set()).
+ *  - Optional strings are empty when not set.
+ *  - Durations carry their unit in the member name (_ms, _us).
+ */
+#ifndef H3DP_CFG_H
+#define H3DP_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+
+/* Longest value rte_cfgfile keeps (CFG_VALUE_LEN - 1), plus the NUL. */
+#define CFG_STR_MAX 256
+/* Highest lcore id + 1 a list may name; equals this DPDK build's RTE_MAX_LCORE. */
+#define CFG_LCORE_MAX 128
+/* Upper bound of the EAL argv built by cfg_eal_argv(), including argv[0]. */
+#define CFG_EAL_ARGV_MAX 160
+/* A Unix socket path must fit sockaddr_un.sun_path (108 bytes with the NUL). */
+#define CFG_SOCKET_PATH_MAX 108
+/* "not configured" value of cfg_control.uid / .gid, as chown(2) uses it. */
+#define CFG_ID_NONE ((uint32_t)-1)
+
+/* A set of lcore ids, 0 .. CFG_LCORE_MAX - 1. */
+struct cfg_lcores {
+    uint64_t bits[CFG_LCORE_MAX / 64];
+};
+
+enum cfg_io {
+    CFG_IO_DPDK = 0, /* DPDK poll-mode dataplane (production) */
+    CFG_IO_KERNEL,   /* kernel UDP sockets (development, baseline) */
+};
+
+enum cfg_idle {
+    CFG_IDLE_ADAPTIVE = 0, /* spin, then pause, then sleep when idle */
+    CFG_IDLE_BUSY,         /* always spin */
+};
+
+enum cfg_compress {
+    CFG_COMPRESS_NONE = 0,
+    CFG_COMPRESS_ZSTD,
+};
+
+enum cfg_device_kind {
+    CFG_DEVICE_PCI = 0, /* device_name is a full PCI address "0000:03:00.0" */
+    CFG_DEVICE_VDEV,    /* device_name is a vdev name "net_tap0" */
+};
+
+struct cfg_eal {
+    char args[CFG_STR_MAX];        /* [eal] args as written */
+    char lcores_str[CFG_STR_MAX];  /* [eal] lcores as written; passed to EAL -l */
+    struct cfg_lcores lcores;      /* the same, as a set */
+    unsigned int main_lcore;       /* lowest id in lcores: EAL's default main lcore */
+    char file_prefix[CFG_STR_MAX]; /* empty: EAL's default prefix */
+    /* args split into words (quotes removed), NUL-separated in argbuf. */
+    char argbuf[CFG_STR_MAX];
+    unsigned int argc;
+};
+
+struct cfg_port {
+    char device[CFG_STR_MAX];      /* as written: PCI address or vdev spec */
+    char device_name[CFG_STR_MAX]; /* the ethdev name: full PCI address or vdev name */
+    char device_args[CFG_STR_MAX]; /* devargs after the first ',' (may be empty) */
+    enum cfg_device_kind device_kind;
+    /*
+     * True when a --vdev in [eal] args creates device_name. When false for a
+     * vdev, the dataplane hot-plugs `device` itself (rte_dev_probe).
+     */
+    bool device_in_eal_args;
+    rte_be32_t ip;              /* our address */
+    uint8_t prefix_len;         /* 1..32 */
+    rte_be32_t netmask;         /* derived from prefix_len */
+    rte_be32_t gateway;         /* 0: none (only on-link peers reachable) */
+    struct rte_ether_addr gateway_mac; /* all-zero: resolve the gateway by ARP */
+    struct rte_ether_addr mac;  /* all-zero: the device's own MAC */
+    uint16_t mtu;
+    uint16_t rx_desc;
+    uint16_t tx_desc;
+};
+
+struct cfg_dataplane {
+    enum cfg_io io;
+    char workers_str[CFG_STR_MAX]; /* as written; empty when defaulted */
+    struct cfg_lcores workers;     /* subset of eal.lcores without eal.main_lcore */
+    uint16_t burst;
+    enum cfg_idle idle;
+    uint32_t idle_spin_polls;
+    uint32_t idle_sleep_us;
+    uint32_t mempool_size;
+    uint32_t mempool_cache;
+    uint32_t tx_drain_us;
+    uint16_t udp_echo_port; /* 0: echo service off */
+    uint32_t arp_timeout_ms;
+    uint32_t arp_retries;
+    uint32_t arp_queue;
+};
+
+struct cfg_control {
+    char socket[CFG_SOCKET_PATH_MAX];
+    char user[CFG_STR_MAX];  /* as written; empty: not set */
+    char group[CFG_STR_MAX]; /* as written; empty: not set */
+    uint32_t uid;            /* resolved user; CFG_ID_NONE when not set */
+    uint32_t gid;            /* resolved group; CFG_ID_NONE when not set */
+    uint32_t max_clients;
+    uint32_t max_line;
+};
+
+struct cfg_tls {
+    char ca_file[CFG_STR_MAX]; /* empty: the system trust store */
+    bool insecure;             /* skip server certificate verification (labs only) */
+    char keylog[CFG_STR_MAX];  /* empty: no SSLKEYLOGFILE-format key log */
+    char sni[CFG_STR_MAX];     /* empty: the URL's host name */
+};
+
+struct cfg_h3 {
+    uint32_t idle_timeout_ms; /* 0: no idle timeout (RFC 9000 10.1) */
+    uint32_t handshake_timeout_ms;
+    uint32_t keepalive_ms;    /* 0: no keep-alive */
+    uint32_t max_concurrent_streams;
+    uint32_t shutdown_timeout_ms; /* 0: graceful shutdown waits without deadline */
+    char qlog_dir[CFG_STR_MAX];   /* empty: no qlog */
+    uint64_t initial_max_data;
+    uint64_t initial_max_stream_data;
+};
+
+/* A parsed https URL. */
+struct cfg_url {
+    char host[CFG_STR_MAX]; /* name or address, without IPv6 brackets */
+    uint16_t port;          /* 443 when the URL gives none */
+    char path[CFG_STR_MAX]; /* begins with '/', includes any query */
+    bool host_is_ip;        /* IPv4 or IPv6 literal (not usable as SNI) */
+};
+
+struct cfg_upload {
+    char url_str[CFG_STR_MAX]; /* as written; empty: upload not configured */
+    struct cfg_url url;
+    uint32_t connections;
+    uint32_t streams; /* concurrent requests per connection */
+    uint32_t batch_bytes;
+    uint32_t linger_ms;
+    uint32_t retry_initial_ms;
+    uint32_t retry_max_ms;
+    uint32_t retry_limit; /* 0: retry without limit */
+    char spool_dir[CFG_STR_MAX];    /* empty: no spool directory */
+    char content_type[CFG_STR_MAX];
+    enum cfg_compress compress;
+    uint32_t generator_record_bytes;
+    uint64_t generator_rate; /* records per second; 0: generator off */
+};
+
+struct cfg {
+    struct cfg_eal eal;
+    struct cfg_port port;
+    struct cfg_dataplane dataplane;
+    struct cfg_control control;
+    struct cfg_tls tls;
+    struct cfg_h3 h3;
+    struct cfg_upload upload;
+};
+
+/* The EAL argument vector built by cfg_eal_argv(); owns its strings. */
+struct cfg_argv {
+    int argc;
+    char *argv[CFG_EAL_ARGV_MAX + 1]; /* NULL-terminated */
+    char buf[4096]; /* argv[0] (up to ~3 KiB) and the [eal] words */
+};
+
+/*
+ * cfg_defaults fills |c| with the default of every key (docs/CONFIG.md).
+ * Keys without a default (eal.lcores, port.device, port.ip) are left empty/0;
+ * cfg_load() requires them. All padding is zeroed so two structs holding
+ * the same configuration compare equal with memcmp().
+ */
+void cfg_defaults(struct cfg *c);
+
+/*
+ * cfg_load reads and validates the INI file |path| into |c|. |c| is set to
+ * the defaults first, then overridden by the file. On error, |err| (of
+ * |errlen| bytes, may be 0) receives ONE line without a trailing newline:
+ *
+ *   FILE:LINE: [section] key: what is wrong (got 'value')
+ *
+ * with the parts that do not apply left out (e.g. "FILE: [port] ip: required
+ * key is missing", "FILE:7: line is not '[section]' or 'key = value'").
+ *
+ * Returns 0 on success, -1 on any error (unreadable file, syntax, unknown
+ * section or key, duplicate section or key, bad value, missing key, a
+ * cross-key rule broken). |c| is unspecified after an error.
+ */
+int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen);
+
+/*
+ * cfg_eal_argv builds the EAL command line from [eal] into |out|:
+ *   PROG -l LCORES [--file-prefix PREFIX] ARGS...
+ * Nothing else is added. |prog| becomes argv[0]. |out| must stay alive as
+ * long as EAL may use its strings (until rte_eal_cleanup()).
+ *
+ * Returns argc (>= 3), or -ENAMETOOLONG if |prog| does not fit.
+ */
+int cfg_eal_argv(const struct cfg *c, const char *prog, struct cfg_argv *out);
+
+/*
+ * cfg_dump writes |c| to |f| as an INI file that cfg_load() reads back into
+ * an identical struct. Returns 0, or -EIO if writing failed.
+ */
+int cfg_dump(const struct cfg *c, FILE *f);
+
+/* Names of enum values as they are written in the file ("?" if out of range). */
+const char *cfg_io_name(enum cfg_io io);
+const char *cfg_idle_name(enum cfg_idle idle);
+const char *cfg_compress_name(enum cfg_compress compress);
+
+/* cfg_lcores_has returns whether |lcore| is in |s|. */
+bool cfg_lcores_has(const struct cfg_lcores *s, unsigned int lcore);
+/* cfg_lcores_count returns the number of lcores in |s|. */
+unsigned int cfg_lcores_count(const struct cfg_lcores *s);
+/*
+ * cfg_lcores_next returns the lowest lcore in |s| greater than |prev|, or -1.
+ * Iterate with: for (int l = cfg_lcores_next(s, -1); l >= 0; l = cfg_lcores_next(s, l))
+ */
+int cfg_lcores_next(const struct cfg_lcores *s, int prev);
+
+/* cfg_mac_is_set returns whether an optional MAC address was configured. */
+bool cfg_mac_is_set(const struct rte_ether_addr *mac);
+
+#endif /* H3DP_CFG_H */

@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: MIT */
+#include "cfg_parse.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Writes a reason into |why| and returns -EINVAL, so parsers can `return fail(...)`. */
+static int __attribute__((format(printf, 3, 4)))
+fail(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why != NULL && whylen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+static int hex_value(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+static bool is_alpha(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+int cfg_parse_u64(const char *s, bool suffix, uint64_t min, uint64_t max, uint64_t *out,
+                  char *why, size_t whylen)
+{
+    unsigned int base = 10;
+    uint64_t v = 0;
+    const char *p = s;
+    int shift = 0;
+
+    if (*p == '-')
+        return fail(why, whylen, "must not be negative");
+    if (*p == '\0')
+        return fail(why, whylen, "empty, expected a number");
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        base = 16;
+        p += 2;
+    }
+    if (hex_value(*p) < 0 || (base == 10 && !is_digit(*p)))
+        return fail(why, whylen, "not a number");
+    for (; *p != '\0'; p++) {
+        int d = hex_value(*p);
+
+        if (d < 0 || (unsigned int)d >= base)
+            break;
+        if (v > (UINT64_MAX - (uint64_t)d) / base)
+            return fail(why, whylen, "number too large");
+        v = v * base + (uint64_t)d;
+    }
+    if (suffix && *p != '\0' && p[1] == '\0') {
+        switch (*p) {
+        case 'K':
+        case 'k':
+            shift = 10;
+            break;
+        case 'M':
+        case 'm':
+            shift = 20;
+            break;
+        case 'G':
+        case 'g':
+            shift = 30;
+            break;
+        default:
+            break;
+        }
+        if (shift != 0) {
+            if (v > (UINT64_MAX >> shift))
+                return fail(why, whylen, "number too large");
+            v <<= shift;
+            p++;
+        }
+    }
+    if (*p != '\0') {
+        if (suffix)
+            return fail(why, whylen, "trailing characters after the number (suffixes: K, M, G)");
+        return fail(why, whylen, "trailing characters after the number");
+    }
+    if (v < min || v > max)
+        return fail(why, whylen, "out of range %llu..%llu", (unsigned long long)min,
+                    (unsigned long long)max);
+    *out = v;
+    return 0;
+}
+
+int cfg_parse_bool(const char *s, bool *out, char *why, size_t whylen)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return fail(why, whylen, "not a boolean (true/false, yes/no, on/off, 1/0)");
+}
+
+int cfg_parse_enum(const char *s, const char *const *names, unsigned int *out, char *why,
+                   size_t whylen)
+{
+    char list[CFG_STR_MAX] = "";
+    size_t used = 0;
+
+    for (unsigned int i = 0; names[i] != NULL; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    for (unsigned int i = 0; names[i] != NULL && used < sizeof(list); i++) {
+        int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
+
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    return fail(why, whylen, "must be one of: %s", list);
+}
+
+/* Reads a decimal lcore id at *p, advancing it. */
+static int lcore_id(const char **p, unsigned int *id, char *why, size_t whylen)
+{
+    unsigned int v = 0;
+
+    if (!is_digit(**p))
+        return fail(why, whylen, "expected an lcore id at '%s'", *p);
+    while (is_digit(**p)) {
+        v = v * 10 + (unsigned int)(**p - '0');
+        (*p)++;
+        if (v >= CFG_LCORE_MAX)
+            return fail(why, whylen, "lcore id above %d", CFG_LCORE_MAX - 1);
+    }
+    *id = v;
+    return 0;
+}
+
+int cfg_parse_lcores(const char *s, struct cfg_lcores *out, char *why, size_t whylen)
+{
+    const char *p = s;
+
+    memset(out, 0, sizeof(*out));
+    if (*p == '\0')
+        return fail(why, whylen, "empty lcore list");
+    for (;;) {
+        unsigned int lo, hi;
+
+        if (lcore_id(&p, &lo, why, whylen) < 0)
+            return -EINVAL;
+        hi = lo;
+        if (*p == '-') {
+            p++;
+            if (lcore_id(&p, &hi, why, whylen) < 0)
+                return -EINVAL;
+            if (hi < lo)
+                return fail(why, whylen, "range %u-%u is backwards", lo, hi);
+        }
+        for (unsigned int l = lo; l <= hi; l++) {
+            if (cfg_lcores_has(out, l))
+                return fail(why, whylen, "lcore %u listed twice", l);
+            out->bits[l / 64] |= UINT64_C(1) << (l % 64);
+        }
+        if (*p == '\0')
+            return 0;
+        if (*p != ',')
+            return fail(why, whylen, "unexpected '%c' (write ids and ranges like 0-3,6)", *p);
+        p++;
+    }
+}
+
+void cfg_format_lcores(const struct cfg_lcores *s, char *buf, size_t buflen)
+{
+    size_t used = 0;
+    int l = cfg_lcores_next(s, -1);
+
+    if (buflen == 0)
+        return;
+    buf[0] = '\0';
+    while (l >= 0 && used < buflen) {
+        int hi = l;
+        int n;
+
+        while (cfg_lcores_next(s, hi) == hi + 1)
+            hi++;
+        if (hi == l)
+            n = snprintf(buf + used, buflen - used, "%s%d", used ? "," : "", l);
+        else
+            n = snprintf(buf + used, buflen - used, "%s%d-%d", used ? "," : "", l, hi);
+        if (n < 0)
+            return;
+        used += (size_t)n;
+        l = cfg_lcores_next(s, hi);
+    }
+}
+
+int cfg_parse_ipv4(const char *s, rte_be32_t *out, char *why, size_t whylen)
+{
+    struct in_addr a;
+
+    if (inet_pton(AF_INET, s, &a) != 1)
+        return fail(why, whylen, "not an IPv4 address (a.b.c.d)");
+    *out = a.s_addr;
+    return 0;
+}
+
+rte_be32_t cfg_ipv4_netmask(unsigned int prefix_len)
+{
+    if (prefix_len == 0)
+        return 0;
+    if (prefix_len >= 32)
+        return UINT32_MAX;
+    return rte_cpu_to_be_32(~(UINT32_MAX >> prefix_len));
+}
+
+int cfg_parse_ipv4_prefix(const char *s, rte_be32_t *ip, uint8_t *prefix_len, char *why,
+                          size_t whylen)
+{
+    char addr[INET_ADDRSTRLEN];
+    const char *slash = strchr(s, '/');
+    uint64_t plen;
+    uint32_t host, mask;
+    size_t n;
+
+    if (slash == NULL)
+        return fail(why, whylen, "missing /prefix-length (e.g. 198.18.0.2/24)");
+    n = (size_t)(slash - s);
+    if (n >= sizeof(addr))
+        return fail(why, whylen, "not an IPv4 address (a.b.c.d)");
+    memcpy(addr, s, n);
+    addr[n] = '\0';
+    if (cfg_parse_ipv4(addr, ip, why, whylen) < 0)
+        return -EINVAL;
+    if (slash[1] == '\0' || !is_digit(slash[1]) ||
+        cfg_parse_u64(slash + 1, false, 1, 32, &plen, NULL, 0) < 0)
+        return fail(why, whylen, "prefix length must be 1..32");
+    host = rte_be_to_cpu_32(*ip);
+    if (host == 0)
+        return fail(why, whylen, "the unspecified address 0.0.0.0 is not a host address");
+    if ((host >> 24) == 127)
+        return fail(why, whylen, "loopback addresses (127/8) cannot be used");
+    if ((host >> 28) == 0xe)
+        return fail(why, whylen, "multicast addresses (224/4) cannot be used");
+    if ((host >> 28) == 0xf)
+        return fail(why, whylen, "reserved/broadcast addresses (240/4) cannot be used");
+    mask = rte_be_to_cpu_32(cfg_ipv4_netmask((unsigned int)plen));
+    if (plen <= 30 && (host & ~mask) == 0)
+        return fail(why, whylen, "is the network address of its prefix");
+    if (plen <= 30 && (host & ~mask) == ~mask)
+        return fail(why, whylen, "is the broadcast address of its prefix");
+    *prefix_len = (uint8_t)plen;
+    return 0;
+}
+
+int cfg_parse_mac(const char *s, struct rte_ether_addr *out, char *why, size_t whylen)
+{
+    const char *p = s;
+
+    for (unsigned int i = 0; i < RTE_ETHER_ADDR_LEN; i++) {
+        int hi = hex_value(p[0]);
+        int lo = hi < 0 ? -1 : hex_value(p[1]);
+
+        if (hi < 0 || lo < 0)
+            return fail(why, whylen, "not a MAC address (aa:bb:cc:dd:ee:ff)");
+        out->addr_bytes[i] = (uint8_t)(hi << 4 | lo);
+        p += 2;
+        if (i + 1 < RTE_ETHER_ADDR_LEN) {
+            if (*p != ':')
+                return fail(why, whylen, "not a MAC address (aa:bb:cc:dd:ee:ff)");
+            p++;
+        }
+    }
+    if (*p != '\0')
+        return fail(why, whylen, "not a MAC address (aa:bb:cc:dd:ee:ff)");
+    if (!cfg_mac_is_set(out))
+        return fail(why, whylen, "the all-zero MAC address is not a station address");
+    if (out->addr_bytes[0] & RTE_ETHER_GROUP_ADDR)
+        return fail(why, whylen, "a multicast/broadcast MAC address is not a station address");
+    return 0;
+}
+
+/* Parses exactly |digits| hex digits (|digits| == 0: 1..8 digits) at *p. */
+static int hex_field(const char **p, unsigned int digits, unsigned int *v)
+{
+    unsigned int n = 0;
+
+    *v = 0;
+    while (hex_value(**p) >= 0 && (digits == 0 ? n < 8 : n < digits)) {
+        *v = *v << 4 | (unsigned int)hex_value(**p);
+        (*p)++;
+        n++;
+    }
+    return (n == 0 || (digits != 0 && n != digits)) ? -1 : 0;
+}
+
+/* Parses a PCI address "DDDD:BB:DD.F" or "BB:DD.F" into the full form. */
+static int pci_addr(const char *s, size_t len, char *full, size_t fulllen)
+{
+    char tmp[32];
+    const char *p = tmp;
+    unsigned int dom = 0, bus, dev, fn;
+    bool has_dom = false;
+    int colons = 0;
+
+    if (len == 0 || len >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        colons += tmp[i] == ':';
+    if (colons == 2) {
+        has_dom = true;
+    } else if (colons != 1) {
+        return -1;
+    }
+    if (has_dom && (hex_field(&p, 4, &dom) < 0 || *p++ != ':'))
+        return -1;
+    if (hex_field(&p, 2, &bus) < 0 || *p++ != ':')
+        return -1;
+    if (hex_field(&p, 2, &dev) < 0 || *p++ != '.')
+        return -1;
+    if (hex_field(&p, 1, &fn) < 0 || *p != '\0')
+        return -1;
+    /* PCI: 32 devices per bus, 8 functions per device. */
+    if (dev > 0x1f || fn > 7)
+        return -1;
+    snprintf(full, fulllen, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+    return 0;
+}
+
+int cfg_parse_device(const char *s, struct cfg_port *p, char *why, size_t whylen)
+{
+    const char *comma = strchr(s, ',');
+    size_t namelen = comma ? (size_t)(comma - s) : strlen(s);
+
+    if (namelen == 0)
+        return fail(why, whylen, "empty device name");
+    p->device_args[0] = '\0';
+    if (comma != NULL) {
+        const char *a = comma + 1;
+
+        if (*a == '\0')
+            return fail(why, whylen, "empty device arguments after ','");
+        /* key=value pairs: a key is never empty. */
+        for (const char *k = a; *k != '\0';) {
+            const char *end = strchr(k, ',');
+            const char *eq = strchr(k, '=');
+
+            if (end == k || eq == k)
+                return fail(why, whylen, "empty device argument name");
+            k = end ? end + 1 : k + strlen(k);
+            if (end && *k == '\0')
+                return fail(why, whylen, "trailing ',' in device arguments");
+        }
+        snprintf(p->device_args, sizeof(p->device_args), "%s", a);
+    }
+    if (is_alpha(s[0]) && namelen > 2 && memchr(s, ':', namelen) == NULL) {
+        for (size_t i = 0; i < namelen; i++) {
+            if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '_')
+                return fail(why, whylen,
+                            "vdev name may hold letters, digits and '_' only (e.g. net_tap0)");
+        }
+        memcpy(p->device_name, s, namelen);
+        p->device_name[namelen] = '\0';
+        p->device_kind = CFG_DEVICE_VDEV;
+        return 0;
+    }
+    if (pci_addr(s, namelen, p->device_name, sizeof(p->device_name)) < 0)
+        return fail(why, whylen,
+                    "neither a PCI address (0000:03:00.0) nor a vdev (net_tap0,iface=h3dp0)");
+    p->device_kind = CFG_DEVICE_PCI;
+    return 0;
+}
+
+int cfg_parse_hostname(const char *s, char *why, size_t whylen)
+{
+    size_t len = strlen(s);
+    size_t label = 0;
+    bool all_numeric = true;
+
+    if (len == 0)
+        return fail(why, whylen, "empty host name");
+    if (len > 253)
+        return fail(why, whylen, "host name longer than 253 characters");
+    for (size_t i = 0; i <= len; i++) {
+        char ch = s[i];
+
+        if (ch == '.' || ch == '\0') {
+            if (label == 0)
+                return fail(why, whylen, "empty label in host name");
+            if (s[i - 1] == '-')
+                return fail(why, whylen, "host name label ends with '-'");
+            label = 0;
+            continue;
+        }
+        if (!is_alpha(ch) && !is_digit(ch) && ch != '-')
+            return fail(why, whylen, "host name may hold letters, digits, '-' and '.' only");
+        if (ch == '-' && label == 0)
+            return fail(why, whylen, "host name label starts with '-'");
+        if (!is_digit(ch))
+            all_numeric = false;
+        if (++label > 63)
+            return fail(why, whylen, "host name label longer than 63 characters");
+    }
+    if (all_numeric)
+        return fail(why, whylen, "looks like an IP address, not a host name");
+    return 0;
+}
+
+int cfg_parse_url(const char *s, struct cfg_url *out, char *why, size_t whylen)
+{
+    static const char scheme[] = "https://";
+    const char *h, *hend, *p;
+    struct in6_addr a6;
+    rte_be32_t a4;
+
+    memset(out, 0, sizeof(*out));
+    for (const char *c = s; *c != '\0'; c++) {
+        if ((unsigned char)*c <= ' ' || *c == 0x7f)
+            return fail(why, whylen, "URL contains a space or control character");
+    }
+    if (strncasecmp(s, scheme, sizeof(scheme) - 1) != 0)
+        return fail(why, whylen, "URL scheme must be https://");
+    h = s + sizeof(scheme) - 1;
+    hend = h + strcspn(h, "/?#");
+    if (memchr(h, '@', (size_t)(hend - h)) != NULL)
+        return fail(why, whylen, "URL must not carry user info (user@)");
+    if (strchr(s, '#') != NULL)
+        return fail(why, whylen, "URL must not carry a fragment (#)");
+    if (*h == '[') {
+        const char *rb = memchr(h, ']', (size_t)(hend - h));
+        size_t n;
+
+        if (rb == NULL)
+            return fail(why, whylen, "URL has '[' without ']'");
+        n = (size_t)(rb - h - 1);
+        if (n == 0 || n >= sizeof(out->host))
+            return fail(why, whylen, "bad IPv6 address in URL");
+        memcpy(out->host, h + 1, n);
+        out->host[n] = '\0';
+        if (inet_pton(AF_INET6, out->host, &a6) != 1)
+            return fail(why, whylen, "bad IPv6 address in URL");
+        out->host_is_ip = true;
+        p = rb + 1;
+    } else {
+        const char *colon = memchr(h, ':', (size_t)(hend - h));
+        const char *e = colon ? colon : hend;
+        size_t n = (size_t)(e - h);
+
+        if (n == 0)
+            return fail(why, whylen, "URL has no host");
+        if (n >= sizeof(out->host))
+            return fail(why, whylen, "URL host too long");
+        memcpy(out->host, h, n);
+        out->host[n] = '\0';
+        if (cfg_parse_ipv4(out->host, &a4, NULL, 0) == 0) {
+            out->host_is_ip = true;
+        } else if (cfg_parse_hostname(out->host, why, whylen) < 0) {
+            return -EINVAL;
+        }
+        p = e;
+    }
+    out->port = 443;
+    if (*p == ':') {
+        char port[8];
+        size_t n = (size_t)(hend - p - 1);
+        uint64_t v;
+
+        if (n == 0 || n >= sizeof(port))
+            return fail(why, whylen, "URL port must be 1..65535");
+        memcpy(port, p + 1, n);
+        port[n] = '\0';
+        if (!is_digit(port[0]) || cfg_parse_u64(port, false, 1, 65535, &v, NULL, 0) < 0 ||
+            port[0] == '0')
+            return fail(why, whylen, "URL port must be 1..65535");
+        out->port = (uint16_t)v;
+        p = hend;
+    }
+    if (p != hend)
+        return fail(why, whylen, "junk after the URL host");
+    if (*p == '\0') {
+        snprintf(out->path, sizeof(out->path), "/");
+    } else if (*p == '/') {
+        snprintf(out->path, sizeof(out->path), "%s", p);
+    } else {
+        /* "https://host?x": the path is empty, the query follows. */
+        snprintf(out->path, sizeof(out->path), "/%s", p);
+    }
+    return 0;
+}
+
+int cfg_split_words(const char *s, char *buf, size_t buflen, unsigned int *count, char *why,
+                    size_t whylen)
+{
+    size_t used = 0;
+    unsigned int n = 0;
+    const char *p = s;
+
+    for (;;) {
+        bool in_word = false;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            break;
+        while (*p != '\0' && (*p != ' ' && *p != '\t')) {
+            char ch = *p++;
+
+            in_word = true;
+            if (ch == '"') {
+                while (*p != '"') {
+                    if (*p == '\0')
+                        return fail(why, whylen, "unterminated double quote");
+                    if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                        p++;
+                    if (used + 1 >= buflen)
+                        return fail(why, whylen, "too long");
+                    buf[used++] = *p++;
+                }
+                p++;
+                continue;
+            }
+            if (used + 1 >= buflen)
+                return fail(why, whylen, "too long");
+            buf[used++] = ch;
+        }
+        if (in_word) {
+            if (used + 1 > buflen)
+                return fail(why, whylen, "too long");
+            buf[used++] = '\0';
+            n++;
+        }
+    }
+    *count = n;
+    return 0;
+}
