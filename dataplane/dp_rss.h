@@ -63,10 +63,10 @@ uint16_t dp_rss_queue(const struct dp_rss *r, rte_be32_t src_ip, rte_be32_t dst_
  * |remote_ip|:|remote_port| from |local_ip| (network order) such that the packets the
  * remote sends back are delivered by RSS to |want_queue|, and |in_use|(|arg|, port) is
  * false. The search starts at lo + |seed| % (hi - lo + 1) and wraps, so a random seed gives
- * RFC 6056-style unpredictable ports. In DP_RSS_NONE mode any free port is accepted.
- * |in_use| may be NULL (all free). Writes the port (host order) to |*out_port|.
- * Returns 0, -EINVAL (bad range, want_queue >= nb_queues), or -EADDRNOTAVAIL when no port
- * in the range is free and lands on |want_queue|. */
+ * RFC 6056-style unpredictable ports. In DP_RSS_NONE mode any free port is accepted and
+ * |want_queue| is ignored. |in_use| may be NULL (all free). Writes the port (host order)
+ * to |*out_port|. Returns 0, -EINVAL (bad range; want_queue >= nb_queues with RSS), or
+ * -EADDRNOTAVAIL when no port in the range is free and lands on |want_queue|. */
 int dp_rss_pick_port(const struct dp_rss *r, rte_be32_t remote_ip, rte_be32_t local_ip,
                      uint16_t remote_port, uint16_t want_queue, uint16_t lo, uint16_t hi,
                      uint32_t seed, uint16_t *out_port, bool (*in_use)(void *arg, uint16_t port),
