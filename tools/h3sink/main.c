@@ -1,0 +1,538 @@
+/*
+ * h3sink: an HTTP/3 collector over a kernel UDP socket, around the sink core.
+ *
+ * One thread: ppoll on one non-blocking UDP socket (signals unblocked only while
+ * waiting), recvmmsg batches into sink_recv, sink_flush into sendmmsg batches,
+ * timers from sink_expiry on CLOCK_MONOTONIC.
+ *   SIGUSR1          GOAWAY, exit 0 once every connection is drained and closed
+ *   SIGTERM, SIGINT  the same, but after --drain-timeout close what is left
+ *                    (H3_REQUEST_CANCELLED) and exit 0; a second one closes now
+ * Exit codes: 0 done, 1 runtime error, 2 usage error.
+ */
+#include "sink.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define NS_PER_S 1000000000ULL
+#define BATCH 64
+#define DGRAM_MAX 65536
+#define TX_DGRAM 1500
+/* Receive batches per loop turn before flushing, so ACKs keep flowing. */
+#define RX_TURNS 8
+#define SOCK_BUF (8 << 20)
+/* RFC 9114 §8.1 */
+#define H3_REQUEST_CANCELLED 0x10cULL
+
+struct opts {
+    const char *addr, *port, *cert, *key, *keylog;
+    int json, quiet;
+    double stats_interval; /* < 0: default (1 s on a tty, else off) */
+    double drain_timeout;
+    struct sink_params p;
+};
+
+struct txbatch {
+    int fd;
+    unsigned n;
+    uint64_t dropped;
+    struct mmsghdr msg[BATCH];
+    struct iovec iov[BATCH];
+    struct sockaddr_storage to[BATCH];
+    uint8_t buf[BATCH][TX_DGRAM];
+};
+
+struct rxbatch {
+    struct mmsghdr msg[BATCH];
+    struct iovec iov[BATCH];
+    struct sockaddr_storage from[BATCH];
+    uint8_t buf[BATCH][DGRAM_MAX / 16]; /* 4 KiB: larger than any QUIC datagram we accept */
+};
+
+static volatile sig_atomic_t sig_goaway, sig_term;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        sig_goaway = 1;
+    else
+        sig_term++;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: h3sink --addr ADDR --port PORT --cert FILE --key FILE [options]\n"
+            "  --addr ADDR            address to bind (IPv4 or IPv6)\n"
+            "  --port PORT            UDP port (0: any free port; see the listening line)\n"
+            "  --cert FILE, --key FILE  PEM certificate chain and private key\n"
+            "  --json                 totals as one JSON object per line on stdout\n"
+            "  --max-streams N        concurrent requests per connection (default 100)\n"
+            "  --max-data BYTES       connection flow-control window (default 16 MiB)\n"
+            "  --max-stream-data BYTES  per-request window (default 4 MiB)\n"
+            "  --idle-timeout S       idle timeout in seconds (default 30)\n"
+            "  --stats-interval S     print totals every S seconds (0: off; default 1\n"
+            "                         when stdout is a tty, else off)\n"
+            "  --drain-timeout S      SIGTERM/SIGINT grace period (default 5)\n"
+            "  --keylog FILE          append TLS secrets (SSLKEYLOGFILE format)\n"
+            "  --quiet                no human-readable totals\n"
+            "test hooks:\n"
+            "  --response-delay-ms MS delay every response\n"
+            "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n");
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (s == NULL || *s == '\0' || *s == '-')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_secs(const char *s, double max, double *out)
+{
+    char *end;
+    double v;
+    if (s == NULL || *s == '\0')
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !(v >= 0) || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    enum {
+        O_ADDR = 256, O_PORT, O_CERT, O_KEY, O_JSON, O_MAXSTREAMS, O_MAXDATA,
+        O_MAXSTREAMDATA, O_IDLE, O_STATS, O_DRAIN, O_KEYLOG, O_QUIET, O_DELAY, O_FAULT,
+        O_HELP
+    };
+    static const struct option lo[] = {
+        {"addr", required_argument, NULL, O_ADDR},
+        {"port", required_argument, NULL, O_PORT},
+        {"cert", required_argument, NULL, O_CERT},
+        {"key", required_argument, NULL, O_KEY},
+        {"json", no_argument, NULL, O_JSON},
+        {"max-streams", required_argument, NULL, O_MAXSTREAMS},
+        {"max-data", required_argument, NULL, O_MAXDATA},
+        {"max-stream-data", required_argument, NULL, O_MAXSTREAMDATA},
+        {"idle-timeout", required_argument, NULL, O_IDLE},
+        {"stats-interval", required_argument, NULL, O_STATS},
+        {"drain-timeout", required_argument, NULL, O_DRAIN},
+        {"keylog", required_argument, NULL, O_KEYLOG},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"response-delay-ms", required_argument, NULL, O_DELAY},
+        {"fault-bad-headers", no_argument, NULL, O_FAULT},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    /* QUIC stream counts and flow-control limits are varints < 2^62 (RFC 9000 §16). */
+    const uint64_t varint_max = (1ULL << 62) - 1;
+    uint64_t v;
+    double d;
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    sink_params_default(&o->p);
+    o->stats_interval = -1;
+    o->drain_timeout = 5;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case O_ADDR: o->addr = optarg; break;
+        case O_PORT:
+            if (parse_u64(optarg, 65535, &v) < 0)
+                goto bad;
+            o->port = optarg;
+            break;
+        case O_CERT: o->cert = optarg; break;
+        case O_KEY: o->key = optarg; break;
+        case O_JSON: o->json = 1; break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_KEYLOG: o->keylog = optarg; break;
+        case O_FAULT: o->p.fault_bad_response_headers = 1; break;
+        case O_MAXSTREAMS:
+            if (parse_u64(optarg, varint_max, &v) < 0 || v == 0)
+                goto bad;
+            o->p.max_streams_bidi = v;
+            break;
+        case O_MAXDATA:
+            if (parse_u64(optarg, varint_max, &v) < 0 || v == 0)
+                goto bad;
+            o->p.initial_max_data = v;
+            break;
+        case O_MAXSTREAMDATA:
+            if (parse_u64(optarg, varint_max, &v) < 0 || v == 0)
+                goto bad;
+            o->p.initial_max_stream_data_bidi_remote = v;
+            break;
+        case O_IDLE:
+            if (parse_secs(optarg, 86400, &d) < 0 || d <= 0)
+                goto bad;
+            o->p.idle_timeout_ns = (uint64_t)(d * NS_PER_S);
+            break;
+        case O_STATS:
+            if (parse_secs(optarg, 86400, &o->stats_interval) < 0)
+                goto bad;
+            break;
+        case O_DRAIN:
+            if (parse_secs(optarg, 86400, &o->drain_timeout) < 0)
+                goto bad;
+            break;
+        case O_DELAY:
+            if (parse_u64(optarg, 3600 * 1000, &v) < 0)
+                goto bad;
+            o->p.response_delay_ns = v * 1000000ULL;
+            break;
+        case O_HELP: usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "h3sink: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!o->addr || !o->port || !o->cert || !o->key) {
+        fprintf(stderr, "h3sink: --addr, --port, --cert and --key are required\n");
+        usage(stderr);
+        return -1;
+    }
+    if (o->stats_interval < 0)
+        o->stats_interval = isatty(STDOUT_FILENO) ? 1 : 0;
+    o->p.cert_file = o->cert;
+    o->p.key_file = o->key;
+    o->p.keylog_file = o->keylog;
+    return 0;
+bad:
+    fprintf(stderr, "h3sink: bad value '%s' for --%s\n", optarg, lo[c - O_ADDR].name);
+    return -1;
+}
+
+static int open_socket(const struct opts *o, struct sockaddr_storage *local,
+                       socklen_t *local_len, char *shown, size_t shownlen)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    char host[INET6_ADDRSTRLEN], serv[8];
+    int fd, one = 1, buf = SOCK_BUF, rv;
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rv = getaddrinfo(o->addr, o->port, &hints, &ai);
+    if (rv != 0) {
+        fprintf(stderr, "h3sink: cannot resolve %s: %s\n", o->addr, gai_strerror(rv));
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "h3sink: socket: %s\n", strerror(errno));
+        freeaddrinfo(ai);
+        return -1;
+    }
+    if (ai->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    /* Bigger socket buffers absorb bursts; the kernel may cap them (rmem_max). */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        fprintf(stderr, "h3sink: cannot bind %s port %s: %s\n", o->addr, o->port,
+                strerror(errno));
+        freeaddrinfo(ai);
+        close(fd);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    *local_len = sizeof(*local);
+    if (getsockname(fd, (struct sockaddr *)local, local_len) < 0 ||
+        getnameinfo((struct sockaddr *)local, *local_len, host, sizeof(host), serv,
+                    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        fprintf(stderr, "h3sink: getsockname: %s\n", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    snprintf(shown, shownlen, local->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
+             serv);
+    return fd;
+}
+
+static void tx_flush(struct txbatch *t)
+{
+    unsigned off = 0;
+    while (off < t->n) {
+        int n = sendmmsg(t->fd, &t->msg[off], t->n - off, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            /* EAGAIN or an ICMP error: QUIC loss recovery resends what matters. */
+            t->dropped += t->n - off;
+            break;
+        }
+        off += (unsigned)n;
+    }
+    t->n = 0;
+}
+
+static void tx_send(void *arg, const struct sockaddr *remote, socklen_t remote_len,
+                    const uint8_t *data, size_t len)
+{
+    struct txbatch *t = arg;
+    unsigned i;
+    if (len > TX_DGRAM || remote_len > sizeof(t->to[0])) {
+        t->dropped++;
+        return;
+    }
+    if (t->n == BATCH)
+        tx_flush(t);
+    i = t->n++;
+    memcpy(t->buf[i], data, len);
+    memcpy(&t->to[i], remote, remote_len);
+    t->iov[i].iov_base = t->buf[i];
+    t->iov[i].iov_len = len;
+    memset(&t->msg[i], 0, sizeof(t->msg[i]));
+    t->msg[i].msg_hdr.msg_name = &t->to[i];
+    t->msg[i].msg_hdr.msg_namelen = remote_len;
+    t->msg[i].msg_hdr.msg_iov = &t->iov[i];
+    t->msg[i].msg_hdr.msg_iovlen = 1;
+}
+
+/* Receive what is queued (bounded); returns -1 on a socket error. */
+static int rx_drain(int fd, struct rxbatch *r, struct sink *s,
+                    const struct sockaddr_storage *local, socklen_t local_len)
+{
+    for (int turn = 0; turn < RX_TURNS; turn++) {
+        int n;
+        for (int i = 0; i < BATCH; i++) {
+            r->iov[i].iov_base = r->buf[i];
+            r->iov[i].iov_len = sizeof(r->buf[i]);
+            memset(&r->msg[i], 0, sizeof(r->msg[i]));
+            r->msg[i].msg_hdr.msg_name = &r->from[i];
+            r->msg[i].msg_hdr.msg_namelen = sizeof(r->from[i]);
+            r->msg[i].msg_hdr.msg_iov = &r->iov[i];
+            r->msg[i].msg_hdr.msg_iovlen = 1;
+        }
+        n = recvmmsg(fd, r->msg, BATCH, MSG_DONTWAIT, NULL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                return 0;
+            /* ICMP errors (port unreachable from a gone client) surface here. */
+            if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH)
+                continue;
+            fprintf(stderr, "h3sink: recvmmsg: %s\n", strerror(errno));
+            return -1;
+        }
+        uint64_t t = now_ns();
+        for (int i = 0; i < n; i++) {
+            if (r->msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+                continue; /* larger than any QUIC datagram we accept */
+            if (sink_recv(s, (const struct sockaddr *)local, local_len,
+                          (const struct sockaddr *)&r->from[i],
+                          r->msg[i].msg_hdr.msg_namelen, r->buf[i], r->msg[i].msg_len,
+                          t) == -ENOMEM) {
+                fprintf(stderr, "h3sink: out of memory\n");
+                return -1;
+            }
+        }
+        if (n < BATCH)
+            return 0;
+    }
+    return 0;
+}
+
+struct totals {
+    uint64_t start, first_body, last_body, last_body_bytes;
+    uint64_t prev_t, prev_bytes;
+};
+
+static void print_totals(const struct opts *o, const struct sink *s, struct totals *tt,
+                         uint64_t now, int final)
+{
+    const struct sink_stats *st = sink_stats(s);
+    double span = tt->last_body > tt->first_body
+                      ? (double)(tt->last_body - tt->first_body) / NS_PER_S
+                      : 0;
+    double avg = span > 0 ? (double)st->body_bytes_in / span / 1e6 : 0;
+    double dt = now > tt->prev_t ? (double)(now - tt->prev_t) / NS_PER_S : 0;
+    double cur = dt > 0 ? (double)(st->body_bytes_in - tt->prev_bytes) / dt / 1e6 : 0;
+
+    tt->prev_t = now;
+    tt->prev_bytes = st->body_bytes_in;
+    if (o->json) {
+        json_t *j = json_pack(
+            "{s:b, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+            " s:I, s:I, s:I, s:I, s:f, s:f}",
+            "final", final, "uptime_s", (double)(now - tt->start) / NS_PER_S,
+            "connections", (json_int_t)st->conns_accepted, "connections_closed",
+            (json_int_t)st->conns_closed, "connections_closed_ok",
+            (json_int_t)st->conns_closed_ok, "connections_closed_error",
+            (json_int_t)st->conns_closed_error, "connections_idle_timeout",
+            (json_int_t)st->conns_idle_timeout, "requests", (json_int_t)st->requests,
+            "requests_bad", (json_int_t)st->requests_bad, "responses_2xx",
+            (json_int_t)st->responses_2xx, "responses_4xx", (json_int_t)st->responses_4xx,
+            "responses_5xx", (json_int_t)st->responses_5xx, "streams_reset",
+            (json_int_t)st->streams_reset, "body_bytes_in", (json_int_t)st->body_bytes_in,
+            "body_bytes_out", (json_int_t)st->body_bytes_out, "digest_ok",
+            (json_int_t)st->digest_ok, "digest_bad", (json_int_t)st->digest_bad,
+            "digest_none", (json_int_t)st->digest_none, "goaways_sent",
+            (json_int_t)st->goaways_sent, "rate_mb_s", avg, "interval_rate_mb_s", cur);
+        if (j != NULL) {
+            char *line = json_dumps(j, JSON_COMPACT);
+            if (line != NULL) {
+                puts(line);
+                free(line);
+            }
+            json_decref(j);
+        }
+    } else if (!o->quiet) {
+        printf("%s: connections %" PRIu64 " (closed %" PRIu64 ", ok %" PRIu64
+               ", error %" PRIu64 ", idle %" PRIu64 ") requests %" PRIu64 " (bad %" PRIu64
+               ") body in %" PRIu64 " B out %" PRIu64 " B rate %.1f MB/s (now %.1f)"
+               " digest ok %" PRIu64 " bad %" PRIu64 " none %" PRIu64 " goaway %" PRIu64
+               "\n",
+               final ? "total" : "stats", st->conns_accepted, st->conns_closed,
+               st->conns_closed_ok, st->conns_closed_error, st->conns_idle_timeout,
+               st->requests, st->requests_bad, st->body_bytes_in, st->body_bytes_out, avg,
+               cur, st->digest_ok, st->digest_bad, st->digest_none, st->goaways_sent);
+    }
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    static struct txbatch tx;
+    static struct rxbatch rx;
+    struct opts o;
+    struct sink *s;
+    struct sockaddr_storage local;
+    socklen_t local_len;
+    char err[256], shown[80];
+    sigset_t block, orig;
+    struct sigaction sa = {0};
+    struct totals tt = {0};
+    uint64_t deadline = UINT64_MAX, next_stats = UINT64_MAX;
+    int fd, draining = 0, rc = 0;
+
+    if (parse_opts(argc, argv, &o) < 0)
+        return EXIT_USAGE;
+    s = sink_new(&o.p, err, sizeof(err));
+    if (s == NULL) {
+        fprintf(stderr, "h3sink: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    fd = open_socket(&o, &local, &local_len, shown, sizeof(shown));
+    if (fd < 0) {
+        sink_del(s);
+        return EXIT_RUNTIME;
+    }
+    tx.fd = fd;
+
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* Signals are only delivered inside ppoll: no lost wake-ups. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &orig);
+
+    tt.start = tt.prev_t = now_ns();
+    if (o.stats_interval > 0)
+        next_stats = tt.start + (uint64_t)(o.stats_interval * NS_PER_S);
+    printf("listening on %s\n", shown);
+    fflush(stdout);
+
+    for (;;) {
+        uint64_t now = now_ns(), wake = sink_expiry(s);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        struct timespec ts, *tsp = NULL;
+
+        if (next_stats < wake)
+            wake = next_stats;
+        if (deadline < wake)
+            wake = deadline;
+        if (wake != UINT64_MAX) {
+            uint64_t d = wake > now ? wake - now : 0;
+            ts.tv_sec = (time_t)(d / NS_PER_S);
+            ts.tv_nsec = (long)(d % NS_PER_S);
+            tsp = &ts;
+        }
+        if (ppoll(&pfd, 1, tsp, &orig) < 0 && errno != EINTR) {
+            fprintf(stderr, "h3sink: ppoll: %s\n", strerror(errno));
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        now = now_ns();
+        if (sig_goaway || sig_term) {
+            if (!draining) {
+                draining = 1;
+                sink_goaway(s, now);
+            }
+            if (sig_term && deadline == UINT64_MAX)
+                deadline = now + (uint64_t)(o.drain_timeout * NS_PER_S);
+            if (sig_term > 1)
+                deadline = now;
+            sig_goaway = 0;
+        }
+        if (pfd.revents & POLLIN) {
+            uint64_t before = sink_stats(s)->body_bytes_in;
+            if (rx_drain(fd, &rx, s, &local, local_len) < 0) {
+                rc = EXIT_RUNTIME;
+                break;
+            }
+            now = now_ns();
+            if (sink_stats(s)->body_bytes_in != before) {
+                if (tt.first_body == 0)
+                    tt.first_body = now;
+                tt.last_body = now;
+            }
+        }
+        if (sink_expiry(s) <= now)
+            sink_handle_expiry(s, now);
+        if (now >= deadline)
+            sink_close_all(s, H3_REQUEST_CANCELLED, "shutdown deadline", now);
+        sink_flush(s, now, tx_send, &tx);
+        tx_flush(&tx);
+        if (now >= next_stats) {
+            print_totals(&o, s, &tt, now, 0);
+            next_stats = now + (uint64_t)(o.stats_interval * NS_PER_S);
+        }
+        if (draining && (sink_idle(s) || now >= deadline))
+            break;
+    }
+    print_totals(&o, s, &tt, now_ns(), 1);
+    sink_del(s);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,1474 @@
+/*
+ * sink.c: the I/O-independent HTTP/3 server core of h3sink (see sink.h).
+ *
+ * One struct sink holds the TLS credentials, a connection-ID map and the list of
+ * connections. Each connection is an ngtcp2 server conn + an nghttp3 server conn
+ * + a GnuTLS session. Request streams come from a pool (no malloc per request in
+ * steady state); bodies are counted and, when a content-digest is given, hashed,
+ * never stored. Response bodies point into static or per-stream memory.
+ */
+#include "sink.h"
+#include "sink_http.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <nghttp3/nghttp3.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+/* Length of the connection IDs we issue (RFC 9000 §5.1 allows up to 20). */
+#define SINK_SCIDLEN 18
+#define CIDMAP_BUCKETS 4096
+/* Stateless replies (Version Negotiation, refusals) waiting for sink_flush. */
+#define PEND_MAX 16
+#define PKT_BUF 1500
+#define TXBUF_LEN 65536
+/* A local closing period lasts 3 x PTO (RFC 9000 §10.2). */
+#define CLOSE_PTO_MULT 3
+/* nghttp3_conn_writev_stream vector count. */
+#define H3_VEC 16
+/* Unidirectional streams a client needs: control, QPACK encoder and decoder
+ * (RFC 9114 §6.2, RFC 9204 §4.2). */
+#define H3_UNI_STREAMS 3
+#define H3_UNI_WINDOW (256 * 1024)
+#define HANDSHAKE_TIMEOUT_NS (10ULL * 1000000000ULL)
+/* TLS 1.3 only; no middlebox compatibility mode in QUIC (RFC 9001 §8.4). */
+#define TLS_PRIORITY                                                                   \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"             \
+    "+CHACHA20-POLY1305:+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"       \
+    "+GROUP-SECP384R1:+GROUP-SECP521R1:%DISABLE_TLS13_COMPAT_MODE"
+
+enum method { M_OTHER, M_GET, M_HEAD, M_POST, M_PUT };
+enum cstate { C_OPEN, C_CLOSING, C_DRAINING };
+
+struct sconn;
+
+struct sstream {
+    struct sstream *next, *prev; /* live list of the conn, or the pool free list */
+    struct sstream *dnext;       /* delayed-response list */
+    struct sconn *c;
+    int64_t id;
+    uint8_t method;
+    uint8_t digest;      /* enum sink_digest_parse */
+    int8_t bytes;        /* sink_bytes_path() result for :path */
+    uint8_t fault;       /* :path is /fault/bad-headers */
+    uint8_t delayed;
+    uint8_t responded;
+    uint64_t bytes_n;
+    uint64_t body_in;
+    uint64_t resp_off, resp_len;
+    const uint8_t *resp_buf; /* NULL: the /bytes pattern */
+    uint64_t respond_at;
+    gnutls_hash_hd_t hash;
+    uint8_t expect[SINK_SHA256_LEN];
+    char small[96];
+};
+
+struct cident {
+    struct cident *next;      /* bucket chain */
+    struct cident *conn_next; /* the conn's CIDs */
+    struct sconn *c;
+    uint8_t len;
+    uint8_t data[NGTCP2_MAX_CIDLEN];
+};
+
+struct sconn {
+    struct sink *s;
+    struct sconn *next, *prev;
+    ngtcp2_conn *q;
+    nghttp3_conn *h;
+    gnutls_session_t tls;
+    ngtcp2_crypto_conn_ref ref;
+    ngtcp2_ccerr ccerr;
+    int ccerr_set;
+    enum cstate state;
+    int goaway;
+    int recorded;
+    uint64_t close_deadline;
+    uint8_t *close_pkt;
+    size_t close_len;
+    int close_send;
+    uint64_t close_rx;
+    struct sockaddr_storage local, remote;
+    socklen_t local_len, remote_len;
+    struct cident *cids;
+    struct sstream *live;
+    struct sstream *delayed;
+};
+
+struct pending {
+    struct sockaddr_storage to;
+    socklen_t tolen;
+    size_t len;
+    uint8_t buf[PKT_BUF];
+};
+
+struct sink {
+    struct sink_params p;
+    gnutls_certificate_credentials_t cred;
+    gnutls_priority_t prio;
+    FILE *keylog;
+    uint8_t reset_secret[32];
+    struct sconn *conns;
+    size_t nconns;
+    int refusing;
+    struct cident *cidmap[CIDMAP_BUCKETS];
+    struct sstream *pool;
+    struct sink_stats st;
+    uint64_t now; /* the latest timestamp handed to the API */
+    unsigned npend;
+    struct pending pend[PEND_MAX];
+    uint8_t tx[TXBUF_LEN];
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---------------------------------------------------------------- CID map */
+
+static unsigned cid_hash(const uint8_t *d, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ d[i]) * 16777619u;
+    return h % CIDMAP_BUCKETS;
+}
+
+static struct sconn *cid_find(const struct sink *s, const uint8_t *d, size_t len)
+{
+    for (struct cident *e = s->cidmap[cid_hash(d, len)]; e; e = e->next)
+        if (e->len == len && memcmp(e->data, d, len) == 0)
+            return e->c;
+    return NULL;
+}
+
+static int cid_add(struct sconn *c, const uint8_t *d, size_t len)
+{
+    struct cident *e;
+    unsigned b;
+    if (len > NGTCP2_MAX_CIDLEN)
+        return -EINVAL;
+    if (cid_find(c->s, d, len) != NULL)
+        return 0;
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return -ENOMEM;
+    e->c = c;
+    e->len = (uint8_t)len;
+    memcpy(e->data, d, len);
+    b = cid_hash(d, len);
+    e->next = c->s->cidmap[b];
+    c->s->cidmap[b] = e;
+    e->conn_next = c->cids;
+    c->cids = e;
+    return 0;
+}
+
+static void cid_unlink_bucket(struct sink *s, struct cident *e)
+{
+    struct cident **pp = &s->cidmap[cid_hash(e->data, e->len)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = e->next;
+}
+
+static void cid_del(struct sconn *c, const uint8_t *d, size_t len)
+{
+    for (struct cident **pp = &c->cids; *pp; pp = &(*pp)->conn_next) {
+        struct cident *e = *pp;
+        if (e->len == len && memcmp(e->data, d, len) == 0) {
+            cid_unlink_bucket(c->s, e);
+            *pp = e->conn_next;
+            free(e);
+            return;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- streams */
+
+static struct sstream *stream_get(struct sconn *c, int64_t id)
+{
+    struct sink *s = c->s;
+    struct sstream *st = s->pool;
+    if (st != NULL)
+        s->pool = st->next;
+    else if ((st = malloc(sizeof(*st))) == NULL)
+        return NULL;
+    memset(st, 0, sizeof(*st));
+    st->c = c;
+    st->id = id;
+    st->next = c->live;
+    if (c->live)
+        c->live->prev = st;
+    c->live = st;
+    return st;
+}
+
+static void stream_put(struct sstream *st)
+{
+    struct sconn *c = st->c;
+    struct sink *s = c->s;
+    if (st->hash != NULL)
+        gnutls_hash_deinit(st->hash, NULL);
+    if (st->delayed) {
+        for (struct sstream **pp = &c->delayed; *pp; pp = &(*pp)->dnext)
+            if (*pp == st) {
+                *pp = st->dnext;
+                break;
+            }
+    }
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        c->live = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    st->next = s->pool;
+    s->pool = st;
+}
+
+/* ---------------------------------------------------------------- closing */
+
+static int ccerr_ok(const ngtcp2_ccerr *e)
+{
+    if (e->type == NGTCP2_CCERR_TYPE_APPLICATION)
+        return e->error_code == NGHTTP3_H3_NO_ERROR;
+    return e->type == NGTCP2_CCERR_TYPE_TRANSPORT && e->error_code == NGTCP2_NO_ERROR;
+}
+
+static void record_close(struct sconn *c, const ngtcp2_ccerr *e, int local, int idle)
+{
+    struct sink_stats *st = &c->s->st;
+    struct sink_close_rec *r;
+    if (c->recorded)
+        return;
+    c->recorded = 1;
+    r = &st->closes[st->conns_closed % SINK_CLOSE_LOG];
+    memset(r, 0, sizeof(*r));
+    r->local = (uint8_t)local;
+    r->idle = (uint8_t)idle;
+    if (idle) {
+        st->conns_idle_timeout++;
+    } else {
+        r->error_code = e->error_code;
+        r->app = e->type == NGTCP2_CCERR_TYPE_APPLICATION;
+        if (ccerr_ok(e))
+            st->conns_closed_ok++;
+        else
+            st->conns_closed_error++;
+    }
+    st->conns_closed++;
+}
+
+static void conn_free(struct sconn *c)
+{
+    struct sink *s = c->s;
+    while (c->live)
+        stream_put(c->live);
+    while (c->cids) {
+        struct cident *e = c->cids;
+        c->cids = e->conn_next;
+        cid_unlink_bucket(s, e);
+        free(e);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    nghttp3_conn_del(c->h);
+    ngtcp2_conn_del(c->q);
+    if (c->tls)
+        gnutls_deinit(c->tls);
+    free(c->close_pkt);
+    free(c);
+}
+
+/* Enter the closing period: write CONNECTION_CLOSE with c->ccerr once, keep it
+ * to answer later packets, free the conn after 3 x PTO. */
+static void conn_start_closing(struct sconn *c, uint64_t now)
+{
+    ngtcp2_path_storage ps;
+    ngtcp2_ssize n;
+
+    if (c->state != C_OPEN)
+        return;
+    if (!c->ccerr_set)
+        ngtcp2_ccerr_set_application_error(&c->ccerr, NGHTTP3_H3_INTERNAL_ERROR, NULL, 0);
+    record_close(c, &c->ccerr, 1, 0);
+    c->close_pkt = malloc(PKT_BUF);
+    ngtcp2_path_storage_zero(&ps);
+    n = c->close_pkt == NULL ? -1
+                             : ngtcp2_conn_write_connection_close(c->q, &ps.path, NULL,
+                                                                  c->close_pkt, PKT_BUF,
+                                                                  &c->ccerr, now);
+    c->state = C_CLOSING;
+    c->close_deadline = now + CLOSE_PTO_MULT * ngtcp2_conn_get_pto(c->q);
+    if (n <= 0) {
+        /* Nothing can be sent (no keys yet, or no memory): just forget it. */
+        c->close_len = 0;
+        c->close_deadline = now;
+        return;
+    }
+    c->close_len = (size_t)n;
+    c->close_send = 1;
+}
+
+static void conn_close_app(struct sconn *c, uint64_t code, const char *reason,
+                           uint64_t now)
+{
+    ngtcp2_ccerr_set_application_error(&c->ccerr, code, (const uint8_t *)reason,
+                                       reason ? strlen(reason) : 0);
+    c->ccerr_set = 1;
+    conn_start_closing(c, now);
+}
+
+/* React to an ngtcp2 error from read_pkt / handle_expiry / write. Never frees |c|:
+ * a connection to drop silently is marked draining with a deadline of |now|, and
+ * sink_flush / sink_handle_expiry free it. */
+static void conn_error(struct sconn *c, int rv, uint64_t now)
+{
+    switch (rv) {
+    case NGTCP2_ERR_DRAINING:
+        record_close(c, ngtcp2_conn_get_ccerr(c->q), 0, 0);
+        c->state = C_DRAINING;
+        c->close_deadline = now + CLOSE_PTO_MULT * ngtcp2_conn_get_pto(c->q);
+        return;
+    case NGTCP2_ERR_IDLE_CLOSE:
+    case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
+    case NGTCP2_ERR_DROP_CONN:
+        record_close(c, NULL, 0, 1);
+        c->state = C_DRAINING;
+        c->close_deadline = now;
+        return;
+    case NGTCP2_ERR_CLOSING:
+        return;
+    case NGTCP2_ERR_CRYPTO:
+        if (!c->ccerr_set) {
+            ngtcp2_ccerr_set_tls_alert(&c->ccerr, ngtcp2_conn_get_tls_alert(c->q), NULL, 0);
+            c->ccerr_set = 1;
+        }
+        conn_start_closing(c, now);
+        return;
+    default:
+        if (!c->ccerr_set) {
+            ngtcp2_ccerr_set_liberr(&c->ccerr, rv, NULL, 0);
+            c->ccerr_set = 1;
+        }
+        conn_start_closing(c, now);
+        return;
+    }
+}
+
+/* Fail the connection from inside a callback with an HTTP/3 error. */
+static int cb_fail(struct sconn *c, int h3rv)
+{
+    if (!c->ccerr_set) {
+        ngtcp2_ccerr_set_application_error(
+            &c->ccerr, nghttp3_err_infer_quic_app_error_code(h3rv), NULL, 0);
+        c->ccerr_set = 1;
+    }
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static nghttp3_ssize h3_read_data(nghttp3_conn *h, int64_t sid, nghttp3_vec *vec,
+                                  size_t veccnt, uint32_t *pflags, void *cud, void *sud)
+{
+    struct sstream *st = sud;
+    struct sconn *c = cud;
+    uint64_t left;
+    size_t run;
+    const uint8_t *pat;
+
+    (void)h;
+    (void)sid;
+    if (st == NULL || veccnt == 0)
+        return NGHTTP3_ERR_CALLBACK_FAILURE;
+    left = st->resp_len - st->resp_off;
+    if (left == 0) {
+        *pflags |= NGHTTP3_DATA_FLAG_EOF;
+        return 0;
+    }
+    if (st->resp_buf != NULL) {
+        vec[0].base = (uint8_t *)(uintptr_t)(st->resp_buf + st->resp_off);
+        vec[0].len = (size_t)left;
+    } else {
+        pat = sink_pattern_buf(&run);
+        vec[0].base = (uint8_t *)(uintptr_t)(pat + st->resp_off % SINK_PATTERN_MOD);
+        vec[0].len = left < run ? (size_t)left : run;
+    }
+    st->resp_off += vec[0].len;
+    c->s->st.body_bytes_out += vec[0].len;
+    if (st->resp_off == st->resp_len)
+        *pflags |= NGHTTP3_DATA_FLAG_EOF;
+    return 1;
+}
+
+static const nghttp3_data_reader body_reader = {h3_read_data};
+
+#define NV(n, v, vl)                                                                   \
+    {                                                                                  \
+        (uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, (vl),     \
+            NGHTTP3_NV_FLAG_NONE                                               \
+    }
+
+static void count_status(struct sink *s, int status)
+{
+    if (status >= 200 && status < 300)
+        s->st.responses_2xx++;
+    else if (status >= 400 && status < 500)
+        s->st.responses_4xx++;
+    else if (status >= 500)
+        s->st.responses_5xx++;
+}
+
+/* Finish the digest and pick the receipt word and status for a POST/PUT. */
+static int upload_verdict(struct sink *s, struct sstream *st, const char **word)
+{
+    uint8_t got[SINK_SHA256_LEN];
+    switch ((int8_t)st->digest) {
+    case SINK_DIGEST_MALFORMED:
+        s->st.digest_bad++;
+        *word = "malformed";
+        return 400;
+    case SINK_DIGEST_SHA256:
+        if (st->hash == NULL) {
+            *word = "error";
+            return 500;
+        }
+        gnutls_hash_deinit(st->hash, got);
+        st->hash = NULL;
+        if (memcmp(got, st->expect, SINK_SHA256_LEN) != 0) {
+            s->st.digest_bad++;
+            *word = "mismatch";
+            return 400;
+        }
+        s->st.digest_ok++;
+        *word = "ok";
+        return 200;
+    default:
+        s->st.digest_none++;
+        *word = "none";
+        return 200;
+    }
+}
+
+static int submit_response(struct sconn *c, struct sstream *st)
+{
+    struct sink *s = c->s;
+    char status[4], clen[24];
+    const char *ctype = "text/plain";
+    const char *word;
+    int code = 200, n, rv, with_body = st->method != M_HEAD;
+    nghttp3_nv nva[5];
+    size_t nvlen = 0;
+
+    st->responded = 1;
+    st->resp_buf = (const uint8_t *)st->small;
+    if (st->method == M_POST || st->method == M_PUT) {
+        code = upload_verdict(s, st, &word);
+        n = sink_receipt(st->small, sizeof(st->small), st->body_in, word);
+        st->resp_len = n < 0 ? 0 : (uint64_t)n;
+        ctype = "application/json";
+    } else if (st->bytes < 0) {
+        code = 400;
+        st->resp_len = (uint64_t)snprintf(st->small, sizeof(st->small),
+                                          "bad /bytes/N (0 <= N <= %llu)\n",
+                                          (unsigned long long)SINK_BYTES_MAX);
+    } else if (st->bytes > 0) {
+        st->resp_buf = NULL;
+        st->resp_len = st->bytes_n;
+        ctype = "application/octet-stream";
+    } else {
+        st->resp_len = (uint64_t)snprintf(st->small, sizeof(st->small), "ok\n");
+    }
+    if (code >= 400)
+        s->st.requests_bad++;
+    count_status(s, code);
+
+    snprintf(status, sizeof(status), "%d", code);
+    snprintf(clen, sizeof(clen), "%llu", (unsigned long long)st->resp_len);
+    nva[nvlen++] = (nghttp3_nv)NV(":status", status, strlen(status));
+    nva[nvlen++] = (nghttp3_nv)NV("server", "h3sink", 6);
+    nva[nvlen++] = (nghttp3_nv)NV("content-type", ctype, strlen(ctype));
+    nva[nvlen++] = (nghttp3_nv)NV("content-length", clen, strlen(clen));
+    if (st->fault && s->p.fault_bad_response_headers)
+        /* Field names must be lowercase (RFC 9114 §4.2): a malformed response. */
+        nva[nvlen++] = (nghttp3_nv)NV("X-Bad-Header", "1", 1);
+    if (!with_body)
+        st->resp_len = 0;
+    rv = nghttp3_conn_submit_response(c->h, st->id, nva, nvlen,
+                                      st->resp_len > 0 ? &body_reader : NULL);
+    if (rv != 0)
+        return rv;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- nghttp3 callbacks */
+
+static int h3_stream_close(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud,
+                           void *sud)
+{
+    struct sconn *c = cud;
+    (void)h;
+    (void)code;
+    if (ngtcp2_is_bidi_stream(sid))
+        ngtcp2_conn_extend_max_streams_bidi(c->q, 1);
+    if (sud != NULL)
+        stream_put(sud);
+    return 0;
+}
+
+static int h3_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_t len,
+                        void *cud, void *sud)
+{
+    struct sconn *c = cud;
+    struct sstream *st = sud;
+    (void)h;
+    c->s->st.body_bytes_in += len;
+    if (st != NULL) {
+        st->body_in += len;
+        if (st->hash != NULL && gnutls_hash(st->hash, data, len) < 0)
+            return NGHTTP3_ERR_CALLBACK_FAILURE;
+    }
+    ngtcp2_conn_extend_max_stream_offset(c->q, sid, len);
+    ngtcp2_conn_extend_max_offset(c->q, len);
+    return 0;
+}
+
+static int h3_deferred_consume(nghttp3_conn *h, int64_t sid, size_t consumed, void *cud,
+                               void *sud)
+{
+    struct sconn *c = cud;
+    (void)h;
+    (void)sud;
+    ngtcp2_conn_extend_max_stream_offset(c->q, sid, consumed);
+    ngtcp2_conn_extend_max_offset(c->q, consumed);
+    return 0;
+}
+
+static int h3_begin_headers(nghttp3_conn *h, int64_t sid, void *cud, void *sud)
+{
+    struct sconn *c = cud;
+    struct sstream *st;
+    if (sud != NULL)
+        return 0;
+    st = stream_get(c, sid);
+    if (st == NULL)
+        return NGHTTP3_ERR_CALLBACK_FAILURE;
+    nghttp3_conn_set_stream_user_data(h, sid, st);
+    return 0;
+}
+
+static enum method parse_method(const uint8_t *v, size_t len)
+{
+    if (len == 3 && memcmp(v, "GET", 3) == 0)
+        return M_GET;
+    if (len == 4 && memcmp(v, "HEAD", 4) == 0)
+        return M_HEAD;
+    if (len == 4 && memcmp(v, "POST", 4) == 0)
+        return M_POST;
+    if (len == 3 && memcmp(v, "PUT", 3) == 0)
+        return M_PUT;
+    return M_OTHER;
+}
+
+static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token,
+                          nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
+                          void *cud, void *sud)
+{
+    static const char fault_path[] = "/fault/bad-headers";
+    struct sstream *st = sud;
+    nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
+    nghttp3_vec n;
+    (void)h;
+    (void)sid;
+    (void)flags;
+    (void)cud;
+    if (st == NULL)
+        return 0;
+    switch (token) {
+    case NGHTTP3_QPACK_TOKEN__METHOD:
+        st->method = (uint8_t)parse_method(v.base, v.len);
+        return 0;
+    case NGHTTP3_QPACK_TOKEN__PATH:
+        st->bytes = (int8_t)sink_bytes_path((const char *)v.base, v.len, SINK_BYTES_MAX,
+                                            &st->bytes_n);
+        st->fault = v.len == sizeof(fault_path) - 1 &&
+                    memcmp(v.base, fault_path, sizeof(fault_path) - 1) == 0;
+        return 0;
+    default:
+        break;
+    }
+    n = nghttp3_rcbuf_get_buf(name);
+    if (n.len == 14 && memcmp(n.base, "content-digest", 14) == 0) {
+        int d = sink_digest_parse((const char *)v.base, v.len, st->expect);
+        /* A malformed field anywhere makes the request's digest malformed. */
+        if ((int8_t)st->digest != SINK_DIGEST_MALFORMED)
+            st->digest = (uint8_t)d;
+        if (d == SINK_DIGEST_SHA256 && st->hash == NULL &&
+            gnutls_hash_init(&st->hash, GNUTLS_DIG_SHA256) < 0)
+            st->hash = NULL;
+    }
+    return 0;
+}
+
+static int h3_end_headers(nghttp3_conn *h, int64_t sid, int fin, void *cud, void *sud)
+{
+    struct sconn *c = cud;
+    (void)h;
+    (void)sid;
+    (void)fin;
+    (void)sud;
+    c->s->st.requests++;
+    return 0;
+}
+
+static int h3_end_stream(nghttp3_conn *h, int64_t sid, void *cud, void *sud)
+{
+    struct sconn *c = cud;
+    struct sstream *st = sud;
+    (void)h;
+    (void)sid;
+    if (st == NULL || st->responded || st->delayed)
+        return 0;
+    if (c->s->p.response_delay_ns > 0) {
+        st->delayed = 1;
+        st->respond_at = c->s->now + c->s->p.response_delay_ns;
+        st->dnext = c->delayed;
+        c->delayed = st;
+        return 0;
+    }
+    return submit_response(c, st) == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
+}
+
+static int h3_stop_sending(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud,
+                           void *sud)
+{
+    struct sconn *c = cud;
+    (void)h;
+    (void)sud;
+    return ngtcp2_conn_shutdown_stream_read(c->q, 0, sid, code) == 0
+               ? 0
+               : NGHTTP3_ERR_CALLBACK_FAILURE;
+}
+
+static int h3_reset_stream(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud,
+                           void *sud)
+{
+    struct sconn *c = cud;
+    (void)h;
+    (void)sud;
+    if (code == NGHTTP3_H3_MESSAGE_ERROR)
+        c->s->st.requests_bad++;
+    return ngtcp2_conn_shutdown_stream_write(c->q, 0, sid, code) == 0
+               ? 0
+               : NGHTTP3_ERR_CALLBACK_FAILURE;
+}
+
+static const nghttp3_callbacks h3_callbacks = {
+    .stream_close = h3_stream_close,
+    .recv_data = h3_recv_data,
+    .deferred_consume = h3_deferred_consume,
+    .begin_headers = h3_begin_headers,
+    .recv_header = h3_recv_header,
+    .end_headers = h3_end_headers,
+    .end_stream = h3_end_stream,
+    .stop_sending = h3_stop_sending,
+    .reset_stream = h3_reset_stream,
+};
+
+static int h3_setup(struct sconn *c)
+{
+    nghttp3_settings hs;
+    const ngtcp2_transport_params *lp;
+    int64_t ctrl, enc, dec;
+    int rv;
+
+    nghttp3_settings_default(&hs);
+    hs.qpack_max_dtable_capacity = 4096;
+    hs.qpack_blocked_streams = 100;
+    rv = nghttp3_conn_server_new(&c->h, &h3_callbacks, &hs, NULL, c);
+    if (rv != 0)
+        return rv;
+    lp = ngtcp2_conn_get_local_transport_params(c->q);
+    nghttp3_conn_set_max_client_streams_bidi(c->h, lp->initial_max_streams_bidi);
+    if (ngtcp2_conn_open_uni_stream(c->q, &ctrl, NULL) != 0 ||
+        ngtcp2_conn_open_uni_stream(c->q, &enc, NULL) != 0 ||
+        ngtcp2_conn_open_uni_stream(c->q, &dec, NULL) != 0)
+        return NGHTTP3_ERR_CALLBACK_FAILURE;
+    rv = nghttp3_conn_bind_control_stream(c->h, ctrl);
+    if (rv == 0)
+        rv = nghttp3_conn_bind_qpack_streams(c->h, enc, dec);
+    return rv;
+}
+
+/* ---------------------------------------------------------------- ngtcp2 callbacks */
+
+static void q_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
+{
+    (void)ctx;
+    if (gnutls_rnd(GNUTLS_RND_RANDOM, dest, len) != 0)
+        memset(dest, 0, len);
+}
+
+static int q_get_new_cid(ngtcp2_conn *q, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
+                         void *ud)
+{
+    struct sconn *c = ud;
+    (void)q;
+    if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    cid->datalen = cidlen;
+    if (ngtcp2_crypto_generate_stateless_reset_token(token, c->s->reset_secret,
+                                                     sizeof(c->s->reset_secret), cid) != 0)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    return cid_add(c, cid->data, cid->datalen) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+static int q_remove_cid(ngtcp2_conn *q, const ngtcp2_cid *cid, void *ud)
+{
+    (void)q;
+    cid_del(ud, cid->data, cid->datalen);
+    return 0;
+}
+
+static int q_recv_tx_key(ngtcp2_conn *q, ngtcp2_encryption_level level, void *ud)
+{
+    struct sconn *c = ud;
+    int rv;
+    (void)q;
+    if (level != NGTCP2_ENCRYPTION_LEVEL_1RTT || c->h != NULL)
+        return 0;
+    rv = h3_setup(c);
+    return rv == 0 ? 0 : cb_fail(c, rv);
+}
+
+static int q_recv_stream_data(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t off,
+                              const uint8_t *data, size_t len, void *ud, void *sud)
+{
+    struct sconn *c = ud;
+    nghttp3_ssize n;
+    (void)off;
+    (void)sud;
+    if (c->h == NULL)
+        return 0;
+    n = nghttp3_conn_read_stream(c->h, sid, data, len, flags & NGTCP2_STREAM_DATA_FLAG_FIN);
+    if (n < 0)
+        return cb_fail(c, (int)n);
+    ngtcp2_conn_extend_max_stream_offset(q, sid, (uint64_t)n);
+    ngtcp2_conn_extend_max_offset(q, (uint64_t)n);
+    return 0;
+}
+
+static int q_acked(ngtcp2_conn *q, int64_t sid, uint64_t off, uint64_t len, void *ud,
+                   void *sud)
+{
+    struct sconn *c = ud;
+    int rv;
+    (void)q;
+    (void)off;
+    (void)sud;
+    if (c->h == NULL)
+        return 0;
+    rv = nghttp3_conn_add_ack_offset(c->h, sid, len);
+    return rv == 0 ? 0 : cb_fail(c, rv);
+}
+
+static int q_stream_close(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t code,
+                          void *ud, void *sud)
+{
+    struct sconn *c = ud;
+    int rv;
+    (void)sud;
+    if (c->h == NULL)
+        return 0;
+    if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET))
+        code = NGHTTP3_H3_NO_ERROR;
+    rv = nghttp3_conn_close_stream(c->h, sid, code);
+    if (rv == NGHTTP3_ERR_STREAM_NOT_FOUND) {
+        if (ngtcp2_is_bidi_stream(sid))
+            ngtcp2_conn_extend_max_streams_bidi(q, 1);
+        return 0;
+    }
+    return rv == 0 ? 0 : cb_fail(c, rv);
+}
+
+static int q_stream_reset(ngtcp2_conn *q, int64_t sid, uint64_t final_size, uint64_t code,
+                          void *ud, void *sud)
+{
+    struct sconn *c = ud;
+    int rv;
+    (void)q;
+    (void)final_size;
+    (void)code;
+    (void)sud;
+    if (c->h == NULL)
+        return 0;
+    c->s->st.streams_reset++;
+    rv = nghttp3_conn_shutdown_stream_read(c->h, sid);
+    return rv == 0 ? 0 : cb_fail(c, rv);
+}
+
+static int q_stop_sending(ngtcp2_conn *q, int64_t sid, uint64_t code, void *ud, void *sud)
+{
+    struct sconn *c = ud;
+    int rv;
+    (void)q;
+    (void)code;
+    (void)sud;
+    if (c->h == NULL)
+        return 0;
+    rv = nghttp3_conn_shutdown_stream_read(c->h, sid);
+    return rv == 0 ? 0 : cb_fail(c, rv);
+}
+
+static int q_extend_remote_bidi(ngtcp2_conn *q, uint64_t max, void *ud)
+{
+    struct sconn *c = ud;
+    (void)q;
+    if (c->h != NULL)
+        nghttp3_conn_set_max_client_streams_bidi(c->h, max);
+    return 0;
+}
+
+static int q_extend_stream_data(ngtcp2_conn *q, int64_t sid, uint64_t max, void *ud,
+                                void *sud)
+{
+    struct sconn *c = ud;
+    int rv;
+    (void)q;
+    (void)max;
+    (void)sud;
+    if (c->h == NULL)
+        return 0;
+    rv = nghttp3_conn_unblock_stream(c->h, sid);
+    return rv == 0 ? 0 : cb_fail(c, rv);
+}
+
+static const ngtcp2_callbacks quic_callbacks = {
+    .recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
+    .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+    .encrypt = ngtcp2_crypto_encrypt_cb,
+    .decrypt = ngtcp2_crypto_decrypt_cb,
+    .hp_mask = ngtcp2_crypto_hp_mask_cb,
+    .recv_stream_data = q_recv_stream_data,
+    .acked_stream_data_offset = q_acked,
+    .stream_close = q_stream_close,
+    .rand = q_rand,
+    .get_new_connection_id = q_get_new_cid,
+    .remove_connection_id = q_remove_cid,
+    .update_key = ngtcp2_crypto_update_key_cb,
+    .stream_reset = q_stream_reset,
+    .extend_max_remote_streams_bidi = q_extend_remote_bidi,
+    .extend_max_stream_data = q_extend_stream_data,
+    .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
+    .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
+    .get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
+    .stream_stop_sending = q_stop_sending,
+    .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+    .recv_tx_key = q_recv_tx_key,
+};
+
+/* ---------------------------------------------------------------- TLS */
+
+static ngtcp2_conn *tls_get_conn(ngtcp2_crypto_conn_ref *ref)
+{
+    return ((struct sconn *)ref->user_data)->q;
+}
+
+static int tls_keylog(gnutls_session_t tls, const char *label, const gnutls_datum_t *secret)
+{
+    ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(tls);
+    struct sconn *c = ref->user_data;
+    gnutls_datum_t crand, srand;
+    FILE *f = c->s->keylog;
+
+    if (f == NULL)
+        return 0;
+    gnutls_session_get_random(tls, &crand, &srand);
+    fprintf(f, "%s ", label);
+    for (unsigned i = 0; i < crand.size; i++)
+        fprintf(f, "%02x", crand.data[i]);
+    fputc(' ', f);
+    for (unsigned i = 0; i < secret->size; i++)
+        fprintf(f, "%02x", secret->data[i]);
+    fputc('\n', f);
+    fflush(f);
+    return 0;
+}
+
+static int tls_new(struct sconn *c)
+{
+    static const gnutls_datum_t alpn = {(unsigned char *)"h3", 2};
+    struct sink *s = c->s;
+
+    if (gnutls_init(&c->tls, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET |
+                                 GNUTLS_NO_END_OF_EARLY_DATA) != 0) {
+        c->tls = NULL;
+        return -ENOMEM;
+    }
+    c->ref.get_conn = tls_get_conn;
+    c->ref.user_data = c;
+    gnutls_session_set_ptr(c->tls, &c->ref);
+    if (gnutls_priority_set(c->tls, s->prio) != 0 ||
+        ngtcp2_crypto_gnutls_configure_server_session(c->tls) != 0 ||
+        gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, s->cred) != 0 ||
+        gnutls_alpn_set_protocols(c->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0)
+        return -EINVAL;
+    if (s->keylog != NULL)
+        gnutls_session_set_keylog_function(c->tls, tls_keylog);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- connections */
+
+static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd,
+                              const struct sockaddr *local, socklen_t local_len,
+                              const struct sockaddr *remote, socklen_t remote_len,
+                              uint64_t now)
+{
+    struct sconn *c = calloc(1, sizeof(*c));
+    ngtcp2_settings set;
+    ngtcp2_transport_params tp;
+    ngtcp2_cid scid;
+    ngtcp2_path path;
+
+    if (c == NULL)
+        return NULL;
+    c->s = s;
+    memcpy(&c->local, local, local_len);
+    memcpy(&c->remote, remote, remote_len);
+    c->local_len = local_len;
+    c->remote_len = remote_len;
+    ngtcp2_ccerr_default(&c->ccerr);
+
+    scid.datalen = SINK_SCIDLEN;
+    if (gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) != 0)
+        goto fail;
+
+    ngtcp2_settings_default(&set);
+    set.initial_ts = now;
+    set.handshake_timeout = HANDSHAKE_TIMEOUT_NS;
+    /* Let the receive windows grow (auto-tuning) up to 4x their initial size. */
+    set.max_window = 4 * s->p.initial_max_data;
+    set.max_stream_window = 4 * s->p.initial_max_stream_data_bidi_remote;
+
+    ngtcp2_transport_params_default(&tp);
+    tp.initial_max_stream_data_bidi_remote = s->p.initial_max_stream_data_bidi_remote;
+    tp.initial_max_stream_data_uni = H3_UNI_WINDOW;
+    tp.initial_max_data = s->p.initial_max_data;
+    tp.initial_max_streams_bidi = s->p.max_streams_bidi;
+    tp.initial_max_streams_uni = H3_UNI_STREAMS;
+    tp.max_idle_timeout = s->p.idle_timeout_ns;
+    tp.original_dcid = hd->dcid;
+    tp.original_dcid_present = 1;
+    tp.stateless_reset_token_present = 1;
+    if (ngtcp2_crypto_generate_stateless_reset_token(tp.stateless_reset_token,
+                                                     s->reset_secret,
+                                                     sizeof(s->reset_secret), &scid) != 0)
+        goto fail;
+
+    path.local.addr = (ngtcp2_sockaddr *)&c->local;
+    path.local.addrlen = local_len;
+    path.remote.addr = (ngtcp2_sockaddr *)&c->remote;
+    path.remote.addrlen = remote_len;
+    path.user_data = NULL;
+    if (ngtcp2_conn_server_new(&c->q, &hd->scid, &scid, &path, hd->version,
+                               &quic_callbacks, &set, &tp, NULL, c) != 0) {
+        c->q = NULL;
+        goto fail;
+    }
+    if (tls_new(c) != 0)
+        goto fail;
+    ngtcp2_conn_set_tls_native_handle(c->q, c->tls);
+
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    if (cid_add(c, hd->dcid.data, hd->dcid.datalen) != 0 ||
+        cid_add(c, scid.data, scid.datalen) != 0) {
+        c->recorded = 1;
+        conn_free(c);
+        return NULL;
+    }
+    s->st.conns_accepted++;
+    return c;
+
+fail:
+    if (c->tls)
+        gnutls_deinit(c->tls);
+    ngtcp2_conn_del(c->q);
+    free(c);
+    return NULL;
+}
+
+static void queue_pending(struct sink *s, const struct sockaddr *to, socklen_t tolen,
+                          const uint8_t *data, size_t len)
+{
+    struct pending *p;
+    if (s->npend >= PEND_MAX || len > PKT_BUF || tolen > sizeof(p->to)) {
+        s->st.pkts_dropped++;
+        return;
+    }
+    p = &s->pend[s->npend++];
+    memcpy(&p->to, to, tolen);
+    p->tolen = tolen;
+    memcpy(p->buf, data, len);
+    p->len = len;
+}
+
+static void send_version_negotiation(struct sink *s, const ngtcp2_version_cid *vc,
+                                     const struct sockaddr *remote, socklen_t remote_len,
+                                     size_t dgramlen)
+{
+    static const uint32_t versions[] = {NGTCP2_PROTO_VER_V1, NGTCP2_PROTO_VER_V2};
+    uint8_t buf[PKT_BUF], r;
+    ngtcp2_ssize n;
+
+    /* Only answer datagrams big enough to be a client's first flight
+     * (RFC 9000 §6.1, §14.1): no amplification. */
+    if (dgramlen < NGTCP2_MAX_UDP_PAYLOAD_SIZE) {
+        s->st.pkts_dropped++;
+        return;
+    }
+    q_rand(&r, 1, NULL);
+    n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), r, vc->scid, vc->scidlen,
+                                             vc->dcid, vc->dcidlen, versions,
+                                             sizeof(versions) / sizeof(versions[0]));
+    if (n <= 0) {
+        s->st.pkts_dropped++;
+        return;
+    }
+    s->st.version_negotiations++;
+    queue_pending(s, remote, remote_len, buf, (size_t)n);
+}
+
+static void refuse_initial(struct sink *s, const ngtcp2_pkt_hd *hd,
+                           const struct sockaddr *remote, socklen_t remote_len)
+{
+    uint8_t buf[PKT_BUF];
+    ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(
+        buf, sizeof(buf), hd->version, &hd->scid, &hd->dcid, NGTCP2_CONNECTION_REFUSED,
+        NULL, 0);
+    s->st.pkts_dropped++;
+    if (n > 0)
+        queue_pending(s, remote, remote_len, buf, (size_t)n);
+}
+
+static void conn_recv(struct sconn *c, const struct sockaddr *local, socklen_t local_len,
+                      const struct sockaddr *remote, socklen_t remote_len,
+                      const uint8_t *data, size_t len, uint64_t now)
+{
+    ngtcp2_path path;
+    int rv;
+
+    switch (c->state) {
+    case C_CLOSING:
+        /* Answer with the same close, backing off exponentially (RFC 9000 §10.2.1). */
+        c->close_rx++;
+        if ((c->close_rx & (c->close_rx - 1)) == 0)
+            c->close_send = 1;
+        return;
+    case C_DRAINING:
+        return;
+    case C_OPEN:
+        break;
+    }
+    path.local.addr = (ngtcp2_sockaddr *)(uintptr_t)local;
+    path.local.addrlen = local_len;
+    path.remote.addr = (ngtcp2_sockaddr *)(uintptr_t)remote;
+    path.remote.addrlen = remote_len;
+    path.user_data = NULL;
+    rv = ngtcp2_conn_read_pkt(c->q, &path, NULL, data, len, now);
+    if (rv != 0)
+        conn_error(c, rv, now);
+}
+
+/* Write everything |c| has to send. Returns the number of datagrams. */
+static int conn_write(struct sink *s, struct sconn *c, uint64_t now, sink_send_fn *send,
+                      void *arg)
+{
+    ngtcp2_path_storage ps;
+    int sent = 0;
+
+    if (c->state == C_CLOSING) {
+        if (c->close_send && c->close_len > 0) {
+            send(arg, (struct sockaddr *)&c->remote, c->remote_len, c->close_pkt,
+                 c->close_len);
+            s->st.pkts_out++;
+            s->st.bytes_out += c->close_len;
+            sent++;
+        }
+        c->close_send = 0;
+        return sent;
+    }
+    if (c->state != C_OPEN)
+        return 0;
+
+    ngtcp2_path_storage_zero(&ps);
+    size_t maxlen = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q);
+    if (maxlen > sizeof(s->tx))
+        maxlen = sizeof(s->tx);
+    for (;;) {
+        int64_t sid = -1;
+        int fin = 0;
+        nghttp3_vec vec[H3_VEC];
+        nghttp3_ssize nvec = 0;
+        ngtcp2_ssize ndatalen, nwrite;
+        uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+        int rv;
+
+        if (c->h != NULL && ngtcp2_conn_get_max_data_left(c->q) > 0) {
+            nvec = nghttp3_conn_writev_stream(c->h, &sid, &fin, vec, H3_VEC);
+            if (nvec < 0) {
+                conn_close_app(c, nghttp3_err_infer_quic_app_error_code((int)nvec), NULL,
+                               now);
+                return sent + conn_write(s, c, now, send, arg);
+            }
+        }
+        if (fin)
+            flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+        nwrite = ngtcp2_conn_writev_stream(c->q, &ps.path, NULL, s->tx, maxlen, &ndatalen,
+                                           flags, sid, (const ngtcp2_vec *)vec,
+                                           (size_t)nvec, now);
+        if (nwrite < 0) {
+            switch (nwrite) {
+            case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+                nghttp3_conn_block_stream(c->h, sid);
+                continue;
+            case NGTCP2_ERR_STREAM_SHUT_WR:
+                nghttp3_conn_shutdown_stream_write(c->h, sid);
+                continue;
+            case NGTCP2_ERR_WRITE_MORE:
+                rv = nghttp3_conn_add_write_offset(c->h, sid, (uint64_t)ndatalen);
+                if (rv != 0) {
+                    conn_close_app(c, nghttp3_err_infer_quic_app_error_code(rv), NULL,
+                                   now);
+                    return sent + conn_write(s, c, now, send, arg);
+                }
+                continue;
+            default:
+                conn_error(c, (int)nwrite, now);
+                return sent + conn_write(s, c, now, send, arg);
+            }
+        }
+        if (ndatalen >= 0 && c->h != NULL) {
+            rv = nghttp3_conn_add_write_offset(c->h, sid, (uint64_t)ndatalen);
+            if (rv != 0) {
+                conn_close_app(c, nghttp3_err_infer_quic_app_error_code(rv), NULL, now);
+                return sent + conn_write(s, c, now, send, arg);
+            }
+        }
+        if (nwrite == 0)
+            break;
+        send(arg, (struct sockaddr *)ps.path.remote.addr, ps.path.remote.addrlen, s->tx,
+             (size_t)nwrite);
+        s->st.pkts_out++;
+        s->st.bytes_out += (uint64_t)nwrite;
+        sent++;
+    }
+    ngtcp2_conn_update_pkt_tx_time(c->q, now);
+    return sent;
+}
+
+/* Submit delayed responses that are due. */
+static void conn_run_delayed(struct sconn *c, uint64_t now)
+{
+    struct sstream **pp = &c->delayed;
+    while (*pp) {
+        struct sstream *st = *pp;
+        if (st->respond_at > now) {
+            pp = &st->dnext;
+            continue;
+        }
+        *pp = st->dnext;
+        st->delayed = 0;
+        if (submit_response(c, st) != 0) {
+            conn_close_app(c, NGHTTP3_H3_INTERNAL_ERROR, NULL, now);
+            return;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- public API */
+
+void sink_params_default(struct sink_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->max_streams_bidi = 100;
+    p->initial_max_data = 16ULL << 20;
+    p->initial_max_stream_data_bidi_remote = 4ULL << 20;
+    p->idle_timeout_ns = 30ULL * 1000000000ULL;
+}
+
+struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
+{
+    struct sink *s;
+    struct sink_params d;
+    int rv;
+
+    if (p == NULL || p->cert_file == NULL || p->key_file == NULL) {
+        set_err(err, errlen, "certificate and key files are required");
+        return NULL;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    sink_params_default(&d);
+    s->p = *p;
+    if (s->p.max_streams_bidi == 0)
+        s->p.max_streams_bidi = d.max_streams_bidi;
+    if (s->p.initial_max_data == 0)
+        s->p.initial_max_data = d.initial_max_data;
+    if (s->p.initial_max_stream_data_bidi_remote == 0)
+        s->p.initial_max_stream_data_bidi_remote = d.initial_max_stream_data_bidi_remote;
+    if (s->p.idle_timeout_ns == 0)
+        s->p.idle_timeout_ns = d.idle_timeout_ns;
+    s->p.cert_file = s->p.key_file = s->p.keylog_file = NULL; /* not kept */
+
+    if (gnutls_certificate_allocate_credentials(&s->cred) != 0) {
+        set_err(err, errlen, "out of memory");
+        s->cred = NULL;
+        goto fail;
+    }
+    rv = gnutls_certificate_set_x509_key_file(s->cred, p->cert_file, p->key_file,
+                                              GNUTLS_X509_FMT_PEM);
+    if (rv != 0) {
+        set_err(err, errlen, "cannot load certificate %s / key %s: %s", p->cert_file,
+                p->key_file, gnutls_strerror(rv));
+        goto fail;
+    }
+    if (gnutls_priority_init(&s->prio, TLS_PRIORITY, NULL) != 0) {
+        set_err(err, errlen, "TLS priority string rejected by GnuTLS");
+        s->prio = NULL;
+        goto fail;
+    }
+    if (gnutls_rnd(GNUTLS_RND_KEY, s->reset_secret, sizeof(s->reset_secret)) != 0) {
+        set_err(err, errlen, "no randomness");
+        goto fail;
+    }
+    if (p->keylog_file != NULL) {
+        s->keylog = fopen(p->keylog_file, "a");
+        if (s->keylog == NULL) {
+            set_err(err, errlen, "cannot open key log %s: %s", p->keylog_file,
+                    strerror(errno));
+            goto fail;
+        }
+    }
+    return s;
+fail:
+    sink_del(s);
+    return NULL;
+}
+
+void sink_del(struct sink *s)
+{
+    if (s == NULL)
+        return;
+    while (s->conns) {
+        s->conns->recorded = 1;
+        conn_free(s->conns);
+    }
+    while (s->pool) {
+        struct sstream *st = s->pool;
+        s->pool = st->next;
+        free(st);
+    }
+    if (s->prio)
+        gnutls_priority_deinit(s->prio);
+    if (s->cred)
+        gnutls_certificate_free_credentials(s->cred);
+    if (s->keylog)
+        fclose(s->keylog);
+    free(s);
+}
+
+int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
+              const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data,
+              size_t len, uint64_t now_ns)
+{
+    ngtcp2_version_cid vc;
+    ngtcp2_pkt_hd hd;
+    struct sconn *c;
+    int rv;
+
+    if (s == NULL || local == NULL || remote == NULL || (data == NULL && len > 0) ||
+        local_len > sizeof(struct sockaddr_storage) ||
+        remote_len > sizeof(struct sockaddr_storage))
+        return -EINVAL;
+    s->now = now_ns;
+    s->st.pkts_in++;
+    s->st.bytes_in += len;
+    rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, SINK_SCIDLEN);
+    if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+        send_version_negotiation(s, &vc, remote, remote_len, len);
+        return 0;
+    }
+    if (rv != 0) {
+        s->st.pkts_dropped++;
+        return 0;
+    }
+    c = cid_find(s, vc.dcid, vc.dcidlen);
+    if (c == NULL) {
+        if (ngtcp2_accept(&hd, data, len) != 0) {
+            s->st.pkts_dropped++;
+            return 0;
+        }
+        if (s->refusing) {
+            refuse_initial(s, &hd, remote, remote_len);
+            return 0;
+        }
+        c = conn_new(s, &hd, local, local_len, remote, remote_len, now_ns);
+        if (c == NULL) {
+            s->st.pkts_dropped++;
+            return -ENOMEM;
+        }
+    }
+    conn_recv(c, local, local_len, remote, remote_len, data, len, now_ns);
+    return 0;
+}
+
+int sink_flush(struct sink *s, uint64_t now_ns, sink_send_fn *send, void *arg)
+{
+    int sent = 0;
+    struct sconn *c, *next;
+
+    if (s == NULL || send == NULL)
+        return -EINVAL;
+    s->now = now_ns;
+    for (unsigned i = 0; i < s->npend; i++) {
+        struct pending *p = &s->pend[i];
+        send(arg, (struct sockaddr *)&p->to, p->tolen, p->buf, p->len);
+        s->st.pkts_out++;
+        s->st.bytes_out += p->len;
+        sent++;
+    }
+    s->npend = 0;
+    for (c = s->conns; c; c = next) {
+        next = c->next;
+        if (c->state == C_OPEN && c->delayed)
+            conn_run_delayed(c, now_ns);
+        sent += conn_write(s, c, now_ns, send, arg);
+        /* Graceful shutdown ends once every request stream is closed. */
+        if (c->state == C_OPEN && c->goaway &&
+            (c->h == NULL || nghttp3_conn_is_drained(c->h))) {
+            conn_close_app(c, NGHTTP3_H3_NO_ERROR, NULL, now_ns);
+            sent += conn_write(s, c, now_ns, send, arg);
+        }
+        if (c->state != C_OPEN && c->close_deadline <= now_ns)
+            conn_free(c);
+    }
+    return sent;
+}
+
+uint64_t sink_expiry(const struct sink *s)
+{
+    uint64_t t = UINT64_MAX;
+    if (s == NULL)
+        return t;
+    if (s->npend > 0)
+        return 0;
+    for (const struct sconn *c = s->conns; c; c = c->next) {
+        uint64_t e;
+        if (c->state != C_OPEN) {
+            e = c->close_deadline;
+        } else {
+            e = ngtcp2_conn_get_expiry(c->q);
+            for (const struct sstream *st = c->delayed; st; st = st->dnext)
+                if (st->respond_at < e)
+                    e = st->respond_at;
+        }
+        if (e < t)
+            t = e;
+    }
+    return t;
+}
+
+void sink_handle_expiry(struct sink *s, uint64_t now_ns)
+{
+    struct sconn *c, *next;
+    if (s == NULL)
+        return;
+    s->now = now_ns;
+    for (c = s->conns; c; c = next) {
+        next = c->next;
+        if (c->state != C_OPEN) {
+            if (c->close_deadline <= now_ns)
+                conn_free(c);
+            continue;
+        }
+        if (ngtcp2_conn_get_expiry(c->q) <= now_ns) {
+            int rv = ngtcp2_conn_handle_expiry(c->q, now_ns);
+            if (rv != 0)
+                conn_error(c, rv, now_ns);
+        }
+        if (c->state == C_OPEN && c->delayed)
+            conn_run_delayed(c, now_ns);
+    }
+}
+
+void sink_goaway(struct sink *s, uint64_t now_ns)
+{
+    if (s == NULL)
+        return;
+    s->refusing = 1;
+    for (struct sconn *c = s->conns; c; c = c->next) {
+        if (c->state != C_OPEN || c->goaway)
+            continue;
+        c->goaway = 1;
+        if (c->h != NULL) {
+            if (nghttp3_conn_shutdown(c->h) == 0)
+                s->st.goaways_sent++;
+            else
+                conn_close_app(c, NGHTTP3_H3_INTERNAL_ERROR, NULL, now_ns);
+        }
+    }
+}
+
+void sink_close_all(struct sink *s, uint64_t app_error_code, const char *reason,
+                    uint64_t now_ns)
+{
+    if (s == NULL)
+        return;
+    s->refusing = 1;
+    for (struct sconn *c = s->conns; c; c = c->next)
+        if (c->state == C_OPEN)
+            conn_close_app(c, app_error_code, reason, now_ns);
+}
+
+int sink_idle(const struct sink *s)
+{
+    return s == NULL || s->nconns == 0;
+}
+
+const struct sink_stats *sink_stats(const struct sink *s)
+{
+    return &s->st;
+}

@@ -1,0 +1,307 @@
+/* sink_http.c: pure HTTP helpers of h3sink (see sink_http.h). */
+#include "sink_http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Pattern buffer: 64 periods, so one vector covers many packets. */
+#define PATTERN_PERIODS 64
+static uint8_t pattern[SINK_PATTERN_MOD * PATTERN_PERIODS];
+static int pattern_ready;
+
+const uint8_t *sink_pattern_buf(size_t *len)
+{
+    if (!pattern_ready) {
+        for (size_t i = 0; i < sizeof(pattern); i++)
+            pattern[i] = sink_pattern_byte(i);
+        pattern_ready = 1;
+    }
+    *len = sizeof(pattern) - SINK_PATTERN_MOD;
+    return pattern;
+}
+
+size_t sink_pattern_check(const uint8_t *p, size_t len, uint64_t off)
+{
+    unsigned v = (unsigned)(off % SINK_PATTERN_MOD);
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != v)
+            return i;
+        if (++v == SINK_PATTERN_MOD)
+            v = 0;
+    }
+    return len;
+}
+
+static int b64_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+long sink_base64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap)
+{
+    size_t n = inlen, pad = 0, o = 0;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+
+    while (n > 0 && in[n - 1] == '=') {
+        n--;
+        pad++;
+    }
+    if (pad > 2 || (pad > 0 && (inlen % 4) != 0) || n % 4 == 1)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64_val((unsigned char)in[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= outcap)
+                return -1;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    /* Leftover bits must be zero (canonical encoding). */
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+        return -1;
+    if (pad > 0 && (n + pad) % 4 != 0)
+        return -1;
+    return (long)o;
+}
+
+long sink_base64_encode(const uint8_t *in, size_t len, char *out, size_t outcap)
+{
+    static const char tbl[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t need = 4 * ((len + 2) / 3) + 1, o = 0;
+
+    if (outcap < need)
+        return -1;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? tbl[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+/* --- RFC 8941 dictionary scanning (only as much as content-digest needs) --- */
+
+struct scan {
+    const char *p, *end;
+};
+
+static int is_lcalpha(char c) { return c >= 'a' && c <= 'z'; }
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+static void skip_sp(struct scan *s)
+{
+    while (s->p < s->end && *s->p == ' ')
+        s->p++;
+}
+
+static void skip_ows(struct scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t'))
+        s->p++;
+}
+
+/* key: lcalpha or star, then lcalpha, DIGIT, underscore, dash, dot or star. */
+static int scan_key(struct scan *s, const char **k, size_t *klen)
+{
+    const char *b = s->p;
+    if (s->p >= s->end || !(is_lcalpha(*s->p) || *s->p == '*'))
+        return -1;
+    s->p++;
+    while (s->p < s->end && (is_lcalpha(*s->p) || is_digit(*s->p) || *s->p == '_' ||
+                             *s->p == '-' || *s->p == '.' || *s->p == '*'))
+        s->p++;
+    *k = b;
+    *klen = (size_t)(s->p - b);
+    return 0;
+}
+
+static int is_tchar(char c)
+{
+    return is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* One bare item (RFC 8941 §3.3). A byte sequence has its base64 text returned. */
+static int scan_bare_item(struct scan *s, const char **bs, size_t *bslen)
+{
+    *bs = NULL;
+    if (s->p >= s->end)
+        return -1;
+    char c = *s->p;
+    if (c == ':') {
+        const char *b = ++s->p;
+        while (s->p < s->end && *s->p != ':') {
+            if (b64_val((unsigned char)*s->p) < 0 && *s->p != '=')
+                return -1;
+            s->p++;
+        }
+        if (s->p >= s->end)
+            return -1;
+        *bs = b;
+        *bslen = (size_t)(s->p - b);
+        s->p++;
+        return 0;
+    }
+    if (c == '"') {
+        s->p++;
+        while (s->p < s->end && *s->p != '"') {
+            if (*s->p == '\\') {
+                s->p++;
+                if (s->p >= s->end || (*s->p != '"' && *s->p != '\\'))
+                    return -1;
+            } else if ((unsigned char)*s->p < 0x20 || (unsigned char)*s->p > 0x7e) {
+                return -1;
+            }
+            s->p++;
+        }
+        if (s->p >= s->end)
+            return -1;
+        s->p++;
+        return 0;
+    }
+    if (c == '?') {
+        s->p++;
+        if (s->p >= s->end || (*s->p != '0' && *s->p != '1'))
+            return -1;
+        s->p++;
+        return 0;
+    }
+    if (c == '-' || is_digit(c)) {
+        int digits = 0, dot = 0;
+        if (c == '-')
+            s->p++;
+        while (s->p < s->end && (is_digit(*s->p) || (*s->p == '.' && !dot))) {
+            if (*s->p == '.')
+                dot = 1;
+            else
+                digits++;
+            s->p++;
+        }
+        return digits > 0 && digits <= 15 ? 0 : -1;
+    }
+    if (is_alpha(c) || c == '*') {
+        s->p++;
+        while (s->p < s->end && (is_tchar(*s->p) || *s->p == ':' || *s->p == '/'))
+            s->p++;
+        return 0;
+    }
+    return -1;
+}
+
+/* parameters = *( ";" *SP key [ "=" bare-item ] ) */
+static int scan_params(struct scan *s)
+{
+    while (s->p < s->end && *s->p == ';') {
+        const char *k, *bs;
+        size_t klen, bslen;
+        s->p++;
+        skip_sp(s);
+        if (scan_key(s, &k, &klen) < 0)
+            return -1;
+        if (s->p < s->end && *s->p == '=') {
+            s->p++;
+            if (scan_bare_item(s, &bs, &bslen) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int sink_digest_parse(const char *v, size_t len, uint8_t out[SINK_SHA256_LEN])
+{
+    struct scan s = {v, v + len};
+    int found = SINK_DIGEST_ABSENT;
+
+    skip_sp(&s);
+    skip_ows(&s);
+    if (s.p == s.end)
+        return SINK_DIGEST_MALFORMED; /* an empty field is not a dictionary member */
+    for (;;) {
+        const char *k, *bs = NULL;
+        size_t klen, bslen = 0;
+        int has_value = 0;
+
+        if (scan_key(&s, &k, &klen) < 0)
+            return SINK_DIGEST_MALFORMED;
+        if (s.p < s.end && *s.p == '=') {
+            s.p++;
+            if (scan_bare_item(&s, &bs, &bslen) < 0)
+                return SINK_DIGEST_MALFORMED;
+            has_value = 1;
+        }
+        if (scan_params(&s) < 0)
+            return SINK_DIGEST_MALFORMED;
+        if (klen == 7 && memcmp(k, "sha-256", 7) == 0) {
+            /* Later members override earlier ones (RFC 8941 §4.2.2). */
+            uint8_t tmp[SINK_SHA256_LEN + 3];
+            if (!has_value || bs == NULL ||
+                sink_base64_decode(bs, bslen, tmp, sizeof(tmp)) != SINK_SHA256_LEN)
+                return SINK_DIGEST_MALFORMED;
+            memcpy(out, tmp, SINK_SHA256_LEN);
+            found = SINK_DIGEST_SHA256;
+        }
+        skip_ows(&s);
+        if (s.p == s.end)
+            return found;
+        if (*s.p != ',')
+            return SINK_DIGEST_MALFORMED;
+        s.p++;
+        skip_ows(&s);
+        if (s.p == s.end)
+            return SINK_DIGEST_MALFORMED; /* trailing comma */
+    }
+}
+
+int sink_bytes_path(const char *path, size_t len, uint64_t max, uint64_t *n)
+{
+    static const char prefix[] = "/bytes/";
+    const size_t plen = sizeof(prefix) - 1;
+    uint64_t v = 0;
+    size_t i;
+
+    if (len < plen || memcmp(path, prefix, plen) != 0)
+        return 0;
+    for (i = plen; i < len && path[i] != '?'; i++) {
+        if (!is_digit(path[i]))
+            return -1;
+        unsigned d = (unsigned)(path[i] - '0');
+        if (d > max || v > max / 10 || v * 10 > max - d)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (i == plen)
+        return -1;
+    *n = v;
+    return 1;
+}
+
+int sink_receipt(char *out, size_t cap, uint64_t bytes, const char *digest_word)
+{
+    int n = snprintf(out, cap, "{\"bytes\":%llu,\"digest\":\"%s\"}\n",
+                     (unsigned long long)bytes, digest_word);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}

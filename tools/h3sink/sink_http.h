@@ -1,0 +1,67 @@
+/*
+ * sink_http.h: pure HTTP helpers of h3sink (no I/O, no allocation), unit tested.
+ *
+ * The digest header is `content-digest` (RFC 9530 §2), a Structured Fields
+ * dictionary (RFC 8941 §3.2) of algorithm = byte sequence. h3sink verifies the
+ * `sha-256` member; other algorithms are ignored. The /bytes/N body pattern is
+ * byte i = i % SINK_PATTERN_MOD, so any client can check it byte for byte.
+ */
+#ifndef H3SINK_SINK_HTTP_H
+#define H3SINK_SINK_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length of a SHA-256 digest (RFC 6234). */
+#define SINK_SHA256_LEN 32
+/* The /bytes/N body: byte i is i % SINK_PATTERN_MOD (a prime, so the pattern
+ * never lines up with power-of-two packet or buffer sizes). */
+#define SINK_PATTERN_MOD 251
+
+enum sink_digest_parse {
+    SINK_DIGEST_ABSENT = 0,   /* no sha-256 member: nothing to verify */
+    SINK_DIGEST_SHA256 = 1,   /* *out holds the expected SHA-256 */
+    SINK_DIGEST_MALFORMED = -1 /* the field value is not a valid dictionary */
+};
+
+/* Parse a content-digest field value |v| of |len| bytes and extract the sha-256
+ * member into |out| (SINK_SHA256_LEN bytes). Returns one of enum
+ * sink_digest_parse. A sha-256 member whose value is not a byte sequence
+ * (":base64:") of exactly 32 bytes is MALFORMED, as is any syntax error. */
+int sink_digest_parse(const char *v, size_t len, uint8_t out[SINK_SHA256_LEN]);
+
+/* Decode standard base64 (RFC 4648 §4, '=' padding optional) from |in|,|inlen|
+ * into |out| (capacity |outcap|). Returns the decoded length, or -1 on a bad
+ * character, bad padding, non-zero trailing bits or too small |out|. */
+long sink_base64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap);
+
+/* Encode |len| bytes as standard padded base64 into |out| (capacity |outcap|,
+ * needs 4*ceil(len/3)+1). Returns the string length, or -1 if |out| is too small. */
+long sink_base64_encode(const uint8_t *in, size_t len, char *out, size_t outcap);
+
+/* Parse a request path of the form "/bytes/N" (decimal N, optional "?query").
+ * Returns 1 and sets *n when |path| is such a path with 0 <= N <= |max|,
+ * 0 when |path| does not start with "/bytes/" (not a /bytes request),
+ * -1 when it does but N is empty, not decimal, or above |max|. */
+int sink_bytes_path(const char *path, size_t len, uint64_t max, uint64_t *n);
+
+/* Byte |i| of the /bytes/N body. */
+static inline uint8_t sink_pattern_byte(uint64_t i)
+{
+    return (uint8_t)(i % SINK_PATTERN_MOD);
+}
+
+/* A read-only buffer holding the pattern from byte 0 for at least
+ * SINK_PATTERN_MOD + |*len| bytes; body data at offset o starts at
+ * buf + (o % SINK_PATTERN_MOD). Sets *len to the usable run length. */
+const uint8_t *sink_pattern_buf(size_t *len);
+
+/* Check |len| bytes at |p| against the pattern starting at body offset |off|.
+ * Returns the index of the first wrong byte, or |len| when all match. */
+size_t sink_pattern_check(const uint8_t *p, size_t len, uint64_t off);
+
+/* Write the JSON receipt {"bytes":N,"digest":"<word>"} into |out| (|cap| bytes).
+ * Returns its length or -1 if |cap| is too small. */
+int sink_receipt(char *out, size_t cap, uint64_t bytes, const char *digest_word);
+
+#endif /* H3SINK_SINK_HTTP_H */
