@@ -1,0 +1,308 @@
+/*
+ * h3.h: the HTTP/3 client connection driver (ngtcp2 + nghttp3 + GnuTLS).
+ *
+ * One struct h3_conn is one QUIC connection carrying HTTP/3 requests. The driver
+ * never reads a clock and never touches a socket: datagrams and timestamps go in
+ * (h3_conn_recv, h3_conn_on_expiry), packets come out through the I/O seam
+ * (struct h3_io_ops, h3_io.h), written straight into the backend's buffers.
+ * A connection is used from one thread only (shared nothing).
+ *
+ * State machine:
+ *   CONNECTING -> ESTABLISHED -> DRAINING (GOAWAY sent or received)
+ *              -> CLOSING (CONNECTION_CLOSE sent, ~3 PTO) -> CLOSED(outcome)
+ * Any state can jump to CLOSED when the peer closes, on idle/handshake timeout or
+ * on a fatal error. The outcome is OK only when the connection ended with
+ * H3_NO_ERROR (0x100) from either side.
+ *
+ * Errors: negative H3_ERR_* codes (h3_strerror()).
+ */
+#ifndef H3DP_H3_H
+#define H3DP_H3_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "h3_io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* HTTP/3 error codes (RFC 9114 §8.1). */
+#define H3_H3_NO_ERROR 0x100ULL
+#define H3_H3_GENERAL_PROTOCOL_ERROR 0x101ULL
+#define H3_H3_INTERNAL_ERROR 0x102ULL
+#define H3_H3_REQUEST_REJECTED 0x10bULL
+#define H3_H3_REQUEST_CANCELLED 0x10cULL
+#define H3_H3_REQUEST_INCOMPLETE 0x10dULL
+#define H3_H3_MESSAGE_ERROR 0x10eULL
+
+/* Library error codes: always negative. */
+enum h3_err {
+    H3_OK = 0,
+    H3_ERR_INVAL = -501,       /* bad argument or parameter */
+    H3_ERR_NOMEM = -502,       /* allocator failed */
+    H3_ERR_NOBUFS = -503,      /* request pool exhausted */
+    H3_ERR_STATE = -504,       /* not allowed in the connection's current state */
+    H3_ERR_SHUTDOWN = -505,    /* refused: the connection is shutting down */
+    H3_ERR_TLS = -506,         /* TLS setup or handshake failure */
+    H3_ERR_TLS_VERIFY = -507,  /* server certificate rejected */
+    H3_ERR_QUIC = -508,        /* fatal ngtcp2 error */
+    H3_ERR_HTTP3 = -509,       /* fatal nghttp3 error */
+    H3_ERR_IDLE_TIMEOUT = -510,/* idle timeout: connection dropped silently */
+    H3_ERR_HANDSHAKE_TIMEOUT = -511,
+    H3_ERR_IO = -512,          /* backend I/O failure */
+    H3_ERR_FILE = -513,        /* body file unusable */
+    H3_ERR_CLOSED = -514,      /* the connection is closed */
+    H3_ERR_PEER_CLOSED = -515, /* the peer closed the connection */
+    H3_ERR_TOO_LARGE = -516,   /* headers do not fit a request slot */
+};
+
+/* A short human description of an H3_ERR_* code (or -errno). Never NULL. */
+const char *h3_strerror(int err);
+
+enum h3_state {
+    H3_STATE_CONNECTING,
+    H3_STATE_ESTABLISHED,
+    H3_STATE_DRAINING, /* GOAWAY sent or received: no new streams */
+    H3_STATE_CLOSING,  /* CONNECTION_CLOSE sent: closing period */
+    H3_STATE_CLOSED,
+};
+
+/* Name of a state ("connecting", ...). */
+const char *h3_state_str(enum h3_state s);
+
+/* How the connection ended. */
+enum h3_close_kind {
+    H3_CLOSE_NONE,           /* not closed yet */
+    H3_CLOSE_TRANSPORT,      /* QUIC transport error code (RFC 9000 §20.1) */
+    H3_CLOSE_APPLICATION,    /* HTTP/3 error code (RFC 9114 §8.1) */
+    H3_CLOSE_IDLE_TIMEOUT,   /* silent: idle timeout (code 0) */
+    H3_CLOSE_HANDSHAKE_TIMEOUT,
+    H3_CLOSE_STATELESS_RESET,
+    H3_CLOSE_INTERNAL,       /* local failure before anything could be sent */
+};
+
+enum h3_origin { H3_ORIGIN_LOCAL, H3_ORIGIN_REMOTE };
+
+#define H3_REASON_MAX 160
+
+/* The close outcome (Rust h3's poll_close result). */
+struct h3_outcome {
+    bool ok;                  /* ended with H3_NO_ERROR (0x100) from either side */
+    enum h3_close_kind kind;
+    enum h3_origin origin;
+    uint64_t code;            /* transport or application code */
+    int err;                  /* summarising H3_ERR_* (0 when ok), e.g. H3_ERR_TLS_VERIFY */
+    char reason[H3_REASON_MAX]; /* reason phrase or local diagnosis, NUL-terminated */
+};
+
+/* Format |o| for humans into |buf| (|len| bytes); returns |buf|. */
+const char *h3_outcome_str(const struct h3_outcome *o, char *buf, size_t len);
+
+/* Allocator for everything the connection allocates (ngtcp2, nghttp3, the driver).
+ * Same contract as malloc/free/calloc/realloc; |ud| is passed back. */
+struct h3_mem {
+    void *ud;
+    void *(*malloc)(size_t size, void *ud);
+    void (*free)(void *ptr, void *ud);
+    void *(*calloc)(size_t nmemb, size_t size, void *ud);
+    void *(*realloc)(void *ptr, size_t size, void *ud);
+};
+
+/* The libc allocator. */
+const struct h3_mem *h3_mem_default(void);
+
+struct h3_conn;
+struct h3_req;
+
+/* Connection parameters. Start from h3_conn_params_default(). Strings are copied. */
+struct h3_conn_params {
+    const char *host;           /* server name for SNI and verification; required */
+    const char *authority;      /* default :authority; NULL = host[:port] */
+    uint16_t port;              /* used for the default authority only */
+    const char *sni;            /* NULL = host (no SNI is sent for IP literals) */
+    const char *ca_file;        /* PEM trust anchors; NULL = system store */
+    bool insecure;              /* skip certificate verification (labs only) */
+    const char *keylog_file;    /* SSLKEYLOGFILE output (appended); NULL = none */
+    const char *qlog_file;      /* qlog output; NULL = none */
+    uint64_t idle_timeout_ns;   /* 30 s */
+    uint64_t handshake_timeout_ns; /* 10 s */
+    uint64_t keepalive_ns;      /* 0 = no keep-alive PINGs */
+    uint64_t max_streams;       /* cap on our concurrent requests (0 = peer's limit) */
+    uint64_t initial_max_data;  /* connection receive window; 16 MiB */
+    uint64_t initial_max_stream_data; /* per stream receive window; 4 MiB */
+    size_t max_requests;        /* request pool size (queued + in flight); 1024 */
+    size_t max_udp_payload;     /* largest datagram we send; 1452 */
+    const struct h3_mem *mem;   /* NULL = libc */
+    const struct sockaddr *local; socklen_t local_len;   /* required */
+    const struct sockaddr *remote; socklen_t remote_len; /* required */
+    const struct h3_io_ops *io; void *io_ctx;            /* required */
+    void (*on_established)(struct h3_conn *c, void *ud);
+    void (*on_closed)(struct h3_conn *c, const struct h3_outcome *o, void *ud);
+    void *ud;
+    void (*log)(void *ud, const char *line); /* ngtcp2 debug log; NULL = none */
+};
+
+/* Fill |p| with the defaults. */
+void h3_conn_params_default(struct h3_conn_params *p);
+
+/* Create a client connection and emit its first Initial packet(s) through the I/O
+ * ops. |now_ns|: the current time. On success *|out| holds the connection.
+ * Errors: H3_ERR_INVAL (missing/invalid parameter), H3_ERR_NOMEM, H3_ERR_TLS
+ * (credentials, CA file), H3_ERR_FILE (keylog/qlog file), H3_ERR_QUIC. */
+int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn **out);
+
+/* Free |c| and everything it owns; requests still pending are dropped without
+ * callbacks. NULL is fine. Sends nothing: close first for a clean end. */
+void h3_conn_del(struct h3_conn *c);
+
+/* Feed one received UDP payload. |ecn|: the ECN bits it carried (0 if unknown).
+ * Returns 0, or H3_ERR_CLOSED if the connection is closed (datagram ignored).
+ * Fatal protocol errors do not return an error: they close the connection and
+ * are reported through the outcome. */
+int h3_conn_recv(struct h3_conn *c, const uint8_t *data, size_t len, uint8_t ecn,
+                 uint64_t now_ns);
+
+/* The next time (ns) at which h3_conn_on_expiry must be called; UINT64_MAX if none. */
+uint64_t h3_conn_expiry(const struct h3_conn *c);
+
+/* Run timers due at |now_ns| (loss recovery, idle/handshake timeout, keep-alive,
+ * shutdown deadline, end of the closing period) and send what is due. Returns 0. */
+int h3_conn_on_expiry(struct h3_conn *c, uint64_t now_ns);
+
+/* Write what can be written now (after the caller gave more TX room, or resumed
+ * a producer). Returns 0. */
+int h3_conn_flush(struct h3_conn *c, uint64_t now_ns);
+
+/* Graceful shutdown (Rust h3 Connection::shutdown(max_push)): refuse new requests,
+ * send GOAWAY (push ID 0: see docs/ARCHITECTURE.md), let queued and in-flight
+ * requests finish, then close with H3_NO_ERROR. |max_push| is recorded and
+ * reported next to the effective limit (always 0). |deadline_ns|: absolute time
+ * after which what is left is cancelled with H3_REQUEST_CANCELLED before the
+ * close; 0 = none. Returns 0, H3_ERR_STATE if already closing/closed. A second
+ * call only tightens the deadline. */
+int h3_conn_shutdown(struct h3_conn *c, uint64_t max_push, uint64_t deadline_ns,
+                     uint64_t now_ns);
+
+/* Close now with |app_error_code| (an HTTP/3 code) and |reason| (may be NULL).
+ * Pending requests complete with H3_REQ_CONN_CLOSED (or NOT_PROCESSED if never
+ * sent). Returns 0 or H3_ERR_STATE if already closing/closed. */
+int h3_conn_close(struct h3_conn *c, uint64_t app_error_code, const char *reason,
+                  uint64_t now_ns);
+
+enum h3_state h3_conn_state(const struct h3_conn *c);
+
+/* Copy the outcome into |o|. Returns true when the connection is closed (the
+ * outcome is final), false otherwise (|o|->kind = H3_CLOSE_NONE or provisional). */
+bool h3_conn_outcome(const struct h3_conn *c, struct h3_outcome *o);
+
+/* Connection statistics. */
+struct h3_stats {
+    enum h3_state state;
+    char alpn[16], tls_version[16], tls_cipher[48];
+    uint64_t rtt_min_ns, rtt_smoothed_ns, rtt_var_ns, cwnd, bytes_in_flight;
+    uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv;
+    uint64_t pkts_recv_dropped;      /* datagrams ngtcp2 refused */
+    uint64_t streams_open, requests_queued;
+    uint64_t requests_started, requests_completed, requests_failed;
+    uint64_t requests_not_processed, requests_cancelled, requests_conn_closed;
+    uint64_t body_bytes_sent, body_bytes_recv;
+    int64_t goaway_sent_id, goaway_recv_id; /* -1: none */
+    uint64_t max_push_requested, max_push_effective;
+    struct h3_outcome outcome;
+};
+
+/* Fill |st|. Cheap enough for a stats command; not for every packet. */
+void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st);
+
+/* ---------------------------------------------------------------- requests */
+
+enum h3_body_kind { H3_BODY_NONE, H3_BODY_MEMORY, H3_BODY_FILE, H3_BODY_PRODUCER };
+enum h3_sink_kind { H3_SINK_COUNT, H3_SINK_KEEP, H3_SINK_CALLBACK };
+
+/* Returned by a producer that has no data right now; resume with h3_req_resume. */
+#define H3_PRODUCE_WOULDBLOCK (-1)
+
+/* Streaming upload: set *|data| and *|len| to the next bytes (which must stay valid
+ * until |acked| reports them, or until on_complete) and *|eof| at the end.
+ * Return 0, H3_PRODUCE_WOULDBLOCK, or another negative value to abort the request
+ * (stream reset with H3_REQUEST_CANCELLED, result H3_REQ_FAILED). */
+typedef int h3_produce_fn(struct h3_req *r, void *ud, const uint8_t **data, size_t *len,
+                          bool *eof);
+
+enum h3_req_result {
+    H3_REQ_COMPLETED,     /* full response received; see status */
+    H3_REQ_FAILED,        /* stream reset / error; see code */
+    H3_REQ_NOT_PROCESSED, /* never processed by the server: safe to retry */
+    H3_REQ_CANCELLED,     /* cancelled locally (shutdown deadline) */
+    H3_REQ_CONN_CLOSED,   /* connection ended while in flight */
+};
+
+const char *h3_req_result_str(enum h3_req_result r);
+
+struct h3_req_outcome {
+    enum h3_req_result result;
+    int status;            /* HTTP status (0 if none) */
+    uint64_t code;         /* HTTP/3 error code for FAILED/CANCELLED; 0 otherwise */
+    int64_t stream_id;     /* -1 if never started */
+    uint64_t body_sent, body_recv;
+};
+
+struct h3_header {
+    const char *name, *value;
+};
+
+#define H3_REQ_MAX_HEADERS 32
+#define H3_REQ_HEADER_SPACE 2048
+
+struct h3_req_params {
+    const char *method;        /* required */
+    const char *path;          /* required */
+    const char *authority;     /* NULL = the connection's */
+    const struct h3_header *headers; size_t n_headers; /* extra fields, copied */
+    enum h3_body_kind body;
+    const uint8_t *body_data; size_t body_len; /* MEMORY: caller keeps it until on_complete */
+    int body_fd;                               /* FILE: regular file, mapped read-only */
+    h3_produce_fn *produce;                    /* PRODUCER */
+    void (*acked)(struct h3_req *r, void *ud, uint64_t n); /* producer bytes acked */
+    enum h3_sink_kind sink;
+    size_t keep_max;           /* KEEP: body cap (excess counted, dropped); 1 MiB */
+    void (*on_header)(struct h3_req *r, void *ud, const char *name, size_t nlen,
+                      const char *value, size_t vlen);
+    void (*on_data)(struct h3_req *r, void *ud, const uint8_t *data, size_t len);
+    /* Called exactly once; |r| is released when it returns. */
+    void (*on_complete)(struct h3_req *r, void *ud, const struct h3_req_outcome *o);
+    void *ud;
+};
+
+/* Submit a request. It starts at once if a stream is available, else waits in
+ * the queue (never fails because of the peer's stream limit). On success *|out|
+ * (may be NULL) holds the request, valid until its on_complete returns.
+ * Errors: H3_ERR_INVAL (missing method/path, bad body), H3_ERR_TOO_LARGE
+ * (headers beyond H3_REQ_MAX_HEADERS/H3_REQ_HEADER_SPACE), H3_ERR_NOBUFS (pool
+ * full), H3_ERR_SHUTDOWN (after shutdown or peer GOAWAY), H3_ERR_CLOSED,
+ * H3_ERR_FILE (body fd not a mappable regular file). */
+int h3_conn_request(struct h3_conn *c, const struct h3_req_params *p, uint64_t now_ns,
+                    struct h3_req **out);
+
+/* Tell the driver a producer that returned WOULDBLOCK has data again. Returns 0
+ * or H3_ERR_STATE. Follow with h3_conn_flush. */
+int h3_req_resume(struct h3_req *r);
+
+/* KEEP sink: the body kept so far. */
+const uint8_t *h3_req_body(const struct h3_req *r, size_t *len);
+/* KEEP sink: response header fields, one "name: value" line each. */
+const char *h3_req_headers(const struct h3_req *r, size_t *len);
+int h3_req_status(const struct h3_req *r);
+int64_t h3_req_stream_id(const struct h3_req *r);
+struct h3_conn *h3_req_conn(const struct h3_req *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* H3DP_H3_H */

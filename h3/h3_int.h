@@ -1,0 +1,136 @@
+/*
+ * h3_int.h: the driver's private structures, shared by h3_conn.c (connection,
+ * QUIC/HTTP/3 glue, state machine) and h3_req.c (requests, bodies, sinks).
+ */
+#ifndef H3DP_H3_INT_H
+#define H3DP_H3_INT_H
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <nghttp3/nghttp3.h>
+#include <ngtcp2/ngtcp2.h>
+
+#include "h3.h"
+#include "h3_tls.h"
+
+enum h3_req_where { H3_REQ_FREE, H3_REQ_QUEUED, H3_REQ_ACTIVE };
+
+/* A header field stored in the request's inline space. */
+struct h3_field {
+    uint16_t name_off, name_len, value_off, value_len;
+};
+
+struct h3_req {
+    struct h3_conn *conn;
+    struct h3_req *next, *prev; /* free list, queue or active list */
+    enum h3_req_where where;
+    struct h3_req_params p;     /* strings point into |space| */
+    int64_t stream_id;
+    int status;
+    bool end_stream;            /* the response ended (FIN after a full message) */
+    bool body_eof;              /* all of the request body was handed to nghttp3 */
+    bool blocked;               /* producer said WOULDBLOCK */
+    uint64_t body_off;          /* MEMORY/FILE: bytes handed to nghttp3 */
+    uint64_t body_sent, body_recv, body_acked;
+    void *map;                  /* FILE: the mapping */
+    size_t map_len;
+    uint8_t *keep;              /* KEEP sink */
+    size_t keep_len, keep_cap;
+    char *hdrs;                 /* KEEP sink: "name: value\n" lines */
+    size_t hdrs_len, hdrs_cap;
+    uint16_t n_fields, space_used;
+    struct h3_field fields[H3_REQ_MAX_HEADERS + 5]; /* pseudo-headers + extras */
+    char space[H3_REQ_HEADER_SPACE];
+};
+
+struct h3_req_list {
+    struct h3_req *head, *tail;
+    size_t n;
+};
+
+struct h3_conn {
+    struct h3_mem mem;
+    ngtcp2_mem qmem;
+    nghttp3_mem hmem;
+    ngtcp2_conn *qc;
+    nghttp3_conn *hc;
+    struct h3_tls *tls;
+    ngtcp2_path_storage ps;
+    struct sockaddr_storage local, remote;
+    const struct h3_io_ops *io;
+    void *io_ctx;
+    void (*on_established)(struct h3_conn *c, void *ud);
+    void (*on_closed)(struct h3_conn *c, const struct h3_outcome *o, void *ud);
+    void (*log)(void *ud, const char *line);
+    void *ud;
+    char *authority;
+    FILE *qlog;
+
+    enum h3_state state;
+    struct h3_outcome outcome;
+    uint64_t max_streams_cap;
+    size_t max_udp_payload;
+
+    struct h3_req *pool;
+    size_t pool_n;
+    struct h3_req *free_list;
+    struct h3_req_list queue, active;
+
+    /* Work deferred until the library call that triggered it returns. */
+    int in_lib;
+    bool established_pending;
+    bool goaway_pending;
+    bool close_pending;
+    uint64_t close_pending_code;
+    char close_pending_reason[H3_REASON_MAX];
+
+    /* graceful shutdown */
+    bool shutdown_requested;
+    bool goaway_sent;
+    uint64_t max_push_requested;
+    uint64_t shutdown_deadline;
+    int64_t goaway_sent_id, goaway_recv_id;
+
+    /* closing period */
+    ngtcp2_ccerr ccerr;        /* set by callbacks that fail the connection */
+    bool ccerr_set;
+    bool stateless_reset;
+    uint8_t *close_pkt;
+    size_t close_len;
+    uint64_t close_deadline;
+    uint64_t close_rx, close_next_resend;
+
+    /* counters */
+    uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv, pkts_recv_dropped;
+    uint64_t req_started, req_completed, req_failed, req_not_processed, req_cancelled,
+        req_conn_closed;
+    uint64_t body_bytes_sent, body_bytes_recv;
+};
+
+/* h3_mem.c */
+void h3_mem_bridge(const struct h3_mem *m, ngtcp2_mem *q, nghttp3_mem *h);
+char *h3_mem_strdup(const struct h3_mem *m, const char *s);
+
+/* h3_req.c */
+int h3_req_pool_init(struct h3_conn *c, size_t n);
+void h3_req_pool_free(struct h3_conn *c);
+void h3_req_list_push(struct h3_req_list *l, struct h3_req *r);
+void h3_req_list_remove(struct h3_req_list *l, struct h3_req *r);
+/* Start queued requests while streams are available. Returns 0 or a fatal
+ * H3_ERR_* (the caller closes the connection). */
+int h3_req_pump(struct h3_conn *c);
+/* Report |r|'s result, detach it from its stream and release it. */
+void h3_req_complete(struct h3_req *r, enum h3_req_result res, uint64_t code);
+/* Complete every queued and active request (connection ending). */
+void h3_req_complete_all(struct h3_conn *c, enum h3_req_result active_res, uint64_t code);
+/* Stop streams at or above the peer's GOAWAY ID; report them not processed. */
+void h3_req_apply_goaway(struct h3_conn *c, int64_t id);
+extern const nghttp3_callbacks h3_req_h3_callbacks;
+
+/* h3_conn.c */
+/* Fail the connection from inside a library callback with |ccerr|-style app error. */
+void h3_conn_fail_app(struct h3_conn *c, uint64_t app_code, const char *reason);
+
+#endif /* H3DP_H3_INT_H */

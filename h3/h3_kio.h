@@ -1,0 +1,61 @@
+/*
+ * h3_kio.h: the kernel UDP backend. One connected, non-blocking UDP socket per
+ * connection; packets are written by the driver straight into a contiguous TX
+ * area and sent in batches with sendmmsg, as UDP GSO super-datagrams when the
+ * kernel supports UDP_SEGMENT; received with recvmmsg. h3_kio_run() is a small
+ * event loop (ppoll + CLOCK_MONOTONIC) that drives any number of connections
+ * until a condition holds, e.g. until they are closed (wait_idle).
+ */
+#ifndef H3DP_H3_KIO_H
+#define H3DP_H3_KIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "h3.h"
+
+struct h3_kio;
+
+struct h3_kio_stats {
+    uint64_t sendmmsg_calls, recvmmsg_calls, dgrams_sent, dgrams_recv;
+    uint64_t gso_sends;   /* messages sent as GSO super-datagrams */
+    uint64_t tx_dropped;  /* datagrams the kernel refused (EAGAIN etc.) */
+    bool gso;             /* UDP GSO in use */
+};
+
+/* The backend's I/O ops (io ctx = the struct h3_kio). */
+extern const struct h3_io_ops h3_kio_ops;
+
+/* A monotonic clock in ns (CLOCK_MONOTONIC): the driver's time base here. */
+uint64_t h3_kio_now(void);
+
+/* Open a UDP socket connected to |remote| (IPv4 or IPv6). |no_gso| disables
+ * UDP GSO. Returns 0 or -errno (-EINVAL for a bad address, -ENOMEM). */
+int h3_kio_new(const struct sockaddr *remote, socklen_t remote_len, bool no_gso,
+               struct h3_kio **out);
+
+/* Close the socket and free |k| (not the attached connection). NULL is fine. */
+void h3_kio_del(struct h3_kio *k);
+
+/* The socket's local and remote addresses, for h3_conn_params. */
+const struct sockaddr *h3_kio_local(const struct h3_kio *k, socklen_t *len);
+const struct sockaddr *h3_kio_remote(const struct h3_kio *k, socklen_t *len);
+
+/* Attach the connection whose datagrams this socket carries. */
+void h3_kio_attach(struct h3_kio *k, struct h3_conn *c);
+
+/* Send what is buffered. Returns 0 or -errno. */
+int h3_kio_flush(struct h3_kio *k);
+
+void h3_kio_stats(const struct h3_kio *k, struct h3_kio_stats *st);
+
+/* Drive the |n| backends (each with an attached connection) until |done(arg)|
+ * returns true. |timeout_ns|: relative limit, 0 = none. Returns 0, -ETIMEDOUT,
+ * -EINTR (a signal arrived: the caller checks its flags and calls again), or
+ * -errno from poll. |done| may be NULL: then run until every connection is
+ * closed (wait_idle). */
+int h3_kio_run(struct h3_kio *const *k, size_t n, bool (*done)(void *arg), void *arg,
+               uint64_t timeout_ns);
+
+#endif /* H3DP_H3_KIO_H */

@@ -1,0 +1,654 @@
+/*
+ * h3_req.c: requests. A fixed pool per connection (no malloc per request);
+ * a FIFO of requests waiting for a stream; the active list; request bodies
+ * (memory, mapped file, producer) fed to nghttp3 without copies; response
+ * sinks (count, keep, callback); completion with a result.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "h3_int.h"
+
+#define H3_KEEP_MAX_DEFAULT (1u << 20)
+
+int h3_req_pool_init(struct h3_conn *c, size_t n)
+{
+    c->pool = c->mem.calloc(n, sizeof(*c->pool), c->mem.ud);
+    if (!c->pool)
+        return H3_ERR_NOMEM;
+    c->pool_n = n;
+    for (size_t i = n; i-- > 0;) {
+        c->pool[i].conn = c;
+        c->pool[i].where = H3_REQ_FREE;
+        c->pool[i].next = c->free_list;
+        c->free_list = &c->pool[i];
+    }
+    return 0;
+}
+
+static void req_release_resources(struct h3_req *r)
+{
+    struct h3_conn *c = r->conn;
+
+    if (r->map) {
+        munmap(r->map, r->map_len);
+        r->map = NULL;
+    }
+    c->mem.free(r->keep, c->mem.ud);
+    c->mem.free(r->hdrs, c->mem.ud);
+    r->keep = NULL;
+    r->hdrs = NULL;
+}
+
+void h3_req_pool_free(struct h3_conn *c)
+{
+    if (!c->pool)
+        return;
+    for (size_t i = 0; i < c->pool_n; i++)
+        req_release_resources(&c->pool[i]);
+    c->mem.free(c->pool, c->mem.ud);
+    c->pool = NULL;
+}
+
+void h3_req_list_push(struct h3_req_list *l, struct h3_req *r)
+{
+    r->next = NULL;
+    r->prev = l->tail;
+    if (l->tail)
+        l->tail->next = r;
+    else
+        l->head = r;
+    l->tail = r;
+    l->n++;
+}
+
+void h3_req_list_remove(struct h3_req_list *l, struct h3_req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        l->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        l->tail = r->prev;
+    r->next = r->prev = NULL;
+    l->n--;
+}
+
+/* Copy |s| into |r|'s inline space; returns its offset or -1 if full. */
+static int req_store(struct h3_req *r, const char *s, size_t n)
+{
+    if (n > UINT16_MAX || (size_t)r->space_used + n > sizeof(r->space))
+        return -1;
+    int off = r->space_used;
+    memcpy(r->space + off, s, n);
+    r->space_used = (uint16_t)(r->space_used + n);
+    return off;
+}
+
+static int req_add_field(struct h3_req *r, const char *name, size_t nlen, const char *value,
+                         size_t vlen)
+{
+    if (r->n_fields >= sizeof(r->fields) / sizeof(r->fields[0]))
+        return H3_ERR_TOO_LARGE;
+    int no = req_store(r, name, nlen);
+    int vo = req_store(r, value, vlen);
+    if (no < 0 || vo < 0)
+        return H3_ERR_TOO_LARGE;
+    r->fields[r->n_fields++] = (struct h3_field){ (uint16_t)no, (uint16_t)nlen, (uint16_t)vo,
+                                                  (uint16_t)vlen };
+    return 0;
+}
+
+static bool has_field(const struct h3_req_params *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_headers; i++)
+        if (strcasecmp(p->headers[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static int req_setup_body(struct h3_req *r, const struct h3_req_params *p, uint64_t *len,
+                          bool *len_known)
+{
+    *len_known = false;
+    switch (p->body) {
+    case H3_BODY_NONE:
+        return 0;
+    case H3_BODY_MEMORY:
+        if (!p->body_data && p->body_len)
+            return H3_ERR_INVAL;
+        *len = p->body_len;
+        *len_known = true;
+        return 0;
+    case H3_BODY_FILE: {
+        struct stat st;
+        if (p->body_fd < 0 || fstat(p->body_fd, &st) != 0 || !S_ISREG(st.st_mode))
+            return H3_ERR_FILE;
+        *len = (uint64_t)st.st_size;
+        *len_known = true;
+        if (st.st_size == 0)
+            return 0;
+        r->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, p->body_fd, 0);
+        if (r->map == MAP_FAILED) {
+            r->map = NULL;
+            return H3_ERR_FILE;
+        }
+        r->map_len = (size_t)st.st_size;
+        return 0;
+    }
+    case H3_BODY_PRODUCER:
+        return p->produce ? 0 : H3_ERR_INVAL;
+    }
+    return H3_ERR_INVAL;
+}
+
+static int req_fill(struct h3_req *r, const struct h3_req_params *p, const char *authority)
+{
+    uint64_t blen = 0;
+    bool blen_known;
+    int rv;
+
+    if (!p->method || !*p->method || !p->path || !*p->path)
+        return H3_ERR_INVAL;
+    if (p->n_headers > H3_REQ_MAX_HEADERS || (p->n_headers && !p->headers))
+        return p->n_headers > H3_REQ_MAX_HEADERS ? H3_ERR_TOO_LARGE : H3_ERR_INVAL;
+    if (p->sink == H3_SINK_CALLBACK && !p->on_data)
+        return H3_ERR_INVAL;
+    if ((rv = req_setup_body(r, p, &blen, &blen_known)) != 0)
+        return rv;
+
+    const char *auth = p->authority ? p->authority : authority;
+    /* Pseudo-header fields first (RFC 9114 §4.3.1). */
+    if ((rv = req_add_field(r, ":method", 7, p->method, strlen(p->method))) != 0 ||
+        (rv = req_add_field(r, ":scheme", 7, "https", 5)) != 0 ||
+        (rv = req_add_field(r, ":authority", 10, auth, strlen(auth))) != 0 ||
+        (rv = req_add_field(r, ":path", 5, p->path, strlen(p->path))) != 0)
+        return rv;
+    for (size_t i = 0; i < p->n_headers; i++) {
+        const struct h3_header *h = &p->headers[i];
+        if (!h->name || !h->value || !*h->name)
+            return H3_ERR_INVAL;
+        if ((rv = req_add_field(r, h->name, strlen(h->name), h->value, strlen(h->value))) != 0)
+            return rv;
+    }
+    if (blen_known && !has_field(p, "content-length")) {
+        char num[24];
+        int n = snprintf(num, sizeof(num), "%" PRIu64, blen);
+        if ((rv = req_add_field(r, "content-length", 14, num, (size_t)n)) != 0)
+            return rv;
+    }
+    r->p = *p;
+    r->p.method = r->p.path = r->p.authority = NULL; /* only |fields| is kept */
+    r->p.headers = NULL;
+    r->p.n_headers = 0;
+    if (r->p.body == H3_BODY_FILE) {
+        r->p.body_data = r->map;
+        r->p.body_len = r->map_len;
+    }
+    if (!r->p.keep_max)
+        r->p.keep_max = H3_KEEP_MAX_DEFAULT;
+    return 0;
+}
+
+int h3_conn_request(struct h3_conn *c, const struct h3_req_params *p, uint64_t now_ns,
+                    struct h3_req **out)
+{
+    struct h3_req *r;
+    int rv;
+
+    if (out)
+        *out = NULL;
+    if (!c || !p)
+        return H3_ERR_INVAL;
+    if (c->state >= H3_STATE_CLOSING)
+        return H3_ERR_CLOSED;
+    if (c->shutdown_requested || c->goaway_recv_id >= 0)
+        return H3_ERR_SHUTDOWN;
+    if (!(r = c->free_list))
+        return H3_ERR_NOBUFS;
+
+    c->free_list = r->next;
+    struct h3_conn *owner = r->conn;
+    memset(r, 0, offsetof(struct h3_req, space));
+    r->conn = owner;
+    r->stream_id = -1;
+    if ((rv = req_fill(r, p, c->authority)) != 0) {
+        req_release_resources(r);
+        r->where = H3_REQ_FREE;
+        r->next = c->free_list;
+        c->free_list = r;
+        return rv;
+    }
+    r->where = H3_REQ_QUEUED;
+    h3_req_list_push(&c->queue, r);
+    if (out)
+        *out = r;
+    if (!c->in_lib)
+        h3_conn_flush(c, now_ns);
+    return 0;
+}
+
+static nghttp3_ssize read_body(nghttp3_conn *hc, int64_t stream_id, nghttp3_vec *vec,
+                               size_t veccnt, uint32_t *pflags, void *conn_ud, void *stream_ud)
+{
+    struct h3_req *r = stream_ud;
+    (void)hc;
+    (void)stream_id;
+    (void)conn_ud;
+
+    if (!r || r->body_eof || veccnt == 0) {
+        *pflags |= NGHTTP3_DATA_FLAG_EOF;
+        return 0;
+    }
+    if (r->p.body == H3_BODY_PRODUCER) {
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        bool eof = false;
+        int rv = r->p.produce(r, r->p.ud, &data, &len, &eof);
+        if (rv == H3_PRODUCE_WOULDBLOCK) {
+            r->blocked = true;
+            return NGHTTP3_ERR_WOULDBLOCK;
+        }
+        if (rv < 0)
+            return NGHTTP3_ERR_CALLBACK_FAILURE;
+        if (eof) {
+            r->body_eof = true;
+            *pflags |= NGHTTP3_DATA_FLAG_EOF;
+        }
+        if (len == 0 && !eof) {
+            r->blocked = true;
+            return NGHTTP3_ERR_WOULDBLOCK;
+        }
+        vec[0].base = (uint8_t *)data;
+        vec[0].len = len;
+        r->body_sent += len;
+        r->conn->body_bytes_sent += len;
+        return len ? 1 : 0;
+    }
+    /* MEMORY and FILE: hand over the rest in one vector; nghttp3 keeps a
+     * reference until ngtcp2 has it acknowledged, and the caller (or our
+     * mapping) keeps the bytes alive until completion. */
+    size_t left = r->p.body_len - r->body_off;
+    vec[0].base = (uint8_t *)r->p.body_data + r->body_off;
+    vec[0].len = left;
+    r->body_off += left;
+    r->body_sent += left;
+    r->conn->body_bytes_sent += left;
+    r->body_eof = true;
+    *pflags |= NGHTTP3_DATA_FLAG_EOF;
+    return left ? 1 : 0;
+}
+
+static int req_start(struct h3_conn *c, struct h3_req *r)
+{
+    nghttp3_nv nva[sizeof(r->fields) / sizeof(r->fields[0])];
+    int64_t sid;
+    int rv;
+
+    rv = ngtcp2_conn_open_bidi_stream(c->qc, &sid, r);
+    if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
+        return 1; /* stays queued: wait for MAX_STREAMS */
+    if (rv != 0)
+        return H3_ERR_QUIC;
+    for (size_t i = 0; i < r->n_fields; i++) {
+        const struct h3_field *f = &r->fields[i];
+        nva[i] = (nghttp3_nv){ .name = (uint8_t *)r->space + f->name_off,
+                               .value = (uint8_t *)r->space + f->value_off,
+                               .namelen = f->name_len, .valuelen = f->value_len,
+                               .flags = NGHTTP3_NV_FLAG_NONE };
+    }
+    nghttp3_data_reader dr = { .read_data = read_body };
+    bool has_body = r->p.body != H3_BODY_NONE;
+    rv = nghttp3_conn_submit_request(c->hc, sid, nva, r->n_fields, has_body ? &dr : NULL, r);
+    if (rv != 0) {
+        ngtcp2_conn_shutdown_stream(c->qc, 0, sid, H3_H3_INTERNAL_ERROR);
+        return H3_ERR_HTTP3;
+    }
+    r->stream_id = sid;
+    h3_req_list_remove(&c->queue, r);
+    r->where = H3_REQ_ACTIVE;
+    h3_req_list_push(&c->active, r);
+    c->req_started++;
+    return 0;
+}
+
+int h3_req_pump(struct h3_conn *c)
+{
+    if (!c->hc || c->state < H3_STATE_ESTABLISHED || c->state >= H3_STATE_CLOSING ||
+        c->goaway_recv_id >= 0)
+        return 0;
+    while (c->queue.head) {
+        if (c->max_streams_cap && c->active.n >= c->max_streams_cap)
+            return 0;
+        if (ngtcp2_conn_get_streams_bidi_left(c->qc) == 0)
+            return 0;
+        int rv = req_start(c, c->queue.head);
+        if (rv == 1)
+            return 0;
+        if (rv < 0)
+            return rv;
+    }
+    return 0;
+}
+
+void h3_req_complete(struct h3_req *r, enum h3_req_result res, uint64_t code)
+{
+    struct h3_conn *c = r->conn;
+    struct h3_req_outcome o = {
+        .result = res,
+        .status = r->status,
+        .code = code,
+        .stream_id = r->stream_id,
+        .body_sent = r->body_sent,
+        .body_recv = r->body_recv,
+    };
+
+    if (r->where == H3_REQ_QUEUED) {
+        h3_req_list_remove(&c->queue, r);
+    } else if (r->where == H3_REQ_ACTIVE) {
+        h3_req_list_remove(&c->active, r);
+        /* Later callbacks for this stream must not see the released slot. */
+        if (c->hc && c->state < H3_STATE_CLOSING)
+            nghttp3_conn_set_stream_user_data(c->hc, r->stream_id, NULL);
+        if (c->qc && c->state < H3_STATE_CLOSING)
+            ngtcp2_conn_set_stream_user_data(c->qc, r->stream_id, NULL);
+    } else {
+        return;
+    }
+    switch (res) {
+    case H3_REQ_COMPLETED: c->req_completed++; break;
+    case H3_REQ_FAILED: c->req_failed++; break;
+    case H3_REQ_NOT_PROCESSED: c->req_not_processed++; break;
+    case H3_REQ_CANCELLED: c->req_cancelled++; break;
+    case H3_REQ_CONN_CLOSED: c->req_conn_closed++; break;
+    }
+    r->where = H3_REQ_FREE;
+    if (r->p.on_complete)
+        r->p.on_complete(r, r->p.ud, &o);
+    req_release_resources(r);
+    r->next = c->free_list;
+    c->free_list = r;
+}
+
+void h3_req_complete_all(struct h3_conn *c, enum h3_req_result active_res, uint64_t code)
+{
+    while (c->active.head) {
+        struct h3_req *r = c->active.head;
+        bool np = c->goaway_recv_id >= 0 && r->stream_id >= c->goaway_recv_id;
+        h3_req_complete(r, np ? H3_REQ_NOT_PROCESSED : active_res,
+                        np ? 0 : code);
+    }
+    /* Never sent: always safe to retry elsewhere. */
+    while (c->queue.head)
+        h3_req_complete(c->queue.head, H3_REQ_NOT_PROCESSED, 0);
+}
+
+void h3_req_apply_goaway(struct h3_conn *c, int64_t id)
+{
+    struct h3_req *r = c->active.head;
+
+    while (r) {
+        struct h3_req *next = r->next;
+        if (r->stream_id >= id) {
+            /* The server will not process it (RFC 9114 §5.2): stop the stream. */
+            ngtcp2_conn_shutdown_stream(c->qc, 0, r->stream_id, H3_H3_REQUEST_CANCELLED);
+            nghttp3_conn_shutdown_stream_write(c->hc, r->stream_id);
+            h3_req_complete(r, H3_REQ_NOT_PROCESSED, 0);
+        }
+        r = next;
+    }
+    while (c->queue.head)
+        h3_req_complete(c->queue.head, H3_REQ_NOT_PROCESSED, 0);
+}
+
+int h3_req_resume(struct h3_req *r)
+{
+    if (!r || r->where != H3_REQ_ACTIVE) {
+        if (r && r->where == H3_REQ_QUEUED) {
+            r->blocked = false;
+            return 0;
+        }
+        return H3_ERR_STATE;
+    }
+    if (!r->blocked)
+        return 0;
+    r->blocked = false;
+    return nghttp3_conn_resume_stream(r->conn->hc, r->stream_id) == 0 ? 0 : H3_ERR_STATE;
+}
+
+const uint8_t *h3_req_body(const struct h3_req *r, size_t *len)
+{
+    *len = r->keep_len;
+    return r->keep;
+}
+
+const char *h3_req_headers(const struct h3_req *r, size_t *len)
+{
+    *len = r->hdrs_len;
+    return r->hdrs;
+}
+
+int h3_req_status(const struct h3_req *r)
+{
+    return r->status;
+}
+
+int64_t h3_req_stream_id(const struct h3_req *r)
+{
+    return r->stream_id;
+}
+
+struct h3_conn *h3_req_conn(const struct h3_req *r)
+{
+    return r->conn;
+}
+
+/* ------------------------------------------------------ nghttp3 callbacks */
+
+/* Grow a KEEP buffer to hold |need| bytes, doubling. */
+static int keep_grow(struct h3_conn *c, void *pbuf, size_t *cap, size_t need)
+{
+    uint8_t **buf = pbuf;
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 1024;
+    while (ncap < need)
+        ncap *= 2;
+    uint8_t *n = c->mem.realloc(*buf, ncap, c->mem.ud);
+    if (!n)
+        return -1;
+    *buf = n;
+    *cap = ncap;
+    return 0;
+}
+
+static int cb_acked(nghttp3_conn *hc, int64_t stream_id, uint64_t datalen, void *conn_ud,
+                    void *stream_ud)
+{
+    struct h3_req *r = stream_ud;
+    (void)hc;
+    (void)stream_id;
+    (void)conn_ud;
+    if (r) {
+        r->body_acked += datalen;
+        if (r->p.acked)
+            r->p.acked(r, r->p.ud, datalen);
+    }
+    return 0;
+}
+
+static int cb_stream_close(nghttp3_conn *hc, int64_t stream_id, uint64_t app_error_code,
+                           void *conn_ud, void *stream_ud)
+{
+    struct h3_conn *c = conn_ud;
+    struct h3_req *r = stream_ud;
+    (void)hc;
+
+    if (!r || r->where != H3_REQ_ACTIVE)
+        return 0;
+    if (r->end_stream && r->status > 0)
+        h3_req_complete(r, H3_REQ_COMPLETED, 0);
+    else if (app_error_code == H3_H3_REQUEST_REJECTED ||
+             (c->goaway_recv_id >= 0 && stream_id >= c->goaway_recv_id))
+        h3_req_complete(r, H3_REQ_NOT_PROCESSED, app_error_code);
+    else
+        h3_req_complete(r, H3_REQ_FAILED,
+                        app_error_code == H3_H3_NO_ERROR ? H3_H3_REQUEST_INCOMPLETE
+                                                         : app_error_code);
+    return 0;
+}
+
+static void consume(struct h3_conn *c, int64_t stream_id, size_t n)
+{
+    ngtcp2_conn_extend_max_stream_offset(c->qc, stream_id, n);
+    ngtcp2_conn_extend_max_offset(c->qc, n);
+}
+
+static int cb_recv_data(nghttp3_conn *hc, int64_t stream_id, const uint8_t *data,
+                        size_t len, void *conn_ud, void *stream_ud)
+{
+    struct h3_conn *c = conn_ud;
+    struct h3_req *r = stream_ud;
+    (void)hc;
+
+    consume(c, stream_id, len);
+    if (!r)
+        return 0;
+    r->body_recv += len;
+    c->body_bytes_recv += len;
+    switch (r->p.sink) {
+    case H3_SINK_COUNT:
+        break;
+    case H3_SINK_KEEP: {
+        size_t room = r->p.keep_max > r->keep_len ? r->p.keep_max - r->keep_len : 0;
+        size_t n = len < room ? len : room;
+        if (n && keep_grow(c, &r->keep, &r->keep_cap, r->keep_len + n) == 0) {
+            memcpy(r->keep + r->keep_len, data, n);
+            r->keep_len += n;
+        }
+        break;
+    }
+    case H3_SINK_CALLBACK:
+        r->p.on_data(r, r->p.ud, data, len);
+        break;
+    }
+    return 0;
+}
+
+static int cb_deferred_consume(nghttp3_conn *hc, int64_t stream_id, size_t consumed,
+                               void *conn_ud, void *stream_ud)
+{
+    (void)hc;
+    (void)stream_ud;
+    consume(conn_ud, stream_id, consumed);
+    return 0;
+}
+
+static int cb_recv_header(nghttp3_conn *hc, int64_t stream_id, int32_t token,
+                          nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
+                          void *conn_ud, void *stream_ud)
+{
+    struct h3_conn *c = conn_ud;
+    struct h3_req *r = stream_ud;
+    (void)hc;
+    (void)stream_id;
+    (void)flags;
+
+    if (!r)
+        return 0;
+    nghttp3_vec n = nghttp3_rcbuf_get_buf(name);
+    nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
+    if (token == NGHTTP3_QPACK_TOKEN__STATUS) {
+        /* nghttp3 has checked it is three digits (RFC 9114 §4.3.2). */
+        int st = 0;
+        for (size_t i = 0; i < v.len && i < 3; i++)
+            st = st * 10 + (v.base[i] - '0');
+        /* Interim (1xx) responses precede the final one (RFC 9114 §4.1). */
+        if (st >= 200 || r->status == 0)
+            r->status = st;
+    }
+    if (r->p.on_header)
+        r->p.on_header(r, r->p.ud, (const char *)n.base, n.len, (const char *)v.base, v.len);
+    if (r->p.sink == H3_SINK_KEEP) {
+        size_t need = r->hdrs_len + n.len + v.len + 3;
+        if (keep_grow(c, &r->hdrs, &r->hdrs_cap, need + 1) == 0) {
+            char *p = r->hdrs + r->hdrs_len;
+            memcpy(p, n.base, n.len);
+            p += n.len;
+            *p++ = ':';
+            *p++ = ' ';
+            memcpy(p, v.base, v.len);
+            p += v.len;
+            *p++ = '\n';
+            *p = '\0';
+            r->hdrs_len = need;
+        }
+    }
+    return 0;
+}
+
+static int cb_end_stream(nghttp3_conn *hc, int64_t stream_id, void *conn_ud, void *stream_ud)
+{
+    struct h3_req *r = stream_ud;
+    (void)hc;
+    (void)stream_id;
+    (void)conn_ud;
+    if (r)
+        r->end_stream = true;
+    return 0;
+}
+
+/* nghttp3 asks us to send STOP_SENDING (it discards the rest of the response). */
+static int cb_stop_sending(nghttp3_conn *hc, int64_t stream_id, uint64_t code, void *conn_ud,
+                           void *stream_ud)
+{
+    struct h3_conn *c = conn_ud;
+    (void)hc;
+    (void)stream_ud;
+    if (ngtcp2_conn_shutdown_stream_read(c->qc, 0, stream_id, code) != 0)
+        return NGHTTP3_ERR_CALLBACK_FAILURE;
+    return 0;
+}
+
+/* nghttp3 asks us to send RESET_STREAM. */
+static int cb_reset_stream(nghttp3_conn *hc, int64_t stream_id, uint64_t code, void *conn_ud,
+                           void *stream_ud)
+{
+    struct h3_conn *c = conn_ud;
+    (void)hc;
+    (void)stream_ud;
+    if (ngtcp2_conn_shutdown_stream_write(c->qc, 0, stream_id, code) != 0)
+        return NGHTTP3_ERR_CALLBACK_FAILURE;
+    return 0;
+}
+
+/* Peer GOAWAY (RFC 9114 §5.2): |id| only ever decreases. */
+static int cb_shutdown(nghttp3_conn *hc, int64_t id, void *conn_ud)
+{
+    struct h3_conn *c = conn_ud;
+    (void)hc;
+    if (c->goaway_recv_id < 0 || id < c->goaway_recv_id)
+        c->goaway_recv_id = id;
+    c->goaway_pending = true;
+    return 0;
+}
+
+const nghttp3_callbacks h3_req_h3_callbacks = {
+    .acked_stream_data = cb_acked,
+    .stream_close = cb_stream_close,
+    .recv_data = cb_recv_data,
+    .deferred_consume = cb_deferred_consume,
+    .recv_header = cb_recv_header,
+    .end_stream = cb_end_stream,
+    .stop_sending = cb_stop_sending,
+    .reset_stream = cb_reset_stream,
+    .shutdown = cb_shutdown,
+};

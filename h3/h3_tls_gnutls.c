@@ -1,0 +1,222 @@
+/* h3_tls_gnutls.c: the TLS seam implemented with GnuTLS + ngtcp2_crypto_gnutls. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include "h3.h"
+#include "h3_tls.h"
+
+/* ALPN for HTTP/3 (RFC 9114 §3.1). */
+static const char H3_ALPN[] = "h3";
+
+/* TLS 1.3 only (RFC 9001 §4.2), QUIC-capable AEADs (RFC 9001 §5.3), no
+ * middlebox compatibility mode (RFC 9001 §8.4). */
+static const char H3_TLS_PRIORITY[] =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+    "+CHACHA20-POLY1305:%DISABLE_TLS13_COMPAT_MODE";
+
+struct h3_tls {
+    /* First member: gnutls_session_get_ptr() yields it for ngtcp2's helper and
+     * our callbacks recover the struct from it. */
+    ngtcp2_crypto_conn_ref ref;
+    gnutls_session_t session;
+    gnutls_certificate_credentials_t cred;
+    FILE *keylog;
+    bool insecure;
+    char *host;
+    char verify_err[192];
+};
+
+static struct h3_tls *tls_of(gnutls_session_t s)
+{
+    return (struct h3_tls *)gnutls_session_get_ptr(s);
+}
+
+static bool is_ip_literal(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+static int verify_cb(gnutls_session_t s)
+{
+    struct h3_tls *t = tls_of(s);
+    unsigned int status = 0;
+
+    if (t->insecure)
+        return 0;
+    int rv = gnutls_certificate_verify_peers3(s, t->host, &status);
+    if (rv < 0) {
+        snprintf(t->verify_err, sizeof(t->verify_err), "certificate check failed: %s",
+                 gnutls_strerror(rv));
+        return -1;
+    }
+    if (status == 0)
+        return 0;
+    gnutls_datum_t out = { 0 };
+    if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) == 0) {
+        snprintf(t->verify_err, sizeof(t->verify_err), "%s", (const char *)out.data);
+        gnutls_free(out.data);
+    } else {
+        snprintf(t->verify_err, sizeof(t->verify_err), "certificate rejected (0x%x)", status);
+    }
+    return -1;
+}
+
+static void hex(FILE *f, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%02x", p[i]);
+}
+
+/* SSLKEYLOGFILE format: "<LABEL> <client_random hex> <secret hex>". */
+static int keylog_cb(gnutls_session_t s, const char *label, const gnutls_datum_t *secret)
+{
+    struct h3_tls *t = tls_of(s);
+    gnutls_datum_t crand, srand;
+
+    gnutls_session_get_random(s, &crand, &srand);
+    fprintf(t->keylog, "%s ", label);
+    hex(t->keylog, crand.data, crand.size);
+    fputc(' ', t->keylog);
+    hex(t->keylog, secret->data, secret->size);
+    fputc('\n', t->keylog);
+    fflush(t->keylog);
+    return 0;
+}
+
+int h3_tls_client_new(const struct h3_tls_params *p, ngtcp2_crypto_get_conn get_conn,
+                      void *conn_ud, struct h3_tls **out, char *err, size_t errlen)
+{
+    struct h3_tls *t;
+    int rv, ret = H3_ERR_TLS;
+
+    *out = NULL;
+    if (!p->host || !*p->host) {
+        snprintf(err, errlen, "no host name");
+        return H3_ERR_INVAL;
+    }
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return H3_ERR_NOMEM;
+    t->ref.get_conn = get_conn;
+    t->ref.user_data = conn_ud;
+    t->insecure = p->insecure;
+    t->host = strdup(p->host);
+    if (!t->host) {
+        ret = H3_ERR_NOMEM;
+        goto fail;
+    }
+    if ((rv = gnutls_certificate_allocate_credentials(&t->cred)) != 0) {
+        snprintf(err, errlen, "credentials: %s", gnutls_strerror(rv));
+        goto fail;
+    }
+    if (!p->insecure) {
+        if (p->ca_file)
+            rv = gnutls_certificate_set_x509_trust_file(t->cred, p->ca_file,
+                                                        GNUTLS_X509_FMT_PEM);
+        else
+            rv = gnutls_certificate_set_x509_system_trust(t->cred);
+        if (rv <= 0) {
+            snprintf(err, errlen, "trust store %s: %s", p->ca_file ? p->ca_file : "(system)",
+                     rv < 0 ? gnutls_strerror(rv) : "no certificates");
+            goto fail;
+        }
+    }
+    if ((rv = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA)) != 0) {
+        snprintf(err, errlen, "gnutls_init: %s", gnutls_strerror(rv));
+        goto fail;
+    }
+    if ((rv = gnutls_priority_set_direct(t->session, H3_TLS_PRIORITY, NULL)) != 0 ||
+        (rv = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred)) != 0) {
+        snprintf(err, errlen, "session setup: %s", gnutls_strerror(rv));
+        goto fail;
+    }
+    if (ngtcp2_crypto_gnutls_configure_client_session(t->session) != 0) {
+        snprintf(err, errlen, "ngtcp2_crypto_gnutls_configure_client_session failed");
+        goto fail;
+    }
+    gnutls_session_set_ptr(t->session, &t->ref);
+    gnutls_session_set_verify_function(t->session, verify_cb);
+
+    gnutls_datum_t alpn = { .data = (unsigned char *)H3_ALPN, .size = sizeof(H3_ALPN) - 1 };
+    if ((rv = gnutls_alpn_set_protocols(t->session, &alpn, 1, GNUTLS_ALPN_MANDATORY)) != 0) {
+        snprintf(err, errlen, "ALPN: %s", gnutls_strerror(rv));
+        goto fail;
+    }
+    const char *sni = p->sni ? p->sni : (is_ip_literal(p->host) ? NULL : p->host);
+    if (sni && *sni &&
+        (rv = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, sni, strlen(sni))) != 0) {
+        snprintf(err, errlen, "SNI: %s", gnutls_strerror(rv));
+        goto fail;
+    }
+    if (p->keylog_file) {
+        t->keylog = fopen(p->keylog_file, "a");
+        if (!t->keylog) {
+            snprintf(err, errlen, "keylog %s: %m", p->keylog_file);
+            ret = H3_ERR_FILE;
+            goto fail;
+        }
+        gnutls_session_set_keylog_function(t->session, keylog_cb);
+    }
+    *out = t;
+    return 0;
+fail:
+    h3_tls_del(t);
+    return ret;
+}
+
+void h3_tls_del(struct h3_tls *t)
+{
+    if (!t)
+        return;
+    if (t->session)
+        gnutls_deinit(t->session);
+    if (t->cred)
+        gnutls_certificate_free_credentials(t->cred);
+    if (t->keylog)
+        fclose(t->keylog);
+    free(t->host);
+    free(t);
+}
+
+void *h3_tls_native_handle(struct h3_tls *t)
+{
+    return t->session;
+}
+
+void h3_tls_info(struct h3_tls *t, char *alpn, size_t alpn_len, char *ver, size_t ver_len,
+                 char *cipher, size_t cipher_len)
+{
+    gnutls_datum_t a = { 0 };
+
+    snprintf(alpn, alpn_len, "%s", "");
+    snprintf(ver, ver_len, "%s", "");
+    snprintf(cipher, cipher_len, "%s", "");
+    if (!t || !t->session)
+        return;
+    if (gnutls_alpn_get_selected_protocol(t->session, &a) == 0)
+        snprintf(alpn, alpn_len, "%.*s", (int)a.size, (const char *)a.data);
+    const char *v = gnutls_protocol_get_name(gnutls_protocol_get_version(t->session));
+    const char *c = gnutls_cipher_get_name(gnutls_cipher_get(t->session));
+    snprintf(ver, ver_len, "%s", v ? v : "");
+    snprintf(cipher, cipher_len, "%s", c ? c : "");
+}
+
+bool h3_tls_alpn_is_h3(struct h3_tls *t)
+{
+    gnutls_datum_t a = { 0 };
+
+    return gnutls_alpn_get_selected_protocol(t->session, &a) == 0 &&
+           a.size == sizeof(H3_ALPN) - 1 && memcmp(a.data, H3_ALPN, a.size) == 0;
+}
+
+const char *h3_tls_verify_error(const struct h3_tls *t)
+{
+    return t && t->verify_err[0] ? t->verify_err : NULL;
+}
