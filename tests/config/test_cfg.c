@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of config/: the shipped h3dpd.conf, every kind of error with its
+ * exact message, defaults, the dump round trip and the EAL argv.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "cfg.h"
+
+#ifndef H3DP_DEFAULT_CONFIG
+#error "H3DP_DEFAULT_CONFIG must name the built copy of config/h3dpd.conf"
+#endif
+
+/* A scratch directory per test, removed in teardown. */
+struct fixture {
+    char dir[64];
+    char path[128];
+    char path2[128];
+};
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+
+    if (fx == NULL)
+        return -1;
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/h3dp-cfg-test-XXXXXX");
+    if (mkdtemp(fx->dir) == NULL) {
+        free(fx);
+        return -1;
+    }
+    snprintf(fx->path, sizeof(fx->path), "%s/t.conf", fx->dir);
+    snprintf(fx->path2, sizeof(fx->path2), "%s/dump.conf", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    char ca[160];
+
+    snprintf(ca, sizeof(ca), "%s/ca.pem", fx->dir);
+    unlink(fx->path);
+    unlink(fx->path2);
+    unlink(ca);
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static rte_be32_t ip4(const char *s)
+{
+    struct in_addr a;
+
+    assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+    return a.s_addr;
+}
+
+static void set_lcores(struct cfg_lcores *s, unsigned int lo, unsigned int hi)
+{
+    for (unsigned int l = lo; l <= hi; l++)
+        s->bits[l / 64] |= UINT64_C(1) << (l % 64);
+}
+
+/* The smallest valid file: the required keys only (5 lines). */
+#define BASE "[eal]\nlcores = 0-1\n[port]\ndevice = net_tap0\nip = 198.18.0.2/24\n"
+
+/* ------------------------------------------------------------------ */
+
+static void test_defaults(void **state)
+{
+    struct cfg a, b;
+
+    (void)state;
+    memset(&a, 0xa5, sizeof(a));
+    memset(&b, 0x5a, sizeof(b));
+    cfg_defaults(&a);
+    cfg_defaults(&b);
+    /* Padding is zeroed: equal configurations compare equal with memcmp. */
+    assert_memory_equal(&a, &b, sizeof(a));
+    assert_int_equal(a.port.mtu, 1500);
+    assert_int_equal(a.port.rx_desc, 1024);
+    assert_int_equal(a.dataplane.burst, 32);
+    assert_int_equal(a.dataplane.idle, CFG_IDLE_ADAPTIVE);
+    assert_int_equal(a.dataplane.io, CFG_IO_DPDK);
+    assert_int_equal(a.dataplane.mempool_cache, 256);
+    assert_string_equal(a.control.socket, "/run/h3dp/h3dpd.sock");
+    assert_int_equal(a.control.uid, CFG_ID_NONE);
+    assert_int_equal(a.control.gid, CFG_ID_NONE);
+    assert_false(a.tls.insecure);
+    assert_string_equal(a.tls.ca_file, "");
+    assert_int_equal(a.upload.compress, CFG_COMPRESS_NONE);
+    assert_string_equal(a.upload.content_type, "application/octet-stream");
+    assert_string_equal(cfg_idle_name(CFG_IDLE_BUSY), "busy");
+    assert_string_equal(cfg_io_name(CFG_IO_KERNEL), "kernel");
+    assert_string_equal(cfg_compress_name(CFG_COMPRESS_ZSTD), "zstd");
+    assert_string_equal(cfg_idle_name((enum cfg_idle)7), "?");
+}
+
+/* The minimal file: every optional key takes its default, workers = lcores - main. */
+static void test_minimal(void **state)
+{
+    struct fixture *fx = *state;
+    struct cfg c, d;
+    char err[512];
+
+    write_file(fx->path, BASE);
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), 0);
+    assert_string_equal(err, "");
+    cfg_defaults(&d);
+    assert_int_equal(c.port.mtu, d.port.mtu);
+    assert_int_equal(c.eal.main_lcore, 0);
+    assert_int_equal(cfg_lcores_count(&c.dataplane.workers), 1);
+    assert_true(cfg_lcores_has(&c.dataplane.workers, 1));
+    assert_false(cfg_lcores_has(&c.dataplane.workers, 0));
+    assert_int_equal(c.port.device_kind, CFG_DEVICE_VDEV);
+    assert_string_equal(c.port.device_name, "net_tap0");
+    assert_false(c.port.device_in_eal_args);
+    assert_int_equal(c.port.gateway, 0);
+    assert_false(cfg_mac_is_set(&c.port.gateway_mac));
+    assert_int_equal(c.eal.argc, 0);
+}
+
+/* The shipped file loads into exactly the expected struct. */
+static void test_shipped(void **state)
+{
+    struct cfg c, want;
+    char err[512];
+
+    (void)state;
+    assert_int_equal(cfg_load(H3DP_DEFAULT_CONFIG, &c, err, sizeof(err)), 0);
+
+    cfg_defaults(&want);
+    snprintf(want.eal.args, sizeof(want.eal.args), "%s",
+             "--no-huge -m 512 --no-pci --vdev=net_tap0,iface=h3dp0");
+    memcpy(want.eal.argbuf, "--no-huge\0-m\0" "512\0--no-pci\0--vdev=net_tap0,iface=h3dp0",
+           sizeof("--no-huge\0-m\0" "512\0--no-pci\0--vdev=net_tap0,iface=h3dp0"));
+    want.eal.argc = 5;
+    snprintf(want.eal.lcores_str, sizeof(want.eal.lcores_str), "0-1");
+    set_lcores(&want.eal.lcores, 0, 1);
+    want.eal.main_lcore = 0;
+    snprintf(want.eal.file_prefix, sizeof(want.eal.file_prefix), "h3dp");
+
+    snprintf(want.port.device, sizeof(want.port.device), "net_tap0");
+    snprintf(want.port.device_name, sizeof(want.port.device_name), "net_tap0");
+    want.port.device_kind = CFG_DEVICE_VDEV;
+    want.port.device_in_eal_args = true;
+    want.port.ip = ip4("198.18.0.2");
+    want.port.prefix_len = 24;
+    want.port.netmask = ip4("255.255.255.0");
+    want.port.gateway = ip4("198.18.0.1");
+
+    snprintf(want.dataplane.workers_str, sizeof(want.dataplane.workers_str), "1");
+    set_lcores(&want.dataplane.workers, 1, 1);
+    want.dataplane.udp_echo_port = 9000;
+
+    snprintf(want.upload.url_str, sizeof(want.upload.url_str), "%s",
+             "https://198.18.0.1:4433/telemetry");
+    snprintf(want.upload.url.host, sizeof(want.upload.url.host), "198.18.0.1");
+    want.upload.url.port = 4433;
+    snprintf(want.upload.url.path, sizeof(want.upload.url.path), "/telemetry");
+    want.upload.url.host_is_ip = true;
+
+    /* Field by field first, for a readable failure, then the whole struct. */
+    assert_string_equal(c.eal.args, want.eal.args);
+    assert_int_equal(c.eal.argc, want.eal.argc);
+    assert_int_equal(c.port.ip, want.port.ip);
+    assert_int_equal(c.port.gateway, want.port.gateway);
+    assert_int_equal(c.dataplane.udp_echo_port, 9000);
+    assert_int_equal(c.h3.initial_max_data, 16u << 20);
+    assert_int_equal(c.upload.batch_bytes, 256u << 10);
+    assert_int_equal(c.control.max_line, 65536);
+    assert_memory_equal(&c, &want, sizeof(c));
+}
+
+/* cfg_dump() writes a file that loads back into an identical struct. */
+static void dump_reload(struct fixture *fx, const struct cfg *c)
+{
+    struct cfg again;
+    char err[512];
+    FILE *f = fopen(fx->path2, "w");
+
+    assert_non_null(f);
+    assert_int_equal(cfg_dump(c, f), 0);
+    assert_int_equal(fclose(f), 0);
+    if (cfg_load(fx->path2, &again, err, sizeof(err)) != 0)
+        fail_msg("reload of the dump failed: %s", err);
+    assert_memory_equal(c, &again, sizeof(again));
+}
+
+static void test_dump_roundtrip(void **state)
+{
+    struct fixture *fx = *state;
+    struct cfg c;
+    char err[512];
+    char ca[160];
+    char text[2048];
+
+    assert_int_equal(cfg_load(H3DP_DEFAULT_CONFIG, &c, err, sizeof(err)), 0);
+    dump_reload(fx, &c);
+
+    /* Every optional key set, odd characters included. */
+    snprintf(ca, sizeof(ca), "%s/ca.pem", fx->dir);
+    write_file(ca, "not really a certificate\n");
+    snprintf(text, sizeof(text),
+             "[eal]\n"
+             "args = -a 0000:03:00.0 \"--log-level=lib.eal:debug\" --vdev=\"net_null0,x=a\\;b\"\n"
+             "lcores = 2,4-6\n"
+             "[port]\n"
+             "device = 03:00.0\n"
+             "ip = 10.1.2.3/31\n"
+             "gateway = 10.1.2.2\n"
+             "gateway_mac = 02:00:00:AA:bb:01\n"
+             "mac = 02:00:00:00:00:02\n"
+             "mtu = 9000\n"
+             "rx_desc = 4096\n"
+             "tx_desc = 64\n"
+             "[dataplane]\n"
+             "io = kernel\n"
+             "workers = 5-6\n"
+             "idle = busy\n"
+             "mempool_size = 0x10000\n"
+             "mempool_cache = 512\n"
+             "[control]\n"
+             "socket = /tmp/x.sock\n"
+             "user = root\n"
+             "group = 0\n"
+             "[tls]\n"
+             "ca_file = %s\n"
+             "insecure = YES\n"
+             "keylog = /tmp/keys.log\n"
+             "sni = h3sink.test\n"
+             "[h3]\n"
+             "qlog_dir = /tmp/qlog\n"
+             "idle_timeout_ms = 0\n"
+             "[upload]\n"
+             "url = https://[::1]/a?b=c\n"
+             "spool_dir = /var/spool/h3dp\n"
+             "content_type = application/json\\; charset=utf-8\n"
+             "generator_rate = 1000\n",
+             ca);
+    write_file(fx->path, text);
+    if (cfg_load(fx->path, &c, err, sizeof(err)) != 0)
+        fail_msg("load failed: %s", err);
+    assert_int_equal(c.port.device_kind, CFG_DEVICE_PCI);
+    assert_string_equal(c.port.device_name, "0000:03:00.0");
+    assert_int_equal(c.port.prefix_len, 31);
+    assert_int_equal(c.port.gateway_mac.addr_bytes[3], 0xaa);
+    assert_int_equal(c.eal.main_lcore, 2);
+    assert_int_equal(cfg_lcores_count(&c.eal.lcores), 4);
+    assert_int_equal(c.dataplane.mempool_size, 65536);
+    assert_int_equal(c.control.uid, 0);
+    assert_int_equal(c.control.gid, 0);
+    assert_true(c.tls.insecure);
+    assert_string_equal(c.upload.url.host, "::1");
+    assert_int_equal(c.upload.url.port, 443);
+    assert_string_equal(c.upload.url.path, "/a?b=c");
+    assert_string_equal(c.upload.content_type, "application/json; charset=utf-8");
+    assert_string_equal(c.eal.args,
+                        "-a 0000:03:00.0 \"--log-level=lib.eal:debug\" --vdev=\"net_null0,x=a;b\"");
+    dump_reload(fx, &c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors: one file per case, the exact one-line message.                */
+
+struct bad {
+    const char *text; /* the file */
+    const char *msg;  /* the message after the file name */
+};
+
+static const struct bad bad_files[] = {
+    /* lines rte_cfgfile cannot parse, or would silently misread */
+    {"[eal\nlcores = 0-1\n", ":1: section header without ']'"},
+    {"lcores = 0-1\n[eal]\n", ":1: 'lcores' comes before any [section]"},
+    {BASE "this is not a key\n", ":6: line is not '[section]' or 'key = value'"},
+    {BASE "# a comment\n", ":6: comments start with ';', not '#'"},
+    {BASE "= 5\n", ":6: missing key name before '='"},
+    {BASE "[]\n", ":6: empty section name"},
+    {BASE "[port] x\n", ":6: junk after the section header ']'"},
+    /* sections and keys */
+    {BASE "[bogus]\nx = 1\n",
+     ":6: [bogus]: unknown section (known: eal, port, dataplane, control, tls, h3, upload)"},
+    {BASE "colour = blue\n", ":6: [port] colour: unknown key (got 'blue')"},
+    {BASE "mtu = 1500\nmtu = 1400\n", ":7: [port] mtu: duplicate key (first at line 6) (got '1400')"},
+    {BASE "[eal]\nargs = --no-pci\n", ":6: [eal]: duplicate section (first at line 1)"},
+    {"[eal]\nlcores = 0-1\n[port]\ndevice = net_tap0\n", ": [port] ip: required key is missing"},
+    {"[port]\ndevice = net_tap0\nip = 198.18.0.2/24\n", ": [eal] lcores: required key is missing"},
+    /* numbers */
+    {BASE "mtu = 15x0\n", ":6: [port] mtu: trailing characters after the number (got '15x0')"},
+    {BASE "mtu =\n", ":6: [port] mtu: empty, expected a number (got '')"},
+    {BASE "mtu = 1K\n", ":6: [port] mtu: trailing characters after the number (got '1K')"},
+    {BASE "mtu = 1000\n", ":6: [port] mtu: out of range 1228..9000 (got '1000')"},
+    {BASE "mtu = +1500\n", ":6: [port] mtu: not a number (got '+1500')"},
+    {BASE "[dataplane]\nburst = -1\n", ":7: [dataplane] burst: must not be negative (got '-1')"},
+    {BASE "[dataplane]\nburst = 513\n", ":7: [dataplane] burst: out of range 1..512 (got '513')"},
+    {BASE "[dataplane]\nburst = 0x\n", ":7: [dataplane] burst: not a number (got '0x')"},
+    {BASE "[h3]\ninitial_max_data = 18446744073709551616\n",
+     ":7: [h3] initial_max_data: number too large (got '18446744073709551616')"},
+    {BASE "[h3]\ninitial_max_data = 17179869184G\n",
+     ":7: [h3] initial_max_data: number too large (got '17179869184G')"},
+    {BASE "[h3]\ninitial_max_data = 2T\n",
+     ":7: [h3] initial_max_data: trailing characters after the number (suffixes: K, M, G) "
+     "(got '2T')"},
+    {BASE "rx_desc = 1000\n", ":6: [port] rx_desc: must be a power of two (got '1000')"},
+    {BASE "tx_desc = 8192\n", ":6: [port] tx_desc: out of range 64..4096 (got '8192')"},
+    /* booleans and enums */
+    {BASE "[tls]\ninsecure = maybe\n",
+     ":7: [tls] insecure: not a boolean (true/false, yes/no, on/off, 1/0) (got 'maybe')"},
+    {BASE "[dataplane]\nidle = lazy\n",
+     ":7: [dataplane] idle: must be one of: adaptive, busy (got 'lazy')"},
+    {BASE "[dataplane]\nio = DPDK\n", ":7: [dataplane] io: must be one of: dpdk, kernel (got 'DPDK')"},
+    /* addresses */
+    {"[eal]\nlcores = 0-1\n[port]\ndevice = net_tap0\nip = 198.18.0.300/24\n",
+     ":5: [port] ip: not an IPv4 address (a.b.c.d) (got '198.18.0.300/24')"},
+    {"[eal]\nlcores = 0-1\n[port]\ndevice = net_tap0\nip = 198.18.0.2\n",
+     ":5: [port] ip: missing /prefix-length (e.g. 198.18.0.2/24) (got '198.18.0.2')"},
+    {"[eal]\nlcores = 0-1\n[port]\ndevice = net_tap0\nip = 198.18.0.2/33\n",
+     ":5: [port] ip: prefix length must be 1..32 (got '198.18.0.2/33')"},
+    {"[eal]\nlcores = 0-1\n[port]\ndevice = net_tap0\nip = 198.18.0.0/24\n",
+     ":5: [port] ip: is the network address of its prefix (got '198.18.0.0/24')"},
+    {"[eal]\nlcores = 0-1\n[port]\ndevice = net_tap0\nip = 127.0.0.1/8\n",
+     ":5: [port] ip: loopback addresses (127/8) cannot be used (got '127.0.0.1/8')"},
+    {BASE "gateway = 198.18.1.1\n",
+     ":6: [port] gateway: not inside [port] ip's prefix /24 (got '198.18.1.1')"},
+    {BASE "gateway = 198.18.0.2\n", ":6: [port] gateway: is our own address (got '198.18.0.2')"},
+    {BASE "gateway = 198.18.0.255\n",
+     ":6: [port] gateway: is the broadcast address of [port] ip's prefix (got '198.18.0.255')"},
+    {BASE "gateway = gw\n", ":6: [port] gateway: not an IPv4 address (a.b.c.d) (got 'gw')"},
+    {BASE "gateway_mac = 02:00:00:00:00:01\n",
+     ":6: [port] gateway_mac: given without [port] gateway (got '02:00:00:00:00:01')"},
+    {BASE "gateway_mac = 02:00:00:00:00\n",
+     ":6: [port] gateway_mac: not a MAC address (aa:bb:cc:dd:ee:ff) (got '02:00:00:00:00')"},
+    {BASE "mac = ff:ff:ff:ff:ff:ff\n",
+     ":6: [port] mac: a multicast/broadcast MAC address is not a station address "
+     "(got 'ff:ff:ff:ff:ff:ff')"},
+    {"[eal]\nlcores = 0-1\n[port]\ndevice = 0000:03:20.0\nip = 198.18.0.2/24\n",
+     ":4: [port] device: neither a PCI address (0000:03:00.0) nor a vdev (net_tap0,iface=h3dp0) "
+     "(got '0000:03:20.0')"},
+    {"[eal]\nlcores = 0-1\nargs = --no-pci\n[port]\ndevice = 0000:03:00.0\nip = 198.18.0.2/24\n",
+     ":5: [port] device: a PCI device, but [eal] args contain --no-pci (got '0000:03:00.0')"},
+    {"[eal]\nlcores = 0-1\nargs = --vdev net_tap0\n[port]\ndevice = net_tap0,iface=x\n"
+     "ip = 198.18.0.2/24\n",
+     ":5: [port] device: vdev net_tap0 is also created by --vdev in [eal] args: give its arguments "
+     "in one place only (got 'net_tap0,iface=x')"},
+    /* lcores and their cross rules */
+    {"[eal]\nlcores = 0-x\n", ":2: [eal] lcores: expected an lcore id at 'x' (got '0-x')"},
+    {"[eal]\nlcores = 1-0\n", ":2: [eal] lcores: range 1-0 is backwards (got '1-0')"},
+    {"[eal]\nlcores = 0,128\n", ":2: [eal] lcores: lcore id above 127 (got '0,128')"},
+    {"[eal]\nlcores = 0-2,2\n", ":2: [eal] lcores: lcore 2 listed twice (got '0-2,2')"},
+    {"[eal]\nlcores = 3\n[port]\ndevice = net_tap0\nip = 198.18.0.2/24\n",
+     ":2: [eal] lcores: only the main lcore 3 is listed: no lcore is left for [dataplane] workers "
+     "(got '3')"},
+    {BASE "[dataplane]\nworkers = 0-1\n",
+     ":7: [dataplane] workers: lcore 0 is the main lcore (the lowest of [eal] lcores), which runs "
+     "the control plane and slow path (got '0-1')"},
+    {BASE "[dataplane]\nworkers = 1-2\n",
+     ":7: [dataplane] workers: lcore 2 is not in [eal] lcores (got '1-2')"},
+    /* EAL args */
+    {"[eal]\nlcores = 0-1\nargs = --no-huge -l 0-3\n",
+     ":3: [eal] args: EAL option -l is set by [eal] lcores, not here (got '--no-huge -l 0-3')"},
+    {"[eal]\nlcores = 0-1\nargs = -c0x3\n",
+     ":3: [eal] args: EAL option -c is set by [eal] lcores, not here (got '-c0x3')"},
+    {"[eal]\nlcores = 0-1\nargs = --file-prefix=x\n",
+     ":3: [eal] args: EAL option --file-prefix is set by [eal] file_prefix, not here "
+     "(got '--file-prefix=x')"},
+    {"[eal]\nlcores = 0-1\nargs = --vdev=\"net_tap0\n",
+     ":3: [eal] args: unterminated double quote (got '--vdev=\"net_tap0')"},
+    {"[eal]\nlcores = 0-1\nfile_prefix = a/b\n",
+     ":3: [eal] file_prefix: must be a plain name (no '/') (got 'a/b')"},
+    /* dataplane cross rules */
+    {BASE "[dataplane]\nmempool_size = 600\nmempool_cache = 512\n",
+     ":8: [dataplane] mempool_cache: must be at most mempool_size / 1.5 = 400 (got '512')"},
+    {BASE "[dataplane]\nmempool_size = 300\n",
+     ":7: [dataplane] mempool_size: too small for [dataplane] mempool_cache 256 (needs at least "
+     "384) (got '300')"},
+    {BASE "[dataplane]\nmempool_size = 63\n",
+     ":7: [dataplane] mempool_size: out of range 64..16777216 (got '63')"},
+    {BASE "[dataplane]\nmempool_cache = 513\n",
+     ":7: [dataplane] mempool_cache: out of range 0..512 (got '513')"},
+    {BASE "[dataplane]\nmempool_size = 1023\nmempool_cache = 400\nmempool_cache = 1\n",
+     ":9: [dataplane] mempool_cache: duplicate key (first at line 8) (got '1')"},
+    /* control */
+    {BASE "[control]\nsocket = run/h3dpd.sock\n",
+     ":7: [control] socket: must be an absolute path (got 'run/h3dpd.sock')"},
+    {BASE "[control]\nuser = h3dp-no-such-user\n",
+     ":7: [control] user: no such user (got 'h3dp-no-such-user')"},
+    {BASE "[control]\ngroup = h3dp-no-such-group\n",
+     ":7: [control] group: no such group (got 'h3dp-no-such-group')"},
+    {BASE "[control]\nuser = 4294967295\n",
+     ":7: [control] user: out of range 0..4294967294 (got '4294967295')"},
+    /* tls, h3, upload */
+    {BASE "[tls]\nca_file = /nonexistent/h3dp-ca.pem\n",
+     ":7: [tls] ca_file: cannot read: No such file or directory (got '/nonexistent/h3dp-ca.pem')"},
+    {BASE "[tls]\nsni = 198.18.0.1\n",
+     ":7: [tls] sni: looks like an IP address, not a host name (got '198.18.0.1')"},
+    {BASE "[h3]\nkeepalive_ms = 30000\n",
+     ":7: [h3] keepalive_ms: must be below [h3] idle_timeout_ms (30000) to keep the connection "
+     "open (got '30000')"},
+    {BASE "[upload]\nurl = http://198.18.0.1/x\n",
+     ":7: [upload] url: URL scheme must be https:// (got 'http://198.18.0.1/x')"},
+    {BASE "[upload]\nurl = https://user@198.18.0.1/x\n",
+     ":7: [upload] url: URL must not carry user info (user@) (got 'https://user@198.18.0.1/x')"},
+    {BASE "[upload]\nurl = https://198.18.0.1:0/x\n",
+     ":7: [upload] url: URL port must be 1..65535 (got 'https://198.18.0.1:0/x')"},
+    {BASE "[upload]\nretry_initial_ms = 60000\n",
+     ":7: [upload] retry_initial_ms: must not exceed [upload] retry_max_ms (30000) (got '60000')"},
+    {BASE "[upload]\ncontent_type = json\n",
+     ":7: [upload] content_type: not a media type (type/subtype) (got 'json')"},
+    {BASE "[upload]\ncompress = gzip\n",
+     ":7: [upload] compress: must be one of: none, zstd (got 'gzip')"},
+};
+
+static void test_errors(void **state)
+{
+    struct fixture *fx = *state;
+
+    for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+        struct cfg c;
+        char err[512];
+        char want[640];
+
+        write_file(fx->path, bad_files[i].text);
+        memset(err, 'x', sizeof(err));
+        snprintf(want, sizeof(want), "%s%s", fx->path, bad_files[i].msg);
+        if (cfg_load(fx->path, &c, err, sizeof(err)) != -1)
+            fail_msg("case %zu loaded, expected: %s", i, want);
+        if (strcmp(err, want) != 0)
+            fail_msg("case %zu:\n  got  %s\n  want %s", i, err, want);
+        assert_null(strchr(err, '\n'));
+    }
+}
+
+static void test_error_io(void **state)
+{
+    struct fixture *fx = *state;
+    struct cfg c;
+    char err[512];
+    char want[256];
+    char line[400];
+    char text[1024];
+
+    snprintf(want, sizeof(want), "%s/missing.conf: cannot open: No such file or directory",
+             fx->dir);
+    snprintf(line, sizeof(line), "%s/missing.conf", fx->dir);
+    assert_int_equal(cfg_load(line, &c, err, sizeof(err)), -1);
+    assert_string_equal(err, want);
+
+    /* A line rte_cfgfile would reject for its length (322 characters is the limit). */
+    memset(line, 'a', sizeof(line));
+    line[323] = '\0';
+    snprintf(text, sizeof(text), BASE "; %s\n", line);
+    write_file(fx->path, text);
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s:6: line longer than 322 characters", fx->path);
+    assert_string_equal(err, want);
+
+    /* A value longer than rte_cfgfile keeps (255) would be cut silently: refused. */
+    line[256] = '\0';
+    snprintf(text, sizeof(text), BASE "[tls]\nkeylog = %s\n", line);
+    write_file(fx->path, text);
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s:7: [tls] keylog: value longer than 255 characters", fx->path);
+    assert_string_equal(err, want);
+    line[255] = '\0';
+    snprintf(text, sizeof(text), BASE "[tls]\nkeylog = %s\n", line);
+    write_file(fx->path, text);
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), 0);
+    assert_int_equal(strlen(c.tls.keylog), 255);
+
+    /* A tiny or absent error buffer is fine. */
+    write_file(fx->path, BASE "mtu = 0\n");
+    assert_int_equal(cfg_load(fx->path, &c, err, 8), -1);
+    assert_int_equal(strlen(err), 7);
+    assert_int_equal(cfg_load(fx->path, &c, NULL, 0), -1);
+}
+
+/* Comments, spacing, CRLF, empty values and accepted spellings. */
+static void test_syntax(void **state)
+{
+    struct fixture *fx = *state;
+    struct cfg c;
+    char err[512];
+
+    write_file(fx->path, "; leading comment\r\n"
+                         "[ eal ]  ; spaced header\r\n"
+                         "  lcores   =   0,1 ; trailing comment\r\n"
+                         "\r\n"
+                         "[port]\r\n"
+                         "device=net_tap0\r\n"
+                         "ip=198.18.0.2/24\r\n"
+                         "gateway =\r\n"
+                         "[tls]\r\n"
+                         "insecure = On\r\n"
+                         "sni =\r\n"
+                         "[control]\r\n"
+                         "max_line = 0x100\r\n"
+                         "[upload]\r\n"
+                         "batch_bytes = 2k\r\n");
+    if (cfg_load(fx->path, &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c.eal.lcores_str, "0,1");
+    assert_int_equal(c.port.gateway, 0);
+    assert_true(c.tls.insecure);
+    assert_int_equal(c.control.max_line, 256);
+    assert_int_equal(c.upload.batch_bytes, 2048);
+}
+
+/* ------------------------------------------------------------------ */
+/* EAL argv                                                              */
+
+static void test_eal_argv(void **state)
+{
+    struct fixture *fx = *state;
+    struct cfg c;
+    struct cfg_argv av;
+    char err[512];
+    char prog[5000];
+
+    write_file(fx->path, "[eal]\n"
+                         "lcores = 0,2\n"
+                         "args = --no-huge  \"--vdev=net_tap0,iface=a b\"\t-m 512 "
+                         "--log-level=\"lib.eal:debug\" \"\" \"q\\\"x\\\\\"\n"
+                         "[port]\ndevice = net_tap0\nip = 198.18.0.2/24\n");
+    if (cfg_load(fx->path, &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_true(c.port.device_in_eal_args);
+    assert_int_equal(cfg_eal_argv(&c, "/usr/bin/h3dpd", &av), 10);
+    assert_int_equal(av.argc, 10);
+    assert_string_equal(av.argv[0], "/usr/bin/h3dpd");
+    assert_string_equal(av.argv[1], "-l");
+    assert_string_equal(av.argv[2], "0,2");
+    assert_string_equal(av.argv[3], "--no-huge");
+    assert_string_equal(av.argv[4], "--vdev=net_tap0,iface=a b");
+    assert_string_equal(av.argv[5], "-m");
+    assert_string_equal(av.argv[6], "512");
+    assert_string_equal(av.argv[7], "--log-level=lib.eal:debug");
+    assert_string_equal(av.argv[8], "");
+    assert_string_equal(av.argv[9], "q\"x\\");
+    assert_null(av.argv[10]);
+
+    /* With a file prefix; nothing else is added. */
+    assert_int_equal(cfg_load(H3DP_DEFAULT_CONFIG, &c, err, sizeof(err)), 0);
+    assert_int_equal(cfg_eal_argv(&c, "h3dpd", &av), 10);
+    assert_string_equal(av.argv[3], "--file-prefix");
+    assert_string_equal(av.argv[4], "h3dp");
+    assert_string_equal(av.argv[5], "--no-huge");
+    assert_string_equal(av.argv[9], "--vdev=net_tap0,iface=h3dp0");
+    assert_null(av.argv[10]);
+
+    memset(prog, 'p', sizeof(prog));
+    prog[sizeof(prog) - 1] = '\0';
+    assert_int_equal(cfg_eal_argv(&c, prog, &av), -ENAMETOOLONG);
+    assert_int_equal(av.argc, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test_setup_teardown(test_minimal, setup, teardown),
+        cmocka_unit_test(test_shipped),
+        cmocka_unit_test_setup_teardown(test_dump_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_io, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eal_argv, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);
+}
