@@ -200,8 +200,7 @@ static int fail(char *why, size_t whylen, const char *fmt, ...)
     return -EINVAL;
 }
 
-static int parse_uint(const struct key *k, const char *v, struct cfg *c, char *why,
-                      size_t whylen)
+static int parse_uint(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     uint64_t n;
     void *m = member(c, k);
@@ -254,8 +253,7 @@ static int parse_pow2(const struct key *k, const char *v, struct cfg *c, char *w
     return 0;
 }
 
-static int parse_bool(const struct key *k, const char *v, struct cfg *c, char *why,
-                      size_t whylen)
+static int parse_bool(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     return cfg_parse_bool(v, (bool *)member(c, k), why, whylen);
 }
@@ -265,8 +263,7 @@ static void dump_bool(const struct key *k, const struct cfg *c, char *out, size_
     snprintf(out, outlen, "%s", *(const bool *)cmember(c, k) ? "true" : "false");
 }
 
-static int parse_enum(const struct key *k, const char *v, struct cfg *c, char *why,
-                      size_t whylen)
+static int parse_enum(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     unsigned int i;
 
@@ -293,9 +290,8 @@ static int parse_compress(const struct key *k, const char *v, struct cfg *c, cha
     return 0;
 }
 
-/* Strings: no control characters (they would end up in logs, headers, paths). */
-static int parse_str(const struct key *k, const char *v, struct cfg *c, char *why,
-                     size_t whylen)
+/* Strings: no control characters but tab (they would end up in logs, headers, paths). */
+static int parse_str(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     size_t n = strlen(v);
 
@@ -304,7 +300,7 @@ static int parse_str(const struct key *k, const char *v, struct cfg *c, char *wh
     if (n >= k->size)
         return fail(why, whylen, "longer than %zu characters", k->size - 1);
     for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)v[i] < ' ' || v[i] == 0x7f)
+        if (((unsigned char)v[i] < ' ' && v[i] != '\t') || v[i] == 0x7f)
             return fail(why, whylen, "contains a control character");
     }
     memcpy(member(c, k), v, n + 1);
@@ -327,8 +323,7 @@ static int parse_readable(const struct key *k, const char *v, struct cfg *c, cha
     return 0;
 }
 
-static int parse_socket(const struct key *k, const char *v, struct cfg *c, char *why,
-                        size_t whylen)
+static int parse_socket(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     if (v[0] != '/')
         return fail(why, whylen, "must be an absolute path");
@@ -377,14 +372,12 @@ static int parse_id(const struct key *k, const char *v, struct cfg *c, char *why
     return 0;
 }
 
-static int parse_user(const struct key *k, const char *v, struct cfg *c, char *why,
-                      size_t whylen)
+static int parse_user(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     return parse_id(k, v, c, why, whylen, true);
 }
 
-static int parse_group(const struct key *k, const char *v, struct cfg *c, char *why,
-                       size_t whylen)
+static int parse_group(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     return parse_id(k, v, c, why, whylen, false);
 }
@@ -394,9 +387,12 @@ static const struct {
     const char *opt;
     const char *owner;
 } eal_owned[] = {
-    {"-l", "[eal] lcores"},           {"--lcores", "[eal] lcores"},
-    {"-c", "[eal] lcores"},           {"--main-lcore", "[eal] lcores"},
-    {"--master-lcore", "[eal] lcores"}, {"--file-prefix", "[eal] file_prefix"},
+    {"-l", "[eal] lcores"},
+    {"--lcores", "[eal] lcores"},
+    {"-c", "[eal] lcores"},
+    {"--main-lcore", "[eal] lcores"},
+    {"--master-lcore", "[eal] lcores"},
+    {"--file-prefix", "[eal] file_prefix"},
 };
 
 static int parse_eal_args(const struct key *k, const char *v, struct cfg *c, char *why,
@@ -446,8 +442,7 @@ static int parse_file_prefix(const struct key *k, const char *v, struct cfg *c, 
     return parse_str(k, v, c, why, whylen);
 }
 
-static int parse_device(const struct key *k, const char *v, struct cfg *c, char *why,
-                        size_t whylen)
+static int parse_device(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     if (cfg_parse_device(v, &c->port, why, whylen) < 0)
         return -EINVAL;
@@ -469,12 +464,11 @@ static void dump_ip_prefix(const struct key *k, const struct cfg *c, char *out, 
     uint32_t a = rte_be_to_cpu_32(c->port.ip);
 
     (void)k;
-    snprintf(out, outlen, "%u.%u.%u.%u/%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
-             a & 0xff, c->port.prefix_len);
+    snprintf(out, outlen, "%u.%u.%u.%u/%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff,
+             c->port.prefix_len);
 }
 
-static int parse_ipv4(const struct key *k, const char *v, struct cfg *c, char *why,
-                      size_t whylen)
+static int parse_ipv4(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     rte_be32_t *a = member(c, k);
 
@@ -499,8 +493,7 @@ static void dump_ipv4(const struct key *k, const struct cfg *c, char *out, size_
     snprintf(out, outlen, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
 }
 
-static int parse_mac(const struct key *k, const char *v, struct cfg *c, char *why,
-                     size_t whylen)
+static int parse_mac(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
 {
     memset(member(c, k), 0, sizeof(struct rte_ether_addr));
     if (*v == '\0')
@@ -557,13 +550,29 @@ static int parse_content_type(const struct key *k, const char *v, struct cfg *c,
 }
 
 #define U(sec, key, m, lo, hi)                                                                     \
-    {sec, key, parse_uint, dump_uint, AT(m), lo, hi, NULL, 0}
+    {                                                                                              \
+        sec, key, parse_uint, dump_uint, AT(m), lo, hi, NULL, 0                                    \
+    }
 #define SZ(sec, key, m, lo, hi)                                                                    \
-    {sec, key, parse_uint, dump_uint, AT(m), lo, hi, NULL, K_SUFFIX}
-#define B(sec, key, m) {sec, key, parse_bool, dump_bool, AT(m), 0, 0, NULL, 0}
-#define E(sec, key, m, names, fn) {sec, key, fn, dump_enum, AT(m), 0, 0, names, 0}
-#define S(sec, key, m, fn, flags) {sec, key, fn, dump_str, AT(m), 0, 0, NULL, flags}
-#define X(sec, key, m, fn, dfn, flags) {sec, key, fn, dfn, AT(m), 0, 0, NULL, flags}
+    {                                                                                              \
+        sec, key, parse_uint, dump_uint, AT(m), lo, hi, NULL, K_SUFFIX                             \
+    }
+#define B(sec, key, m)                                                                             \
+    {                                                                                              \
+        sec, key, parse_bool, dump_bool, AT(m), 0, 0, NULL, 0                                      \
+    }
+#define E(sec, key, m, names, fn)                                                                  \
+    {                                                                                              \
+        sec, key, fn, dump_enum, AT(m), 0, 0, names, 0                                             \
+    }
+#define S(sec, key, m, fn, flags)                                                                  \
+    {                                                                                              \
+        sec, key, fn, dump_str, AT(m), 0, 0, NULL, flags                                           \
+    }
+#define X(sec, key, m, fn, dfn, flags)                                                             \
+    {                                                                                              \
+        sec, key, fn, dfn, AT(m), 0, 0, NULL, flags                                                \
+    }
 
 static const char *const sections[] = {"eal", "port", "dataplane", "control",
                                        "tls", "h3",   "upload",    NULL};
@@ -588,7 +597,7 @@ static const struct key keys[] = {
     E("dataplane", "idle", dataplane.idle, idle_names, parse_enum),
     U("dataplane", "idle_spin_polls", dataplane.idle_spin_polls, 0, 1000000000),
     U("dataplane", "idle_sleep_us", dataplane.idle_sleep_us, 1, 1000000),
-    U("dataplane", "mempool_size", dataplane.mempool_size, 1023, 1u << 24),
+    U("dataplane", "mempool_size", dataplane.mempool_size, 64, 1u << 24),
     U("dataplane", "mempool_cache", dataplane.mempool_cache, 0, RTE_MEMPOOL_CACHE_MAX_SIZE),
     U("dataplane", "tx_drain_us", dataplane.tx_drain_us, 0, 100000),
     U("dataplane", "udp_echo_port", dataplane.udp_echo_port, 0, 65535),
@@ -631,7 +640,7 @@ static const struct key keys[] = {
     U("upload", "generator_rate", upload.generator_rate, 0, 100000000),
 };
 
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define NKEYS     (sizeof(keys) / sizeof(keys[0]))
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]) - 1)
 
 static int find_key(const char *section, const char *name)
@@ -659,11 +668,12 @@ struct loader {
     const char *path;
     char *err;
     size_t errlen;
-    int key_line[NKEYS];     /* line of each key given in the file, 0: not given */
+    int key_line[NKEYS]; /* line of each key given in the file, 0: not given */
     int section_line[NSECTIONS];
-    int *entry_line;         /* line of every "key = value", in file order */
-    int *hdr_line;           /* line of every "[section]", in file order */
+    int *entry_line; /* line of every "key = value", in file order */
+    int *hdr_line;   /* line of every "[section]", in file order */
     size_t n_entries, n_hdrs;
+    char scan_section[CFG_NAME_LEN]; /* the scan's current section, for messages */
 };
 
 /*
@@ -766,8 +776,7 @@ static int scan_line(struct loader *ld, char *buf, size_t len, int lineno)
     if (len > 0 && buf[len - 1] == '\n')
         len--;
     if (len > CFG_LINE_MAX)
-        return report(ld, lineno, NULL, NULL, NULL, "line longer than %d characters",
-                      CFG_LINE_MAX);
+        return report(ld, lineno, NULL, NULL, NULL, "line longer than %d characters", CFG_LINE_MAX);
     buf[len] = '\0';
     /* rte_cfgfile: the first ';' starts a comment unless it is written "\;". */
     cmt = strchr(buf, CFG_COMMENT);
@@ -793,6 +802,7 @@ static int scan_line(struct loader *ld, char *buf, size_t len, int lineno)
         if (strlen(name) >= CFG_NAME_LEN)
             return report(ld, lineno, NULL, NULL, NULL, "section name longer than %d characters",
                           CFG_NAME_LEN - 1);
+        snprintf(ld->scan_section, sizeof(ld->scan_section), "%s", name);
         return push_line(&ld->hdr_line, &ld->n_hdrs, lineno) < 0
                    ? report(ld, lineno, NULL, NULL, NULL, "out of memory")
                    : 0;
@@ -807,8 +817,8 @@ static int scan_line(struct loader *ld, char *buf, size_t len, int lineno)
         return report(ld, lineno, NULL, NULL, NULL, "key name longer than %d characters",
                       CFG_NAME_LEN - 1);
     if (strlen(strip(eq + 1)) >= CFG_VALUE_LEN)
-        return report(ld, lineno, NULL, strip(s), NULL, "value longer than %d characters",
-                      CFG_VALUE_LEN - 1);
+        return report(ld, lineno, ld->n_hdrs ? ld->scan_section : NULL, strip(s), NULL,
+                      "value longer than %d characters", CFG_VALUE_LEN - 1);
     if (ld->n_hdrs == 0)
         return report(ld, lineno, NULL, NULL, NULL, "'%s' comes before any [section]", strip(s));
     return push_line(&ld->entry_line, &ld->n_entries, lineno) < 0
@@ -1098,8 +1108,7 @@ int cfg_eal_argv(const struct cfg *c, const char *prog, struct cfg_argv *out)
         push_arg(out, &used, c->eal.lcores_str) < 0)
         goto toolong;
     if (c->eal.file_prefix[0] != '\0' &&
-        (push_arg(out, &used, "--file-prefix") < 0 ||
-         push_arg(out, &used, c->eal.file_prefix) < 0))
+        (push_arg(out, &used, "--file-prefix") < 0 || push_arg(out, &used, c->eal.file_prefix) < 0))
         goto toolong;
     for (unsigned int i = 0; i < c->eal.argc; i++, w += strlen(w) + 1) {
         if (push_arg(out, &used, w) < 0)

@@ -82,12 +82,12 @@ struct cfg_port {
      * vdev, the dataplane hot-plugs `device` itself (rte_dev_probe).
      */
     bool device_in_eal_args;
-    rte_be32_t ip;              /* our address */
-    uint8_t prefix_len;         /* 1..32 */
-    rte_be32_t netmask;         /* derived from prefix_len */
-    rte_be32_t gateway;         /* 0: none (only on-link peers reachable) */
+    rte_be32_t ip;                     /* our address */
+    uint8_t prefix_len;                /* 1..32 */
+    rte_be32_t netmask;                /* derived from prefix_len */
+    rte_be32_t gateway;                /* 0: none (only on-link peers reachable) */
     struct rte_ether_addr gateway_mac; /* all-zero: resolve the gateway by ARP */
-    struct rte_ether_addr mac;  /* all-zero: the device's own MAC */
+    struct rte_ether_addr mac;         /* all-zero: the device's own MAC */
     uint16_t mtu;
     uint16_t rx_desc;
     uint16_t tx_desc;
@@ -130,7 +130,7 @@ struct cfg_tls {
 struct cfg_h3 {
     uint32_t idle_timeout_ms; /* 0: no idle timeout (RFC 9000 10.1) */
     uint32_t handshake_timeout_ms;
-    uint32_t keepalive_ms;    /* 0: no keep-alive */
+    uint32_t keepalive_ms; /* 0: no keep-alive */
     uint32_t max_concurrent_streams;
     uint32_t shutdown_timeout_ms; /* 0: graceful shutdown waits without deadline */
     char qlog_dir[CFG_STR_MAX];   /* empty: no qlog */
@@ -155,8 +155,8 @@ struct cfg_upload {
     uint32_t linger_ms;
     uint32_t retry_initial_ms;
     uint32_t retry_max_ms;
-    uint32_t retry_limit; /* 0: retry without limit */
-    char spool_dir[CFG_STR_MAX];    /* empty: no spool directory */
+    uint32_t retry_limit;        /* 0: retry without limit */
+    char spool_dir[CFG_STR_MAX]; /* empty: no spool directory */
     char content_type[CFG_STR_MAX];
     enum cfg_compress compress;
     uint32_t generator_record_bytes;
@@ -177,7 +177,7 @@ struct cfg {
 struct cfg_argv {
     int argc;
     char *argv[CFG_EAL_ARGV_MAX + 1]; /* NULL-terminated */
-    char buf[4096]; /* argv[0] (up to ~3 KiB) and the [eal] words */
+    char buf[4096];                   /* argv[0] (up to ~3 KiB) and the [eal] words */
 };
 
 /*

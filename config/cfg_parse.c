@@ -43,8 +43,8 @@ static bool is_alpha(char ch)
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
-int cfg_parse_u64(const char *s, bool suffix, uint64_t min, uint64_t max, uint64_t *out,
-                  char *why, size_t whylen)
+int cfg_parse_u64(const char *s, bool suffix, uint64_t min, uint64_t max, uint64_t *out, char *why,
+                  size_t whylen)
 {
     unsigned int base = 10;
     uint64_t v = 0;

@@ -23,8 +23,8 @@
  * follow. Rejects signs, junk, empty values and values above |max| or below
  * |min|, and overflow.
  */
-int cfg_parse_u64(const char *s, bool suffix, uint64_t min, uint64_t max, uint64_t *out,
-                  char *why, size_t whylen);
+int cfg_parse_u64(const char *s, bool suffix, uint64_t min, uint64_t max, uint64_t *out, char *why,
+                  size_t whylen);
 
 /* cfg_parse_bool accepts true/false, yes/no, on/off, 1/0 (any letter case). */
 int cfg_parse_bool(const char *s, bool *out, char *why, size_t whylen);

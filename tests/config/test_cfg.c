@@ -153,8 +153,11 @@ static void test_shipped(void **state)
     cfg_defaults(&want);
     snprintf(want.eal.args, sizeof(want.eal.args), "%s",
              "--no-huge -m 512 --no-pci --vdev=net_tap0,iface=h3dp0");
-    memcpy(want.eal.argbuf, "--no-huge\0-m\0" "512\0--no-pci\0--vdev=net_tap0,iface=h3dp0",
-           sizeof("--no-huge\0-m\0" "512\0--no-pci\0--vdev=net_tap0,iface=h3dp0"));
+    memcpy(want.eal.argbuf,
+           "--no-huge\0-m\0"
+           "512\0--no-pci\0--vdev=net_tap0,iface=h3dp0",
+           sizeof("--no-huge\0-m\0"
+                  "512\0--no-pci\0--vdev=net_tap0,iface=h3dp0"));
     want.eal.argc = 5;
     snprintf(want.eal.lcores_str, sizeof(want.eal.lcores_str), "0-1");
     set_lcores(&want.eal.lcores, 0, 1);
@@ -302,7 +305,8 @@ static const struct bad bad_files[] = {
     {BASE "[bogus]\nx = 1\n",
      ":6: [bogus]: unknown section (known: eal, port, dataplane, control, tls, h3, upload)"},
     {BASE "colour = blue\n", ":6: [port] colour: unknown key (got 'blue')"},
-    {BASE "mtu = 1500\nmtu = 1400\n", ":7: [port] mtu: duplicate key (first at line 6) (got '1400')"},
+    {BASE "mtu = 1500\nmtu = 1400\n",
+     ":7: [port] mtu: duplicate key (first at line 6) (got '1400')"},
     {BASE "[eal]\nargs = --no-pci\n", ":6: [eal]: duplicate section (first at line 1)"},
     {"[eal]\nlcores = 0-1\n[port]\ndevice = net_tap0\n", ": [port] ip: required key is missing"},
     {"[port]\ndevice = net_tap0\nip = 198.18.0.2/24\n", ": [eal] lcores: required key is missing"},
@@ -329,7 +333,8 @@ static const struct bad bad_files[] = {
      ":7: [tls] insecure: not a boolean (true/false, yes/no, on/off, 1/0) (got 'maybe')"},
     {BASE "[dataplane]\nidle = lazy\n",
      ":7: [dataplane] idle: must be one of: adaptive, busy (got 'lazy')"},
-    {BASE "[dataplane]\nio = DPDK\n", ":7: [dataplane] io: must be one of: dpdk, kernel (got 'DPDK')"},
+    {BASE "[dataplane]\nio = DPDK\n",
+     ":7: [dataplane] io: must be one of: dpdk, kernel (got 'DPDK')"},
     /* addresses */
     {"[eal]\nlcores = 0-1\n[port]\ndevice = net_tap0\nip = 198.18.0.300/24\n",
      ":5: [port] ip: not an IPv4 address (a.b.c.d) (got '198.18.0.300/24')"},
