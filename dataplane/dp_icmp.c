@@ -32,7 +32,6 @@ int dp_icmp_echo_reply(uint8_t *frame, uint16_t len)
     struct rte_icmp_hdr *icmp;
     struct rte_ether_addr mac;
     rte_be32_t addr;
-    rte_be16_t old_w, new_w;
     uint16_t tot;
 
     /* Light re-check: the caller classified the frame, but this must never write out of
@@ -62,11 +61,12 @@ int dp_icmp_echo_reply(uint8_t *frame, uint16_t len)
     ip->hdr_checksum = 0;
     ip->hdr_checksum = rte_ipv4_cksum(ip);
 
-    /* Type and code share the first 16-bit word; only the type changes (8 -> 0). */
-    old_w = rte_cpu_to_be_16((uint16_t)(DP_ICMP_ECHO_REQUEST << 8 | icmp->icmp_code));
-    new_w = rte_cpu_to_be_16((uint16_t)(DP_ICMP_ECHO_REPLY << 8 | icmp->icmp_code));
+    /* Full recomputation rather than RFC 1624's incremental update: Eqn. 3 yields 0x0000
+     * instead of 0xffff when the rest of the message is all zeros (type 0, id 0, seq 0, no
+     * data), which receivers reject. Echo replies are slow path; correctness first. */
     icmp->icmp_type = DP_ICMP_ECHO_REPLY;
-    icmp->icmp_cksum = dp_cksum_adjust16(icmp->icmp_cksum, old_w, new_w);
+    icmp->icmp_cksum = 0;
+    icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, (size_t)(tot - DP_IPV4_HDR_LEN));
 
     return DP_ETH_HDR_LEN + tot;
 }

@@ -17,7 +17,7 @@ int dp_icmp_check(const struct rte_icmp_hdr *icmp, uint16_t len, enum dp_drop *w
 
 /* Turns the echo request in |frame| (|len| bytes, a frame dp_classify() returned as
  * DP_PKT_ICMP_ECHO) into its echo reply in place: swaps MAC and IP addresses, type 0,
- * fresh TTL, checksums updated (ICMP incrementally per RFC 1624, IPv4 recomputed).
+ * fresh TTL, both checksums recomputed.
  * Identifier, sequence number and data are echoed unchanged (RFC 792). Returns the reply's
  * frame length (Ethernet padding trimmed), or -EINVAL if |frame| is not such a request. */
 int dp_icmp_echo_reply(uint8_t *frame, uint16_t len);

@@ -98,7 +98,9 @@ static inline void dp_ipv4_fill(struct rte_ipv4_hdr *ip, rte_be32_t src, rte_be3
 
 /* RFC 1624 incremental update: returns the new checksum field value (network order, as
  * stored) after a 16-bit word of the covered data changed from |old_w| to |new_w| (both as
- * stored in the packet). Eqn. 3: HC' = ~(~HC + ~m + m'). */
+ * stored in the packet). Eqn. 3: HC' = ~(~HC + ~m + m'). Corner: when the covered data
+ * becomes all zeros the result is 0x0000 where a full computation gives 0xffff; use it
+ * only where that cannot happen (e.g. an IPv4 header, whose version byte is never 0). */
 static inline rte_be16_t dp_cksum_adjust16(rte_be16_t cksum, rte_be16_t old_w, rte_be16_t new_w)
 {
     uint32_t sum = (uint16_t)~cksum;
