@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_cfgfile.h>
@@ -161,6 +162,7 @@ enum {
     K_REQUIRED = 1 << 0, /* no default: the key must be given */
     K_SUFFIX = 1 << 1,   /* a size: K/M/G suffixes allowed */
     K_NONEMPTY = 1 << 2, /* a string that must not be empty */
+    K_DPDK = 1 << 3,     /* required only with [dataplane] io = dpdk */
 };
 
 struct key {
@@ -320,6 +322,47 @@ static int parse_readable(const struct key *k, const char *v, struct cfg *c, cha
         return -EINVAL;
     if (*v != '\0' && access(v, R_OK) != 0)
         return fail(why, whylen, "cannot read: %s", strerror(errno));
+    return 0;
+}
+
+/* A directory the daemon works in: it must exist now. */
+static int parse_dir(const struct key *k, const char *v, struct cfg *c, char *why, size_t whylen)
+{
+    struct stat st;
+
+    if (parse_str(k, v, c, why, whylen) < 0)
+        return -EINVAL;
+    if (*v == '\0')
+        return 0;
+    if (stat(v, &st) != 0)
+        return fail(why, whylen, "cannot use: %s", strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fail(why, whylen, "not a directory");
+    return 0;
+}
+
+/* A file the daemon creates or appends to: its directory must exist now. */
+static int parse_newfile(const struct key *k, const char *v, struct cfg *c, char *why,
+                         size_t whylen)
+{
+    char dir[CFG_STR_MAX];
+    const char *slash = strrchr(v, '/');
+    struct stat st;
+
+    if (parse_str(k, v, c, why, whylen) < 0)
+        return -EINVAL;
+    if (*v == '\0')
+        return 0;
+    if (v[strlen(v) - 1] == '/')
+        return fail(why, whylen, "names a directory, not a file");
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == v)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - v), v);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(why, whylen, "directory %s does not exist", dir);
     return 0;
 }
 
@@ -582,8 +625,8 @@ static const struct key keys[] = {
     S("eal", "lcores", eal.lcores_str, parse_eal_lcores, K_REQUIRED),
     S("eal", "file_prefix", eal.file_prefix, parse_file_prefix, 0),
 
-    S("port", "device", port.device, parse_device, K_REQUIRED),
-    X("port", "ip", port.ip, parse_ip_prefix, dump_ip_prefix, K_REQUIRED),
+    S("port", "device", port.device, parse_device, K_REQUIRED | K_DPDK),
+    X("port", "ip", port.ip, parse_ip_prefix, dump_ip_prefix, K_REQUIRED | K_DPDK),
     X("port", "gateway", port.gateway, parse_ipv4, dump_ipv4, 0),
     X("port", "gateway_mac", port.gateway_mac, parse_mac, dump_mac, 0),
     X("port", "mac", port.mac, parse_mac, dump_mac, 0),
@@ -613,7 +656,7 @@ static const struct key keys[] = {
 
     S("tls", "ca_file", tls.ca_file, parse_readable, 0),
     B("tls", "insecure", tls.insecure),
-    S("tls", "keylog", tls.keylog, parse_str, 0),
+    S("tls", "keylog", tls.keylog, parse_newfile, 0),
     S("tls", "sni", tls.sni, parse_sni, 0),
 
     U("h3", "idle_timeout_ms", h3.idle_timeout_ms, 0, 3600000),
@@ -621,7 +664,7 @@ static const struct key keys[] = {
     U("h3", "keepalive_ms", h3.keepalive_ms, 0, 3600000),
     U("h3", "max_concurrent_streams", h3.max_concurrent_streams, 1, 1000000),
     U("h3", "shutdown_timeout_ms", h3.shutdown_timeout_ms, 0, 3600000),
-    S("h3", "qlog_dir", h3.qlog_dir, parse_str, 0),
+    S("h3", "qlog_dir", h3.qlog_dir, parse_dir, 0),
     SZ("h3", "initial_max_data", h3.initial_max_data, 1024, UINT64_C(1) << 40),
     SZ("h3", "initial_max_stream_data", h3.initial_max_stream_data, 1024, UINT64_C(1) << 40),
 
@@ -633,7 +676,7 @@ static const struct key keys[] = {
     U("upload", "retry_initial_ms", upload.retry_initial_ms, 1, 3600000),
     U("upload", "retry_max_ms", upload.retry_max_ms, 1, 3600000),
     U("upload", "retry_limit", upload.retry_limit, 0, 1000000),
-    S("upload", "spool_dir", upload.spool_dir, parse_str, 0),
+    S("upload", "spool_dir", upload.spool_dir, parse_dir, 0),
     S("upload", "content_type", upload.content_type, parse_content_type, K_NONEMPTY),
     E("upload", "compress", upload.compress, compress_names, parse_compress),
     SZ("upload", "generator_record_bytes", upload.generator_record_bytes, 1, 16u << 20),
@@ -1011,6 +1054,12 @@ static int check_dataplane(struct loader *ld, struct cfg *c)
 {
     const struct cfg_dataplane *d = &c->dataplane;
 
+    /* Starting a port fills its RX ring from the pool; TX holds mbufs until they are sent. */
+    if ((uint64_t)d->mempool_size < (uint64_t)c->port.rx_desc + c->port.tx_desc)
+        return report_key(ld, c, key_index("dataplane", "mempool_size"),
+                          "too small to fill one RX and one TX ring ([port] rx_desc + tx_desc "
+                          "= %u)",
+                          c->port.rx_desc + c->port.tx_desc);
     /* rte_mempool_create() refuses a cache whose flush threshold (1.5 x size) exceeds n. */
     if ((uint64_t)d->mempool_cache * 3 / 2 > d->mempool_size) {
         if (ld->key_line[key_index("dataplane", "mempool_cache")] == 0)
@@ -1041,7 +1090,9 @@ static int check_h3_upload(struct loader *ld, struct cfg *c)
 static int check(struct loader *ld, struct cfg *c)
 {
     for (size_t i = 0; i < NKEYS; i++) {
-        if ((keys[i].flags & K_REQUIRED) && ld->key_line[i] == 0)
+        bool needed = !(keys[i].flags & K_DPDK) || c->dataplane.io == CFG_IO_DPDK;
+
+        if ((keys[i].flags & K_REQUIRED) && needed && ld->key_line[i] == 0)
             return report(ld, 0, keys[i].section, keys[i].name, NULL, "required key is missing");
     }
     if (check_lcores(ld, c) < 0 || check_port(ld, c) < 0 || check_dataplane(ld, c) < 0 ||
