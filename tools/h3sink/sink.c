@@ -1326,6 +1326,10 @@ int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
     s->now = now_ns;
     s->st.pkts_in++;
     s->st.bytes_in += len;
+    if (len == 0) {
+        s->st.pkts_dropped++;
+        return 0;
+    }
     rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, SINK_SCIDLEN);
     if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
         send_version_negotiation(s, &vc, remote, remote_len, len);

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# interop.sh H3SINK PATTERN_CHECK CERTS_DIR CASE
+# Drives h3sink on 127.0.0.1 (a free port it picks itself) with ngtcp2's example
+# client gtlsclient. Cases:
+#   get-post  GET /bytes/N byte-exact, POST of a file counted in the receipt,
+#             then SIGUSR1 with a live download (it completes, exit 0) and the
+#             final --json totals
+#   sigterm   SIGTERM with a request held in flight: exit 0 after --drain-timeout
+#   cli       usage errors exit 2, unreadable key and busy port exit 1
+# Exit 77 (skip) when gtlsclient is missing.
+set -u
+sink=$1 check=$2 certs=$3 case=$4
+command -v gtlsclient >/dev/null || { echo "gtlsclient not installed: skip"; exit 77; }
+
+work=$(mktemp -d /tmp/h3dp-sink-$$.XXXXXX)
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- h3sink output:"; cat "$work/out" 2>/dev/null; exit 1; }
+
+# start_sink ARGS...: start h3sink, set $pid and $port.
+start_sink() {
+    "$sink" --addr 127.0.0.1 --port 0 --cert "$certs/server.pem" \
+        --key "$certs/server-key.pem" "$@" >"$work/out" 2>"$work/err" &
+    pid=$!
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/out")
+        [ -n "$port" ] && return 0
+        kill -0 "$pid" 2>/dev/null || fail "h3sink died: $(cat "$work/err")"
+        sleep 0.05
+    done
+    fail "h3sink did not print its listening line"
+}
+
+# client ARGS... URI...: gtlsclient against the sink, 60 s at most.
+client() {
+    timeout 60 gtlsclient --no-quic-dump --no-http-dump -q --exit-on-all-streams-close \
+        --timeout=10s "$@"
+}
+
+# wait_exit SECONDS: wait for h3sink to exit, set $rc.
+wait_exit() {
+    for _ in $(seq $(($1 * 20))); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            wait "$pid"; rc=$?; pid=; return 0
+        fi
+        sleep 0.05
+    done
+    fail "h3sink still running after $1 s"
+}
+
+json_field() { # NAME: from the final JSON totals line
+    grep '"final":true' "$work/out" | tail -1 | grep -o "\"$1\":[0-9.]*" | cut -d: -f2
+}
+
+case $case in
+get-post)
+    start_sink --json --stats-interval 0 --idle-timeout 3
+    url=https://127.0.0.1:$port
+    mkdir "$work/dl"
+    n=3000001
+    client --download "$work/dl" 127.0.0.1 "$port" "$url/bytes/$n" || fail "GET exit $?"
+    "$check" "$work/dl/$n" "$n" || fail "GET /bytes/$n not byte-exact"
+    client --download "$work/dl" 127.0.0.1 "$port" "$url/bytes/0" || fail "GET 0 exit $?"
+    "$check" "$work/dl/0" 0 || fail "GET /bytes/0 not empty"
+
+    head -c 5000000 /dev/urandom >"$work/up"
+    client --download "$work/dl" -m POST -d "$work/up" 127.0.0.1 "$port" "$url/upload" ||
+        fail "POST exit $?"
+    grep -qx '{"bytes":5000000,"digest":"none"}' "$work/dl/upload" ||
+        fail "POST receipt: $(cat "$work/dl/upload")"
+
+    # Several requests on one connection (2 POSTs of the same file).
+    client --download "$work/dl" -m POST -d "$work/up" -n 2 127.0.0.1 "$port" \
+        "$url/multi" || fail "POST x2 exit $?"
+    grep -qx '{"bytes":5000000,"digest":"none"}' "$work/dl/multi" || fail "POST x2 receipt"
+
+    # Junk /bytes path: 400 with an explanation.
+    client --download "$work/dl" 127.0.0.1 "$port" "$url/bytes/12x" || fail "GET junk $?"
+    grep -q "bad /bytes/N" "$work/dl/12x" || fail "GET /bytes/12x: $(cat "$work/dl/12x")"
+
+    # SIGUSR1 while a large download is in flight: it completes, then h3sink exits 0.
+    big=200000000
+    client --download "$work/dl" 127.0.0.1 "$port" "$url/bytes/$big" &
+    cpid=$!
+    for _ in $(seq 200); do
+        [ -s "$work/dl/$big" ] && break
+        sleep 0.02
+    done
+    [ -s "$work/dl/$big" ] || fail "download did not start"
+    kill -USR1 "$pid"
+    wait "$cpid" || fail "download during GOAWAY: client exit $?"
+    "$check" "$work/dl/$big" "$big" || fail "download during GOAWAY not byte-exact"
+    wait_exit 10
+    [ "$rc" = 0 ] || fail "h3sink exit $rc after SIGUSR1"
+
+    [ "$(json_field goaways_sent)" -ge 1 ] || fail "no GOAWAY counted"
+    [ "$(json_field connections)" = 6 ] || fail "connections $(json_field connections) != 6"
+    [ "$(json_field requests)" = 7 ] || fail "requests $(json_field requests) != 7"
+    [ "$(json_field body_bytes_in)" = 15000000 ] ||
+        fail "body_bytes_in $(json_field body_bytes_in) != 15000000"
+    [ "$(json_field digest_none)" = 3 ] || fail "digest_none != 3"
+    [ "$(json_field digest_bad)" = 0 ] || fail "digest_bad != 0"
+    [ "$(json_field responses_4xx)" = 1 ] || fail "responses_4xx != 1"
+    [ "$(json_field responses_2xx)" = 6 ] || fail "responses_2xx != 6"
+    [ "$(json_field body_bytes_out)" = $((n + big + 3 * 34 + $(wc -c <"$work/dl/12x"))) ] ||
+        fail "body_bytes_out $(json_field body_bytes_out)"
+    ;;
+sigterm)
+    start_sink --response-delay-ms 20000 --drain-timeout 1 --stats-interval 0.05 --json
+    client 127.0.0.1 "$port" "https://127.0.0.1:$port/held" >/dev/null 2>&1 &
+    cpid=$!
+    # The request is in flight once the periodic totals count it.
+    for _ in $(seq 200); do
+        grep -q '"requests":1,' "$work/out" && break
+        sleep 0.05
+    done
+    grep -q '"requests":1,' "$work/out" || fail "the request never arrived"
+    start=$(date +%s%N)
+    kill -TERM "$pid"
+    wait_exit 5
+    ms=$((($(date +%s%N) - start) / 1000000))
+    [ "$rc" = 0 ] || fail "h3sink exit $rc after SIGTERM"
+    [ "$ms" -ge 900 ] || fail "exited after $ms ms, before the 1 s deadline"
+    [ "$(json_field requests)" = 1 ] || fail "the held request was not counted"
+    [ "$(json_field responses_2xx)" = 0 ] || fail "the held request was answered"
+    [ "$(json_field goaways_sent)" = 1 ] || fail "no GOAWAY sent"
+    kill "$cpid" 2>/dev/null
+    wait "$cpid" 2>/dev/null
+    ;;
+cli)
+    "$sink" --addr 127.0.0.1 >/dev/null 2>"$work/e"; rc=$?
+    [ "$rc" = 2 ] && grep -q "required" "$work/e" || fail "missing flags: exit $rc"
+    "$sink" --bogus >/dev/null 2>&1; rc=$?
+    [ "$rc" = 2 ] || fail "unknown flag: exit $rc"
+    "$sink" --addr 127.0.0.1 --port 70000 --cert x --key y 2>"$work/e"; rc=$?
+    [ "$rc" = 2 ] && grep -q "bad value '70000' for --port" "$work/e" || fail "bad port: $rc"
+    "$sink" --addr 127.0.0.1 --port 0 --cert x --key y --max-streams -1 2>"$work/e"; rc=$?
+    [ "$rc" = 2 ] || fail "bad --max-streams: exit $rc"
+    "$sink" --addr 127.0.0.1 --port 0 --cert "$certs/server.pem" --key /nonexistent \
+        2>"$work/e"; rc=$?
+    [ "$rc" = 1 ] && grep -q "cannot load certificate" "$work/e" || fail "bad key: exit $rc"
+    "$sink" --addr 256.1.1.1 --port 0 --cert "$certs/server.pem" \
+        --key "$certs/server-key.pem" 2>"$work/e"; rc=$?
+    [ "$rc" = 1 ] && grep -q "256.1.1.1" "$work/e" || fail "bad address: exit $rc"
+    start_sink --stats-interval 0
+    "$sink" --addr 127.0.0.1 --port "$port" --cert "$certs/server.pem" \
+        --key "$certs/server-key.pem" 2>"$work/e"; rc=$?
+    [ "$rc" = 1 ] && grep -q "cannot bind" "$work/e" || fail "busy port: exit $rc"
+    kill -USR1 "$pid"
+    wait_exit 5
+    [ "$rc" = 0 ] || fail "idle h3sink exit $rc after SIGUSR1"
+    grep -q "^total: connections 0" "$work/out" || fail "no totals at exit"
+    ;;
+*)
+    echo "unknown case $case"; exit 2 ;;
+esac
+echo "ok: $case"
