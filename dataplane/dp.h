@@ -1,0 +1,119 @@
+/* dp: the dataplane runtime facade: one DPDK port, worker lcores, the main-lcore slow path.
+ *
+ * Life cycle (after rte_eal_init()):
+ *     dp_new() → [dp_flow_open() ...] → dp_start() → dp_main_loop() → dp_stop() → dp_del()
+ * dp_request_stop() may be called from a signal handler at any time.
+ *
+ * The dataplane knows nothing of the configuration file: the daemon fills struct dp_conf
+ * from its validated config.
+ */
+#ifndef H3DP_DP_H
+#define H3DP_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+
+/* What a worker does when its RX queue is empty. */
+enum dp_idle_policy {
+	DP_IDLE_ADAPTIVE, /* spin, then rte_pause(), then sleep idle_sleep_us */
+	DP_IDLE_BUSY,     /* always spin: lowest latency, burns the core */
+};
+
+#define DP_MAX_WORKERS 16
+
+struct dp_conf {
+	/* port */
+	const char *device;       /* DPDK port name: vdev ("net_tap0") or PCI address */
+	const char *hotplug;      /* non-NULL: rte_dev_probe() this devargs string first */
+	struct rte_ether_addr mac; /* all-zero: keep the device's MAC */
+	rte_be32_t ip;            /* our IPv4 address */
+	uint8_t prefix_len;       /* on-link prefix of |ip|, 0..32 */
+	rte_be32_t gateway;       /* next hop for off-link remotes; 0 = none */
+	bool gateway_mac_set;     /* pin a static neighbour entry for the gateway */
+	struct rte_ether_addr gateway_mac;
+	uint16_t rx_desc, tx_desc; /* 0 = device default */
+	uint16_t mtu;             /* 0 = leave the device's */
+	bool rss;                 /* use hardware RSS when the device can */
+	bool offloads;            /* use checksum offloads when the device has them */
+
+	/* lcores */
+	unsigned n_workers;       /* worker lcores, 1..DP_MAX_WORKERS */
+	unsigned worker_lcores[DP_MAX_WORKERS]; /* EAL lcore ids, not the main lcore */
+	uint16_t burst;           /* RX/TX burst size, 1..DP_BURST_MAX */
+	enum dp_idle_policy idle;
+	uint32_t idle_spin_polls;  /* adaptive: empty polls spent spinning, then as many
+				    * with rte_pause(), then sleeps */
+	uint32_t idle_sleep_us;    /* adaptive: length of one idle sleep */
+	uint32_t tx_drain_us;      /* flush a partly filled TX buffer after this long */
+
+	/* memory */
+	uint32_t mbufs;           /* mbufs per NUMA socket pool */
+	uint32_t mbuf_cache;      /* per-lcore mempool cache */
+	uint32_t ring_size;       /* slow-path, steering and command rings (power of 2) */
+	uint32_t max_flows;       /* UDP flows, all lcores together */
+
+	/* neighbours */
+	uint32_t arp_timeout_ms;  /* entry lifetime without confirmation */
+	uint32_t arp_retry_ms;    /* resend an unanswered request after this long */
+	uint32_t arp_retries;     /* requests before giving up on a next hop */
+	uint32_t arp_queue;       /* packets waiting for resolution, all next hops */
+
+	/* services */
+	uint16_t udp_echo_port;   /* built-in UDP echo service; 0 = off */
+};
+
+#define DP_BURST_MAX 64
+
+struct dp;
+
+/* Fills |c| with the defaults of every field (device NULL, ip 0: the caller sets them). */
+void dp_conf_defaults(struct dp_conf *c);
+
+/* Builds the dataplane from |c|: mempools, the port and its queues, per-lcore state,
+ * rings, the neighbour table. EAL must be initialised. Returns NULL with rte_errno set:
+ * EINVAL (bad conf, too few EAL lcores), ENODEV (no such port), ENOMEM, or what the ethdev
+ * layer reported. Messages go to the log. */
+struct dp *dp_new(const struct dp_conf *c);
+
+/* Starts the port and launches the worker loops on their lcores.
+ * Errors: -EALREADY, or the -errno of the port start / lcore launch. */
+int dp_start(struct dp *dp);
+
+/* Async-signal-safe: asks every loop (workers and dp_main_loop) to return. */
+void dp_request_stop(struct dp *dp);
+
+/* Async-signal-safe: asks dp_main_loop to print the counters on its next iteration. */
+void dp_request_stats(struct dp *dp);
+
+/* True once dp_request_stop() was called. */
+bool dp_stopping(const struct dp *dp);
+
+/* Hook run by dp_main_loop on every iteration with the loop's timestamp; returns how much
+ * work it did (0 = idle) so the loop can back off. For the control plane. */
+typedef unsigned (*dp_main_hook)(void *arg, uint64_t now_ns);
+
+/* Runs the slow path (ARP, ICMP echo, neighbour resolution) on the calling (main) lcore
+ * until dp_request_stop(); calls |hook| (may be NULL) each iteration. Returns 0. */
+int dp_main_loop(struct dp *dp, dp_main_hook hook, void *hook_arg);
+
+/* Stops the workers (waits for them), then stops and closes the port. Idempotent. */
+void dp_stop(struct dp *dp);
+
+/* Frees everything dp_new() made. dp_stop() first if running. NULL is fine. */
+void dp_del(struct dp *dp);
+
+/* Prints every counter (port, lcores, drop reasons, slow path, neighbours) as aligned
+ * tables to |out|. Safe while running (values may be slightly stale). */
+void dp_stats_print(const struct dp *dp, FILE *out);
+
+/* Our MAC address (valid after dp_new). */
+const struct rte_ether_addr *dp_mac(const struct dp *dp);
+
+/* Current time of the dataplane clock (TSC-based), in nanoseconds. */
+uint64_t dp_now_ns(const struct dp *dp);
+
+#endif

@@ -1,0 +1,79 @@
+/* dp_flow: UDP flows for the upper layer (the HTTP/3 drivers).
+ *
+ * A flow is (remote IPv4 address, remote port, local port) owned by one worker lcore. Its
+ * receive callback and every dp_flow_tx() run on that lcore only, so the upper layer keeps
+ * per-connection state without locks. The local port is chosen so that the NIC's RSS hash
+ * of the reply traffic lands on the owner's RX queue; on devices without RSS the lcore
+ * reading RX queue 0 forwards the packets to the owner through a ring.
+ *
+ * Threads: dp_flow_open()/dp_flow_close() may be called from any EAL thread. Before
+ * dp_start(), or on the owning lcore, they take effect at once; from another thread while
+ * the workers run, they are posted to the owner's command ring and take effect on its next
+ * loop iteration (dp_flow_is_open() tells when). Nothing on the RX/TX path allocates,
+ * locks or makes a system call.
+ */
+#ifndef H3DP_DP_FLOW_H
+#define H3DP_DP_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
+
+#include "dp_net.h"
+
+struct dp;
+struct dp_flow;
+
+/* Receive callback, on the owning lcore. |payload|/|len| is the UDP payload inside |m|
+ * (one segment). Return true to keep |m| (the callee frees it later with
+ * rte_pktmbuf_free()), false to let the dataplane free it on return. */
+typedef bool (*dp_flow_rx_cb)(void *arg, struct dp_flow *f, const uint8_t *payload,
+			      uint16_t len, struct rte_mbuf *m, uint64_t now_ns);
+
+struct dp_flow_params {
+	rte_be32_t remote_ip;   /* unicast IPv4 */
+	uint16_t remote_port;   /* host order, != 0 */
+	uint16_t local_port;    /* host order; 0 = automatic (ephemeral, RSS-aware) */
+	int lcore;              /* owning EAL lcore (a worker); -1 = least loaded */
+	dp_flow_rx_cb rx;       /* not NULL */
+	void *arg;
+};
+
+/* Ephemeral range for automatic local ports (RFC 6335 dynamic ports). */
+#define DP_FLOW_PORT_LO 49152
+#define DP_FLOW_PORT_HI 65535
+
+/* Opens a flow. Returns it, or NULL with rte_errno: EINVAL (bad params, lcore not a
+ * worker), EADDRINUSE (local port owned by another lcore or the echo service),
+ * EADDRNOTAVAIL (no automatic port left), ENOSPC (flow limit), ENOBUFS (command ring
+ * full), EEXIST (same 3-tuple already open, when opened synchronously). */
+struct dp_flow *dp_flow_open(struct dp *dp, const struct dp_flow_params *p);
+
+/* True when the flow is in its lcore's table (receives packets). */
+bool dp_flow_is_open(const struct dp_flow *f);
+
+/* The owning EAL lcore, the local port (host order). */
+unsigned dp_flow_lcore(const struct dp_flow *f);
+uint16_t dp_flow_local_port(const struct dp_flow *f);
+
+/* Allocates a TX mbuf for |f| with DP_UDP_HDRS_LEN of header room reserved: the caller
+ * writes up to |*room| payload bytes at |*payload| and calls dp_flow_tx(). |*room| is
+ * bounded by the port MTU. Returns NULL when the pool is empty. Owning lcore only. */
+struct rte_mbuf *dp_flow_tx_alloc(struct dp_flow *f, uint8_t **payload, uint16_t *room);
+
+/* Sends |len| payload bytes written into |m| (from dp_flow_tx_alloc()): prepends
+ * Ethernet/IPv4/UDP headers, checksums (offloaded when the port can), resolves the next
+ * hop (packets wait on the slow path while ARP runs) and queues the frame in the lcore's
+ * TX buffer. |m| is consumed in every case. Owning lcore only.
+ * Returns 0, -EXDEV (not the owning lcore), -EMSGSIZE (len beyond the room),
+ * -EHOSTUNREACH (no route: off-link and no gateway), -ENOBUFS (slow-path ring full). */
+int dp_flow_tx(struct dp_flow *f, struct rte_mbuf *m, uint16_t len);
+
+/* Closes the flow: it stops receiving, its local port is released and |f| is freed
+ * (at once or on the owner's next iteration). |f| must not be used afterwards. NULL is
+ * fine. */
+void dp_flow_close(struct dp_flow *f);
+
+#endif

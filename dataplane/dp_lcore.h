@@ -1,0 +1,56 @@
+/* dp_lcore: the worker lcore loop (l3fwd style) and the TX path shared by flows, the echo
+ * service and the slow path.
+ *
+ * One iteration: one TSC read (→ ns), the command ring (flow open/close), the steering
+ * ring, rx_burst → dp_classify → UDP of a known flow to its callback / the echo service /
+ * the owning lcore's steering ring; ARP, ICMP and unknown UDP to the slow-path ring;
+ * then the TX buffer is flushed when full, when the RX queue was drained or on its TSC
+ * deadline. Idle back-off per struct dp_conf. Nothing here allocates, locks or makes a
+ * system call, except nanosleep() on the idle path of the adaptive policy.
+ */
+#ifndef H3DP_DP_LCORE_H
+#define H3DP_DP_LCORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
+
+struct dp;
+struct dp_worker;
+struct dp_txbuf;
+struct dp_lcore_stats;
+
+/* The worker loop, for rte_eal_remote_launch(); |arg| is its struct dp_worker. Returns 0
+ * when dp_request_stop() was called (the TX buffer flushed). */
+int dp_lcore_main(void *arg);
+
+/* Sends the |len|-byte UDP payload that sits at DP_UDP_HDRS_LEN into the single-segment
+ * |m| from our address/|src_port| to |dst_ip|:|dst_port| (network order): builds the
+ * headers, sets the offload flags, looks the next hop up without locks and queues |m| in
+ * |w|'s TX buffer, or hands it to the slow path to wait for ARP. Consumes |m|.
+ * Returns 0, -EHOSTUNREACH (no next hop) or -ENOBUFS (slow-path ring full). */
+int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip,
+		    rte_be16_t dst_port, rte_be16_t src_port, uint16_t len);
+
+/* Sets up |b| for queue |txq| of |port|, flushing at |size| packets; the counters it
+ * updates live in |st| (tx_pkts, tx_dropped, drop[DP_DROP_TX_FULL]). */
+void dp_txbuf_init(struct dp_txbuf *b, uint16_t port, uint16_t txq, uint16_t size,
+		   uint64_t *tx_pkts, uint64_t *tx_dropped, uint64_t *drop_tx_full);
+
+/* Adds |m| to |b|; flushes when |b| is full. The first packet of a burst sets the
+ * deadline |now_tsc| + |drain_tsc|. */
+void dp_txbuf_put(struct dp_txbuf *b, struct rte_mbuf *m, uint64_t now_tsc, uint64_t drain_tsc);
+
+/* Sends what |b| holds; frees and counts what the queue refused. */
+void dp_txbuf_flush(struct dp_txbuf *b);
+
+/* Adaptive idle back-off: given the number of consecutive empty iterations, spins,
+ * pauses or sleeps. Returns 1 when it slept. */
+unsigned dp_idle_backoff(const struct dp *dp, uint32_t empty);
+
+/* Prints the per-lcore table (workers + main) to |out|. */
+void dp_lcore_stats_print(const struct dp *dp, FILE *out);
+
+#endif

@@ -1,0 +1,161 @@
+/* dp_priv: the runtime's shared internal types (dp.c, dp_lcore.c, dp_slowpath.c,
+ * dp_flow.c). Not for the upper layers: they use dp.h and dp_flow.h. */
+#ifndef H3DP_DP_PRIV_H
+#define H3DP_DP_PRIV_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+#include "dp_classify.h"
+#include "dp_flow.h"
+#include "dp_flowtab.h"
+#include "dp_neigh.h"
+#include "dp_port.h"
+#include "dp_rss.h"
+#include "dp_stats.h"
+
+/* A TX burst being collected for one queue. */
+struct dp_txbuf {
+	uint16_t n;
+	uint16_t size;  /* flush when n reaches it (the configured burst) */
+	uint16_t port, queue;
+	uint64_t deadline_tsc; /* flush by then even if not full */
+	uint64_t *tx_pkts, *tx_dropped, *drop_tx_full; /* the owner's counters */
+	struct rte_mbuf *pkts[DP_BURST_MAX];
+};
+
+/* Counters of one lcore; written by that lcore only, read by anyone (may be stale). */
+struct dp_lcore_stats {
+	uint64_t rx_pkts;
+	uint64_t tx_pkts;
+	uint64_t tx_dropped;   /* refused by tx_burst (also counted as DP_DROP_TX_FULL) */
+	uint64_t busy_cycles;  /* TSC cycles of loop iterations that did work */
+	uint64_t idle_cycles;  /* ... that found nothing to do (incl. pauses and sleeps) */
+	uint64_t to_slow;      /* frames handed to the slow path */
+	uint64_t to_resolve;   /* outgoing frames handed to the slow path for ARP */
+	uint64_t steer_out;    /* UDP forwarded to the owning lcore */
+	uint64_t steer_in;     /* UDP received from another lcore */
+	uint64_t flow_rx;      /* datagrams delivered to flow callbacks */
+	uint64_t flow_tx;      /* datagrams sent by flows */
+	uint64_t echo;         /* datagrams answered by the echo service */
+	uint64_t sleeps;       /* idle sleeps */
+	struct dp_drop_stats drop;
+};
+
+/* Per worker lcore state, cache aligned, touched by its lcore only (except the rings and
+ * the atomics). */
+struct dp_worker {
+	struct dp *dp;
+	unsigned lcore_id;
+	uint16_t index;        /* 0 .. n_workers - 1 */
+	uint16_t n_rxq;        /* RX queues it polls (0: gets its packets by steering) */
+	uint16_t rxqs[DP_MAX_WORKERS + 1];
+	uint16_t txq;
+	struct rte_mempool *pool; /* mbufs of its NUMA socket */
+	struct dp_txbuf txb;
+	struct rte_ring *cmd;   /* flow open/close posted by other threads (MP/SC) */
+	struct rte_ring *steer; /* UDP for its flows from other lcores (MP/SC) */
+	struct dp_flowtab ft;
+	atomic_uint nflows;     /* flows owned (for least-loaded placement) */
+	struct dp_lcore_stats st;
+} __rte_cache_aligned;
+
+/* Counters of the slow path (main lcore). */
+struct dp_slow_stats {
+	uint64_t rx_pkts;       /* frames from the workers */
+	uint64_t arp_req_in, arp_rep_in, arp_req_out, arp_rep_out;
+	uint64_t icmp_echo_in, icmp_echo_out;
+	uint64_t resolve_in;    /* outgoing frames waiting for ARP, from workers */
+	uint64_t resolve_sent;  /* ... sent after resolution */
+	uint64_t tx_pkts, tx_dropped;
+	uint64_t busy_cycles, idle_cycles;
+	struct dp_drop_stats drop;
+};
+
+/* Flow states. */
+enum {
+	DP_FLOW_OPENING = 1, /* posted to the owner, not yet in its table */
+	DP_FLOW_OPEN,
+	DP_FLOW_FAILED,      /* the owner could not insert it (duplicate or table full) */
+	DP_FLOW_CLOSING,
+};
+
+struct dp_flow {
+	struct dp *dp;
+	struct dp_worker *w;
+	rte_be32_t remote_ip;
+	rte_be16_t remote_port;
+	rte_be16_t local_port;
+	dp_flow_rx_cb rx;
+	void *arg;
+	atomic_int state;
+	uint64_t rx_pkts, tx_pkts;
+} __rte_cache_aligned;
+
+/* port_owner[] values: low 16 bits = owner (worker index + 1, or DP_OWNER_ECHO), high 16
+ * bits = number of flows using the port on that owner. 0 = free. */
+#define DP_OWNER_MASK 0xffffu
+#define DP_OWNER_ECHO 0xffffu
+#define DP_OWNER_REF  0x10000u
+#define DP_PORTS      65536
+
+struct dp {
+	struct dp_conf conf;
+	struct dp_port port;
+	struct dp_iface iface;
+	struct dp_rss rss;
+	unsigned tx_offload;      /* DP_TX_OFFLOAD_* flags for dp_udp_build() */
+	uint64_t tx_ol_flags;     /* matching mbuf ol_flags */
+	uint16_t max_payload;     /* UDP payload that fits the MTU */
+
+	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
+	struct rte_mempool *main_pool;
+	struct rte_mempool *flow_pool;
+	struct rte_ring *slow_rx;  /* frames for the slow path (workers → main) */
+	struct rte_ring *slow_tx;  /* outgoing frames waiting for a next hop (workers → main) */
+	struct dp_neigh *neigh;
+	struct dp_worker *workers; /* n_workers of them */
+	unsigned n_workers;
+	struct dp_txbuf slow_txb;  /* main lcore's TX queue */
+	struct dp_slow_stats sp;
+	uint64_t next_tick_ns;
+	atomic_uint *port_owner;   /* DP_PORTS entries, see DP_OWNER_* */
+	uint32_t port_seed;
+
+	uint64_t tsc_hz, tsc0, ns_mult, drain_tsc;
+	atomic_bool quit;
+	atomic_bool stats_req;
+	atomic_bool running;       /* workers launched */
+};
+
+/* Flow commands ride a worker's command ring as tagged pointers: flows are cache
+ * aligned, so bit 0 is free to say "close". */
+#define DP_CMD_CLOSE ((uintptr_t)1)
+
+/* dp_flow.c: applies an open (insert into the table) or a close (remove, release the
+ * local port, free) of |f| on its owner |w|; called by |w|'s lcore, or by anyone while
+ * the workers are not running. */
+void dp_flow_apply(struct dp_worker *w, struct dp_flow *f, bool close);
+
+/* dp_flow.c: claims local port |port| (host order) for |owner| (see DP_OWNER_*).
+ * Returns 0 or -EADDRINUSE. dp_port_release() drops one reference. */
+int dp_port_claim(struct dp *dp, uint16_t port, unsigned owner);
+void dp_port_release(struct dp *dp, uint16_t port);
+
+/* TSC → ns since dp_new(), without a division on the hot path. */
+static inline uint64_t
+dp_tsc_ns(const struct dp *dp, uint64_t tsc)
+{
+	return (uint64_t)(((unsigned __int128)(tsc - dp->tsc0) * dp->ns_mult) >> 32);
+}
+
+#endif
