@@ -206,7 +206,7 @@ static void test_threads(void **state)
     atomic_bool stop = false;
     struct epoll_event ev = {.events = EPOLLIN};
     uint64_t sent = 0, received = 0, sum = 0, expect = 0;
-    unsigned lost_wakeups = 0, sleeps = 0;
+    unsigned lost_wakeups = 0, arms = 0;
     int ep, err;
 
     (void)state;
@@ -242,9 +242,8 @@ static void test_threads(void **state)
             ctl_msg_free(bus, got[i]);
         }
         received += n;
-        if (n == 0 && ctl_bus_arm(bus)) {
+        if (n == 0 && (++arms, ctl_bus_arm(bus))) {
             struct epoll_event out;
-            sleeps++;
             /* A wake-up must come while replies are outstanding; a timeout with events
              * waiting would be a lost wake-up. */
             if (epoll_wait(ep, &out, 1, 2000) == 0 && received < sent)
@@ -258,7 +257,9 @@ static void test_threads(void **state)
     assert_int_equal(received, N_CMDS);
     assert_int_equal(sum, expect);
     assert_int_equal(lost_wakeups, 0);
-    assert_true(ctl_bus_wakeups(bus) <= sleeps);
+    /* at most one eventfd write per arming, however many events were posted (an arming
+     * that found events waiting may still get one spurious, harmless write) */
+    assert_true(ctl_bus_wakeups(bus) <= arms);
     assert_int_equal(ctl_bus_pool_free(bus), 256);
     close(ep);
     ctl_bus_del(bus);

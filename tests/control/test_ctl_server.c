@@ -448,14 +448,14 @@ static void test_line_limit(void **state)
     struct fixture *f = *state;
     struct tclient *c;
     struct ctl_server_stats st;
-    char *big, line[512];
+    static char big[5002];
+    char line[512];
     const char *head = "{\"v\":1,\"id\":1,\"cmd\":\"list\",\"args\":{},\"pad\":\"";
 
     f->conf.max_line = 1024;
     start(f);
     c = client_new(f);
     /* 5000 bytes without a newline: one E_TOO_LONG, the rest of the line is skipped */
-    big = malloc(5002);
     memset(big, 'a', 5000);
     big[5000] = '\0';
     assert_int_equal(t_send(c->fd, big), 0);
@@ -481,7 +481,6 @@ static void test_line_limit(void **state)
     }
     ctl_server_get_stats(f->srv, &st);
     assert_int_equal(st.too_long, 2);
-    free(big);
     client_del(c);
 }
 
