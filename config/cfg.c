@@ -1025,7 +1025,9 @@ static int check_port(struct loader *ld, struct cfg *c)
     const size_t kg = key_index("port", "gateway");
     struct cfg_port *p = &c->port;
 
-    if (p->device_kind == CFG_DEVICE_VDEV) {
+    if (p->device[0] == '\0') {
+        /* io = kernel without a port: nothing to match against [eal] args. */
+    } else if (p->device_kind == CFG_DEVICE_VDEV) {
         p->device_in_eal_args = eal_creates_vdev(c, p->device_name);
         if (p->device_in_eal_args && p->device_args[0] != '\0')
             return report_key(ld, c, kd,

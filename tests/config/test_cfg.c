@@ -426,7 +426,7 @@ static const struct bad bad_files[] = {
      ":7: [h3] qlog_dir: cannot use: No such file or directory (got '/nonexistent/h3dp')"},
     {BASE "[upload]\nspool_dir = /dev/null\n",
      ":7: [upload] spool_dir: not a directory (got '/dev/null')"},
-    {"[eal]\nlcores = 0-1\n[dataplane]\nio = kernel\n[port]\nmtu = 1500\n", NULL},
+    {"[eal]\nlcores = 0-1\nargs = --no-pci\n[dataplane]\nio = kernel\n[port]\nmtu = 1500\n", NULL},
     {BASE "[tls]\nsni = 198.18.0.1\n",
      ":7: [tls] sni: looks like an IP address, not a host name (got '198.18.0.1')"},
     {BASE "[h3]\nkeepalive_ms = 30000\n",
