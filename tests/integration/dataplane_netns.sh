@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Integration test of the DPDK dataplane (suite 'integration'; needs root, else exit 77).
+#
+#   dataplane_netns.sh H3DPD DEFAULT_CONF UDP_PEER
+#
+# In a private network namespace, h3dpd runs on a net_tap port with --no-huge (config
+# derived from the default one, with a unique TAP name and EAL file prefix). The TAP's
+# kernel side gets 198.18.0.1/24 and its own MAC; the dataplane is 198.18.0.2. Checks:
+#   1. the dataplane resolves the kernel side by ARP before anything is sent to it: the
+#      kernel's neighbour entry for 198.18.0.2 carries our MAC although the kernel never
+#      asked (it can only come from our ARP request), and our table holds the kernel's MAC;
+#   2. ping -c 5 198.18.0.2 succeeds (ARP reply + ICMP echo);
+#   3. 10,000 UDP datagrams through the echo service: none lost, all byte-exact;
+#   4. SIGTERM: exit status 0, and the final counters agree (ARP requests out >= 1, ARP
+#      replies in >= 1, 5 ICMP echo replies, >= 10,000 echoed datagrams).
+# Teardown (daemon, namespace, temp dir, EAL runtime dir) always runs.
+set -uo pipefail
+
+SKIP=77
+H3DPD=${1:?usage: $0 H3DPD DEFAULT_CONF UDP_PEER}
+CONF_IN=${2:?default config}
+PEER=${3:?udp peer}
+
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: needs root (network namespaces, TAP devices)"
+    exit $SKIP
+fi
+if [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null || ! command -v ping >/dev/null; then
+    echo "SKIP: needs /dev/net/tun, iproute2 and ping"
+    exit $SKIP
+fi
+
+NS=h3dp-it-$$
+IFC=h3it$$                 # <= 15 characters (IFNAMSIZ)
+PREFIX=h3dp-it-$$
+KMAC=02:00:c6:12:00:01     # the kernel side's MAC (locally administered)
+KIP=198.18.0.1
+DIP=198.18.0.2
+ECHO_PORT=9000
+TMP=$(mktemp -d /tmp/h3dp-it.XXXXXX)
+LOG=$TMP/h3dpd.log
+PID=
+FAILED=0
+
+cleanup() {
+    local rc=$?
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+        kill -KILL "$PID" 2>/dev/null
+        wait "$PID" 2>/dev/null
+    fi
+    ip netns del "$NS" 2>/dev/null
+    if [ "$FAILED" != 0 ] || [ "$rc" != 0 ]; then
+        echo "---- h3dpd output ($LOG) ----"
+        cat "$LOG" 2>/dev/null
+    fi
+    rm -rf "$TMP" "/var/run/dpdk/$PREFIX"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() { echo "FAIL: $*"; FAILED=1; exit 1; }
+ok() { echo "ok: $*"; }
+nsx() { ip netns exec "$NS" "$@"; }
+
+# The default configuration, made unique to this run.
+sed -e "s/iface=h3dp0/iface=$IFC/" \
+    -e "s/^file_prefix *=.*/file_prefix = $PREFIX/" \
+    -e "s#^socket *=.*#socket = $TMP/h3dpd.sock#" \
+    -e "s/^udp_echo_port *=.*/udp_echo_port = $ECHO_PORT/" \
+    -e "s/^idle *=.*/idle = adaptive/" \
+    "$CONF_IN" >"$TMP/h3dpd.conf"
+grep -q "iface=$IFC" "$TMP/h3dpd.conf" || fail "default config has no net_tap iface=h3dp0 to rename"
+"$H3DPD" --check-config "$TMP/h3dpd.conf" >/dev/null || fail "derived config rejected"
+
+ip netns add "$NS" || fail "cannot create namespace $NS"
+nsx ip link set lo up
+
+# Not through nsx: a backgrounded function would be a subshell, and $! must be h3dpd
+# itself (ip netns exec execs it) so that the signals and the exit status are its own.
+ip netns exec "$NS" "$H3DPD" -c "$TMP/h3dpd.conf" >"$LOG" 2>&1 &
+PID=$!
+for _ in $(seq 200); do
+    grep -q '^h3dpd: running' "$LOG" && break
+    kill -0 "$PID" 2>/dev/null || fail "h3dpd exited during start-up"
+    sleep 0.1
+done
+grep -q '^h3dpd: running' "$LOG" || fail "h3dpd not running after 20 s"
+OUR_MAC=$(sed -n 's/^h3dpd: running: port [^ ]* \([0-9A-Fa-f:]*\) .*/\1/p' "$LOG" | tr 'A-F' 'a-f')
+[ -n "$OUR_MAC" ] || fail "no MAC in the start-up line"
+ok "h3dpd running in $NS on $IFC, MAC $OUR_MAC"
+
+# The kernel side. Its own MAC, so that the two ends of the TAP differ (net_tap gives the
+# kernel interface the port's MAC).
+nsx ip link set "$IFC" address "$KMAC" || fail "cannot set the TAP MAC"
+nsx ip addr add "$KIP/24" dev "$IFC" || fail "cannot address the TAP"
+nsx ip link set "$IFC" up || fail "cannot bring the TAP up"
+
+# 1. ARP by the dataplane, before any traffic from the kernel: the dataplane keeps its
+#    gateway (198.18.0.1, the kernel side) resolved; the kernel learns our MAC from that
+#    request only (nothing has been sent to 198.18.0.2 yet).
+learned=
+for _ in $(seq 60); do
+    learned=$(nsx ip neigh show "$DIP" dev "$IFC")
+    case "$(echo "$learned" | tr 'A-F' 'a-f')" in *"lladdr $OUR_MAC "*) break ;; esac
+    learned=
+    sleep 0.1
+done
+[ -n "$learned" ] || fail "kernel never learned $DIP from an ARP request of the dataplane"
+ok "kernel learned $DIP at $OUR_MAC from our ARP request ($learned)"
+
+# 2. ARP reply + ICMP echo.
+nsx ping -c 5 -i 0.2 -W 2 "$DIP" >"$TMP/ping.log" 2>&1 || { cat "$TMP/ping.log"; fail "ping $DIP"; }
+ok "ping: $(grep -o '[0-9]* received' "$TMP/ping.log")"
+
+# 3. UDP echo: 10,000 datagrams, windowed, byte-exact, no loss.
+nsx python3 "$PEER" "$DIP" "$ECHO_PORT" --count 10000 --window 32 --timeout 5 \
+    >"$TMP/peer.log" 2>&1 || { cat "$TMP/peer.log"; fail "UDP echo"; }
+ok "$(cat "$TMP/peer.log")"
+
+# 4. Orderly stop and the counters.
+kill -TERM "$PID"
+rc=
+for _ in $(seq 100); do
+    if ! kill -0 "$PID" 2>/dev/null; then
+        wait "$PID"
+        rc=$?
+        break
+    fi
+    sleep 0.1
+done
+[ -n "$rc" ] || fail "h3dpd did not exit within 10 s of SIGTERM"
+PID=
+[ "$rc" = 0 ] || fail "h3dpd exit status $rc after SIGTERM"
+grep -q '^h3dpd: stopped' "$LOG" || fail "no orderly stop"
+ok "h3dpd exited 0 on SIGTERM"
+
+counter() { # label → the number after it in the final counters (first match)
+    sed -n "s/.*$1  *\([0-9][0-9]*\).*/\1/p" "$LOG" | head -1
+}
+req_out=$(counter 'arp requests out')
+rep_in=$(counter 'arp replies in')
+icmp=$(counter 'icmp echo replies')
+echoed=$(awk '$1 == "worker" { n += $9 } END { print n + 0 }' "$LOG")
+[ "${req_out:-0}" -ge 1 ] || fail "counters: arp requests out = ${req_out:-none}"
+[ "${rep_in:-0}" -ge 1 ] || fail "counters: arp replies in = ${rep_in:-none}"
+[ "${icmp:-0}" -ge 5 ] || fail "counters: icmp echo replies = ${icmp:-none}"
+[ "$echoed" -ge 10000 ] || fail "counters: echo = $echoed"
+kmac_seen=$(grep -i "^  $KIP  *$KMAC " "$LOG")
+[ -n "$kmac_seen" ] || fail "neighbour table has no entry $KIP at $KMAC"
+ok "counters: arp requests out $req_out, arp replies in $rep_in, icmp echo replies $icmp, udp echoed $echoed"
+echo "PASS"
