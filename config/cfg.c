@@ -990,6 +990,44 @@ static bool eal_has_word(const struct cfg *c, const char *word)
     return false;
 }
 
+/*
+ * Whether the EAL words list PCI device |name| after |shopt| ("-a") or
+ * |longopt| ("--allow"), in any of the forms "-a X", "-aX", "--allow X",
+ * "--allow=X" (X may carry ",devargs"). *|any| tells whether the option
+ * appears at all.
+ */
+static bool eal_lists_pci(const struct cfg *c, const char *shopt, const char *longopt,
+                          const char *name, bool *any)
+{
+    const char *w = c->eal.argbuf;
+    size_t ls = strlen(shopt), ll = strlen(longopt);
+    bool next_is_dev = false;
+
+    *any = false;
+    for (unsigned int i = 0; i < c->eal.argc; i++, w += strlen(w) + 1) {
+        const char *dev = NULL;
+        struct cfg_port p;
+
+        if (next_is_dev)
+            dev = w;
+        else if (strncmp(w, shopt, ls) == 0 && w[ls] != '\0')
+            dev = w + ls;
+        else if (strncmp(w, longopt, ll) == 0 && w[ll] == '=')
+            dev = w + ll + 1;
+        next_is_dev = strcmp(w, shopt) == 0 || strcmp(w, longopt) == 0;
+        if (next_is_dev)
+            *any = true;
+        if (dev == NULL)
+            continue;
+        *any = true;
+        memset(&p, 0, sizeof(p));
+        if (cfg_parse_device(dev, &p, NULL, 0) == 0 && p.device_kind == CFG_DEVICE_PCI &&
+            strcmp(p.device_name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int check_lcores(struct loader *ld, struct cfg *c)
 {
     const size_t kw = key_index("dataplane", "workers");
@@ -1034,8 +1072,15 @@ static int check_port(struct loader *ld, struct cfg *c)
                               "vdev %s is also created by --vdev in [eal] args: give its "
                               "arguments in one place only",
                               p->device_name);
-    } else if (eal_has_word(c, "--no-pci")) {
-        return report_key(ld, c, kd, "a PCI device, but [eal] args contain --no-pci");
+    } else {
+        bool any;
+
+        if (eal_has_word(c, "--no-pci"))
+            return report_key(ld, c, kd, "a PCI device, but [eal] args contain --no-pci");
+        if (eal_lists_pci(c, "-b", "--block", p->device_name, &any))
+            return report_key(ld, c, kd, "blocked by -b/--block in [eal] args");
+        if (!eal_lists_pci(c, "-a", "--allow", p->device_name, &any) && any)
+            return report_key(ld, c, kd, "not in the -a/--allow list of [eal] args");
     }
     if (p->gateway != 0) {
         if ((p->gateway & p->netmask) != (p->ip & p->netmask))
@@ -1052,16 +1097,29 @@ static int check_port(struct loader *ld, struct cfg *c)
     return 0;
 }
 
+static bool given(const struct loader *ld, const char *section, const char *name)
+{
+    return ld->key_line[key_index(section, name)] != 0;
+}
+
 static int check_dataplane(struct loader *ld, struct cfg *c)
 {
     const struct cfg_dataplane *d = &c->dataplane;
+    unsigned int rings = (unsigned int)c->port.rx_desc + c->port.tx_desc;
 
     /* Starting a port fills its RX ring from the pool; TX holds mbufs until they are sent. */
-    if ((uint64_t)d->mempool_size < (uint64_t)c->port.rx_desc + c->port.tx_desc)
-        return report_key(ld, c, key_index("dataplane", "mempool_size"),
-                          "too small to fill one RX and one TX ring ([port] rx_desc + tx_desc "
-                          "= %u)",
-                          c->port.rx_desc + c->port.tx_desc);
+    if (d->mempool_size < rings) {
+        if (given(ld, "dataplane", "mempool_size") ||
+            (!given(ld, "port", "rx_desc") && !given(ld, "port", "tx_desc")))
+            return report_key(ld, c, key_index("dataplane", "mempool_size"),
+                              "too small to fill one RX and one TX ring ([port] rx_desc + "
+                              "tx_desc = %u)",
+                              rings);
+        return report_key(ld, c,
+                          key_index("port", given(ld, "port", "rx_desc") ? "rx_desc" : "tx_desc"),
+                          "rx_desc + tx_desc = %u mbufs do not fit [dataplane] mempool_size (%u)",
+                          rings, d->mempool_size);
+    }
     /* rte_mempool_create() refuses a cache whose flush threshold (1.5 x size) exceeds n. */
     if ((uint64_t)d->mempool_cache * 3 / 2 > d->mempool_size) {
         if (ld->key_line[key_index("dataplane", "mempool_cache")] == 0)
@@ -1079,13 +1137,23 @@ static int check_h3_upload(struct loader *ld, struct cfg *c)
     const struct cfg_h3 *h = &c->h3;
     const struct cfg_upload *u = &c->upload;
 
-    if (h->keepalive_ms != 0 && h->idle_timeout_ms != 0 && h->keepalive_ms >= h->idle_timeout_ms)
-        return report_key(ld, c, key_index("h3", "keepalive_ms"),
-                          "must be below [h3] idle_timeout_ms (%u) to keep the connection open",
-                          h->idle_timeout_ms);
-    if (u->retry_initial_ms > u->retry_max_ms)
-        return report_key(ld, c, key_index("upload", "retry_initial_ms"),
-                          "must not exceed [upload] retry_max_ms (%u)", u->retry_max_ms);
+    if (h->keepalive_ms != 0 && h->idle_timeout_ms != 0 && h->keepalive_ms >= h->idle_timeout_ms) {
+        if (given(ld, "h3", "keepalive_ms") || !given(ld, "h3", "idle_timeout_ms"))
+            return report_key(ld, c, key_index("h3", "keepalive_ms"),
+                              "must be below [h3] idle_timeout_ms (%u) to keep the connection "
+                              "open",
+                              h->idle_timeout_ms);
+        return report_key(ld, c, key_index("h3", "idle_timeout_ms"),
+                          "must be above [h3] keepalive_ms (%u), or set keepalive_ms = 0",
+                          h->keepalive_ms);
+    }
+    if (u->retry_initial_ms > u->retry_max_ms) {
+        if (given(ld, "upload", "retry_initial_ms") || !given(ld, "upload", "retry_max_ms"))
+            return report_key(ld, c, key_index("upload", "retry_initial_ms"),
+                              "must not exceed [upload] retry_max_ms (%u)", u->retry_max_ms);
+        return report_key(ld, c, key_index("upload", "retry_max_ms"),
+                          "must be at least [upload] retry_initial_ms (%u)", u->retry_initial_ms);
+    }
     return 0;
 }
 

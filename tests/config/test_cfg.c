@@ -429,6 +429,24 @@ static const struct bad bad_files[] = {
     {"[eal]\nlcores = 0-1\nargs = --no-pci\n[dataplane]\nio = kernel\n[port]\nmtu = 1500\n", NULL},
     {BASE "[tls]\nsni = 198.18.0.1\n",
      ":7: [tls] sni: looks like an IP address, not a host name (got '198.18.0.1')"},
+    {BASE "[h3]\nidle_timeout_ms = 5000\n",
+     ":7: [h3] idle_timeout_ms: must be above [h3] keepalive_ms (10000), or set keepalive_ms = 0 "
+     "(got '5000')"},
+    {BASE "[h3]\nidle_timeout_ms = 5000\nkeepalive_ms = 0\n", NULL},
+    {BASE "[upload]\nretry_max_ms = 100\n",
+     ":7: [upload] retry_max_ms: must be at least [upload] retry_initial_ms (500) (got '100')"},
+    {BASE "rx_desc = 4096\ntx_desc = 4096\n",
+     ":6: [port] rx_desc: rx_desc + tx_desc = 8192 mbufs do not fit [dataplane] mempool_size "
+     "(8191) (got '4096')"},
+    {"[eal]\nlcores = 0-1\nargs = -a 0000:04:00.0 --allow=0000:05:00.0,x=1\n[port]\n"
+     "device = 0000:03:00.0\nip = 198.18.0.2/24\n",
+     ":5: [port] device: not in the -a/--allow list of [eal] args (got '0000:03:00.0')"},
+    {"[eal]\nlcores = 0-1\nargs = -a 0000:04:00.0 --allow 03:00.0\n[port]\n"
+     "device = 0000:03:00.0\nip = 198.18.0.2/24\n",
+     NULL},
+    {"[eal]\nlcores = 0-1\nargs = -b0000:03:00.0\n[port]\n"
+     "device = 03:00.0\nip = 198.18.0.2/24\n",
+     ":5: [port] device: blocked by -b/--block in [eal] args (got '03:00.0')"},
     {BASE "[h3]\nkeepalive_ms = 30000\n",
      ":7: [h3] keepalive_ms: must be below [h3] idle_timeout_ms (30000) to keep the connection "
      "open (got '30000')"},
@@ -508,6 +526,23 @@ static void test_error_io(void **state)
     write_file(fx->path, text);
     assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), 0);
     assert_int_equal(strlen(c.tls.keylog), 255);
+
+    /* A directory, and a NUL byte in a line. */
+    assert_int_equal(cfg_load(fx->dir, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: read error: Is a directory", fx->dir);
+    assert_string_equal(err, want);
+    {
+        static const char nul[] = BASE "mtu = 15\0"
+                                       "00\n";
+        FILE *f = fopen(fx->path, "w");
+
+        assert_non_null(f);
+        assert_int_equal(fwrite(nul, 1, sizeof(nul) - 1, f), sizeof(nul) - 1);
+        assert_int_equal(fclose(f), 0);
+    }
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s:6: line contains a NUL byte", fx->path);
+    assert_string_equal(err, want);
 
     /* A tiny or absent error buffer is fine. */
     write_file(fx->path, BASE "mtu = 0\n");
