@@ -9,10 +9,11 @@
 #   1. the dataplane resolves the kernel side by ARP before anything is sent to it: the
 #      kernel's neighbour entry for 198.18.0.2 carries our MAC although the kernel never
 #      asked (it can only come from our ARP request), and our table holds the kernel's MAC;
-#   2. ping -c 5 198.18.0.2 succeeds (ARP reply + ICMP echo);
+#   2. with that entry deleted, ping -c 5 198.18.0.2 succeeds (our ARP reply + ICMP echo);
 #   3. 10,000 UDP datagrams through the echo service: none lost, all byte-exact;
-#   4. SIGTERM: exit status 0, and the final counters agree (ARP requests out >= 1, ARP
-#      replies in >= 1, 5 ICMP echo replies, >= 10,000 echoed datagrams).
+#   4. SIGTERM: exit status 0, and the final counters agree (ARP requests and replies
+#      both ways >= 1, 5 ICMP echo replies, >= 10,000 echoed datagrams, the kernel's MAC
+#      in our neighbour table).
 # Teardown (daemon, namespace, temp dir, EAL runtime dir) always runs.
 set -uo pipefail
 
@@ -108,7 +109,8 @@ done
 [ -n "$learned" ] || fail "kernel never learned $DIP from an ARP request of the dataplane"
 ok "kernel learned $DIP at $OUR_MAC from our ARP request ($learned)"
 
-# 2. ARP reply + ICMP echo.
+# 2. ARP reply + ICMP echo: the kernel forgets what it learned, so it must ask us.
+nsx ip neigh del "$DIP" dev "$IFC" || fail "cannot flush the kernel's neighbour entry"
 nsx ping -c 5 -i 0.2 -W 2 "$DIP" >"$TMP/ping.log" 2>&1 || { cat "$TMP/ping.log"; fail "ping $DIP"; }
 ok "ping: $(grep -o '[0-9]* received' "$TMP/ping.log")"
 
@@ -143,9 +145,13 @@ icmp=$(counter 'icmp echo replies')
 echoed=$(awk '$1 == "worker" { n += $9 } END { print n + 0 }' "$LOG")
 [ "${req_out:-0}" -ge 1 ] || fail "counters: arp requests out = ${req_out:-none}"
 [ "${rep_in:-0}" -ge 1 ] || fail "counters: arp replies in = ${rep_in:-none}"
+req_in=$(counter 'arp requests in')
+rep_out=$(counter 'arp replies out')
+[ "${req_in:-0}" -ge 1 ] || fail "counters: arp requests in = ${req_in:-none}"
+[ "${rep_out:-0}" -ge 1 ] || fail "counters: arp replies out = ${rep_out:-none}"
 [ "${icmp:-0}" -ge 5 ] || fail "counters: icmp echo replies = ${icmp:-none}"
 [ "$echoed" -ge 10000 ] || fail "counters: echo = $echoed"
 kmac_seen=$(grep -i "^  $KIP  *$KMAC " "$LOG")
 [ -n "$kmac_seen" ] || fail "neighbour table has no entry $KIP at $KMAC"
-ok "counters: arp requests out $req_out, arp replies in $rep_in, icmp echo replies $icmp, udp echoed $echoed"
+ok "counters: arp requests out $req_out, replies in $rep_in, requests in $req_in, replies out $rep_out, icmp echo replies $icmp, udp echoed $echoed"
 echo "PASS"
