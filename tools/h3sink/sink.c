@@ -482,7 +482,7 @@ static int submit_response(struct sconn *c, struct sstream *st)
     const char *ctype = "text/plain";
     const char *word;
     int code = 200, n, rv, with_body = st->method != M_HEAD;
-    nghttp3_nv nva[5];
+    nghttp3_nv nva[4];
     size_t nvlen = 0;
 
     st->responded = 1;
@@ -510,13 +510,15 @@ static int submit_response(struct sconn *c, struct sstream *st)
 
     snprintf(status, sizeof(status), "%d", code);
     snprintf(clen, sizeof(clen), "%llu", (unsigned long long)st->resp_len);
-    nva[nvlen++] = (nghttp3_nv)NV(":status", status, strlen(status));
+    if (st->fault && s->p.fault_bad_response_headers)
+        /* :status must be a three-digit code (RFC 9114 §4.3.2): a malformed
+         * response, so the client resets the stream (H3_MESSAGE_ERROR). */
+        nva[nvlen++] = (nghttp3_nv)NV(":status", "2x0", 3);
+    else
+        nva[nvlen++] = (nghttp3_nv)NV(":status", status, strlen(status));
     nva[nvlen++] = (nghttp3_nv)NV("server", "h3sink", 6);
     nva[nvlen++] = (nghttp3_nv)NV("content-type", ctype, strlen(ctype));
     nva[nvlen++] = (nghttp3_nv)NV("content-length", clen, strlen(clen));
-    if (st->fault && s->p.fault_bad_response_headers)
-        /* Field names must be lowercase (RFC 9114 §4.2): a malformed response. */
-        nva[nvlen++] = (nghttp3_nv)NV("X-Bad-Header", "1", 1);
     if (!with_body)
         st->resp_len = 0;
     rv = nghttp3_conn_submit_response(c->h, st->id, nva, nvlen,
@@ -1430,8 +1432,13 @@ void sink_handle_expiry(struct sink *s, uint64_t now_ns)
         }
         if (ngtcp2_conn_get_expiry(c->q) <= now_ns) {
             int rv = ngtcp2_conn_handle_expiry(c->q, now_ns);
-            if (rv != 0)
+            if (rv != 0) {
                 conn_error(c, rv, now_ns);
+                if (c->state != C_OPEN && c->close_deadline <= now_ns) {
+                    conn_free(c); /* idle timeout: nothing to send */
+                    continue;
+                }
+            }
         }
         if (c->state == C_OPEN && c->delayed)
             conn_run_delayed(c, now_ns);

@@ -14,7 +14,7 @@
  *             400 {"bytes":N,"digest":"mismatch"|"malformed"}.
  *   GET /bytes/N  200 with N bytes, byte i = i % 251 (N <= SINK_BYTES_MAX, else 400).
  *   GET /fault/bad-headers  with params.fault_bad_response_headers: a response with
- *             an invalid field name (uppercase), so the client sees a stream error.
+ *             an invalid :status ("2x0"), so the client sees a stream error.
  *   other     200 with a tiny body ("ok\n"); HEAD: headers only.
  *   bad requests (missing/invalid pseudo-headers): the stream is reset by nghttp3
  *             with H3_MESSAGE_ERROR.
@@ -49,7 +49,7 @@ struct sink_params {
     const char *keylog_file;          /* optional SSLKEYLOGFILE output (appended) */
     /* test hooks, off by default: */
     int fault_bad_response_headers;   /* GET /fault/bad-headers answers with an
-                                         invalid (uppercase) header field name */
+                                         invalid :status ("2x0"): a stream error */
     uint64_t response_delay_ns;       /* delay every response by this much (keeps
                                          requests in flight for shutdown tests) */
 };

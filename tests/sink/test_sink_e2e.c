@@ -1,0 +1,893 @@
+/*
+ * End-to-end tests of the h3sink core in memory: a small ngtcp2 + nghttp3 +
+ * GnuTLS client in this file talks to a struct sink through datagram queues,
+ * with an injected clock and optional deterministic packet loss. Asserts
+ * requests/responses (statuses, bodies, digest verdicts), GOAWAY draining,
+ * immediate close, idle timeout, stream limits and malformed messages.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <nghttp3/nghttp3.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include "sink.h"
+#include "sink_http.h"
+
+#define NS 1000000000ULL
+#define MS 1000000ULL
+#define MAXREQ 16
+#define MAXQ 4096
+#define DGRAM 1500
+#define TLS_PRIO                                                                       \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"             \
+    "+CHACHA20-POLY1305:%DISABLE_TLS13_COMPAT_MODE"
+
+static const char *certs_dir;
+
+struct req {
+    int64_t id;
+    int status;
+    uint64_t body_len;
+    int pattern_bad;
+    char body[256];
+    int ended, closed, reset;
+    uint64_t close_code;
+    const uint8_t *up;
+    size_t up_len, up_off;
+};
+
+struct cli {
+    ngtcp2_conn *q;
+    nghttp3_conn *h;
+    gnutls_session_t tls;
+    gnutls_certificate_credentials_t cred;
+    ngtcp2_crypto_conn_ref ref;
+    struct sockaddr_in local, remote;
+    struct req reqs[MAXREQ];
+    int nreq;
+    int64_t goaway_id;
+    int got_goaway;
+    int closed;      /* draining after the server's CONNECTION_CLOSE */
+    int fatal;       /* a local error */
+    ngtcp2_ccerr peer;
+};
+
+struct dgram {
+    size_t len;
+    uint8_t data[DGRAM];
+};
+
+struct net {
+    struct sink *s;
+    struct cli *c;
+    uint64_t now;
+    uint32_t rng;
+    int loss_pct;
+    unsigned nq;
+    struct dgram q[MAXQ]; /* sink -> client */
+};
+
+static int lost(struct net *n)
+{
+    if (n->loss_pct == 0)
+        return 0;
+    n->rng = n->rng * 1103515245u + 12345u;
+    return (int)((n->rng >> 16) % 100) < n->loss_pct;
+}
+
+/* ------------------------------------------------------------ client callbacks */
+
+static struct req *req_of(struct cli *c, int64_t id)
+{
+    for (int i = 0; i < c->nreq; i++)
+        if (c->reqs[i].id == id)
+            return &c->reqs[i];
+    return NULL;
+}
+
+static int h_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_rcbuf *name,
+                         nghttp3_rcbuf *value, uint8_t flags, void *cud, void *sud)
+{
+    struct req *r = req_of(cud, sid);
+    nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
+    (void)h, (void)name, (void)flags, (void)sud;
+    if (r != NULL && token == NGHTTP3_QPACK_TOKEN__STATUS) {
+        char b[8] = {0};
+        memcpy(b, v.base, v.len < 7 ? v.len : 7);
+        r->status = atoi(b);
+    }
+    return 0;
+}
+
+static int h_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_t len,
+                       void *cud, void *sud)
+{
+    struct cli *c = cud;
+    struct req *r = req_of(c, sid);
+    (void)h, (void)sud;
+    if (r != NULL) {
+        if (r->body_len + len < sizeof(r->body))
+            memcpy(r->body + r->body_len, data, len);
+        if (sink_pattern_check(data, len, r->body_len) != len)
+            r->pattern_bad = 1;
+        r->body_len += len;
+    }
+    ngtcp2_conn_extend_max_stream_offset(c->q, sid, len);
+    ngtcp2_conn_extend_max_offset(c->q, len);
+    return 0;
+}
+
+static int h_deferred(nghttp3_conn *h, int64_t sid, size_t n, void *cud, void *sud)
+{
+    struct cli *c = cud;
+    (void)h, (void)sud;
+    ngtcp2_conn_extend_max_stream_offset(c->q, sid, n);
+    ngtcp2_conn_extend_max_offset(c->q, n);
+    return 0;
+}
+
+static int h_end_stream(nghttp3_conn *h, int64_t sid, void *cud, void *sud)
+{
+    struct req *r = req_of(cud, sid);
+    (void)h, (void)sud;
+    if (r)
+        r->ended = 1;
+    return 0;
+}
+
+static int h_stream_close(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud, void *sud)
+{
+    struct req *r = req_of(cud, sid);
+    (void)h, (void)sud;
+    if (r) {
+        r->closed = 1;
+        r->close_code = code;
+    }
+    return 0;
+}
+
+static int h_stop_sending(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud, void *sud)
+{
+    struct cli *c = cud;
+    (void)h, (void)sud;
+    return ngtcp2_conn_shutdown_stream_read(c->q, 0, sid, code) ? -1 : 0;
+}
+
+static int h_reset_stream(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud, void *sud)
+{
+    struct cli *c = cud;
+    struct req *r = req_of(c, sid);
+    (void)h, (void)sud;
+    if (r)
+        r->reset = 1;
+    return ngtcp2_conn_shutdown_stream_write(c->q, 0, sid, code) ? -1 : 0;
+}
+
+static int h_shutdown(nghttp3_conn *h, int64_t id, void *cud)
+{
+    struct cli *c = cud;
+    (void)h;
+    c->got_goaway = 1;
+    c->goaway_id = id;
+    return 0;
+}
+
+static const nghttp3_callbacks h_cb = {
+    .stream_close = h_stream_close,
+    .recv_data = h_recv_data,
+    .deferred_consume = h_deferred,
+    .recv_header = h_recv_header,
+    .end_stream = h_end_stream,
+    .stop_sending = h_stop_sending,
+    .reset_stream = h_reset_stream,
+    .shutdown = h_shutdown,
+};
+
+static nghttp3_ssize up_read(nghttp3_conn *h, int64_t sid, nghttp3_vec *vec, size_t veccnt,
+                             uint32_t *pflags, void *cud, void *sud)
+{
+    struct req *r = req_of(cud, sid);
+    (void)h, (void)sud, (void)veccnt;
+    if (r == NULL)
+        return NGHTTP3_ERR_CALLBACK_FAILURE;
+    vec[0].base = (uint8_t *)(uintptr_t)(r->up + r->up_off);
+    vec[0].len = r->up_len - r->up_off;
+    r->up_off = r->up_len;
+    *pflags |= NGHTTP3_DATA_FLAG_EOF;
+    return 1;
+}
+
+static int q_recv_rx_key(ngtcp2_conn *q, ngtcp2_encryption_level level, void *ud)
+{
+    struct cli *c = ud;
+    nghttp3_settings s;
+    int64_t ctrl, enc, dec;
+    if (level != NGTCP2_ENCRYPTION_LEVEL_1RTT || c->h)
+        return 0;
+    nghttp3_settings_default(&s);
+    if (nghttp3_conn_client_new(&c->h, &h_cb, &s, NULL, c) != 0 ||
+        ngtcp2_conn_open_uni_stream(q, &ctrl, NULL) != 0 ||
+        ngtcp2_conn_open_uni_stream(q, &enc, NULL) != 0 ||
+        ngtcp2_conn_open_uni_stream(q, &dec, NULL) != 0 ||
+        nghttp3_conn_bind_control_stream(c->h, ctrl) != 0 ||
+        nghttp3_conn_bind_qpack_streams(c->h, enc, dec) != 0)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    return 0;
+}
+
+static int q_recv_stream_data(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t off,
+                              const uint8_t *data, size_t len, void *ud, void *sud)
+{
+    struct cli *c = ud;
+    nghttp3_ssize n;
+    (void)off, (void)sud;
+    n = nghttp3_conn_read_stream(c->h, sid, data, len, flags & NGTCP2_STREAM_DATA_FLAG_FIN);
+    if (n < 0)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    ngtcp2_conn_extend_max_stream_offset(q, sid, (uint64_t)n);
+    ngtcp2_conn_extend_max_offset(q, (uint64_t)n);
+    return 0;
+}
+
+static int q_acked(ngtcp2_conn *q, int64_t sid, uint64_t off, uint64_t len, void *ud,
+                   void *sud)
+{
+    struct cli *c = ud;
+    (void)q, (void)off, (void)sud;
+    return c->h && nghttp3_conn_add_ack_offset(c->h, sid, len) ? -1 : 0;
+}
+
+static int q_stream_close(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t code,
+                          void *ud, void *sud)
+{
+    struct cli *c = ud;
+    int rv;
+    (void)q, (void)sud;
+    if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET))
+        code = NGHTTP3_H3_NO_ERROR;
+    rv = c->h ? nghttp3_conn_close_stream(c->h, sid, code) : 0;
+    return rv == 0 || rv == NGHTTP3_ERR_STREAM_NOT_FOUND ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+static int q_stream_reset(ngtcp2_conn *q, int64_t sid, uint64_t fs, uint64_t code, void *ud,
+                          void *sud)
+{
+    struct cli *c = ud;
+    (void)q, (void)fs, (void)code, (void)sud;
+    return c->h && nghttp3_conn_shutdown_stream_read(c->h, sid) ? -1 : 0;
+}
+
+static int q_extend_stream_data(ngtcp2_conn *q, int64_t sid, uint64_t max, void *ud,
+                                void *sud)
+{
+    struct cli *c = ud;
+    (void)q, (void)max, (void)sud;
+    return c->h && nghttp3_conn_unblock_stream(c->h, sid) ? -1 : 0;
+}
+
+static void q_rand(uint8_t *d, size_t len, const ngtcp2_rand_ctx *ctx)
+{
+    (void)ctx;
+    gnutls_rnd(GNUTLS_RND_RANDOM, d, len);
+}
+
+static int q_new_cid(ngtcp2_conn *q, ngtcp2_cid *cid, uint8_t *token, size_t len, void *ud)
+{
+    (void)q, (void)ud;
+    gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, len);
+    cid->datalen = len;
+    gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN);
+    return 0;
+}
+
+static const ngtcp2_callbacks q_cb = {
+    .client_initial = ngtcp2_crypto_client_initial_cb,
+    .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+    .encrypt = ngtcp2_crypto_encrypt_cb,
+    .decrypt = ngtcp2_crypto_decrypt_cb,
+    .hp_mask = ngtcp2_crypto_hp_mask_cb,
+    .recv_retry = ngtcp2_crypto_recv_retry_cb,
+    .recv_stream_data = q_recv_stream_data,
+    .acked_stream_data_offset = q_acked,
+    .stream_close = q_stream_close,
+    .stream_reset = q_stream_reset,
+    .extend_max_stream_data = q_extend_stream_data,
+    .rand = q_rand,
+    .get_new_connection_id = q_new_cid,
+    .update_key = ngtcp2_crypto_update_key_cb,
+    .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
+    .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
+    .get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
+    .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+    .recv_rx_key = q_recv_rx_key,
+};
+
+static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
+{
+    return ((struct cli *)ref->user_data)->q;
+}
+
+static struct cli *cli_new(uint64_t now, uint16_t port)
+{
+    static const gnutls_datum_t alpn = {(unsigned char *)"h3", 2};
+    struct cli *c = calloc(1, sizeof(*c));
+    char ca[512];
+    ngtcp2_cid dcid, scid;
+    ngtcp2_settings set;
+    ngtcp2_transport_params tp;
+    ngtcp2_path path;
+
+    assert_non_null(c);
+    c->local.sin_family = c->remote.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.2", &c->local.sin_addr);
+    inet_pton(AF_INET, "127.0.0.1", &c->remote.sin_addr);
+    c->local.sin_port = htons(port);
+    c->remote.sin_port = htons(443);
+    dcid.datalen = 18;
+    scid.datalen = 16;
+    gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
+    gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+    ngtcp2_settings_default(&set);
+    set.initial_ts = now;
+    ngtcp2_transport_params_default(&tp);
+    tp.initial_max_stream_data_bidi_local = 16 << 20;
+    tp.initial_max_data = 64 << 20;
+    tp.initial_max_streams_uni = 3;
+    tp.initial_max_stream_data_uni = 1 << 20;
+    tp.max_idle_timeout = 60 * NS;
+    path.local.addr = (ngtcp2_sockaddr *)&c->local;
+    path.local.addrlen = sizeof(c->local);
+    path.remote.addr = (ngtcp2_sockaddr *)&c->remote;
+    path.remote.addrlen = sizeof(c->remote);
+    path.user_data = NULL;
+    assert_int_equal(ngtcp2_conn_client_new(&c->q, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
+                                            &q_cb, &set, &tp, NULL, c),
+                     0);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", certs_dir);
+    assert_int_equal(gnutls_certificate_allocate_credentials(&c->cred), 0);
+    assert_true(gnutls_certificate_set_x509_trust_file(c->cred, ca, GNUTLS_X509_FMT_PEM) > 0);
+    assert_int_equal(gnutls_init(&c->tls, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA), 0);
+    assert_int_equal(gnutls_priority_set_direct(c->tls, TLS_PRIO, NULL), 0);
+    assert_int_equal(ngtcp2_crypto_gnutls_configure_client_session(c->tls), 0);
+    c->ref.get_conn = get_conn;
+    c->ref.user_data = c;
+    gnutls_session_set_ptr(c->tls, &c->ref);
+    assert_int_equal(gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->cred), 0);
+    assert_int_equal(gnutls_alpn_set_protocols(c->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY), 0);
+    assert_int_equal(gnutls_server_name_set(c->tls, GNUTLS_NAME_DNS, "localhost", 9), 0);
+    gnutls_session_set_verify_cert(c->tls, "localhost", 0);
+    ngtcp2_conn_set_tls_native_handle(c->q, c->tls);
+    return c;
+}
+
+static void cli_del(struct cli *c)
+{
+    if (c == NULL)
+        return;
+    nghttp3_conn_del(c->h);
+    ngtcp2_conn_del(c->q);
+    gnutls_deinit(c->tls);
+    gnutls_certificate_free_credentials(c->cred);
+    free(c);
+}
+
+/* Open a request stream. Returns the request, or NULL when the stream limit
+ * blocks it. |hdrs| are extra name/value pairs (NULL-terminated). */
+static struct req *cli_request(struct cli *c, const char *method, const char *path,
+                               const char *const *hdrs, const uint8_t *body, size_t len)
+{
+    nghttp3_nv nv[12];
+    size_t n = 0;
+    int64_t sid;
+    struct req *r;
+    nghttp3_data_reader dr = {up_read};
+#define ADD(k, v)                                                                      \
+    nv[n++] = (nghttp3_nv){(uint8_t *)(uintptr_t)(k), (uint8_t *)(uintptr_t)(v),       \
+                           strlen(k), strlen(v), NGHTTP3_NV_FLAG_NONE}
+    assert_non_null(c->h);
+    assert_true(c->nreq < MAXREQ);
+    if (ngtcp2_conn_open_bidi_stream(c->q, &sid, NULL) != 0)
+        return NULL;
+    r = &c->reqs[c->nreq++];
+    memset(r, 0, sizeof(*r));
+    r->id = sid;
+    r->up = body;
+    r->up_len = len;
+    ADD(":method", method);
+    ADD(":scheme", "https");
+    ADD(":authority", "localhost");
+    if (path)
+        ADD(":path", path);
+    for (; hdrs && hdrs[0]; hdrs += 2)
+        ADD(hdrs[0], hdrs[1]);
+#undef ADD
+    assert_int_equal(nghttp3_conn_submit_request(c->h, sid, nv, n, body ? &dr : NULL, c), 0);
+    return r;
+}
+
+/* ------------------------------------------------------------ the network */
+
+static void to_client(void *arg, const struct sockaddr *remote, socklen_t remote_len,
+                      const uint8_t *data, size_t len)
+{
+    struct net *n = arg;
+    assert_int_equal(remote_len, sizeof(struct sockaddr_in));
+    /* Datagrams for a client that is not the current one are lost. */
+    if (((const struct sockaddr_in *)remote)->sin_port != n->c->local.sin_port)
+        return;
+    assert_true(len <= DGRAM);
+    assert_true(n->nq < MAXQ);
+    n->q[n->nq].len = len;
+    memcpy(n->q[n->nq].data, data, len);
+    n->nq++;
+}
+
+static int cli_write(struct net *n)
+{
+    struct cli *c = n->c;
+    uint8_t buf[DGRAM];
+    int sent = 0;
+    ngtcp2_path_storage ps;
+
+    if (c->closed || c->fatal)
+        return 0;
+    ngtcp2_path_storage_zero(&ps);
+    for (;;) {
+        int64_t sid = -1;
+        int fin = 0;
+        nghttp3_vec vec[16];
+        nghttp3_ssize nvec = 0;
+        ngtcp2_ssize ndata, nw;
+        if (c->h && ngtcp2_conn_get_max_data_left(c->q)) {
+            nvec = nghttp3_conn_writev_stream(c->h, &sid, &fin, vec, 16);
+            assert_true(nvec >= 0);
+        }
+        nw = ngtcp2_conn_writev_stream(
+            c->q, &ps.path, NULL, buf, 1452, &ndata,
+            NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0), sid,
+            (const ngtcp2_vec *)vec, (size_t)nvec, n->now);
+        if (nw < 0) {
+            if (nw == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
+                nghttp3_conn_block_stream(c->h, sid);
+                continue;
+            }
+            if (nw == NGTCP2_ERR_STREAM_SHUT_WR) {
+                nghttp3_conn_shutdown_stream_write(c->h, sid);
+                continue;
+            }
+            if (nw == NGTCP2_ERR_WRITE_MORE) {
+                assert_int_equal(nghttp3_conn_add_write_offset(c->h, sid, (uint64_t)ndata), 0);
+                continue;
+            }
+            c->fatal = 1;
+            return sent;
+        }
+        if (ndata >= 0)
+            assert_int_equal(nghttp3_conn_add_write_offset(c->h, sid, (uint64_t)ndata), 0);
+        if (nw == 0)
+            break;
+        sent++;
+        if (!lost(n))
+            assert_int_equal(sink_recv(n->s, (struct sockaddr *)&c->remote,
+                                       sizeof(c->remote), (struct sockaddr *)&c->local,
+                                       sizeof(c->local), buf, (size_t)nw, n->now),
+                             0);
+    }
+    ngtcp2_conn_update_pkt_tx_time(c->q, n->now);
+    return sent;
+}
+
+static void cli_read(struct net *n, const uint8_t *data, size_t len)
+{
+    struct cli *c = n->c;
+    ngtcp2_path path;
+    int rv;
+    if (c->closed || c->fatal)
+        return;
+    path.local.addr = (ngtcp2_sockaddr *)&c->local;
+    path.local.addrlen = sizeof(c->local);
+    path.remote.addr = (ngtcp2_sockaddr *)&c->remote;
+    path.remote.addrlen = sizeof(c->remote);
+    path.user_data = NULL;
+    rv = ngtcp2_conn_read_pkt(c->q, &path, NULL, data, len, n->now);
+    if (rv == NGTCP2_ERR_DRAINING) {
+        c->closed = 1;
+        c->peer = *ngtcp2_conn_get_ccerr(c->q);
+    } else if (rv != 0) {
+        c->fatal = rv;
+    }
+}
+
+/* One round: client writes, sink answers, client reads; if nothing moved, jump
+ * the clock to the next timer. Returns 0 when nothing can ever happen again. */
+static int step(struct net *n)
+{
+    int moved = cli_write(n);
+    n->nq = 0;
+    sink_flush(n->s, n->now, to_client, n);
+    moved += (int)n->nq;
+    for (unsigned i = 0; i < n->nq; i++)
+        if (!lost(n))
+            cli_read(n, n->q[i].data, n->q[i].len);
+    if (moved)
+        return 1;
+    uint64_t t = sink_expiry(n->s), ct = UINT64_MAX;
+    if (!n->c->closed && !n->c->fatal)
+        ct = ngtcp2_conn_get_expiry(n->c->q);
+    if (ct < t)
+        t = ct;
+    if (t == UINT64_MAX)
+        return 0;
+    if (t > n->now)
+        n->now = t;
+    if (ct <= n->now && ngtcp2_conn_handle_expiry(n->c->q, n->now) != 0)
+        n->c->fatal = 1;
+    sink_handle_expiry(n->s, n->now);
+    return 1;
+}
+
+typedef int done_fn(struct net *n);
+
+static int run(struct net *n, done_fn *done, uint64_t limit_ns)
+{
+    uint64_t end = n->now + limit_ns;
+    while (!done(n)) {
+        if (n->now > end || !step(n))
+            return done(n);
+    }
+    return 1;
+}
+
+static int handshaked(struct net *n)
+{
+    return n->c->h != NULL && ngtcp2_conn_get_handshake_completed(n->c->q);
+}
+
+static int all_closed(struct net *n)
+{
+    for (int i = 0; i < n->c->nreq; i++)
+        if (!n->c->reqs[i].closed)
+            return 0;
+    return 1;
+}
+
+static int sink_gone(struct net *n)
+{
+    return sink_idle(n->s);
+}
+
+static struct sink *new_sink(const struct sink_params *base)
+{
+    static char cert[512], key[512];
+    struct sink_params p;
+    char err[256] = "";
+    struct sink *s;
+    if (base)
+        p = *base;
+    else
+        sink_params_default(&p);
+    snprintf(cert, sizeof(cert), "%s/server.pem", certs_dir);
+    snprintf(key, sizeof(key), "%s/server-key.pem", certs_dir);
+    p.cert_file = cert;
+    p.key_file = key;
+    s = sink_new(&p, err, sizeof(err));
+    if (s == NULL)
+        fail_msg("sink_new: %s", err);
+    return s;
+}
+
+static struct net *net_new(const struct sink_params *p, int loss_pct)
+{
+    struct net *n = calloc(1, sizeof(*n));
+    assert_non_null(n);
+    n->now = 1 * NS;
+    n->rng = 12345;
+    n->loss_pct = loss_pct;
+    n->s = new_sink(p);
+    n->c = cli_new(n->now, 40000);
+    assert_true(run(n, handshaked, 10 * NS));
+    return n;
+}
+
+static void net_del(struct net *n)
+{
+    cli_del(n->c);
+    sink_del(n->s);
+    free(n);
+}
+
+static void digest_b64(const uint8_t *body, size_t len, char *out, size_t cap)
+{
+    uint8_t d[SINK_SHA256_LEN];
+    char b64[64];
+    assert_int_equal(gnutls_hash_fast(GNUTLS_DIG_SHA256, body, len, d), 0);
+    assert_true(sink_base64_encode(d, sizeof(d), b64, sizeof(b64)) > 0);
+    snprintf(out, cap, "sha-256=:%s:", b64);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_get(void **state)
+{
+    struct net *n = net_new(NULL, 0);
+    struct req *a, *b, *c;
+    (void)state;
+    assert_int_equal(sink_stats(n->s)->conns_accepted, 1);
+    a = cli_request(n->c, "GET", "/bytes/300000", NULL, NULL, 0);
+    b = cli_request(n->c, "GET", "/anything/else", NULL, NULL, 0);
+    c = cli_request(n->c, "GET", "/bytes/99999999999", NULL, NULL, 0);
+    assert_true(run(n, all_closed, 30 * NS));
+    assert_int_equal(a->status, 200);
+    assert_int_equal(a->body_len, 300000);
+    assert_false(a->pattern_bad);
+    assert_int_equal(b->status, 200);
+    assert_string_equal(b->body, "ok\n");
+    assert_int_equal(c->status, 400);
+    assert_non_null(strstr(c->body, "bad /bytes/N"));
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->requests, 3);
+    assert_int_equal(st->responses_2xx, 2);
+    assert_int_equal(st->responses_4xx, 1);
+    assert_true(st->body_bytes_out >= 300000 + 3);
+    assert_false(sink_idle(n->s));
+    net_del(n);
+}
+
+static void test_post_digest(void **state)
+{
+    size_t len = 1 << 20;
+    uint8_t *body = malloc(len);
+    char good[128], bad[128];
+    const char *h_good[] = {"content-digest", good, NULL};
+    const char *h_bad[] = {"content-digest", bad, NULL};
+    const char *h_junk[] = {"content-digest", "sha-256=:AAAA:", NULL};
+    const char *h_other[] = {"content-digest", "sha-512=:AAAA:", NULL};
+    struct net *n = net_new(NULL, 0);
+    struct req *r[5];
+    (void)state;
+    assert_non_null(body);
+    for (size_t i = 0; i < len; i++)
+        body[i] = (uint8_t)(i * 7 + (i >> 9));
+    digest_b64(body, len, good, sizeof(good));
+    digest_b64(body, len - 1, bad, sizeof(bad));
+    r[0] = cli_request(n->c, "POST", "/up", h_good, body, len);
+    r[1] = cli_request(n->c, "PUT", "/up", h_bad, body, len);
+    r[2] = cli_request(n->c, "POST", "/up", h_junk, body, 10);
+    r[3] = cli_request(n->c, "POST", "/up", NULL, body, 1000);
+    r[4] = cli_request(n->c, "POST", "/up", h_other, body, 0);
+    assert_true(run(n, all_closed, 60 * NS));
+    assert_int_equal(r[0]->status, 200);
+    assert_string_equal(r[0]->body, "{\"bytes\":1048576,\"digest\":\"ok\"}\n");
+    assert_int_equal(r[1]->status, 400);
+    assert_string_equal(r[1]->body, "{\"bytes\":1048576,\"digest\":\"mismatch\"}\n");
+    assert_int_equal(r[2]->status, 400);
+    assert_string_equal(r[2]->body, "{\"bytes\":10,\"digest\":\"malformed\"}\n");
+    assert_int_equal(r[3]->status, 200);
+    assert_string_equal(r[3]->body, "{\"bytes\":1000,\"digest\":\"none\"}\n");
+    assert_int_equal(r[4]->status, 200);
+    assert_string_equal(r[4]->body, "{\"bytes\":0,\"digest\":\"none\"}\n");
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->digest_ok, 1);
+    assert_int_equal(st->digest_bad, 2);
+    assert_int_equal(st->digest_none, 2);
+    assert_int_equal(st->body_bytes_in, 2 * len + 10 + 1000);
+    net_del(n);
+    free(body);
+}
+
+static void test_loss(void **state)
+{
+    size_t len = 2 << 20;
+    uint8_t *body = malloc(len);
+    char good[128];
+    const char *h_good[] = {"content-digest", good, NULL};
+    struct net *n;
+    struct req *up, *down;
+    (void)state;
+    assert_non_null(body);
+    for (size_t i = 0; i < len; i++)
+        body[i] = (uint8_t)(i ^ (i >> 11));
+    digest_b64(body, len, good, sizeof(good));
+    n = net_new(NULL, 0);
+    n->loss_pct = 5;
+    up = cli_request(n->c, "POST", "/lossy", h_good, body, len);
+    down = cli_request(n->c, "GET", "/bytes/2000000", NULL, NULL, 0);
+    assert_true(run(n, all_closed, 300 * NS));
+    assert_int_equal(up->status, 200);
+    assert_string_equal(up->body, "{\"bytes\":2097152,\"digest\":\"ok\"}\n");
+    assert_int_equal(down->status, 200);
+    assert_int_equal(down->body_len, 2000000);
+    assert_false(down->pattern_bad);
+    net_del(n);
+    free(body);
+}
+
+static void test_goaway_drains(void **state)
+{
+    struct sink_params p;
+    struct net *n;
+    struct req *r[3];
+    (void)state;
+    sink_params_default(&p);
+    p.response_delay_ns = 200 * MS;
+    n = net_new(&p, 0);
+    r[0] = cli_request(n->c, "GET", "/a", NULL, NULL, 0);
+    r[1] = cli_request(n->c, "GET", "/bytes/100000", NULL, NULL, 0);
+    r[2] = cli_request(n->c, "HEAD", "/bytes/5", NULL, NULL, 0);
+    /* Let the requests reach the sink, then shut down while they are held. */
+    for (int i = 0; i < 4; i++)
+        step(n);
+    assert_int_equal(sink_stats(n->s)->requests, 3);
+    assert_int_equal(sink_stats(n->s)->responses_2xx, 0);
+    sink_goaway(n->s, n->now);
+    assert_true(run(n, sink_gone, 30 * NS));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r[i]->status, 200);
+        assert_true(r[i]->ended);
+    }
+    assert_int_equal(r[1]->body_len, 100000);
+    assert_int_equal(r[2]->body_len, 0); /* HEAD */
+    assert_true(n->c->got_goaway);
+    assert_int_equal(n->c->goaway_id, 12); /* next stream after 0, 4, 8 */
+    assert_true(n->c->closed);
+    assert_int_equal(n->c->peer.type, NGTCP2_CCERR_TYPE_APPLICATION);
+    assert_int_equal(n->c->peer.error_code, SINK_H3_NO_ERROR);
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->goaways_sent, 1);
+    assert_int_equal(st->conns_closed, 1);
+    assert_int_equal(st->conns_closed_ok, 1);
+    assert_int_equal(st->closes[0].error_code, SINK_H3_NO_ERROR);
+    assert_true(st->closes[0].local && st->closes[0].app);
+
+    /* New connections are refused after GOAWAY. */
+    struct cli *late = cli_new(n->now, 40001), *old = n->c;
+    n->c = late;
+    run(n, handshaked, 2 * NS);
+    assert_null(late->h);
+    assert_int_equal(sink_stats(n->s)->conns_accepted, 1);
+    n->c = old;
+    cli_del(late);
+    net_del(n);
+}
+
+static void test_close_all(void **state)
+{
+    struct net *n = net_new(NULL, 0);
+    struct req *r;
+    (void)state;
+    r = cli_request(n->c, "GET", "/x", NULL, NULL, 0);
+    assert_true(run(n, all_closed, 10 * NS));
+    assert_int_equal(r->status, 200);
+    sink_close_all(n->s, 0x10c, "test over", n->now);
+    step(n);
+    assert_true(n->c->closed);
+    assert_int_equal(n->c->peer.type, NGTCP2_CCERR_TYPE_APPLICATION);
+    assert_int_equal(n->c->peer.error_code, 0x10c);
+    assert_int_equal(n->c->peer.reasonlen, 9);
+    assert_int_equal(sink_stats(n->s)->conns_closed_error, 1);
+    assert_false(sink_idle(n->s)); /* closing period */
+    assert_true(run(n, sink_gone, 10 * NS));
+    net_del(n);
+}
+
+static void test_idle_timeout(void **state)
+{
+    struct sink_params p;
+    struct net *n;
+    (void)state;
+    sink_params_default(&p);
+    p.idle_timeout_ns = 2 * NS;
+    n = net_new(&p, 0);
+    /* The client goes silent: only the sink's timers run. */
+    n->c->fatal = 1;
+    uint64_t start = n->now;
+
+    assert_true(run(n, sink_gone, 10 * NS));
+    assert_true(n->now - start >= 1 * NS);
+    assert_int_equal(sink_stats(n->s)->conns_idle_timeout, 1);
+    assert_true(sink_stats(n->s)->closes[0].idle);
+    assert_true(sink_expiry(n->s) == UINT64_MAX);
+    net_del(n);
+}
+
+static void test_stream_limit(void **state)
+{
+    struct sink_params p;
+    struct net *n;
+    struct req *r[3];
+    (void)state;
+    sink_params_default(&p);
+    p.max_streams_bidi = 2;
+    n = net_new(&p, 0);
+    r[0] = cli_request(n->c, "GET", "/1", NULL, NULL, 0);
+    r[1] = cli_request(n->c, "GET", "/2", NULL, NULL, 0);
+    assert_null(cli_request(n->c, "GET", "/3", NULL, NULL, 0));
+    assert_true(run(n, all_closed, 10 * NS));
+    /* Closed streams give credit back (MAX_STREAMS). */
+    for (int i = 0; i < 4 && ngtcp2_conn_get_streams_bidi_left(n->c->q) == 0; i++)
+        step(n);
+    r[2] = cli_request(n->c, "GET", "/3", NULL, NULL, 0);
+    assert_non_null(r[2]);
+    assert_true(run(n, all_closed, 10 * NS));
+    assert_int_equal(r[2]->status, 200);
+    assert_int_equal(r[0]->status + r[1]->status, 400);
+    net_del(n);
+}
+
+static void test_malformed(void **state)
+{
+    struct sink_params p;
+    struct net *n;
+    struct req *nopath, *fault, *after;
+    (void)state;
+    sink_params_default(&p);
+    p.fault_bad_response_headers = 1;
+    n = net_new(&p, 0);
+    nopath = cli_request(n->c, "GET", NULL, NULL, NULL, 0);
+    fault = cli_request(n->c, "GET", "/fault/bad-headers", NULL, NULL, 0);
+    assert_true(run(n, all_closed, 10 * NS));
+    /* The request without :path is reset by the sink (H3_MESSAGE_ERROR). */
+    assert_int_equal(nopath->status, 0);
+    assert_int_equal(nopath->close_code, NGHTTP3_H3_MESSAGE_ERROR);
+    assert_true(sink_stats(n->s)->requests_bad >= 1);
+    /* The client rejects the malformed response: a stream error only. */
+    assert_false(fault->ended);
+    assert_int_equal(fault->close_code, NGHTTP3_H3_MESSAGE_ERROR);
+    after = cli_request(n->c, "GET", "/still/alive", NULL, NULL, 0);
+    assert_true(run(n, all_closed, 10 * NS));
+    assert_int_equal(after->status, 200);
+    assert_false(n->c->closed);
+    assert_int_equal(n->c->fatal, 0);
+    net_del(n);
+}
+
+static void test_two_clients(void **state)
+{
+    struct net *n = net_new(NULL, 0);
+    struct cli *a = n->c, *b;
+    struct req *ra, *rb;
+    (void)state;
+    b = cli_new(n->now, 40002);
+    n->c = b;
+    assert_true(run(n, handshaked, 10 * NS));
+    assert_int_equal(sink_stats(n->s)->conns_accepted, 2);
+    rb = cli_request(b, "GET", "/bytes/5000", NULL, NULL, 0);
+    assert_true(run(n, all_closed, 10 * NS));
+    n->c = a;
+    ra = cli_request(a, "GET", "/bytes/7000", NULL, NULL, 0);
+    assert_true(run(n, all_closed, 10 * NS));
+    assert_int_equal(ra->body_len, 7000);
+    assert_int_equal(rb->body_len, 5000);
+    cli_del(b);
+    net_del(n);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get),           cmocka_unit_test(test_post_digest),
+        cmocka_unit_test(test_loss),          cmocka_unit_test(test_goaway_drains),
+        cmocka_unit_test(test_close_all),     cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_stream_limit),  cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_two_clients),
+    };
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CERTS_DIR\n", argv[0]);
+        return 2;
+    }
+    certs_dir = argv[1];
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
