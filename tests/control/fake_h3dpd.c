@@ -1,0 +1,418 @@
+/* fake_h3dpd: a stand-in daemon for h3ctl's end-to-end test. It runs the real control
+ * server and the real main<->worker rings, but the "connections" are canned records on
+ * one worker thread: no network, no HTTP/3. What it checks is the control path itself:
+ * h3ctl -> socket -> dispatch -> (defer -> worker ring -> event ring -> eventfd) -> reply.
+ *
+ * usage: fake_h3dpd SOCKET   (exits after `quit`, or on SIGTERM)
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_msg.h"
+#include "ctl_server.h"
+
+#define MAX_CONNS   16
+#define H3_NO_ERROR 0x100 /* RFC 9114 §8.1 */
+#define CLOSE_DELAY_MS 100
+
+enum fake_msg { MSG_SHUTDOWN = 1, MSG_WAIT, MSG_CLOSED };
+
+enum conn_state { CONN_FREE = 0, CONN_ESTABLISHED, CONN_DRAINING, CONN_CLOSED };
+
+struct conn {
+    enum conn_state state;
+    char url[CTL_URL_MAX + 1];
+    unsigned lcore;
+    uint64_t max_push;
+    uint64_t close_code;
+    uint64_t close_at_ms; /* worker: when a draining connection closes */
+    uint64_t waiters[8];  /* tokens waiting for the close */
+    unsigned nwaiters;
+    unsigned requests;
+};
+
+static struct conn conns[MAX_CONNS + 1]; /* owned by the worker after creation */
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER; /* test program only */
+static struct ctl_bus *bus;
+static struct ctl_server *srv;
+static atomic_bool stop_worker;
+static volatile sig_atomic_t quit;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static json_t *outcome_json(const struct conn *c)
+{
+    char code[32];
+
+    snprintf(code, sizeof(code), "0x%llx", (unsigned long long)c->close_code);
+    return json_pack("{s:b,s:s,s:s,s:s}", "ok", c->close_code == H3_NO_ERROR, "code", code,
+                     "reason", c->close_code == H3_NO_ERROR ? "H3_NO_ERROR" : "application error",
+                     "by", "local");
+}
+
+static struct conn *find_conn(struct ctl_call *call)
+{
+    uint64_t id = ctl_request_u64(ctl_call_request(call), "conn", 0);
+
+    if (id == 0 || id > MAX_CONNS || conns[id].state == CONN_FREE) {
+        ctl_call_fail(call, CTL_E_NO_SUCH_CONN, "no connection %llu", (unsigned long long)id);
+        return NULL;
+    }
+    return &conns[id];
+}
+
+/* ---- the worker: owns connection closing, answers through the event ring ---- */
+
+static void post_closed(struct conn *c, uint64_t token, uint64_t id)
+{
+    struct ctl_msg *m = ctl_msg_alloc(bus);
+
+    if (m == NULL)
+        return;
+    m->type = MSG_CLOSED;
+    m->token = token;
+    m->conn_id = id;
+    while (ctl_bus_post(bus, m) != 0)
+        sched_yield();
+    (void)c;
+}
+
+static void *worker_main(void *arg)
+{
+    struct ctl_msg *msgs[8];
+
+    (void)arg;
+    while (!atomic_load(&stop_worker)) {
+        unsigned n = ctl_bus_worker_poll(bus, 0, msgs, 8);
+        uint64_t now = now_ms();
+
+        pthread_mutex_lock(&conns_lock);
+        for (unsigned i = 0; i < n; i++) {
+            struct conn *c = &conns[msgs[i]->conn_id];
+            if (msgs[i]->type == MSG_SHUTDOWN && c->state == CONN_ESTABLISHED) {
+                c->state = CONN_DRAINING;
+                c->close_at_ms = now + CLOSE_DELAY_MS;
+            }
+            if (c->state == CONN_CLOSED) {
+                if (msgs[i]->token != 0)
+                    post_closed(c, msgs[i]->token, msgs[i]->conn_id);
+            } else if (msgs[i]->token != 0 && c->nwaiters < 8) {
+                c->waiters[c->nwaiters++] = msgs[i]->token;
+            }
+            ctl_msg_free(bus, msgs[i]);
+        }
+        for (unsigned id = 1; id <= MAX_CONNS; id++) {
+            struct conn *c = &conns[id];
+            if (c->state != CONN_DRAINING || now < c->close_at_ms)
+                continue;
+            c->state = CONN_CLOSED;
+            c->close_code = H3_NO_ERROR;
+            for (unsigned w = 0; w < c->nwaiters; w++)
+                post_closed(c, c->waiters[w], id);
+            c->nwaiters = 0;
+        }
+        pthread_mutex_unlock(&conns_lock);
+        usleep(1000);
+    }
+    return NULL;
+}
+
+/* main lcore: eventfd readable -> drain the event ring -> answer deferred requests */
+static void on_events(void *ctx)
+{
+    struct ctl_msg *msgs[8];
+    unsigned n;
+
+    (void)ctx;
+    ctl_bus_ack(bus);
+    while ((n = ctl_bus_drain(bus, msgs, 8)) > 0) {
+        for (unsigned i = 0; i < n; i++) {
+            struct conn *c = &conns[msgs[i]->conn_id];
+            pthread_mutex_lock(&conns_lock);
+            json_t *r = json_pack("{s:I,s:s,s:o,s:{s:I,s:i}}", "conn",
+                                  (json_int_t)msgs[i]->conn_id, "state", "CLOSED", "outcome",
+                                  outcome_json(c), "push_limit", "requested",
+                                  (json_int_t)c->max_push, "effective", 0);
+            pthread_mutex_unlock(&conns_lock);
+            ctl_server_reply(srv, msgs[i]->token, r);
+            ctl_msg_free(bus, msgs[i]);
+        }
+    }
+}
+
+static void to_worker(struct ctl_call *call, enum fake_msg type, uint64_t id, uint32_t timeout_ms)
+{
+    struct ctl_msg *m = ctl_msg_alloc(bus);
+    uint64_t token;
+
+    if (m == NULL) {
+        ctl_call_fail(call, CTL_E_BUSY, "no free message");
+        return;
+    }
+    token = ctl_call_defer(call, timeout_ms);
+    if (token == 0) {
+        ctl_msg_free(bus, m);
+        return;
+    }
+    m->type = type;
+    m->conn_id = id;
+    m->token = token;
+    if (ctl_bus_send(bus, 0, m) != 0) {
+        ctl_msg_free(bus, m);
+        ctl_server_fail(srv, token, CTL_E_BUSY, "worker queue full");
+    }
+}
+
+/* ---- handlers ---- */
+
+static void h_connect(void *ctx, struct ctl_call *call)
+{
+    const struct ctl_request *req = ctl_call_request(call);
+
+    (void)ctx;
+    if (strcmp(req->url.host, "unreachable.test") == 0) {
+        ctl_call_fail(call, CTL_E_FAILED, "handshake timeout (no answer from %s:%u)",
+                      req->url.host, (unsigned)req->url.port);
+        return;
+    }
+    pthread_mutex_lock(&conns_lock);
+    for (unsigned id = 1; id <= MAX_CONNS; id++) {
+        if (conns[id].state != CONN_FREE)
+            continue;
+        conns[id].state = CONN_ESTABLISHED;
+        ctl_url_format(&req->url, conns[id].url, sizeof(conns[id].url));
+        conns[id].lcore = (unsigned)ctl_request_u64(req, "lcore", 1 + id % 2);
+        pthread_mutex_unlock(&conns_lock);
+        ctl_call_reply(call, json_pack("{s:i,s:s,s:i}", "conn", id, "state", "ESTABLISHED",
+                                       "lcore", conns[id].lcore));
+        return;
+    }
+    pthread_mutex_unlock(&conns_lock);
+    ctl_call_fail(call, CTL_E_BUSY, "connection table full");
+}
+
+static const char *state_name(enum conn_state s)
+{
+    static const char *const names[] = {"FREE", "ESTABLISHED", "DRAINING", "CLOSED"};
+    return names[s];
+}
+
+static void h_list(void *ctx, struct ctl_call *call)
+{
+    json_t *arr = json_array();
+
+    (void)ctx;
+    pthread_mutex_lock(&conns_lock);
+    for (unsigned id = 1; id <= MAX_CONNS; id++)
+        if (conns[id].state != CONN_FREE)
+            json_array_append_new(arr, json_pack("{s:i,s:s,s:s,s:i,s:i}", "id", id, "state",
+                                                 state_name(conns[id].state), "url", conns[id].url,
+                                                 "lcore", conns[id].lcore, "requests",
+                                                 conns[id].requests));
+    pthread_mutex_unlock(&conns_lock);
+    ctl_call_reply(call, json_pack("{s:o}", "conns", arr));
+}
+
+static void h_show(void *ctx, struct ctl_call *call)
+{
+    struct conn *c;
+
+    (void)ctx;
+    pthread_mutex_lock(&conns_lock);
+    c = find_conn(call);
+    if (c != NULL)
+        ctl_call_reply(call, json_pack("{s:I,s:s,s:s,s:s,s:{s:f,s:f},s:{s:I,s:i},s:{s:n,s:n}}",
+                                       "conn", (json_int_t)(c - conns), "state",
+                                       state_name(c->state), "url", c->url, "alpn", "h3", "rtt",
+                                       "min_ms", 0.25, "smoothed_ms", 0.5, "push_limit",
+                                       "requested", (json_int_t)c->max_push, "effective", 0,
+                                       "goaway", "sent_id", "received_id"));
+    pthread_mutex_unlock(&conns_lock);
+}
+
+static void h_request(void *ctx, struct ctl_call *call)
+{
+    const struct ctl_request *req = ctl_call_request(call);
+    const char *body = ctl_request_str(req, "body");
+    struct conn *c;
+
+    (void)ctx;
+    pthread_mutex_lock(&conns_lock);
+    c = find_conn(call);
+    if (c != NULL && c->state != CONN_ESTABLISHED) {
+        ctl_call_fail(call, CTL_E_CONN_CLOSED, "connection %ld is %s", (long)(c - conns),
+                      state_name(c->state));
+    } else if (c != NULL) {
+        c->requests++;
+        ctl_call_reply(call, json_pack("{s:i,s:[[ss]],s:I,s:s}", "status", 200, "headers",
+                                       "content-type", "text/plain", "body_bytes",
+                                       (json_int_t)(body ? strlen(body) : 0), "method",
+                                       ctl_request_str(req, "method")));
+    }
+    pthread_mutex_unlock(&conns_lock);
+}
+
+static void h_shutdown(void *ctx, struct ctl_call *call)
+{
+    const struct ctl_request *req = ctl_call_request(call);
+    struct conn *c;
+    uint64_t id;
+
+    (void)ctx;
+    pthread_mutex_lock(&conns_lock);
+    c = find_conn(call);
+    if (c == NULL) {
+        pthread_mutex_unlock(&conns_lock);
+        return;
+    }
+    if (c->state == CONN_CLOSED) {
+        pthread_mutex_unlock(&conns_lock);
+        ctl_call_fail(call, CTL_E_CONN_CLOSED, "connection is closed");
+        return;
+    }
+    c->max_push = ctl_request_u64(req, "max_push", 0);
+    id = (uint64_t)(c - conns);
+    pthread_mutex_unlock(&conns_lock);
+    if (ctl_request_bool(req, "wait", false)) {
+        to_worker(call, MSG_SHUTDOWN, id, (uint32_t)ctl_request_u64(req, "timeout", 0));
+        return;
+    }
+    /* fire and forget: the worker closes it later */
+    {
+        struct ctl_msg *m = ctl_msg_alloc(bus);
+        if (m == NULL) {
+            ctl_call_fail(call, CTL_E_BUSY, "no free message");
+            return;
+        }
+        m->type = MSG_SHUTDOWN;
+        m->conn_id = id;
+        if (ctl_bus_send(bus, 0, m) != 0) {
+            ctl_msg_free(bus, m);
+            ctl_call_fail(call, CTL_E_BUSY, "worker queue full");
+            return;
+        }
+    }
+    ctl_call_reply(call, json_pack("{s:I,s:s,s:{s:I,s:i}}", "conn", (json_int_t)id, "state",
+                                   "DRAINING", "push_limit", "requested",
+                                   (json_int_t)ctl_request_u64(req, "max_push", 0), "effective", 0));
+}
+
+static void h_close(void *ctx, struct ctl_call *call)
+{
+    struct conn *c;
+
+    (void)ctx;
+    pthread_mutex_lock(&conns_lock);
+    c = find_conn(call);
+    if (c != NULL && c->state == CONN_CLOSED) {
+        ctl_call_fail(call, CTL_E_CONN_CLOSED, "connection is closed");
+    } else if (c != NULL) {
+        c->state = CONN_CLOSED;
+        c->close_code = ctl_request_u64(ctl_call_request(call), "error", H3_NO_ERROR);
+        ctl_call_reply(call, json_pack("{s:I,s:s,s:o}", "conn", (json_int_t)(c - conns), "state",
+                                       "CLOSED", "outcome", outcome_json(c)));
+    }
+    pthread_mutex_unlock(&conns_lock);
+}
+
+static void h_wait(void *ctx, struct ctl_call *call)
+{
+    const struct ctl_request *req = ctl_call_request(call);
+    struct conn *c;
+    uint64_t id;
+
+    (void)ctx;
+    pthread_mutex_lock(&conns_lock);
+    c = find_conn(call);
+    id = c != NULL ? (uint64_t)(c - conns) : 0;
+    pthread_mutex_unlock(&conns_lock);
+    if (c != NULL)
+        /* no timeout: wait (almost) forever, as `wait` promises */
+        to_worker(call, MSG_WAIT, id, (uint32_t)ctl_request_u64(req, "timeout", UINT32_MAX));
+}
+
+static void h_stats(void *ctx, struct ctl_call *call)
+{
+    struct ctl_server_stats st;
+
+    (void)ctx;
+    ctl_server_get_stats(srv, &st);
+    ctl_call_reply(call, json_pack("{s:[{s:i,s:s,s:I,s:I}],s:{s:I,s:I,s:I}}", "lcores", "lcore",
+                                   1, "role", "worker", "busy_cycles", (json_int_t)0,
+                                   "idle_cycles", (json_int_t)0, "control", "requests",
+                                   (json_int_t)st.requests, "errors", (json_int_t)st.errors,
+                                   "clients", (json_int_t)ctl_server_nclients(srv)));
+}
+
+static void h_quit(void *ctx, struct ctl_call *call)
+{
+    (void)ctx;
+    quit = 1;
+    ctl_call_reply(call, json_pack("{s:s}", "state", "exiting"));
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    quit = 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl_server_conf conf;
+    pthread_t worker;
+    int err = 0;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s SOCKET\n", argv[0]);
+        return 2;
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    ctl_server_conf_defaults(&conf);
+    conf.path = argv[1];
+    conf.pending_timeout_ms = 5000;
+    srv = ctl_server_new(&conf, &err);
+    bus = ctl_bus_new(1, 64, 64, &err);
+    if (srv == NULL || bus == NULL) {
+        fprintf(stderr, "fake_h3dpd: %s\n", strerror(-err));
+        return 1;
+    }
+    ctl_server_register(srv, "connect", h_connect, NULL);
+    ctl_server_register(srv, "list", h_list, NULL);
+    ctl_server_register(srv, "show", h_show, NULL);
+    ctl_server_register(srv, "request", h_request, NULL);
+    ctl_server_register(srv, "shutdown", h_shutdown, NULL);
+    ctl_server_register(srv, "close", h_close, NULL);
+    ctl_server_register(srv, "wait", h_wait, NULL);
+    ctl_server_register(srv, "stats", h_stats, NULL);
+    ctl_server_register(srv, "quit", h_quit, NULL);
+    ctl_server_watch(srv, ctl_bus_eventfd(bus), on_events, NULL);
+    pthread_create(&worker, NULL, worker_main, NULL);
+    while (!quit) {
+        /* sleep only when the worker knows to wake us */
+        int timeout = ctl_bus_arm(bus) ? 200 : 0;
+        if (timeout == 0)
+            on_events(NULL);
+        ctl_server_poll(srv, timeout);
+    }
+    ctl_server_poll(srv, 0); /* flush the quit reply */
+    atomic_store(&stop_worker, true);
+    pthread_join(worker, NULL);
+    ctl_server_del(srv);
+    ctl_bus_del(bus);
+    return 0;
+}
