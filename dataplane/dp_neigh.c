@@ -315,7 +315,8 @@ struct dp_neigh *dp_neigh_new(const struct dp_neigh_params *p, const struct dp_n
     if (t == NULL)
         goto fail;
     nslots = rte_align32pow2(p->capacity * 2);
-    t->slots = aligned_alloc(RTE_CACHE_LINE_SIZE, nslots * sizeof(t->slots[0]));
+    t->slots = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(nslots * sizeof(t->slots[0]),
+                                                                 RTE_CACHE_LINE_SIZE));
     t->q_pkt = calloc(p->queue_total, sizeof(t->q_pkt[0]));
     t->q_next = calloc(p->queue_total, sizeof(t->q_next[0]));
     if (t->slots == NULL || t->q_pkt == NULL || t->q_next == NULL)
