@@ -210,7 +210,7 @@ struct h3_stats {
     uint64_t streams_open, requests_queued;
     uint64_t requests_started, requests_completed, requests_failed;
     uint64_t requests_not_processed, requests_cancelled, requests_conn_closed;
-    uint64_t body_bytes_sent, body_bytes_recv;
+    uint64_t body_bytes_sent, body_bytes_recv; /* request bodies acked; response bodies */
     int64_t goaway_sent_id, goaway_recv_id; /* -1: none */
     uint64_t max_push_requested, max_push_effective;
     struct h3_outcome outcome;
@@ -249,7 +249,8 @@ struct h3_req_outcome {
     int status;            /* HTTP status (0 if none) */
     uint64_t code;         /* HTTP/3 error code for FAILED/CANCELLED; 0 otherwise */
     int64_t stream_id;     /* -1 if never started */
-    uint64_t body_sent, body_recv;
+    uint64_t body_sent;    /* request body bytes the peer acknowledged */
+    uint64_t body_recv;    /* response body bytes received */
 };
 
 struct h3_header {

@@ -33,7 +33,7 @@ struct h3_req {
     bool body_eof;              /* all of the request body was handed to nghttp3 */
     bool blocked;               /* producer said WOULDBLOCK */
     uint64_t body_off;          /* MEMORY/FILE: bytes handed to nghttp3 */
-    uint64_t body_sent, body_recv, body_acked;
+    uint64_t body_sent, body_recv; /* request body acknowledged; response body */
     void *map;                  /* FILE: the mapping */
     size_t map_len;
     uint8_t *keep;              /* KEEP sink */

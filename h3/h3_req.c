@@ -269,8 +269,6 @@ static nghttp3_ssize read_body(nghttp3_conn *hc, int64_t stream_id, nghttp3_vec 
         }
         vec[0].base = (uint8_t *)data;
         vec[0].len = len;
-        r->body_sent += len;
-        r->conn->body_bytes_sent += len;
         return len ? 1 : 0;
     }
     /* MEMORY and FILE: hand over the rest in one vector; nghttp3 keeps a
@@ -280,8 +278,6 @@ static nghttp3_ssize read_body(nghttp3_conn *hc, int64_t stream_id, nghttp3_vec 
     vec[0].base = (uint8_t *)r->p.body_data + r->body_off;
     vec[0].len = left;
     r->body_off += left;
-    r->body_sent += left;
-    r->conn->body_bytes_sent += left;
     r->body_eof = true;
     *pflags |= NGHTTP3_DATA_FLAG_EOF;
     return left ? 1 : 0;
@@ -478,7 +474,8 @@ static int cb_acked(nghttp3_conn *hc, int64_t stream_id, uint64_t datalen, void 
     (void)stream_id;
     (void)conn_ud;
     if (r) {
-        r->body_acked += datalen;
+        r->body_sent += datalen;
+        r->conn->body_bytes_sent += datalen;
         if (r->p.acked)
             r->p.acked(r, r->p.ud, datalen);
     }

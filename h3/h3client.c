@@ -6,7 +6,7 @@
  *            [--method M] [--path P] [--body-size N [--producer] [--digest]]
  *            [--body-file F] [-n REQUESTS] [-c CONCURRENCY] [--shutdown-early]
  *            [--max-push N] [--expect-status S] [--timeout SEC] [--json]
- *            [--keylog F] [--qlog F] [--no-gso] [-v]
+ *            [--keylog F] [--qlog F] [--out FILE] [--no-gso] [-v]
  *
  * Runs the requests, then a graceful shutdown (GOAWAY, drain, close with
  * H3_NO_ERROR) and waits for the close. Exit status: 0 when every request
@@ -36,7 +36,7 @@
 #define CHUNK (64u * 1024u)
 
 struct opts {
-    const char *addr, *host, *ca, *method, *path, *body_file, *keylog, *qlog;
+    const char *addr, *host, *ca, *method, *path, *body_file, *keylog, *qlog, *out;
     uint16_t port;
     bool insecure, producer, digest, json, shutdown_early, no_gso, verbose;
     uint64_t body_size, n, conc, max_push, timeout_s;
@@ -55,6 +55,7 @@ struct run {
     int first_bad_status;
     int submit_err;
     struct slot *slots, *free_slots;
+    FILE *out;              /* --out: response bodies appended here */
 };
 
 /* Per-request state: the producer's offset. One slot per concurrent request. */
@@ -130,6 +131,14 @@ static int produce_pattern(struct h3_req *r, void *ud, const uint8_t **data, siz
     return 0;
 }
 
+static void write_body(struct h3_req *r, void *ud, const uint8_t *data, size_t len)
+{
+    struct slot *sl = ud;
+    (void)r;
+    if (fwrite(data, 1, len, sl->rn->out) != len)
+        sl->rn->submit_err = -EIO;
+}
+
 static int submit_one(struct run *rn)
 {
     struct h3_req_params rp = { 0 };
@@ -138,7 +147,8 @@ static int submit_one(struct run *rn)
 
     rp.method = rn->o.method;
     rp.path = rn->o.path;
-    rp.sink = H3_SINK_COUNT;
+    rp.sink = rn->out ? H3_SINK_CALLBACK : H3_SINK_COUNT;
+    rp.on_data = write_body;
     rp.on_complete = on_complete;
     rp.ud = rn->free_slots;
     if (!rp.ud)
@@ -189,7 +199,7 @@ static void usage(void)
             "       [--method M] [--path P] [--body-size N [--producer] [--digest]]\n"
             "       [--body-file F] [-n N] [-c N] [--shutdown-early] [--max-push N]\n"
             "       [--expect-status S] [--timeout SEC] [--json] [--keylog F] [--qlog F]\n"
-            "       [--no-gso] [-v]\n");
+            "       [--out FILE] [--no-gso] [-v]\n");
     exit(2);
 }
 
@@ -209,7 +219,7 @@ static int parse(int argc, char **argv, struct opts *o)
 {
     enum { OPT_ADDR = 256, OPT_PORT, OPT_HOST, OPT_CA, OPT_INSECURE, OPT_METHOD, OPT_PATH, OPT_BSIZE,
            OPT_PRODUCER, OPT_DIGEST, OPT_BFILE, OPT_EARLY, OPT_MAXPUSH, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON,
-           OPT_KEYLOG, OPT_QLOG, OPT_NOGSO };
+           OPT_KEYLOG, OPT_QLOG, OPT_NOGSO, OPT_OUT };
     static const struct option lo[] = {
         { "addr", 1, 0, OPT_ADDR }, { "port", 1, 0, OPT_PORT }, { "host", 1, 0, OPT_HOST },
         { "ca", 1, 0, OPT_CA }, { "insecure", 0, 0, OPT_INSECURE }, { "method", 1, 0, OPT_METHOD },
@@ -218,7 +228,7 @@ static int parse(int argc, char **argv, struct opts *o)
         { "body-file", 1, 0, OPT_BFILE }, { "shutdown-early", 0, 0, OPT_EARLY },
         { "max-push", 1, 0, OPT_MAXPUSH }, { "expect-status", 1, 0, OPT_EXPECT },
         { "timeout", 1, 0, OPT_TIMEOUT }, { "json", 0, 0, OPT_JSON }, { "keylog", 1, 0, OPT_KEYLOG },
-        { "qlog", 1, 0, OPT_QLOG }, { "no-gso", 0, 0, OPT_NOGSO }, { 0, 0, 0, 0 },
+        { "qlog", 1, 0, OPT_QLOG }, { "no-gso", 0, 0, OPT_NOGSO }, { "out", 1, 0, OPT_OUT }, { 0, 0, 0, 0 },
     };
     int ch;
 
@@ -250,6 +260,7 @@ static int parse(int argc, char **argv, struct opts *o)
         case OPT_KEYLOG: o->keylog = optarg; break;
         case OPT_QLOG: o->qlog = optarg; break;
         case OPT_NOGSO: o->no_gso = true; break;
+        case OPT_OUT: o->out = optarg; break;
         case 'n': o->n = num(optarg); break;
         case 'c': o->conc = num(optarg); break;
         case 'v': o->verbose = true; break;
@@ -305,6 +316,10 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_sig);
     signal(SIGPIPE, SIG_IGN);
     rn.body_fd = -1;
+    if (rn.o.out && !(rn.out = fopen(rn.o.out, "w"))) {
+        fprintf(stderr, "h3client: %s: %s\n", rn.o.out, strerror(errno));
+        return 2;
+    }
 
     struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
@@ -450,6 +465,8 @@ int main(int argc, char **argv)
     free(rn.body);
     free(rn.chunk);
     free(rn.slots);
+    if (rn.out && fclose(rn.out) != 0)
+        rc = 1;
     if (rn.body_fd >= 0)
         close(rn.body_fd);
     return rc;
