@@ -2,9 +2,9 @@
 # interop.sh H3SINK PATTERN_CHECK CERTS_DIR CASE
 # Drives h3sink on 127.0.0.1 (a free port it picks itself) with ngtcp2's example
 # client gtlsclient. Cases:
-#   get-post  GET /bytes/N byte-exact, POST of a file counted in the receipt,
-#             then SIGUSR1 with a live download (it completes, exit 0) and the
-#             final --json totals
+#   get-post  GET /bytes/N byte-exact, TLS key log written, POST of a file counted
+#             in the receipt, then SIGUSR1 with a live download (it completes,
+#             exit 0) and the final --json totals
 #   sigterm   SIGTERM with a request held in flight: exit 0 after --drain-timeout
 #   cli       usage errors exit 2, unreadable key and busy port exit 1
 # Exit 77 (skip) when gtlsclient is missing.
@@ -58,12 +58,15 @@ json_field() { # NAME: from the final JSON totals line
 
 case $case in
 get-post)
-    start_sink --json --stats-interval 0 --idle-timeout 3
+    start_sink --json --stats-interval 0 --idle-timeout 3 --keylog "$work/keys"
     url=https://127.0.0.1:$port
     mkdir "$work/dl"
     n=3000001
     client --download "$work/dl" 127.0.0.1 "$port" "$url/bytes/$n" || fail "GET exit $?"
     "$check" "$work/dl/$n" "$n" || fail "GET /bytes/$n not byte-exact"
+    # SSLKEYLOGFILE lines: LABEL <client random, 32 bytes> <secret>.
+    grep -Eq '^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{64,96}$' "$work/keys" ||
+        fail "key log: $(head -3 "$work/keys")"
     client --download "$work/dl" 127.0.0.1 "$port" "$url/bytes/0" || fail "GET 0 exit $?"
     "$check" "$work/dl/0" 0 || fail "GET /bytes/0 not empty"
 
@@ -83,7 +86,7 @@ get-post)
     grep -q "bad /bytes/N" "$work/dl/12x" || fail "GET /bytes/12x: $(cat "$work/dl/12x")"
 
     # SIGUSR1 while a large download is in flight: it completes, then h3sink exits 0.
-    big=200000000
+    big=100000000
     client --download "$work/dl" 127.0.0.1 "$port" "$url/bytes/$big" &
     cpid=$!
     for _ in $(seq 200); do
