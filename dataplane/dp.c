@@ -321,6 +321,21 @@ dp_start(struct dp *dp)
 	return 0;
 }
 
+int
+dp_worker_hook_set(struct dp *dp, unsigned lcore, dp_worker_hook fn, void *arg)
+{
+	if (atomic_load(&dp->running))
+		return -EBUSY;
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		if (dp->workers[i].lcore_id == lcore) {
+			dp->workers[i].hook = fn;
+			dp->workers[i].hook_arg = arg;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 void
 dp_request_stop(struct dp *dp)
 {

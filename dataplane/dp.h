@@ -96,6 +96,15 @@ bool dp_stopping(const struct dp *dp);
  * work it did (0 = idle) so the loop can back off. For the control plane. */
 typedef unsigned (*dp_main_hook)(void *arg, uint64_t now_ns);
 
+/* Hook run by a worker on every loop iteration, after RX, on that worker's lcore: the
+ * upper layer's timers and transmissions (dp_flow_tx() is allowed). Returns how much work
+ * it did (0 = idle) so the loop can back off. */
+typedef unsigned (*dp_worker_hook)(void *arg, unsigned lcore, uint64_t now_ns);
+
+/* Installs |fn| (NULL removes it) on worker lcore |lcore|. Before dp_start() only.
+ * Errors: -EINVAL (|lcore| is not a worker), -EBUSY (workers running). */
+int dp_worker_hook_set(struct dp *dp, unsigned lcore, dp_worker_hook fn, void *arg);
+
 /* Runs the slow path (ARP, ICMP echo, neighbour resolution) on the calling (main) lcore
  * until dp_request_stop(); calls |hook| (may be NULL) each iteration. Returns 0. */
 int dp_main_loop(struct dp *dp, dp_main_hook hook, void *hook_arg);

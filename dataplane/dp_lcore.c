@@ -300,6 +300,8 @@ dp_lcore_main(void *arg)
 			if (n > nrx)
 				nrx = n;
 		}
+		if (w->hook != NULL)
+			work += w->hook(w->hook_arg, w->lcore_id, now_ns);
 		/* Flush when the queue is drained (nothing more to batch with) or on time. */
 		if (w->txb.n != 0 && (nrx < burst || tsc >= w->txb.deadline_tsc))
 			dp_txbuf_flush(&w->txb);

@@ -66,6 +66,8 @@ struct dp_worker {
 	struct rte_ring *steer; /* UDP for its flows from other lcores (MP/SC) */
 	struct dp_flowtab ft;
 	atomic_uint nflows;     /* flows owned (for least-loaded placement) */
+	dp_worker_hook hook;    /* the upper layer's per-iteration work, or NULL */
+	void *hook_arg;
 	struct dp_lcore_stats st;
 } __rte_cache_aligned;
 
