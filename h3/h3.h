@@ -280,8 +280,10 @@ struct h3_req_params {
     void *ud;
 };
 
-/* Submit a request. It starts at once if a stream is available, else waits in
- * the queue (never fails because of the peer's stream limit). On success *|out|
+/* Submit a request. It starts as soon as a stream is available, else waits in
+ * the queue (never fails because of the peer's stream limit). Nothing is written
+ * here: h3_conn_expiry() turns "now" and the next h3_conn_on_expiry() (or an
+ * explicit h3_conn_flush()) sends it, so a burst of requests shares packets. On success *|out|
  * (may be NULL) holds the request, valid until its on_complete returns.
  * Errors: H3_ERR_INVAL (missing method/path, bad body), H3_ERR_TOO_LARGE
  * (headers beyond H3_REQ_MAX_HEADERS/H3_REQ_HEADER_SPACE), H3_ERR_NOBUFS (pool
@@ -291,7 +293,7 @@ int h3_conn_request(struct h3_conn *c, const struct h3_req_params *p, uint64_t n
                     struct h3_req **out);
 
 /* Tell the driver a producer that returned WOULDBLOCK has data again. Returns 0
- * or H3_ERR_STATE. Follow with h3_conn_flush. */
+ * or H3_ERR_STATE. Sent like a new request (next expiry run or h3_conn_flush). */
 int h3_req_resume(struct h3_req *r);
 
 /* KEEP sink: the body kept so far. */

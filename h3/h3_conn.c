@@ -552,6 +552,7 @@ void h3_conn_del(struct h3_conn *c)
 /* Deferred work; then write. Called at the end of every public entry point. */
 static void conn_settle(struct h3_conn *c, uint64_t now)
 {
+    c->tx_pending = false;
     if (c->state >= H3_STATE_CLOSING)
         return;
     if (c->established_pending) {
@@ -777,6 +778,8 @@ uint64_t h3_conn_expiry(const struct h3_conn *c)
         return UINT64_MAX;
     if (c->state == H3_STATE_CLOSING)
         return c->close_deadline;
+    if (c->tx_pending)
+        return 0;
     uint64_t t = ngtcp2_conn_get_expiry(c->qc);
     if (c->shutdown_deadline && (c->active.head || c->queue.head) && c->shutdown_deadline < t)
         t = c->shutdown_deadline;
@@ -792,9 +795,12 @@ int h3_conn_on_expiry(struct h3_conn *c, uint64_t now_ns)
             enter_closed(c);
         return 0;
     }
-    c->in_lib++;
-    int rv = ngtcp2_conn_handle_expiry(c->qc, now_ns);
-    c->in_lib--;
+    int rv = 0;
+    if (ngtcp2_conn_get_expiry(c->qc) <= now_ns) {
+        c->in_lib++;
+        rv = ngtcp2_conn_handle_expiry(c->qc, now_ns);
+        c->in_lib--;
+    }
     if (rv == NGTCP2_ERR_IDLE_CLOSE) {
         /* RFC 9000 §10.1: the connection is silently discarded. */
         set_outcome(c, H3_CLOSE_IDLE_TIMEOUT, H3_ORIGIN_LOCAL, 0, H3_ERR_IDLE_TIMEOUT, NULL, 0);

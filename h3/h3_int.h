@@ -80,6 +80,7 @@ struct h3_conn {
 
     /* Work deferred until the library call that triggered it returns. */
     int in_lib;
+    bool tx_pending;            /* requests/resumes not yet written */
     bool established_pending;
     bool goaway_pending;
     bool close_pending;

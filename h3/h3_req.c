@@ -231,8 +231,10 @@ int h3_conn_request(struct h3_conn *c, const struct h3_req_params *p, uint64_t n
     h3_req_list_push(&c->queue, r);
     if (out)
         *out = r;
-    if (!c->in_lib)
-        h3_conn_flush(c, now_ns);
+    (void)now_ns;
+    /* Batched: the packets go out on the next flush or expiry run (expiry is
+     * "now" while this is pending), so a burst of requests shares packets. */
+    c->tx_pending = true;
     return 0;
 }
 
@@ -417,6 +419,7 @@ int h3_req_resume(struct h3_req *r)
     if (!r->blocked)
         return 0;
     r->blocked = false;
+    r->conn->tx_pending = true;
     return nghttp3_conn_resume_stream(r->conn->hc, r->stream_id) == 0 ? 0 : H3_ERR_STATE;
 }
 

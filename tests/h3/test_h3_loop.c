@@ -759,6 +759,10 @@ static void test_local_close_and_errors(void **state)
     assert_int_equal(submit(&e, 0, "GET", "/", NULL, 0, NULL, 0, 0), 0);
     assert_int_equal(submit(&e, 1, "GET", "/", NULL, 0, NULL, 0, 0), 0);
     assert_int_equal(submit(&e, 2, "GET", "/", NULL, 0, NULL, 0, 0), H3_ERR_NOBUFS);
+    /* Submitting writes nothing; the expiry says "now" until a flush sends it. */
+    assert_int_equal(h3_conn_expiry(e.c), 0);
+    assert_int_equal(h3_conn_flush(e.c, h3_loop_now(e.loop)), 0);
+    assert_true(h3_conn_expiry(e.c) > 0);
     assert_int_equal(h3_conn_close(e.c, H3_H3_REQUEST_CANCELLED, "bye", h3_loop_now(e.loop)),
                      0);
     assert_int_equal(h3_conn_state(e.c), H3_STATE_CLOSING);
