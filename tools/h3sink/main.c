@@ -2,8 +2,9 @@
  * h3sink: an HTTP/3 collector over a kernel UDP socket, around the sink core.
  *
  * One thread: ppoll on one non-blocking UDP socket (signals unblocked only while
- * waiting), recvmmsg batches into sink_recv, sink_flush into sendmmsg batches,
- * timers from sink_expiry on CLOCK_MONOTONIC.
+ * waiting), recvmmsg batches (UDP GRO when available) into sink_recv, sink_flush
+ * into sendmmsg batches (UDP GSO when available), timers from sink_expiry on
+ * CLOCK_MONOTONIC.
  *   SIGUSR1          GOAWAY, exit 0 once every connection is drained and closed
  *   SIGTERM, SIGINT  the same, but after --drain-timeout close what is left
  *                    (H3_REQUEST_CANCELLED) and exit 0; a second one closes now
@@ -17,6 +18,8 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,9 +32,14 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 #define NS_PER_S 1000000000ULL
-#define BATCH 64
-#define DGRAM_MAX 65536
-#define TX_DGRAM 1500
+/* Messages per sendmmsg / recvmmsg call. */
+#define TX_BATCH 32
+#define RX_BATCH 16
+/* One message: a datagram, or with UDP GSO/GRO several same-sized datagrams to/from
+ * one peer (the kernel's limits: 64 segments, 64 KiB per send). */
+#define MSG_MAX 65535
+#define GSO_BYTES_MAX 65000
+#define GSO_SEGS_MAX 64
 /* Receive batches per loop turn before flushing, so ACKs keep flowing. */
 #define RX_TURNS 8
 #define SOCK_BUF (8 << 20)
@@ -46,21 +54,33 @@ struct opts {
     struct sink_params p;
 };
 
+union cmsg_space {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+};
+
 struct txbatch {
-    int fd;
+    int fd, gso;
     unsigned n;
     uint64_t dropped;
-    struct mmsghdr msg[BATCH];
-    struct iovec iov[BATCH];
-    struct sockaddr_storage to[BATCH];
-    uint8_t buf[BATCH][TX_DGRAM];
+    struct mmsghdr msg[TX_BATCH];
+    struct iovec iov[TX_BATCH];
+    struct sockaddr_storage to[TX_BATCH];
+    socklen_t tolen[TX_BATCH];
+    size_t seg[TX_BATCH];   /* datagram size of the group */
+    unsigned nseg[TX_BATCH];
+    int ended[TX_BATCH];    /* a shorter datagram ends a GSO group */
+    union cmsg_space ctl[TX_BATCH];
+    uint8_t buf[TX_BATCH][MSG_MAX];
 };
 
 struct rxbatch {
-    struct mmsghdr msg[BATCH];
-    struct iovec iov[BATCH];
-    struct sockaddr_storage from[BATCH];
-    uint8_t buf[BATCH][DGRAM_MAX / 16]; /* 4 KiB: larger than any QUIC datagram we accept */
+    int gro;
+    struct mmsghdr msg[RX_BATCH];
+    struct iovec iov[RX_BATCH];
+    struct sockaddr_storage from[RX_BATCH];
+    union cmsg_space ctl[RX_BATCH];
+    uint8_t buf[RX_BATCH][MSG_MAX];
 };
 
 static volatile sig_atomic_t sig_goaway, sig_term;
@@ -287,6 +307,26 @@ static int open_socket(const struct opts *o, struct sockaddr_storage *local,
 static void tx_flush(struct txbatch *t)
 {
     unsigned off = 0;
+    for (unsigned i = 0; i < t->n; i++) {
+        struct msghdr *h = &t->msg[i].msg_hdr;
+        memset(h, 0, sizeof(*h));
+        h->msg_name = &t->to[i];
+        h->msg_namelen = t->tolen[i];
+        h->msg_iov = &t->iov[i];
+        h->msg_iovlen = 1;
+        if (t->nseg[i] > 1) {
+            /* UDP GSO: the kernel cuts the buffer into seg[i]-byte datagrams. */
+            struct cmsghdr *cm;
+            h->msg_control = t->ctl[i].buf;
+            h->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+            cm = CMSG_FIRSTHDR(h);
+            cm->cmsg_level = SOL_UDP;
+            cm->cmsg_type = UDP_SEGMENT;
+            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t seg = (uint16_t)t->seg[i];
+            memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+        }
+    }
     while (off < t->n) {
         int n = sendmmsg(t->fd, &t->msg[off], t->n - off, 0);
         if (n < 0) {
@@ -306,22 +346,47 @@ static void tx_send(void *arg, const struct sockaddr *remote, socklen_t remote_l
 {
     struct txbatch *t = arg;
     unsigned i;
-    if (len > TX_DGRAM || remote_len > sizeof(t->to[0])) {
+
+    if (len > MSG_MAX || remote_len > sizeof(t->to[0])) {
         t->dropped++;
         return;
     }
-    if (t->n == BATCH)
+    if (t->gso && t->n > 0) {
+        i = t->n - 1;
+        if (!t->ended[i] && len <= t->seg[i] && t->nseg[i] < GSO_SEGS_MAX &&
+            t->iov[i].iov_len + len <= GSO_BYTES_MAX && t->tolen[i] == remote_len &&
+            memcmp(&t->to[i], remote, remote_len) == 0) {
+            memcpy(t->buf[i] + t->iov[i].iov_len, data, len);
+            t->iov[i].iov_len += len;
+            t->nseg[i]++;
+            t->ended[i] = len < t->seg[i];
+            return;
+        }
+    }
+    if (t->n == TX_BATCH)
         tx_flush(t);
     i = t->n++;
     memcpy(t->buf[i], data, len);
     memcpy(&t->to[i], remote, remote_len);
+    t->tolen[i] = remote_len;
     t->iov[i].iov_base = t->buf[i];
     t->iov[i].iov_len = len;
-    memset(&t->msg[i], 0, sizeof(t->msg[i]));
-    t->msg[i].msg_hdr.msg_name = &t->to[i];
-    t->msg[i].msg_hdr.msg_namelen = remote_len;
-    t->msg[i].msg_hdr.msg_iov = &t->iov[i];
-    t->msg[i].msg_hdr.msg_iovlen = 1;
+    t->seg[i] = len;
+    t->nseg[i] = 1;
+    t->ended[i] = 0;
+}
+
+/* The GRO segment size of a received message, or 0. */
+static size_t gro_size(struct msghdr *h)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm; cm = CMSG_NXTHDR(h, cm)) {
+        if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+            int v;
+            memcpy(&v, CMSG_DATA(cm), sizeof(v));
+            return v > 0 ? (size_t)v : 0;
+        }
+    }
+    return 0;
 }
 
 /* Receive what is queued (bounded); returns -1 on a socket error. */
@@ -330,16 +395,21 @@ static int rx_drain(int fd, struct rxbatch *r, struct sink *s,
 {
     for (int turn = 0; turn < RX_TURNS; turn++) {
         int n;
-        for (int i = 0; i < BATCH; i++) {
+        for (int i = 0; i < RX_BATCH; i++) {
+            struct msghdr *h = &r->msg[i].msg_hdr;
             r->iov[i].iov_base = r->buf[i];
             r->iov[i].iov_len = sizeof(r->buf[i]);
-            memset(&r->msg[i], 0, sizeof(r->msg[i]));
-            r->msg[i].msg_hdr.msg_name = &r->from[i];
-            r->msg[i].msg_hdr.msg_namelen = sizeof(r->from[i]);
-            r->msg[i].msg_hdr.msg_iov = &r->iov[i];
-            r->msg[i].msg_hdr.msg_iovlen = 1;
+            memset(h, 0, sizeof(*h));
+            h->msg_name = &r->from[i];
+            h->msg_namelen = sizeof(r->from[i]);
+            h->msg_iov = &r->iov[i];
+            h->msg_iovlen = 1;
+            if (r->gro) {
+                h->msg_control = r->ctl[i].buf;
+                h->msg_controllen = sizeof(r->ctl[i].buf);
+            }
         }
-        n = recvmmsg(fd, r->msg, BATCH, MSG_DONTWAIT, NULL);
+        n = recvmmsg(fd, r->msg, RX_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 return 0;
@@ -351,17 +421,24 @@ static int rx_drain(int fd, struct rxbatch *r, struct sink *s,
         }
         uint64_t t = now_ns();
         for (int i = 0; i < n; i++) {
-            if (r->msg[i].msg_hdr.msg_flags & MSG_TRUNC)
-                continue; /* larger than any QUIC datagram we accept */
-            if (sink_recv(s, (const struct sockaddr *)local, local_len,
-                          (const struct sockaddr *)&r->from[i],
-                          r->msg[i].msg_hdr.msg_namelen, r->buf[i], r->msg[i].msg_len,
-                          t) == -ENOMEM) {
-                fprintf(stderr, "h3sink: out of memory\n");
-                return -1;
+            struct msghdr *h = &r->msg[i].msg_hdr;
+            size_t len = r->msg[i].msg_len, seg = r->gro ? gro_size(h) : 0;
+            if (h->msg_flags & MSG_TRUNC)
+                continue; /* larger than any QUIC datagram */
+            if (seg == 0)
+                seg = len;
+            /* With GRO one message holds several datagrams of |seg| bytes. */
+            for (size_t off = 0; off < len; off += seg) {
+                size_t dl = len - off < seg ? len - off : seg;
+                if (sink_recv(s, (const struct sockaddr *)local, local_len,
+                              (const struct sockaddr *)&r->from[i], h->msg_namelen,
+                              r->buf[i] + off, dl, t) == -ENOMEM) {
+                    fprintf(stderr, "h3sink: out of memory\n");
+                    return -1;
+                }
             }
         }
-        if (n < BATCH)
+        if (n < RX_BATCH)
             return 0;
     }
     return 0;
@@ -453,6 +530,12 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     tx.fd = fd;
+    /* UDP GSO/GRO when the kernel has them (Linux >= 4.18 / 5.0): fewer syscalls. */
+    {
+        int one = 1, zero = 0;
+        tx.gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+        rx.gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+    }
 
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
