@@ -12,7 +12,7 @@
 #define METHOD_MAX_LEN  32
 #define FILE_PATH_MAX   4096 /* PATH_MAX on Linux */
 #define SNI_MAX_LEN     253  /* RFC 6066 §3: a DNS host name */
-#define LCORE_MAX       1023 /* RTE_MAX_LCORE upper bound in Debian's DPDK build */
+#define LCORE_MAX       127  /* RTE_MAX_LCORE - 1 in Debian's DPDK 22.11 build (config: CFG_LCORE_MAX) */
 #define BODY_MAX_LEN    CTL_LINE_MAX
 
 /* ---- error codes ------------------------------------------------------------------ */

@@ -81,8 +81,14 @@ static void cmd_help(FILE *out, const struct ctl_cmd_schema *cmd)
             snprintf(buf, sizeof(buf), "%s %s", f->cli, f->metavar);
         fprintf(out, "  %-26s %s%s\n", buf, f->help, f->required && f->cli ? " (required)" : "");
     }
-    if (cmd->exclusive[0] != NULL)
-        fprintf(out, "\n%s and %s exclude each other.\n", cmd->exclusive[0], cmd->exclusive[1]);
+    if (cmd->exclusive[0] != NULL) {
+        const char *opt[2] = {cmd->exclusive[0], cmd->exclusive[1]};
+        for (unsigned i = 0; i < cmd->n_fields; i++)
+            for (unsigned k = 0; k < 2; k++)
+                if (strcmp(cmd->fields[i].name, cmd->exclusive[k]) == 0 && cmd->fields[i].cli)
+                    opt[k] = cmd->fields[i].cli;
+        fprintf(out, "\n%s and %s exclude each other.\n", opt[0], opt[1]);
+    }
 }
 
 static void global_help(FILE *out)
@@ -415,6 +421,38 @@ static char *scalar_text(json_t *v)
     return s != NULL ? s : strdup("?");
 }
 
+/* [[name, value], ...] (HTTP headers) reads better as "name: value, name: value". */
+static char *pairs_text(json_t *v)
+{
+    size_t i, len = 0;
+    json_t *p;
+    char *out;
+
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return NULL;
+    json_array_foreach(v, i, p)
+    {
+        if (json_array_size(p) != 2 || !json_is_string(json_array_get(p, 0)) ||
+            !json_is_string(json_array_get(p, 1)))
+            return NULL;
+        len += json_string_length(json_array_get(p, 0)) +
+               json_string_length(json_array_get(p, 1)) + 4;
+    }
+    out = malloc(len + 1);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\0';
+    json_array_foreach(v, i, p)
+    {
+        if (i > 0)
+            strcat(out, ", ");
+        strcat(out, json_string_value(json_array_get(p, 0)));
+        strcat(out, ": ");
+        strcat(out, json_string_value(json_array_get(p, 1)));
+    }
+    return out;
+}
+
 static bool is_table(json_t *v)
 {
     size_t i;
@@ -468,8 +506,10 @@ static void flatten(json_t *obj, const char *prefix, struct kvs *k, json_t *tabl
             flatten(v, name, k, tables);
         else if (is_table(v))
             json_object_set(tables, name, v);
-        else
-            kv_add(k, name, scalar_text(v));
+        else {
+            char *t = pairs_text(v);
+            kv_add(k, name, t != NULL ? t : scalar_text(v));
+        }
     }
 }
 
