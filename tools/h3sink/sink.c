@@ -38,6 +38,10 @@
  * (RFC 9114 §6.2, RFC 9204 §4.2). */
 #define H3_UNI_STREAMS 3
 #define H3_UNI_WINDOW (256 * 1024)
+/* Our QPACK decoder limits, sent as SETTINGS_QPACK_MAX_TABLE_CAPACITY and
+ * SETTINGS_QPACK_BLOCKED_STREAMS (RFC 9204 §5). */
+#define QPACK_MAX_TABLE_CAPACITY 4096
+#define QPACK_BLOCKED_STREAMS 100
 #define HANDSHAKE_TIMEOUT_NS (10ULL * 1000000000ULL)
 /* TLS 1.3 only; no middlebox compatibility mode in QUIC (RFC 9001 §8.4). */
 #define TLS_PRIORITY                                                                   \
@@ -710,8 +714,8 @@ static int h3_setup(struct sconn *c)
     int rv;
 
     nghttp3_settings_default(&hs);
-    hs.qpack_max_dtable_capacity = 4096;
-    hs.qpack_blocked_streams = 100;
+    hs.qpack_max_dtable_capacity = QPACK_MAX_TABLE_CAPACITY;
+    hs.qpack_blocked_streams = QPACK_BLOCKED_STREAMS;
     rv = nghttp3_conn_server_new(&c->h, &h3_callbacks, &hs, NULL, c);
     if (rv != 0)
         return rv;
