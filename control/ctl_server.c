@@ -397,6 +397,17 @@ struct ctl_server *ctl_call_server(const struct ctl_call *call)
     return call->srv;
 }
 
+int ctl_call_peer(const struct ctl_call *call, uid_t *uid, pid_t *pid)
+{
+    const struct client *c = &call->srv->clients[call->client];
+
+    if (c->fd < 0)
+        return -ENOTCONN;
+    *uid = c->uid;
+    *pid = c->pid;
+    return 0;
+}
+
 int ctl_call_reply(struct ctl_call *call, json_t *result)
 {
     if (call->answered) {

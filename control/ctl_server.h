@@ -128,6 +128,10 @@ const struct ctl_request *ctl_call_request(const struct ctl_call *call);
 /* The server handling |call| (to keep for a later ctl_server_reply). */
 struct ctl_server *ctl_call_server(const struct ctl_call *call);
 
+/* The credentials of the client that sent the request (from SO_PEERCRED), e.g. to log
+ * who asked for `quit`. Returns 0, or -ENOTCONN if the client has gone. */
+int ctl_call_peer(const struct ctl_call *call, uid_t *uid, pid_t *pid);
+
 /* Answers now with |result| (reference stolen; NULL = {}). Returns 0 or -EALREADY. */
 int ctl_call_reply(struct ctl_call *call, json_t *result);
 

@@ -31,7 +31,14 @@ struct fixture {
 
 static void h_list(void *ctx, struct ctl_call *call)
 {
+    uid_t uid = 1;
+    pid_t pid = 0;
+
     (void)ctx;
+    /* the peer is this very process (same host, same test) */
+    assert_int_equal(ctl_call_peer(call, &uid, &pid), 0);
+    assert_int_equal(uid, geteuid());
+    assert_int_equal(pid, getpid());
     ctl_call_reply(call, json_pack("{s:[]}", "conns"));
 }
 
