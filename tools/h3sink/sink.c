@@ -951,19 +951,24 @@ static int tls_new(struct sconn *c)
 
 /* ---------------------------------------------------------------- connections */
 
+/* Create the connection for a client's first Initial. Returns it, or NULL with
+ * *err = -ENOMEM (out of memory) or -EPROTO (refused by ngtcp2 or GnuTLS). */
 static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd,
                               const struct sockaddr *local, socklen_t local_len,
                               const struct sockaddr *remote, socklen_t remote_len,
-                              uint64_t now)
+                              uint64_t now, int *err)
 {
     struct sconn *c = calloc(1, sizeof(*c));
     ngtcp2_settings set;
     ngtcp2_transport_params tp;
     ngtcp2_cid scid;
     ngtcp2_path path;
+    int rv;
 
+    *err = -ENOMEM;
     if (c == NULL)
         return NULL;
+    *err = -EPROTO;
     c->s = s;
     memcpy(&c->local, local, local_len);
     memcpy(&c->remote, remote, remote_len);
@@ -1002,13 +1007,18 @@ static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd,
     path.remote.addr = (ngtcp2_sockaddr *)&c->remote;
     path.remote.addrlen = remote_len;
     path.user_data = NULL;
-    if (ngtcp2_conn_server_new(&c->q, &hd->scid, &scid, &path, hd->version,
-                               &quic_callbacks, &set, &tp, NULL, c) != 0) {
+    rv = ngtcp2_conn_server_new(&c->q, &hd->scid, &scid, &path, hd->version,
+                                &quic_callbacks, &set, &tp, NULL, c);
+    if (rv != 0) {
         c->q = NULL;
+        *err = rv == NGTCP2_ERR_NOMEM ? -ENOMEM : -EPROTO;
         goto fail;
     }
-    if (tls_new(c) != 0)
+    rv = tls_new(c);
+    if (rv != 0) {
+        *err = rv;
         goto fail;
+    }
     ngtcp2_conn_set_tls_native_handle(c->q, c->tls);
 
     c->next = s->conns;
@@ -1020,6 +1030,7 @@ static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd,
         cid_add(c, scid.data, scid.datalen) != 0) {
         c->recorded = 1;
         conn_free(c);
+        *err = -ENOMEM;
         return NULL;
     }
     s->st.conns_accepted++;
@@ -1355,10 +1366,10 @@ int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
             refuse_initial(s, &hd, remote, remote_len);
             return 0;
         }
-        c = conn_new(s, &hd, local, local_len, remote, remote_len, now_ns);
+        c = conn_new(s, &hd, local, local_len, remote, remote_len, now_ns, &rv);
         if (c == NULL) {
             s->st.pkts_dropped++;
-            return -ENOMEM;
+            return rv == -ENOMEM ? -ENOMEM : 0;
         }
     }
     conn_recv(c, local, local_len, remote, remote_len, data, len, now_ns);
