@@ -16,7 +16,11 @@
 #include <cmocka.h>
 
 #include "cfg.h"
+#include "cfg_keys.h"
 
+#ifndef H3DP_CONFIG_DOC
+#error "H3DP_CONFIG_DOC must name docs/CONFIG.md"
+#endif
 #ifndef H3DP_DEFAULT_CONFIG
 #error "H3DP_DEFAULT_CONFIG must name the built copy of config/h3dpd.conf"
 #endif
@@ -630,6 +634,39 @@ static void test_eal_argv(void **state)
     assert_int_equal(av.argc, 0);
 }
 
+/* docs/CONFIG.md has a "## [section]" part per section and a table row per key. */
+static void test_docs(void **state)
+{
+    static char doc[65536];
+    FILE *f = fopen(H3DP_CONFIG_DOC, "r");
+    size_t n;
+
+    (void)state;
+    assert_non_null(f);
+    n = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    assert_true(n < sizeof(doc) - 1);
+    doc[n] = '\0';
+    for (size_t i = 0; i < cfg_nkeys; i++) {
+        char head[64], row[96];
+        const char *part, *next;
+
+        snprintf(head, sizeof(head), "\n## [%s]", cfg_keys[i].section);
+        snprintf(row, sizeof(row), "\n| `%s` |", cfg_keys[i].name);
+        part = strstr(doc, head);
+        if (part == NULL)
+            fail_msg("docs/CONFIG.md has no '## [%s]' part", cfg_keys[i].section);
+        next = strstr(part + 1, "\n## ");
+        {
+            const char *r = strstr(part, row);
+
+            if (r == NULL || (next != NULL && r > next))
+                fail_msg("docs/CONFIG.md [%s] has no row for '%s'", cfg_keys[i].section,
+                         cfg_keys[i].name);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +678,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_io, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eal_argv, setup, teardown),
+        cmocka_unit_test(test_docs),
     };
 
     return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);
