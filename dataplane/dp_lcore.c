@@ -96,7 +96,7 @@ dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, rte_
 	m->l2_len = DP_ETH_HDR_LEN;
 	m->l3_len = DP_IPV4_HDR_LEN;
 	if (likely(resolved)) {
-		dp_txbuf_put(&w->txb, m, rte_rdtsc(), dp->drain_tsc);
+		dp_txbuf_put(&w->txb, m, w->now_tsc, dp->drain_tsc);
 		return 0;
 	}
 	/* The slow path owns ARP: it queues the frame until the next hop answers. */
@@ -272,6 +272,8 @@ dp_lcore_main(void *arg)
 		uint64_t now_ns = dp_tsc_ns(dp, tsc);
 		unsigned work = 0;
 		uint16_t nrx = 0;
+
+		w->now_tsc = tsc;
 
 		if (prev_busy)
 			w->st.busy_cycles += tsc - prev_tsc;

@@ -62,6 +62,7 @@ struct dp_worker {
 	uint16_t txq;
 	struct rte_mempool *pool; /* mbufs of its NUMA socket */
 	struct dp_txbuf txb;
+	uint64_t now_tsc;       /* the current iteration's timestamp */
 	struct rte_ring *cmd;   /* flow open/close posted by other threads (MP/SC) */
 	struct rte_ring *steer; /* UDP for its flows from other lcores (MP/SC) */
 	struct dp_flowtab ft;
