@@ -6,6 +6,7 @@
 #             in the receipt, then SIGUSR1 with a live download (it completes,
 #             exit 0) and the final --json totals
 #   sigterm   SIGTERM with a request held in flight: exit 0 after --drain-timeout
+#   ipv6      GET /bytes/N over [::1] (skip when there is no IPv6 loopback)
 #   cli       usage errors exit 2, unreadable key and busy port exit 1
 # Exit 77 (skip) when gtlsclient is missing.
 set -u
@@ -111,6 +112,11 @@ get-post)
     [ "$(json_field responses_2xx)" = 6 ] || fail "responses_2xx != 6"
     [ "$(json_field body_bytes_out)" = $((n + big + 3 * 34 + $(wc -c <"$work/dl/12x"))) ] ||
         fail "body_bytes_out $(json_field body_bytes_out)"
+    # The drained connection ended with H3_NO_ERROR (0x100 = 256) from either side
+    # (gtlsclient closes as soon as its last stream is done).
+    grep '"final":true' "$work/out" |
+        grep -Eq '\{"code":256,"kind":"application","by":"(local|peer)"\}\]\}$' ||
+        fail "the last connection did not end with H3_NO_ERROR"
     ;;
 sigterm)
     start_sink --response-delay-ms 20000 --drain-timeout 1 --stats-interval 0.05 --json
@@ -133,6 +139,31 @@ sigterm)
     [ "$(json_field goaways_sent)" = 1 ] || fail "no GOAWAY sent"
     kill "$cpid" 2>/dev/null
     wait "$cpid" 2>/dev/null
+    ;;
+ipv6)
+    if ! "$sink" --addr ::1 --port 0 --cert "$certs/server.pem" \
+        --key "$certs/server-key.pem" --stats-interval 0 >"$work/out" 2>"$work/err" & then
+        :
+    fi
+    pid=$!
+    for _ in $(seq 100); do
+        grep -q "^listening" "$work/out" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if ! grep -q "^listening" "$work/out"; then
+        grep -q "cannot bind" "$work/err" && { echo "no IPv6 loopback: skip"; exit 77; }
+        fail "h3sink on ::1: $(cat "$work/err")"
+    fi
+    port=$(sed -n 's/^listening on \[::1\]:\([0-9]*\)$/\1/p' "$work/out")
+    [ -n "$port" ] || fail "listening line: $(cat "$work/out")"
+    mkdir "$work/dl"
+    client --download "$work/dl" ::1 "$port" "https://[::1]:$port/bytes/70000" ||
+        fail "GET over IPv6: exit $?"
+    "$check" "$work/dl/70000" 70000 || fail "GET over IPv6 not byte-exact"
+    kill -USR1 "$pid"
+    wait_exit 10
+    [ "$rc" = 0 ] || fail "exit $rc"
     ;;
 cli)
     "$sink" --addr 127.0.0.1 >/dev/null 2>"$work/e"; rc=$?

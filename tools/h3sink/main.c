@@ -480,6 +480,25 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             (json_int_t)st->digest_ok, "digest_bad", (json_int_t)st->digest_bad,
             "digest_none", (json_int_t)st->digest_none, "goaways_sent",
             (json_int_t)st->goaways_sent, "rate_mb_s", avg, "interval_rate_mb_s", cur);
+        if (j != NULL && final) {
+            /* How the last connections ended (oldest first). */
+            json_t *arr = json_array();
+            uint64_t first = st->conns_closed > SINK_CLOSE_LOG
+                                 ? st->conns_closed - SINK_CLOSE_LOG
+                                 : 0;
+            for (uint64_t i = first; arr != NULL && i < st->conns_closed; i++) {
+                const struct sink_close_rec *r = &st->closes[i % SINK_CLOSE_LOG];
+                json_array_append_new(
+                    arr, json_pack("{s:I, s:s, s:s}", "code", (json_int_t)r->error_code,
+                                   "kind",
+                                   r->idle  ? "idle"
+                                   : r->app ? "application"
+                                            : "transport",
+                                   "by", r->local ? "local" : "peer"));
+            }
+            if (arr != NULL)
+                json_object_set_new(j, "closes", arr);
+        }
         if (j != NULL) {
             char *line = json_dumps(j, JSON_COMPACT);
             if (line != NULL) {
