@@ -122,26 +122,21 @@ static void test_junk(void **state)
     uint8_t junk[1300];
     (void)state;
     addrs(&l, &r);
-    assert_int_equal(sink_recv(NULL, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk,
-                               10, 1),
+    assert_int_equal(sink_recv(NULL, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk, 10, 1),
                      -22);
     assert_int_equal(sink_recv(s, NULL, 0, (void *)&r, sizeof(r), junk, 10, 1), -22);
     /* Empty, tiny, random short-header and a too-small Initial-looking datagram. */
-    assert_int_equal(sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk, 0, 1),
-                     0);
+    assert_int_equal(sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk, 0, 1), 0);
     memset(junk, 0x41, sizeof(junk));
-    assert_int_equal(sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk, 1, 1),
-                     0);
-    assert_int_equal(sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk,
-                               sizeof(junk), 1),
-                     0);
+    assert_int_equal(sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk, 1, 1), 0);
+    assert_int_equal(
+        sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk, sizeof(junk), 1), 0);
     memset(junk, 0, sizeof(junk));
     junk[0] = 0xc0; /* long header, Initial, version 1, but only 100 bytes */
     junk[4] = 1;
     junk[5] = 8;
     junk[14] = 8;
-    assert_int_equal(sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk, 100, 1),
-                     0);
+    assert_int_equal(sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), junk, 100, 1), 0);
     assert_int_equal(sink_stats(s)->pkts_in, 4);
     assert_int_equal(sink_stats(s)->pkts_dropped, 4);
     assert_int_equal(sink_stats(s)->conns_accepted, 0);
@@ -174,8 +169,7 @@ static void test_version_negotiation(void **state)
     (void)state;
     addrs(&l, &r);
     /* Too small: no answer (anti-amplification). */
-    sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), pkt,
-              unknown_version(pkt, 1199) , 1);
+    sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), pkt, unknown_version(pkt, 1199), 1);
     assert_int_equal(sink_flush(s, 1, on_send, &out), 0);
     assert_int_equal(sink_recv(s, (void *)&l, sizeof(l), (void *)&r, sizeof(r), pkt,
                                unknown_version(pkt, 1200), 1),
@@ -205,8 +199,8 @@ static void test_version_negotiation(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_errors),  cmocka_unit_test(test_keylog_error),
-        cmocka_unit_test(test_idle_sink),   cmocka_unit_test(test_junk),
+        cmocka_unit_test(test_new_errors),          cmocka_unit_test(test_keylog_error),
+        cmocka_unit_test(test_idle_sink),           cmocka_unit_test(test_junk),
         cmocka_unit_test(test_version_negotiation),
     };
     if (argc != 2) {

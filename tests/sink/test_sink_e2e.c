@@ -26,13 +26,13 @@
 #include "sink.h"
 #include "sink_http.h"
 
-#define NS 1000000000ULL
-#define MS 1000000ULL
+#define NS     1000000000ULL
+#define MS     1000000ULL
 #define MAXREQ 16
-#define MAXQ 4096
-#define DGRAM 1500
-#define TLS_PRIO                                                                       \
-    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"             \
+#define MAXQ   4096
+#define DGRAM  1500
+#define TLS_PRIO                                                                                   \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"                         \
     "+CHACHA20-POLY1305:%DISABLE_TLS13_COMPAT_MODE"
 
 static const char *certs_dir;
@@ -60,8 +60,8 @@ struct cli {
     int nreq;
     int64_t goaway_id;
     int got_goaway;
-    int closed;      /* draining after the server's CONNECTION_CLOSE */
-    int fatal;       /* a local error */
+    int closed; /* draining after the server's CONNECTION_CLOSE */
+    int fatal;  /* a local error */
     ngtcp2_ccerr peer;
 };
 
@@ -112,8 +112,8 @@ static int h_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_rc
     return 0;
 }
 
-static int h_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_t len,
-                       void *cud, void *sud)
+static int h_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_t len, void *cud,
+                       void *sud)
 {
     struct cli *c = cud;
     struct req *r = req_of(c, sid);
@@ -242,16 +242,15 @@ static int q_recv_stream_data(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint6
     return 0;
 }
 
-static int q_acked(ngtcp2_conn *q, int64_t sid, uint64_t off, uint64_t len, void *ud,
-                   void *sud)
+static int q_acked(ngtcp2_conn *q, int64_t sid, uint64_t off, uint64_t len, void *ud, void *sud)
 {
     struct cli *c = ud;
     (void)q, (void)off, (void)sud;
     return c->h && nghttp3_conn_add_ack_offset(c->h, sid, len) ? -1 : 0;
 }
 
-static int q_stream_close(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t code,
-                          void *ud, void *sud)
+static int q_stream_close(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t code, void *ud,
+                          void *sud)
 {
     struct cli *c = ud;
     int rv;
@@ -270,8 +269,7 @@ static int q_stream_reset(ngtcp2_conn *q, int64_t sid, uint64_t fs, uint64_t cod
     return c->h && nghttp3_conn_shutdown_stream_read(c->h, sid) ? -1 : 0;
 }
 
-static int q_extend_stream_data(ngtcp2_conn *q, int64_t sid, uint64_t max, void *ud,
-                                void *sud)
+static int q_extend_stream_data(ngtcp2_conn *q, int64_t sid, uint64_t max, void *ud, void *sud)
 {
     struct cli *c = ud;
     (void)q, (void)max, (void)sud;
@@ -353,8 +351,8 @@ static struct cli *cli_new(uint64_t now, uint16_t port)
     path.remote.addr = (ngtcp2_sockaddr *)&c->remote;
     path.remote.addrlen = sizeof(c->remote);
     path.user_data = NULL;
-    assert_int_equal(ngtcp2_conn_client_new(&c->q, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
-                                            &q_cb, &set, &tp, NULL, c),
+    assert_int_equal(ngtcp2_conn_client_new(&c->q, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &q_cb,
+                                            &set, &tp, NULL, c),
                      0);
     snprintf(ca, sizeof(ca), "%s/ca.pem", certs_dir);
     assert_int_equal(gnutls_certificate_allocate_credentials(&c->cred), 0);
@@ -394,9 +392,9 @@ static struct req *cli_request(struct cli *c, const char *method, const char *pa
     int64_t sid;
     struct req *r;
     nghttp3_data_reader dr = {up_read};
-#define ADD(k, v)                                                                      \
-    nv[n++] = (nghttp3_nv){(uint8_t *)(uintptr_t)(k), (uint8_t *)(uintptr_t)(v),       \
-                           strlen(k), strlen(v), NGHTTP3_NV_FLAG_NONE}
+#define ADD(k, v)                                                                                  \
+    nv[n++] = (nghttp3_nv){(uint8_t *)(uintptr_t)(k), (uint8_t *)(uintptr_t)(v), strlen(k),        \
+                           strlen(v), NGHTTP3_NV_FLAG_NONE}
     assert_non_null(c->h);
     assert_true(c->nreq < MAXREQ);
     if (ngtcp2_conn_open_bidi_stream(c->q, &sid, NULL) != 0)
@@ -455,10 +453,10 @@ static int cli_write(struct net *n)
             nvec = nghttp3_conn_writev_stream(c->h, &sid, &fin, vec, 16);
             assert_true(nvec >= 0);
         }
-        nw = ngtcp2_conn_writev_stream(
-            c->q, &ps.path, NULL, buf, 1452, &ndata,
-            NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0), sid,
-            (const ngtcp2_vec *)vec, (size_t)nvec, n->now);
+        nw = ngtcp2_conn_writev_stream(c->q, &ps.path, NULL, buf, 1452, &ndata,
+                                       NGTCP2_WRITE_STREAM_FLAG_MORE |
+                                           (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0),
+                                       sid, (const ngtcp2_vec *)vec, (size_t)nvec, n->now);
         if (nw < 0) {
             if (nw == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
                 nghttp3_conn_block_stream(c->h, sid);
@@ -481,9 +479,9 @@ static int cli_write(struct net *n)
             break;
         sent++;
         if (!lost(n))
-            assert_int_equal(sink_recv(n->s, (struct sockaddr *)&c->remote,
-                                       sizeof(c->remote), (struct sockaddr *)&c->local,
-                                       sizeof(c->local), buf, (size_t)nw, n->now),
+            assert_int_equal(sink_recv(n->s, (struct sockaddr *)&c->remote, sizeof(c->remote),
+                                       (struct sockaddr *)&c->local, sizeof(c->local), buf,
+                                       (size_t)nw, n->now),
                              0);
     }
     ngtcp2_conn_update_pkt_tx_time(c->q, n->now);
@@ -878,10 +876,10 @@ static void test_two_clients(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_get),           cmocka_unit_test(test_post_digest),
-        cmocka_unit_test(test_loss),          cmocka_unit_test(test_goaway_drains),
-        cmocka_unit_test(test_close_all),     cmocka_unit_test(test_idle_timeout),
-        cmocka_unit_test(test_stream_limit),  cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_get),          cmocka_unit_test(test_post_digest),
+        cmocka_unit_test(test_loss),         cmocka_unit_test(test_goaway_drains),
+        cmocka_unit_test(test_close_all),    cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_stream_limit), cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_two_clients),
     };
     if (argc != 2) {

@@ -32,8 +32,7 @@ static void test_digest_valid(void **state)
 
     /* Other members, parameters and whitespace around commas. */
     memset(out, 0, sizeof(out));
-    assert_int_equal(parse("  sha-512=:AAAA:;x=1 ,\tsha-256=:" EMPTY_SHA256_B64 ":;p=\"a\"",
-                           out),
+    assert_int_equal(parse("  sha-512=:AAAA:;x=1 ,\tsha-256=:" EMPTY_SHA256_B64 ":;p=\"a\"", out),
                      SINK_DIGEST_SHA256);
     assert_memory_equal(out, want, SINK_SHA256_LEN);
 
@@ -49,8 +48,7 @@ static void test_digest_absent(void **state)
     (void)state;
     assert_int_equal(parse("sha-512=:AAAA:", out), SINK_DIGEST_ABSENT);
     assert_int_equal(parse("md5=:AAAA:, unixsum=12, flag", out), SINK_DIGEST_ABSENT);
-    assert_int_equal(parse("token=abc/def, str=\"x\\\"y\", b=?1, d=-1.5", out),
-                     SINK_DIGEST_ABSENT);
+    assert_int_equal(parse("token=abc/def, str=\"x\\\"y\", b=?1, d=-1.5", out), SINK_DIGEST_ABSENT);
 }
 
 static void test_digest_malformed(void **state)
@@ -58,22 +56,22 @@ static void test_digest_malformed(void **state)
     uint8_t out[SINK_SHA256_LEN];
     (void)state;
     static const char *bad[] = {
-        "",                                     /* empty */
-        "   ",                                  /* only spaces */
-        "SHA-256=:" EMPTY_SHA256_B64 ":",       /* keys are lowercase */
-        "sha-256",                              /* boolean, not bytes */
-        "sha-256=abc",                          /* token, not bytes */
-        "sha-256=\"" EMPTY_SHA256_B64 "\"",     /* string, not bytes */
-        "sha-256=:AAAA:",                       /* 3 bytes, not 32 */
-        "sha-256=:" EMPTY_SHA256_B64,           /* unterminated */
+        "",                                                       /* empty */
+        "   ",                                                    /* only spaces */
+        "SHA-256=:" EMPTY_SHA256_B64 ":",                         /* keys are lowercase */
+        "sha-256",                                                /* boolean, not bytes */
+        "sha-256=abc",                                            /* token, not bytes */
+        "sha-256=\"" EMPTY_SHA256_B64 "\"",                       /* string, not bytes */
+        "sha-256=:AAAA:",                                         /* 3 bytes, not 32 */
+        "sha-256=:" EMPTY_SHA256_B64,                             /* unterminated */
         "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu!U=:", /* bad char */
-        "sha-256=:" EMPTY_SHA256_B64 ":,",      /* trailing comma */
-        "sha-256=:" EMPTY_SHA256_B64 ": x",     /* junk after member */
-        ",sha-256=:" EMPTY_SHA256_B64 ":",      /* leading comma */
-        "sha-256=:" EMPTY_SHA256_B64 ":;",      /* empty parameter */
+        "sha-256=:" EMPTY_SHA256_B64 ":,",                        /* trailing comma */
+        "sha-256=:" EMPTY_SHA256_B64 ": x",                       /* junk after member */
+        ",sha-256=:" EMPTY_SHA256_B64 ":",                        /* leading comma */
+        "sha-256=:" EMPTY_SHA256_B64 ":;",                        /* empty parameter */
         "a=\"unterminated",
         "a=?2",
-        "a=1234567890123456",                   /* integer too long */
+        "a=1234567890123456", /* integer too long */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (parse(bad[i], out) != SINK_DIGEST_MALFORMED)
@@ -184,9 +182,9 @@ static void test_receipt(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_digest_valid),  cmocka_unit_test(test_digest_absent),
+        cmocka_unit_test(test_digest_valid),     cmocka_unit_test(test_digest_absent),
         cmocka_unit_test(test_digest_malformed), cmocka_unit_test(test_base64),
-        cmocka_unit_test(test_bytes_path),    cmocka_unit_test(test_pattern),
+        cmocka_unit_test(test_bytes_path),       cmocka_unit_test(test_pattern),
         cmocka_unit_test(test_receipt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

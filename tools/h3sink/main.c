@@ -30,16 +30,16 @@
 #include <unistd.h>
 
 #define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-#define NS_PER_S 1000000000ULL
+#define EXIT_USAGE   2
+#define NS_PER_S     1000000000ULL
 /* Messages per sendmmsg / recvmmsg call. */
 #define TX_BATCH 32
 #define RX_BATCH 16
 /* One message: a datagram, or with UDP GSO/GRO several same-sized datagrams to/from
  * one peer (the kernel's limits: 64 segments, 64 KiB per send). */
-#define MSG_MAX 65535
+#define MSG_MAX       65535
 #define GSO_BYTES_MAX 65000
-#define GSO_SEGS_MAX 64
+#define GSO_SEGS_MAX  64
 /* Receive batches per loop turn before flushing, so ACKs keep flowing. */
 #define RX_TURNS 8
 #define SOCK_BUF (8 << 20)
@@ -67,9 +67,9 @@ struct txbatch {
     struct iovec iov[TX_BATCH];
     struct sockaddr_storage to[TX_BATCH];
     socklen_t tolen[TX_BATCH];
-    size_t seg[TX_BATCH];   /* datagram size of the group */
+    size_t seg[TX_BATCH]; /* datagram size of the group */
     unsigned nseg[TX_BATCH];
-    int ended[TX_BATCH];    /* a shorter datagram ends a GSO group */
+    int ended[TX_BATCH]; /* a shorter datagram ends a GSO group */
     union cmsg_space ctl[TX_BATCH];
     uint8_t buf[TX_BATCH][MSG_MAX];
 };
@@ -102,24 +102,23 @@ static uint64_t now_ns(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: h3sink --addr ADDR --port PORT --cert FILE --key FILE [options]\n"
-            "  --addr ADDR            address to bind (IPv4 or IPv6)\n"
-            "  --port PORT            UDP port (0: any free port; see the listening line)\n"
-            "  --cert FILE, --key FILE  PEM certificate chain and private key\n"
-            "  --json                 totals as one JSON object per line on stdout\n"
-            "  --max-streams N        concurrent requests per connection (default 100)\n"
-            "  --max-data BYTES       connection flow-control window (default 16 MiB)\n"
-            "  --max-stream-data BYTES  per-request window (default 4 MiB)\n"
-            "  --idle-timeout S       idle timeout in seconds (default 30)\n"
-            "  --stats-interval S     print totals every S seconds (0: off; default 1\n"
-            "                         when stdout is a tty, else off)\n"
-            "  --drain-timeout S      SIGTERM/SIGINT grace period (default 5)\n"
-            "  --keylog FILE          append TLS secrets (SSLKEYLOGFILE format)\n"
-            "  --quiet                no human-readable totals\n"
-            "test hooks:\n"
-            "  --response-delay-ms MS delay every response\n"
-            "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n");
+    fprintf(f, "usage: h3sink --addr ADDR --port PORT --cert FILE --key FILE [options]\n"
+               "  --addr ADDR            address to bind (IPv4 or IPv6)\n"
+               "  --port PORT            UDP port (0: any free port; see the listening line)\n"
+               "  --cert FILE, --key FILE  PEM certificate chain and private key\n"
+               "  --json                 totals as one JSON object per line on stdout\n"
+               "  --max-streams N        concurrent requests per connection (default 100)\n"
+               "  --max-data BYTES       connection flow-control window (default 16 MiB)\n"
+               "  --max-stream-data BYTES  per-request window (default 4 MiB)\n"
+               "  --idle-timeout S       idle timeout in seconds (default 30)\n"
+               "  --stats-interval S     print totals every S seconds (0: off; default 1\n"
+               "                         when stdout is a tty, else off)\n"
+               "  --drain-timeout S      SIGTERM/SIGINT grace period (default 5)\n"
+               "  --keylog FILE          append TLS secrets (SSLKEYLOGFILE format)\n"
+               "  --quiet                no human-readable totals\n"
+               "test hooks:\n"
+               "  --response-delay-ms MS delay every response\n"
+               "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n");
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -153,8 +152,21 @@ static int parse_secs(const char *s, double max, double *out)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     enum {
-        O_ADDR = 256, O_PORT, O_CERT, O_KEY, O_JSON, O_MAXSTREAMS, O_MAXDATA,
-        O_MAXSTREAMDATA, O_IDLE, O_STATS, O_DRAIN, O_KEYLOG, O_QUIET, O_DELAY, O_FAULT,
+        O_ADDR = 256,
+        O_PORT,
+        O_CERT,
+        O_KEY,
+        O_JSON,
+        O_MAXSTREAMS,
+        O_MAXDATA,
+        O_MAXSTREAMDATA,
+        O_IDLE,
+        O_STATS,
+        O_DRAIN,
+        O_KEYLOG,
+        O_QUIET,
+        O_DELAY,
+        O_FAULT,
         O_HELP
     };
     static const struct option lo[] = {
@@ -188,18 +200,32 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->drain_timeout = 5;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case O_ADDR: o->addr = optarg; break;
+        case O_ADDR:
+            o->addr = optarg;
+            break;
         case O_PORT:
             if (parse_u64(optarg, 65535, &v) < 0)
                 goto bad;
             o->port = optarg;
             break;
-        case O_CERT: o->cert = optarg; break;
-        case O_KEY: o->key = optarg; break;
-        case O_JSON: o->json = 1; break;
-        case O_QUIET: o->quiet = 1; break;
-        case O_KEYLOG: o->keylog = optarg; break;
-        case O_FAULT: o->p.fault_bad_response_headers = 1; break;
+        case O_CERT:
+            o->cert = optarg;
+            break;
+        case O_KEY:
+            o->key = optarg;
+            break;
+        case O_JSON:
+            o->json = 1;
+            break;
+        case O_QUIET:
+            o->quiet = 1;
+            break;
+        case O_KEYLOG:
+            o->keylog = optarg;
+            break;
+        case O_FAULT:
+            o->p.fault_bad_response_headers = 1;
+            break;
         case O_MAXSTREAMS:
             if (parse_u64(optarg, varint_max, &v) < 0 || v == 0)
                 goto bad;
@@ -233,8 +259,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 goto bad;
             o->p.response_delay_ns = v * 1000000ULL;
             break;
-        case O_HELP: usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case O_HELP:
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (optind != argc) {
@@ -257,8 +287,8 @@ bad:
     return -1;
 }
 
-static int open_socket(const struct opts *o, struct sockaddr_storage *local,
-                       socklen_t *local_len, char *shown, size_t shownlen)
+static int open_socket(const struct opts *o, struct sockaddr_storage *local, socklen_t *local_len,
+                       char *shown, size_t shownlen)
 {
     struct addrinfo hints = {0}, *ai = NULL;
     char host[INET6_ADDRSTRLEN], serv[8];
@@ -284,8 +314,7 @@ static int open_socket(const struct opts *o, struct sockaddr_storage *local,
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        fprintf(stderr, "h3sink: cannot bind %s port %s: %s\n", o->addr, o->port,
-                strerror(errno));
+        fprintf(stderr, "h3sink: cannot bind %s port %s: %s\n", o->addr, o->port, strerror(errno));
         freeaddrinfo(ai);
         close(fd);
         return -1;
@@ -293,14 +322,13 @@ static int open_socket(const struct opts *o, struct sockaddr_storage *local,
     freeaddrinfo(ai);
     *local_len = sizeof(*local);
     if (getsockname(fd, (struct sockaddr *)local, local_len) < 0 ||
-        getnameinfo((struct sockaddr *)local, *local_len, host, sizeof(host), serv,
-                    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        getnameinfo((struct sockaddr *)local, *local_len, host, sizeof(host), serv, sizeof(serv),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
         fprintf(stderr, "h3sink: getsockname: %s\n", strerror(errno));
         close(fd);
         return -1;
     }
-    snprintf(shown, shownlen, local->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
-             serv);
+    snprintf(shown, shownlen, local->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
     return fd;
 }
 
@@ -390,8 +418,8 @@ static size_t gro_size(struct msghdr *h)
 }
 
 /* Receive what is queued (bounded); returns -1 on a socket error. */
-static int rx_drain(int fd, struct rxbatch *r, struct sink *s,
-                    const struct sockaddr_storage *local, socklen_t local_len)
+static int rx_drain(int fd, struct rxbatch *r, struct sink *s, const struct sockaddr_storage *local,
+                    socklen_t local_len)
 {
     for (int turn = 0; turn < RX_TURNS; turn++) {
         int n;
@@ -431,8 +459,8 @@ static int rx_drain(int fd, struct rxbatch *r, struct sink *s,
             for (size_t off = 0; off < len; off += seg) {
                 size_t dl = len - off < seg ? len - off : seg;
                 if (sink_recv(s, (const struct sockaddr *)local, local_len,
-                              (const struct sockaddr *)&r->from[i], h->msg_namelen,
-                              r->buf[i] + off, dl, t) == -ENOMEM) {
+                              (const struct sockaddr *)&r->from[i], h->msg_namelen, r->buf[i] + off,
+                              dl, t) == -ENOMEM) {
                     fprintf(stderr, "h3sink: out of memory\n");
                     return -1;
                 }
@@ -453,9 +481,8 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
                          uint64_t now, int final)
 {
     const struct sink_stats *st = sink_stats(s);
-    double span = tt->last_body > tt->first_body
-                      ? (double)(tt->last_body - tt->first_body) / NS_PER_S
-                      : 0;
+    double span =
+        tt->last_body > tt->first_body ? (double)(tt->last_body - tt->first_body) / NS_PER_S : 0;
     double avg = span > 0 ? (double)st->body_bytes_in / span / 1e6 : 0;
     double dt = now > tt->prev_t ? (double)(now - tt->prev_t) / NS_PER_S : 0;
     double cur = dt > 0 ? (double)(st->body_bytes_in - tt->prev_bytes) / dt / 1e6 : 0;
@@ -466,10 +493,9 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
         json_t *j = json_pack(
             "{s:b, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
             " s:I, s:I, s:I, s:I, s:f, s:f}",
-            "final", final, "uptime_s", (double)(now - tt->start) / NS_PER_S,
-            "connections", (json_int_t)st->conns_accepted, "connections_closed",
-            (json_int_t)st->conns_closed, "connections_closed_ok",
-            (json_int_t)st->conns_closed_ok, "connections_closed_error",
+            "final", final, "uptime_s", (double)(now - tt->start) / NS_PER_S, "connections",
+            (json_int_t)st->conns_accepted, "connections_closed", (json_int_t)st->conns_closed,
+            "connections_closed_ok", (json_int_t)st->conns_closed_ok, "connections_closed_error",
             (json_int_t)st->conns_closed_error, "connections_idle_timeout",
             (json_int_t)st->conns_idle_timeout, "requests", (json_int_t)st->requests,
             "requests_bad", (json_int_t)st->requests_bad, "responses_2xx",
@@ -477,24 +503,22 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             "responses_5xx", (json_int_t)st->responses_5xx, "streams_reset",
             (json_int_t)st->streams_reset, "body_bytes_in", (json_int_t)st->body_bytes_in,
             "body_bytes_out", (json_int_t)st->body_bytes_out, "digest_ok",
-            (json_int_t)st->digest_ok, "digest_bad", (json_int_t)st->digest_bad,
-            "digest_none", (json_int_t)st->digest_none, "goaways_sent",
-            (json_int_t)st->goaways_sent, "rate_mb_s", avg, "interval_rate_mb_s", cur);
+            (json_int_t)st->digest_ok, "digest_bad", (json_int_t)st->digest_bad, "digest_none",
+            (json_int_t)st->digest_none, "goaways_sent", (json_int_t)st->goaways_sent, "rate_mb_s",
+            avg, "interval_rate_mb_s", cur);
         if (j != NULL && final) {
             /* How the last connections ended (oldest first). */
             json_t *arr = json_array();
-            uint64_t first = st->conns_closed > SINK_CLOSE_LOG
-                                 ? st->conns_closed - SINK_CLOSE_LOG
-                                 : 0;
+            uint64_t first =
+                st->conns_closed > SINK_CLOSE_LOG ? st->conns_closed - SINK_CLOSE_LOG : 0;
             for (uint64_t i = first; arr != NULL && i < st->conns_closed; i++) {
                 const struct sink_close_rec *r = &st->closes[i % SINK_CLOSE_LOG];
-                json_array_append_new(
-                    arr, json_pack("{s:I, s:s, s:s}", "code", (json_int_t)r->error_code,
-                                   "kind",
-                                   r->idle  ? "idle"
-                                   : r->app ? "application"
-                                            : "transport",
-                                   "by", r->local ? "local" : "peer"));
+                json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "code",
+                                                     (json_int_t)r->error_code, "kind",
+                                                     r->idle  ? "idle"
+                                                     : r->app ? "application"
+                                                              : "transport",
+                                                     "by", r->local ? "local" : "peer"));
             }
             if (arr != NULL)
                 json_object_set_new(j, "closes", arr);
@@ -508,15 +532,14 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             json_decref(j);
         }
     } else if (!o->quiet) {
-        printf("%s: connections %" PRIu64 " (closed %" PRIu64 ", ok %" PRIu64
-               ", error %" PRIu64 ", idle %" PRIu64 ") requests %" PRIu64 " (bad %" PRIu64
-               ") body in %" PRIu64 " B out %" PRIu64 " B rate %.1f MB/s (now %.1f)"
-               " digest ok %" PRIu64 " bad %" PRIu64 " none %" PRIu64 " goaway %" PRIu64
-               "\n",
-               final ? "total" : "stats", st->conns_accepted, st->conns_closed,
-               st->conns_closed_ok, st->conns_closed_error, st->conns_idle_timeout,
-               st->requests, st->requests_bad, st->body_bytes_in, st->body_bytes_out, avg,
-               cur, st->digest_ok, st->digest_bad, st->digest_none, st->goaways_sent);
+        printf("%s: connections %" PRIu64 " (closed %" PRIu64 ", ok %" PRIu64 ", error %" PRIu64
+               ", idle %" PRIu64 ") requests %" PRIu64 " (bad %" PRIu64 ") body in %" PRIu64
+               " B out %" PRIu64 " B rate %.1f MB/s (now %.1f)"
+               " digest ok %" PRIu64 " bad %" PRIu64 " none %" PRIu64 " goaway %" PRIu64 "\n",
+               final ? "total" : "stats", st->conns_accepted, st->conns_closed, st->conns_closed_ok,
+               st->conns_closed_error, st->conns_idle_timeout, st->requests, st->requests_bad,
+               st->body_bytes_in, st->body_bytes_out, avg, cur, st->digest_ok, st->digest_bad,
+               st->digest_none, st->goaways_sent);
     }
     fflush(stdout);
 }

@@ -24,11 +24,11 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 /* Length of the connection IDs we issue (RFC 9000 §5.1 allows up to 20). */
-#define SINK_SCIDLEN 18
+#define SINK_SCIDLEN   18
 #define CIDMAP_BUCKETS 4096
 /* Stateless replies (Version Negotiation, refusals) waiting for sink_flush. */
-#define PEND_MAX 16
-#define PKT_BUF 1500
+#define PEND_MAX  16
+#define PKT_BUF   1500
 #define TXBUF_LEN 65536
 /* A local closing period lasts 3 x PTO (RFC 9000 §10.2). */
 #define CLOSE_PTO_MULT 3
@@ -37,16 +37,16 @@
 /* Unidirectional streams a client needs: control, QPACK encoder and decoder
  * (RFC 9114 §6.2, RFC 9204 §4.2). */
 #define H3_UNI_STREAMS 3
-#define H3_UNI_WINDOW (256 * 1024)
+#define H3_UNI_WINDOW  (256 * 1024)
 /* Our QPACK decoder limits, sent as SETTINGS_QPACK_MAX_TABLE_CAPACITY and
  * SETTINGS_QPACK_BLOCKED_STREAMS (RFC 9204 §5). */
 #define QPACK_MAX_TABLE_CAPACITY 4096
-#define QPACK_BLOCKED_STREAMS 100
-#define HANDSHAKE_TIMEOUT_NS (10ULL * 1000000000ULL)
+#define QPACK_BLOCKED_STREAMS    100
+#define HANDSHAKE_TIMEOUT_NS     (10ULL * 1000000000ULL)
 /* TLS 1.3 only; no middlebox compatibility mode in QUIC (RFC 9001 §8.4). */
-#define TLS_PRIORITY                                                                   \
-    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"             \
-    "+CHACHA20-POLY1305:+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"       \
+#define TLS_PRIORITY                                                                               \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"                         \
+    "+CHACHA20-POLY1305:+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"                   \
     "+GROUP-SECP384R1:+GROUP-SECP521R1:%DISABLE_TLS13_COMPAT_MODE"
 
 enum method { M_OTHER, M_GET, M_HEAD, M_POST, M_PUT };
@@ -60,9 +60,9 @@ struct sstream {
     struct sconn *c;
     int64_t id;
     uint8_t method;
-    uint8_t digest;      /* enum sink_digest_parse */
-    int8_t bytes;        /* sink_bytes_path() result for :path */
-    uint8_t fault;       /* :path is /fault/bad-headers */
+    uint8_t digest; /* enum sink_digest_parse */
+    int8_t bytes;   /* sink_bytes_path() result for :path */
+    uint8_t fault;  /* :path is /fault/bad-headers */
     uint8_t delayed;
     uint8_t responded;
     uint64_t bytes_n;
@@ -323,9 +323,8 @@ static void conn_start_closing(struct sconn *c, uint64_t now)
     c->close_pkt = malloc(PKT_BUF);
     ngtcp2_path_storage_zero(&ps);
     n = c->close_pkt == NULL ? -1
-                             : ngtcp2_conn_write_connection_close(c->q, &ps.path, NULL,
-                                                                  c->close_pkt, PKT_BUF,
-                                                                  &c->ccerr, now);
+                             : ngtcp2_conn_write_connection_close(
+                                   c->q, &ps.path, NULL, c->close_pkt, PKT_BUF, &c->ccerr, now);
     c->state = C_CLOSING;
     c->close_deadline = now + CLOSE_PTO_MULT * ngtcp2_conn_get_pto(c->q);
     if (n <= 0) {
@@ -338,8 +337,7 @@ static void conn_start_closing(struct sconn *c, uint64_t now)
     c->close_send = 1;
 }
 
-static void conn_close_app(struct sconn *c, uint64_t code, const char *reason,
-                           uint64_t now)
+static void conn_close_app(struct sconn *c, uint64_t code, const char *reason, uint64_t now)
 {
     ngtcp2_ccerr_set_application_error(&c->ccerr, code, (const uint8_t *)reason,
                                        reason ? strlen(reason) : 0);
@@ -388,8 +386,8 @@ static void conn_error(struct sconn *c, int rv, uint64_t now)
 static int cb_fail(struct sconn *c, int h3rv)
 {
     if (!c->ccerr_set) {
-        ngtcp2_ccerr_set_application_error(
-            &c->ccerr, nghttp3_err_infer_quic_app_error_code(h3rv), NULL, 0);
+        ngtcp2_ccerr_set_application_error(&c->ccerr, nghttp3_err_infer_quic_app_error_code(h3rv),
+                                           NULL, 0);
         c->ccerr_set = 1;
     }
     return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -397,8 +395,8 @@ static int cb_fail(struct sconn *c, int h3rv)
 
 /* ---------------------------------------------------------------- responses */
 
-static nghttp3_ssize h3_read_data(nghttp3_conn *h, int64_t sid, nghttp3_vec *vec,
-                                  size_t veccnt, uint32_t *pflags, void *cud, void *sud)
+static nghttp3_ssize h3_read_data(nghttp3_conn *h, int64_t sid, nghttp3_vec *vec, size_t veccnt,
+                                  uint32_t *pflags, void *cud, void *sud)
 {
     struct sstream *st = sud;
     struct sconn *c = cud;
@@ -432,10 +430,10 @@ static nghttp3_ssize h3_read_data(nghttp3_conn *h, int64_t sid, nghttp3_vec *vec
 
 static const nghttp3_data_reader body_reader = {h3_read_data};
 
-#define NV(n, v, vl)                                                                   \
-    {                                                                                  \
-        (uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, (vl),     \
-            NGHTTP3_NV_FLAG_NONE                                               \
+#define NV(n, v, vl)                                                                               \
+    {                                                                                              \
+        (uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, (vl),                 \
+            NGHTTP3_NV_FLAG_NONE                                                                   \
     }
 
 static void count_status(struct sink *s, int status)
@@ -498,9 +496,9 @@ static int submit_response(struct sconn *c, struct sstream *st)
         ctype = "application/json";
     } else if (st->bytes < 0) {
         code = 400;
-        st->resp_len = (uint64_t)snprintf(st->small, sizeof(st->small),
-                                          "bad /bytes/N (0 <= N <= %llu)\n",
-                                          (unsigned long long)SINK_BYTES_MAX);
+        st->resp_len =
+            (uint64_t)snprintf(st->small, sizeof(st->small), "bad /bytes/N (0 <= N <= %llu)\n",
+                               (unsigned long long)SINK_BYTES_MAX);
     } else if (st->bytes > 0) {
         st->resp_buf = NULL;
         st->resp_len = st->bytes_n;
@@ -534,8 +532,7 @@ static int submit_response(struct sconn *c, struct sstream *st)
 
 /* ---------------------------------------------------------------- nghttp3 callbacks */
 
-static int h3_stream_close(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud,
-                           void *sud)
+static int h3_stream_close(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud, void *sud)
 {
     struct sconn *c = cud;
     (void)h;
@@ -547,8 +544,8 @@ static int h3_stream_close(nghttp3_conn *h, int64_t sid, uint64_t code, void *cu
     return 0;
 }
 
-static int h3_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_t len,
-                        void *cud, void *sud)
+static int h3_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_t len, void *cud,
+                        void *sud)
 {
     struct sconn *c = cud;
     struct sstream *st = sud;
@@ -564,8 +561,7 @@ static int h3_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_
     return 0;
 }
 
-static int h3_deferred_consume(nghttp3_conn *h, int64_t sid, size_t consumed, void *cud,
-                               void *sud)
+static int h3_deferred_consume(nghttp3_conn *h, int64_t sid, size_t consumed, void *cud, void *sud)
 {
     struct sconn *c = cud;
     (void)h;
@@ -601,9 +597,8 @@ static enum method parse_method(const uint8_t *v, size_t len)
     return M_OTHER;
 }
 
-static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token,
-                          nghttp3_rcbuf *name, nghttp3_rcbuf *value, uint8_t flags,
-                          void *cud, void *sud)
+static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_rcbuf *name,
+                          nghttp3_rcbuf *value, uint8_t flags, void *cud, void *sud)
 {
     static const char fault_path[] = "/fault/bad-headers";
     struct sstream *st = sud;
@@ -620,8 +615,8 @@ static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token,
         st->method = (uint8_t)parse_method(v.base, v.len);
         return 0;
     case NGHTTP3_QPACK_TOKEN__PATH:
-        st->bytes = (int8_t)sink_bytes_path((const char *)v.base, v.len, SINK_BYTES_MAX,
-                                            &st->bytes_n);
+        st->bytes =
+            (int8_t)sink_bytes_path((const char *)v.base, v.len, SINK_BYTES_MAX, &st->bytes_n);
         st->fault = v.len == sizeof(fault_path) - 1 &&
                     memcmp(v.base, fault_path, sizeof(fault_path) - 1) == 0;
         return 0;
@@ -670,19 +665,16 @@ static int h3_end_stream(nghttp3_conn *h, int64_t sid, void *cud, void *sud)
     return submit_response(c, st) == 0 ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
 }
 
-static int h3_stop_sending(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud,
-                           void *sud)
+static int h3_stop_sending(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud, void *sud)
 {
     struct sconn *c = cud;
     (void)h;
     (void)sud;
-    return ngtcp2_conn_shutdown_stream_read(c->q, 0, sid, code) == 0
-               ? 0
-               : NGHTTP3_ERR_CALLBACK_FAILURE;
+    return ngtcp2_conn_shutdown_stream_read(c->q, 0, sid, code) == 0 ? 0
+                                                                     : NGHTTP3_ERR_CALLBACK_FAILURE;
 }
 
-static int h3_reset_stream(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud,
-                           void *sud)
+static int h3_reset_stream(nghttp3_conn *h, int64_t sid, uint64_t code, void *cud, void *sud)
 {
     struct sconn *c = cud;
     (void)h;
@@ -740,8 +732,7 @@ static void q_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
         memset(dest, 0, len);
 }
 
-static int q_get_new_cid(ngtcp2_conn *q, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
-                         void *ud)
+static int q_get_new_cid(ngtcp2_conn *q, ngtcp2_cid *cid, uint8_t *token, size_t cidlen, void *ud)
 {
     struct sconn *c = ud;
     (void)q;
@@ -789,8 +780,7 @@ static int q_recv_stream_data(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint6
     return 0;
 }
 
-static int q_acked(ngtcp2_conn *q, int64_t sid, uint64_t off, uint64_t len, void *ud,
-                   void *sud)
+static int q_acked(ngtcp2_conn *q, int64_t sid, uint64_t off, uint64_t len, void *ud, void *sud)
 {
     struct sconn *c = ud;
     int rv;
@@ -803,8 +793,8 @@ static int q_acked(ngtcp2_conn *q, int64_t sid, uint64_t off, uint64_t len, void
     return rv == 0 ? 0 : cb_fail(c, rv);
 }
 
-static int q_stream_close(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t code,
-                          void *ud, void *sud)
+static int q_stream_close(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t code, void *ud,
+                          void *sud)
 {
     struct sconn *c = ud;
     int rv;
@@ -822,8 +812,8 @@ static int q_stream_close(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t 
     return rv == 0 ? 0 : cb_fail(c, rv);
 }
 
-static int q_stream_reset(ngtcp2_conn *q, int64_t sid, uint64_t final_size, uint64_t code,
-                          void *ud, void *sud)
+static int q_stream_reset(ngtcp2_conn *q, int64_t sid, uint64_t final_size, uint64_t code, void *ud,
+                          void *sud)
 {
     struct sconn *c = ud;
     int rv;
@@ -860,8 +850,7 @@ static int q_extend_remote_bidi(ngtcp2_conn *q, uint64_t max, void *ud)
     return 0;
 }
 
-static int q_extend_stream_data(ngtcp2_conn *q, int64_t sid, uint64_t max, void *ud,
-                                void *sud)
+static int q_extend_stream_data(ngtcp2_conn *q, int64_t sid, uint64_t max, void *ud, void *sud)
 {
     struct sconn *c = ud;
     int rv;
@@ -953,10 +942,9 @@ static int tls_new(struct sconn *c)
 
 /* Create the connection for a client's first Initial. Returns it, or NULL with
  * *err = -ENOMEM (out of memory) or -EPROTO (refused by ngtcp2 or GnuTLS). */
-static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd,
-                              const struct sockaddr *local, socklen_t local_len,
-                              const struct sockaddr *remote, socklen_t remote_len,
-                              uint64_t now, int *err)
+static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd, const struct sockaddr *local,
+                              socklen_t local_len, const struct sockaddr *remote,
+                              socklen_t remote_len, uint64_t now, int *err)
 {
     struct sconn *c = calloc(1, sizeof(*c));
     ngtcp2_settings set;
@@ -997,8 +985,7 @@ static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd,
     tp.original_dcid = hd->dcid;
     tp.original_dcid_present = 1;
     tp.stateless_reset_token_present = 1;
-    if (ngtcp2_crypto_generate_stateless_reset_token(tp.stateless_reset_token,
-                                                     s->reset_secret,
+    if (ngtcp2_crypto_generate_stateless_reset_token(tp.stateless_reset_token, s->reset_secret,
                                                      sizeof(s->reset_secret), &scid) != 0)
         goto fail;
 
@@ -1007,8 +994,8 @@ static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd,
     path.remote.addr = (ngtcp2_sockaddr *)&c->remote;
     path.remote.addrlen = remote_len;
     path.user_data = NULL;
-    rv = ngtcp2_conn_server_new(&c->q, &hd->scid, &scid, &path, hd->version,
-                                &quic_callbacks, &set, &tp, NULL, c);
+    rv = ngtcp2_conn_server_new(&c->q, &hd->scid, &scid, &path, hd->version, &quic_callbacks, &set,
+                                &tp, NULL, c);
     if (rv != 0) {
         c->q = NULL;
         *err = rv == NGTCP2_ERR_NOMEM ? -ENOMEM : -EPROTO;
@@ -1074,8 +1061,8 @@ static void send_version_negotiation(struct sink *s, const ngtcp2_version_cid *v
         return;
     }
     q_rand(&r, 1, NULL);
-    n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), r, vc->scid, vc->scidlen,
-                                             vc->dcid, vc->dcidlen, versions,
+    n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), r, vc->scid, vc->scidlen, vc->dcid,
+                                             vc->dcidlen, versions,
                                              sizeof(versions) / sizeof(versions[0]));
     if (n <= 0) {
         s->st.pkts_dropped++;
@@ -1085,21 +1072,20 @@ static void send_version_negotiation(struct sink *s, const ngtcp2_version_cid *v
     queue_pending(s, remote, remote_len, buf, (size_t)n);
 }
 
-static void refuse_initial(struct sink *s, const ngtcp2_pkt_hd *hd,
-                           const struct sockaddr *remote, socklen_t remote_len)
+static void refuse_initial(struct sink *s, const ngtcp2_pkt_hd *hd, const struct sockaddr *remote,
+                           socklen_t remote_len)
 {
     uint8_t buf[PKT_BUF];
     ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(
-        buf, sizeof(buf), hd->version, &hd->scid, &hd->dcid, NGTCP2_CONNECTION_REFUSED,
-        NULL, 0);
+        buf, sizeof(buf), hd->version, &hd->scid, &hd->dcid, NGTCP2_CONNECTION_REFUSED, NULL, 0);
     s->st.pkts_dropped++;
     if (n > 0)
         queue_pending(s, remote, remote_len, buf, (size_t)n);
 }
 
 static void conn_recv(struct sconn *c, const struct sockaddr *local, socklen_t local_len,
-                      const struct sockaddr *remote, socklen_t remote_len,
-                      const uint8_t *data, size_t len, uint64_t now)
+                      const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data,
+                      size_t len, uint64_t now)
 {
     ngtcp2_path path;
     int rv;
@@ -1127,16 +1113,14 @@ static void conn_recv(struct sconn *c, const struct sockaddr *local, socklen_t l
 }
 
 /* Write everything |c| has to send. Returns the number of datagrams. */
-static int conn_write(struct sink *s, struct sconn *c, uint64_t now, sink_send_fn *send,
-                      void *arg)
+static int conn_write(struct sink *s, struct sconn *c, uint64_t now, sink_send_fn *send, void *arg)
 {
     ngtcp2_path_storage ps;
     int sent = 0;
 
     if (c->state == C_CLOSING) {
         if (c->close_send && c->close_len > 0) {
-            send(arg, (struct sockaddr *)&c->remote, c->remote_len, c->close_pkt,
-                 c->close_len);
+            send(arg, (struct sockaddr *)&c->remote, c->remote_len, c->close_pkt, c->close_len);
             s->st.pkts_out++;
             s->st.bytes_out += c->close_len;
             sent++;
@@ -1163,16 +1147,14 @@ static int conn_write(struct sink *s, struct sconn *c, uint64_t now, sink_send_f
         if (c->h != NULL && ngtcp2_conn_get_max_data_left(c->q) > 0) {
             nvec = nghttp3_conn_writev_stream(c->h, &sid, &fin, vec, H3_VEC);
             if (nvec < 0) {
-                conn_close_app(c, nghttp3_err_infer_quic_app_error_code((int)nvec), NULL,
-                               now);
+                conn_close_app(c, nghttp3_err_infer_quic_app_error_code((int)nvec), NULL, now);
                 return sent + conn_write(s, c, now, send, arg);
             }
         }
         if (fin)
             flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-        nwrite = ngtcp2_conn_writev_stream(c->q, &ps.path, NULL, s->tx, maxlen, &ndatalen,
-                                           flags, sid, (const ngtcp2_vec *)vec,
-                                           (size_t)nvec, now);
+        nwrite = ngtcp2_conn_writev_stream(c->q, &ps.path, NULL, s->tx, maxlen, &ndatalen, flags,
+                                           sid, (const ngtcp2_vec *)vec, (size_t)nvec, now);
         if (nwrite < 0) {
             switch (nwrite) {
             case NGTCP2_ERR_STREAM_DATA_BLOCKED:
@@ -1184,8 +1166,7 @@ static int conn_write(struct sink *s, struct sconn *c, uint64_t now, sink_send_f
             case NGTCP2_ERR_WRITE_MORE:
                 rv = nghttp3_conn_add_write_offset(c->h, sid, (uint64_t)ndatalen);
                 if (rv != 0) {
-                    conn_close_app(c, nghttp3_err_infer_quic_app_error_code(rv), NULL,
-                                   now);
+                    conn_close_app(c, nghttp3_err_infer_quic_app_error_code(rv), NULL, now);
                     return sent + conn_write(s, c, now, send, arg);
                 }
                 continue;
@@ -1278,8 +1259,8 @@ struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
     rv = gnutls_certificate_set_x509_key_file(s->cred, p->cert_file, p->key_file,
                                               GNUTLS_X509_FMT_PEM);
     if (rv != 0) {
-        set_err(err, errlen, "cannot load certificate %s / key %s: %s", p->cert_file,
-                p->key_file, gnutls_strerror(rv));
+        set_err(err, errlen, "cannot load certificate %s / key %s: %s", p->cert_file, p->key_file,
+                gnutls_strerror(rv));
         goto fail;
     }
     if (gnutls_priority_init(&s->prio, TLS_PRIORITY, NULL) != 0) {
@@ -1294,8 +1275,7 @@ struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
     if (p->keylog_file != NULL) {
         s->keylog = fopen(p->keylog_file, "a");
         if (s->keylog == NULL) {
-            set_err(err, errlen, "cannot open key log %s: %s", p->keylog_file,
-                    strerror(errno));
+            set_err(err, errlen, "cannot open key log %s: %s", p->keylog_file, strerror(errno));
             goto fail;
         }
     }
@@ -1328,8 +1308,8 @@ void sink_del(struct sink *s)
 }
 
 int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
-              const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data,
-              size_t len, uint64_t now_ns)
+              const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data, size_t len,
+              uint64_t now_ns)
 {
     ngtcp2_version_cid vc;
     ngtcp2_pkt_hd hd;
@@ -1337,8 +1317,7 @@ int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
     int rv;
 
     if (s == NULL || local == NULL || remote == NULL || (data == NULL && len > 0) ||
-        local_len > sizeof(struct sockaddr_storage) ||
-        remote_len > sizeof(struct sockaddr_storage))
+        local_len > sizeof(struct sockaddr_storage) || remote_len > sizeof(struct sockaddr_storage))
         return -EINVAL;
     s->now = now_ns;
     s->st.pkts_in++;
@@ -1398,8 +1377,7 @@ int sink_flush(struct sink *s, uint64_t now_ns, sink_send_fn *send, void *arg)
             conn_run_delayed(c, now_ns);
         sent += conn_write(s, c, now_ns, send, arg);
         /* Graceful shutdown ends once every request stream is closed. */
-        if (c->state == C_OPEN && c->goaway &&
-            (c->h == NULL || nghttp3_conn_is_drained(c->h))) {
+        if (c->state == C_OPEN && c->goaway && (c->h == NULL || nghttp3_conn_is_drained(c->h))) {
             conn_close_app(c, NGHTTP3_H3_NO_ERROR, NULL, now_ns);
             sent += conn_write(s, c, now_ns, send, arg);
         }
@@ -1478,8 +1456,7 @@ void sink_goaway(struct sink *s, uint64_t now_ns)
     }
 }
 
-void sink_close_all(struct sink *s, uint64_t app_error_code, const char *reason,
-                    uint64_t now_ns)
+void sink_close_all(struct sink *s, uint64_t app_error_code, const char *reason, uint64_t now_ns)
 {
     if (s == NULL)
         return;

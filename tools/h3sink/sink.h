@@ -41,17 +41,17 @@ struct sink;
 /* Server parameters. Start from sink_params_default(); zero numeric fields mean
  * "default" too. The strings are only read during sink_new(). */
 struct sink_params {
-    const char *cert_file, *key_file; /* PEM; required */
-    uint64_t max_streams_bidi;        /* peer (client) concurrent request limit; 100 */
-    uint64_t initial_max_data;        /* connection flow-control window; 16 MiB */
+    const char *cert_file, *key_file;             /* PEM; required */
+    uint64_t max_streams_bidi;                    /* peer (client) concurrent request limit; 100 */
+    uint64_t initial_max_data;                    /* connection flow-control window; 16 MiB */
     uint64_t initial_max_stream_data_bidi_remote; /* per request stream; 4 MiB */
-    uint64_t idle_timeout_ns;         /* 30 s */
-    const char *keylog_file;          /* optional SSLKEYLOGFILE output (appended) */
+    uint64_t idle_timeout_ns;                     /* 30 s */
+    const char *keylog_file;                      /* optional SSLKEYLOGFILE output (appended) */
     /* test hooks, off by default: */
-    int fault_bad_response_headers;   /* GET /fault/bad-headers answers with an
-                                         invalid :status ("2x0"): a stream error */
-    uint64_t response_delay_ns;       /* delay every response by this much (keeps
-                                         requests in flight for shutdown tests) */
+    int fault_bad_response_headers; /* GET /fault/bad-headers answers with an
+                                       invalid :status ("2x0"): a stream error */
+    uint64_t response_delay_ns;     /* delay every response by this much (keeps
+                                       requests in flight for shutdown tests) */
 };
 
 /* Called by sink_flush() once per datagram to send to |remote|. */
@@ -71,20 +71,20 @@ struct sink_close_rec {
 /* Totals since sink_new(). All counters only grow. */
 struct sink_stats {
     uint64_t conns_accepted, conns_closed;
-    uint64_t conns_closed_ok;     /* ended with H3_NO_ERROR (either side) or NO_ERROR */
-    uint64_t conns_closed_error;  /* any other code (idle timeouts are separate) */
+    uint64_t conns_closed_ok;    /* ended with H3_NO_ERROR (either side) or NO_ERROR */
+    uint64_t conns_closed_error; /* any other code (idle timeouts are separate) */
     uint64_t conns_idle_timeout;
-    uint64_t requests;            /* request header sections accepted */
-    uint64_t requests_bad;        /* requests answered 4xx or reset as malformed */
+    uint64_t requests;     /* request header sections accepted */
+    uint64_t requests_bad; /* requests answered 4xx or reset as malformed */
     uint64_t responses_2xx, responses_4xx, responses_5xx;
-    uint64_t streams_reset;       /* request streams reset/stopped by the peer */
-    uint64_t body_bytes_in;       /* request body bytes received */
-    uint64_t body_bytes_out;      /* response body bytes handed to nghttp3 */
+    uint64_t streams_reset;  /* streams the peer reset (RESET_STREAM) */
+    uint64_t body_bytes_in;  /* request body bytes received */
+    uint64_t body_bytes_out; /* response body bytes handed to nghttp3 */
     uint64_t digest_ok, digest_bad, digest_none;
     uint64_t goaways_sent;
     uint64_t pkts_in, pkts_out, bytes_in, bytes_out; /* UDP payload */
-    uint64_t pkts_dropped;        /* unparsable, unknown-connection or rejected */
-    uint64_t version_negotiations;/* Version Negotiation packets sent */
+    uint64_t pkts_dropped;         /* unparsable, unknown-connection or rejected */
+    uint64_t version_negotiations; /* Version Negotiation packets sent */
     /* last SINK_CLOSE_LOG closes: closes[i % SINK_CLOSE_LOG], i < conns_closed */
     struct sink_close_rec closes[SINK_CLOSE_LOG];
 };
@@ -107,8 +107,8 @@ void sink_del(struct sink *s);
  * stats.pkts_dropped). Returns 0 (also for dropped datagrams), -EINVAL on bad
  * arguments, -ENOMEM when out of memory. */
 int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
-              const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data,
-              size_t len, uint64_t now_ns);
+              const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data, size_t len,
+              uint64_t now_ns);
 
 /* Write every datagram that is ready (handshake, ACKs, response data, closes) by
  * calling |send| once per datagram, then free connections whose closing or
@@ -133,8 +133,7 @@ void sink_goaway(struct sink *s, uint64_t now_ns);
 /* Close every connection now with application error |app_error_code| and
  * |reason| (may be NULL). Follow with sink_flush() to send the CONNECTION_CLOSE
  * frames. New connections are refused from now on. */
-void sink_close_all(struct sink *s, uint64_t app_error_code, const char *reason,
-                    uint64_t now_ns);
+void sink_close_all(struct sink *s, uint64_t app_error_code, const char *reason, uint64_t now_ns);
 
 /* 1 when no connection is alive (closing/draining ones count as alive). */
 int sink_idle(const struct sink *s);

@@ -82,8 +82,7 @@ long sink_base64_decode(const char *in, size_t inlen, uint8_t *out, size_t outca
 
 long sink_base64_encode(const uint8_t *in, size_t len, char *out, size_t outcap)
 {
-    static const char tbl[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t need = 4 * ((len + 2) / 3) + 1, o = 0;
 
     if (outcap < need)
@@ -109,9 +108,18 @@ struct scan {
     const char *p, *end;
 };
 
-static int is_lcalpha(char c) { return c >= 'a' && c <= 'z'; }
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
-static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_lcalpha(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+static int is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 static void skip_sp(struct scan *s)
 {
@@ -132,8 +140,8 @@ static int scan_key(struct scan *s, const char **k, size_t *klen)
     if (s->p >= s->end || !(is_lcalpha(*s->p) || *s->p == '*'))
         return -1;
     s->p++;
-    while (s->p < s->end && (is_lcalpha(*s->p) || is_digit(*s->p) || *s->p == '_' ||
-                             *s->p == '-' || *s->p == '.' || *s->p == '*'))
+    while (s->p < s->end && (is_lcalpha(*s->p) || is_digit(*s->p) || *s->p == '_' || *s->p == '-' ||
+                             *s->p == '.' || *s->p == '*'))
         s->p++;
     *k = b;
     *klen = (size_t)(s->p - b);
@@ -301,7 +309,7 @@ int sink_bytes_path(const char *path, size_t len, uint64_t max, uint64_t *n)
 
 int sink_receipt(char *out, size_t cap, uint64_t bytes, const char *digest_word)
 {
-    int n = snprintf(out, cap, "{\"bytes\":%llu,\"digest\":\"%s\"}\n",
-                     (unsigned long long)bytes, digest_word);
+    int n = snprintf(out, cap, "{\"bytes\":%llu,\"digest\":\"%s\"}\n", (unsigned long long)bytes,
+                     digest_word);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }

@@ -19,8 +19,8 @@
 #define SINK_PATTERN_MOD 251
 
 enum sink_digest_parse {
-    SINK_DIGEST_ABSENT = 0,   /* no sha-256 member: nothing to verify */
-    SINK_DIGEST_SHA256 = 1,   /* *out holds the expected SHA-256 */
+    SINK_DIGEST_ABSENT = 0,    /* no sha-256 member: nothing to verify */
+    SINK_DIGEST_SHA256 = 1,    /* *out holds the expected SHA-256 */
     SINK_DIGEST_MALFORMED = -1 /* the field value is not a valid dictionary */
 };
 
