@@ -182,6 +182,9 @@ static int scan_line(struct loader *ld, char *buf, size_t len, int lineno)
 
     if (memchr(buf, '\0', len) != NULL)
         return report(ld, lineno, NULL, NULL, NULL, "line contains a NUL byte");
+    if (lineno == 1 && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+        return report(ld, lineno, NULL, NULL, NULL,
+                      "file starts with a UTF-8 byte order mark: save it without one");
     if (len > 0 && buf[len - 1] == '\n')
         len--;
     if (len > CFG_LINE_MAX)

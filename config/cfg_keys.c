@@ -13,6 +13,7 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -304,6 +305,48 @@ static int parse_socket(const struct cfg_key *k, const char *v, struct cfg *c, c
     return parse_str(k, v, c, why, whylen);
 }
 
+/*
+ * Resolves a user or group name. The entry's strings need a buffer whose size
+ * is not known in advance (a group lists its members): grow it on ERANGE.
+ */
+static int lookup_id(const char *name, bool is_user, uint32_t *id, char *why, size_t whylen)
+{
+    size_t len = 4096;
+    int rc = ERANGE;
+
+    while (rc == ERANGE && len <= (16u << 20)) {
+        char *buf = malloc(len);
+
+        if (buf == NULL)
+            return fail(why, whylen, "out of memory");
+        if (is_user) {
+            struct passwd pw, *res = NULL;
+
+            rc = getpwnam_r(name, &pw, buf, len, &res);
+            if (rc == 0 && res != NULL)
+                *id = pw.pw_uid;
+            else if (rc == 0)
+                rc = ENOENT;
+        } else {
+            struct group gr, *res = NULL;
+
+            rc = getgrnam_r(name, &gr, buf, len, &res);
+            if (rc == 0 && res != NULL)
+                *id = gr.gr_gid;
+            else if (rc == 0)
+                rc = ENOENT;
+        }
+        free(buf);
+        len *= 4;
+    }
+    if (rc == ENOENT)
+        return fail(why, whylen, "no such %s", is_user ? "user" : "group");
+    if (rc != 0)
+        return fail(why, whylen, "cannot look up the %s: %s", is_user ? "user" : "group",
+                    strerror(rc));
+    return 0;
+}
+
 /* A user or group: a name that exists, or a numeric id. */
 static int parse_id(const struct cfg_key *k, const char *v, struct cfg *c, char *why, size_t whylen,
                     bool is_user)
@@ -323,24 +366,7 @@ static int parse_id(const struct cfg_key *k, const char *v, struct cfg *c, char 
         *id = (uint32_t)n;
         return 0;
     }
-    if (is_user) {
-        struct passwd pw, *res = NULL;
-        char buf[4096];
-        int rc = getpwnam_r(v, &pw, buf, sizeof(buf), &res);
-
-        if (res == NULL)
-            return fail(why, whylen, "no such user%s%s", rc ? ": " : "", rc ? strerror(rc) : "");
-        *id = pw.pw_uid;
-    } else {
-        struct group gr, *res = NULL;
-        char buf[4096];
-        int rc = getgrnam_r(v, &gr, buf, sizeof(buf), &res);
-
-        if (res == NULL)
-            return fail(why, whylen, "no such group%s%s", rc ? ": " : "", rc ? strerror(rc) : "");
-        *id = gr.gr_gid;
-    }
-    return 0;
+    return lookup_id(v, is_user, id, why, whylen);
 }
 
 static int parse_user(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
@@ -379,6 +405,8 @@ static int parse_eal_args(const struct cfg_key *k, const char *v, struct cfg *c,
         return -EINVAL;
     w = c->eal.argbuf;
     for (unsigned int i = 0; i < c->eal.argc; i++, w += strlen(w) + 1) {
+        if (strcmp(w, "--") == 0)
+            return fail(why, whylen, "'--' would end the EAL arguments: h3dpd takes no others");
         for (size_t j = 0; j < sizeof(eal_owned) / sizeof(eal_owned[0]); j++) {
             const char *o = eal_owned[j].opt;
             size_t n = strlen(o);

@@ -395,6 +395,11 @@ static const struct bad bad_files[] = {
      "(got '--file-prefix=x')"},
     {"[eal]\nlcores = 0-1\nargs = --vdev=\"net_tap0\n",
      ":3: [eal] args: unterminated double quote (got '--vdev=\"net_tap0')"},
+    {"[eal]\nlcores = 0-1\nargs = --no-pci -- -x\n",
+     ":3: [eal] args: '--' would end the EAL arguments: h3dpd takes no others (got '--no-pci -- "
+     "-x')"},
+    {"\xef\xbb\xbf[eal]\nlcores = 0-1\n",
+     ":1: file starts with a UTF-8 byte order mark: save it without one"},
     {"[eal]\nlcores = 0-1\nfile_prefix = a/b\n",
      ":3: [eal] file_prefix: must be a plain name (no '/') (got 'a/b')"},
     /* dataplane cross rules */
