@@ -58,10 +58,12 @@ static void h_wait(void *ctx, struct ctl_call *call)
 {
     struct fixture *f = ctx;
     uint64_t ms = ctl_request_u64(ctl_call_request(call), "timeout", 0);
+    uint64_t token = ctl_call_defer(call, (uint32_t)ms);
 
-    f->token = ctl_call_defer(call, (uint32_t)ms);
-    if (f->token != 0)
+    if (token != 0) { /* 0: refused with E_BUSY, already answered */
+        f->token = token;
         f->deferred++;
+    }
 }
 
 static void h_stats(void *ctx, struct ctl_call *call)
@@ -305,6 +307,43 @@ static void test_async_client_gone(void **state)
     assert_int_equal(ctl_server_reply(f->srv, f->token, json_object()), -ENOTCONN);
     assert_int_equal(ctl_server_npending(f->srv), 0);
     roundtrip(f, d, "{\"v\":1,\"id\":3,\"cmd\":\"list\"}\n", "\"id\":3", NULL);
+    client_del(c);
+    client_del(d);
+}
+
+static void test_pending_limits(void **state)
+{
+    struct fixture *f = *state;
+    struct tclient *c, *d;
+    char line[512];
+
+    f->conf.max_client_pending = 2;
+    f->conf.max_pending = 3;
+    start(f);
+    c = client_new(f);
+    d = client_new(f);
+    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":1,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"
+                                   "{\"v\":1,\"id\":2,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"
+                                   "{\"v\":1,\"id\":3,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
+                     0);
+    /* the third of one client is refused: per-client limit */
+    assert_int_equal(t_line(f->srv, c, line, sizeof(line), 3000), 0);
+    assert_non_null(strstr(line, "\"id\":3"));
+    assert_non_null(strstr(line, "E_BUSY"));
+    assert_int_equal(ctl_server_npending(f->srv), 2);
+    /* another client gets one more, then hits the global limit */
+    roundtrip(f, d, "{\"v\":1,\"id\":4,\"cmd\":\"list\"}\n", "\"id\":4", NULL);
+    assert_int_equal(t_send(d->fd, "{\"v\":1,\"id\":5,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"), 0);
+    while (ctl_server_npending(f->srv) < 3)
+        ctl_server_poll(f->srv, 1);
+    roundtrip(f, d, "{\"v\":1,\"id\":6,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n", "\"id\":6",
+              "E_BUSY", NULL);
+    /* answering one frees a slot */
+    assert_int_equal(ctl_server_reply(f->srv, f->token, NULL), 0);
+    assert_int_equal(t_line(f->srv, d, line, sizeof(line), 3000), 0);
+    assert_non_null(strstr(line, "\"id\":5"));
+    roundtrip(f, d, "{\"v\":1,\"id\":7,\"cmd\":\"list\"}\n", "\"id\":7", NULL);
+    assert_int_equal(ctl_server_npending(f->srv), 2);
     client_del(c);
     client_del(d);
 }
@@ -661,6 +700,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_async_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_client_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_limit, setup, teardown),
