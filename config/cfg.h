@@ -182,8 +182,8 @@ struct cfg_argv {
 
 /*
  * cfg_defaults fills |c| with the default of every key (docs/CONFIG.md).
- * Keys without a default (eal.lcores, port.device, port.ip) are left empty/0;
- * cfg_load() requires them. All padding is zeroed so two structs holding
+ * Keys without a default (eal.lcores; port.device and port.ip, needed with
+ * io = dpdk) are left empty/0; cfg_load() requires them. All padding is zeroed so two structs holding
  * the same configuration compare equal with memcmp().
  */
 void cfg_defaults(struct cfg *c);
@@ -197,6 +197,11 @@ void cfg_defaults(struct cfg *c);
  *
  * with the parts that do not apply left out (e.g. "FILE: [port] ip: required
  * key is missing", "FILE:7: line is not '[section]' or 'key = value'").
+ *
+ * Besides the text, it looks at the system where a key names something
+ * that must exist when the daemon starts: user and group names, a readable
+ * ca_file, existing qlog/spool directories and the key log's directory.
+ * Reentrant (no global state); meant for start-up, not the hot path.
  *
  * Returns 0 on success, -1 on any error (unreadable file, syntax, unknown
  * section or key, duplicate section or key, bad value, missing key, a
