@@ -18,10 +18,10 @@ struct ctl_bus {
     int efd;
     atomic_int armed;
     atomic_uint_fast64_t wakeups;
-    struct ctl_msg *msgs;     /* the pool's storage */
-    struct rte_ring *free;    /* free messages: MP/MC */
-    struct rte_ring *events;  /* workers -> main: MP/SC */
-    struct rte_ring **cmds;   /* main -> worker i: SP/SC */
+    struct ctl_msg *msgs;    /* the pool's storage */
+    struct rte_ring *free;   /* free messages: MP/MC */
+    struct rte_ring *events; /* workers -> main: MP/SC */
+    struct rte_ring **cmds;  /* main -> worker i: SP/SC */
 };
 
 static struct rte_ring *ring_make(const char *kind, unsigned i, unsigned count, unsigned flags,
@@ -54,15 +54,14 @@ static bool pow2(unsigned n)
     return n >= 2 && (n & (n - 1)) == 0;
 }
 
-struct ctl_bus *ctl_bus_new(unsigned n_workers, unsigned ring_size, unsigned pool_size,
-                            int *err)
+struct ctl_bus *ctl_bus_new(unsigned n_workers, unsigned ring_size, unsigned pool_size, int *err)
 {
     struct ctl_bus *bus;
     unsigned free_cap;
 
     *err = -EINVAL;
-    if (n_workers == 0 || !pow2(ring_size) || pool_size == 0 ||
-        ring_size > RTE_RING_SZ_MASK || pool_size >= RTE_RING_SZ_MASK)
+    if (n_workers == 0 || !pow2(ring_size) || pool_size == 0 || ring_size > RTE_RING_SZ_MASK ||
+        pool_size >= RTE_RING_SZ_MASK)
         return NULL;
     /* An rte_ring of size N holds N-1: the free ring must hold the whole pool. */
     free_cap = (unsigned)rte_align32pow2(pool_size + 1);

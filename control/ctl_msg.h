@@ -45,8 +45,7 @@ struct ctl_bus;
 /* Creates a bus for |n_workers| workers: each command ring and the event ring hold
  * |ring_size| messages (a power of two >= 2), and the pool holds |pool_size| messages.
  * Returns NULL with |*err| = -EINVAL (bad sizes), -ENOMEM, or -errno from eventfd(). */
-struct ctl_bus *ctl_bus_new(unsigned n_workers, unsigned ring_size, unsigned pool_size,
-                            int *err);
+struct ctl_bus *ctl_bus_new(unsigned n_workers, unsigned ring_size, unsigned pool_size, int *err);
 
 /* Frees the bus, its rings, pool and eventfd; messages still in flight are freed too (their
  * |data| is not: drain first if it owns memory). NULL is fine. */

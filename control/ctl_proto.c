@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PATH_MAX_LEN    8192 /* request target, bytes */
-#define METHOD_MAX_LEN  32
-#define FILE_PATH_MAX   4096 /* PATH_MAX on Linux */
-#define SNI_MAX_LEN     253  /* RFC 6066 §3: a DNS host name */
-#define LCORE_MAX       127  /* RTE_MAX_LCORE - 1 in Debian's DPDK 22.11 build (config: CFG_LCORE_MAX) */
-#define BODY_MAX_LEN    CTL_LINE_MAX
+#define PATH_MAX_LEN   8192 /* request target, bytes */
+#define METHOD_MAX_LEN 32
+#define FILE_PATH_MAX  4096 /* PATH_MAX on Linux */
+#define SNI_MAX_LEN    253  /* RFC 6066 §3: a DNS host name */
+#define LCORE_MAX      127 /* RTE_MAX_LCORE - 1 in Debian's DPDK 22.11 build (config: CFG_LCORE_MAX) */
+#define BODY_MAX_LEN   CTL_LINE_MAX
 
 /* ---- error codes ------------------------------------------------------------------ */
 
@@ -128,8 +128,8 @@ static int check_sni(const char *s, char *why, size_t why_len)
     char buf[sizeof("https://") + SNI_MAX_LEN];
 
     snprintf(buf, sizeof(buf), "https://%s", s);
-    if (strchr(s, ':') != NULL || strchr(s, '[') != NULL ||
-        ctl_url_parse(buf, &u, NULL, 0) != 0 || u.kind != CTL_URL_HOST_NAME)
+    if (strchr(s, ':') != NULL || strchr(s, '[') != NULL || ctl_url_parse(buf, &u, NULL, 0) != 0 ||
+        u.kind != CTL_URL_HOST_NAME)
         return set_why(why, why_len, "expected a DNS host name");
     return 0;
 }
@@ -185,72 +185,140 @@ int ctl_app_error_parse(const char *s, uint64_t *code)
 
 /* ---- command table ----------------------------------------------------------------- */
 
-#define CONN_FIELD                                                                          \
-    {                                                                                       \
-        .name = "conn", .type = CTL_F_UINT, .required = true, .min = 1,                     \
-        .max = CTL_CONN_ID_MAX, .metavar = "ID", .help = "connection id (from connect/list)" \
+#define CONN_FIELD                                                                                 \
+    {                                                                                              \
+        .name = "conn", .type = CTL_F_UINT, .required = true, .min = 1, .max = CTL_CONN_ID_MAX,    \
+        .metavar = "ID", .help = "connection id (from connect/list)"                               \
     }
 
 static const struct ctl_field connect_fields[] = {
-    {.name = "url", .type = CTL_F_URL, .required = true, .metavar = "URL",
+    {.name = "url",
+     .type = CTL_F_URL,
+     .required = true,
+     .metavar = "URL",
      .help = "https://host[:port] of the HTTP/3 server (no path)"},
-    {.name = "sni", .type = CTL_F_STRING, .min = 1, .max = SNI_MAX_LEN, .check = check_sni,
-     .cli = "--sni", .metavar = "NAME", .help = "TLS server name (default: the URL's host)"},
-    {.name = "ca_file", .type = CTL_F_STRING, .min = 1, .max = FILE_PATH_MAX, .cli = "--ca",
-     .metavar = "FILE", .help = "PEM CA file on the daemon's host (default: system store)"},
-    {.name = "insecure", .type = CTL_F_BOOL, .cli = "--insecure",
+    {.name = "sni",
+     .type = CTL_F_STRING,
+     .min = 1,
+     .max = SNI_MAX_LEN,
+     .check = check_sni,
+     .cli = "--sni",
+     .metavar = "NAME",
+     .help = "TLS server name (default: the URL's host)"},
+    {.name = "ca_file",
+     .type = CTL_F_STRING,
+     .min = 1,
+     .max = FILE_PATH_MAX,
+     .cli = "--ca",
+     .metavar = "FILE",
+     .help = "PEM CA file on the daemon's host (default: system store)"},
+    {.name = "insecure",
+     .type = CTL_F_BOOL,
+     .cli = "--insecure",
      .help = "do not verify the server certificate (labs only)"},
-    {.name = "lcore", .type = CTL_F_UINT, .min = 0, .max = LCORE_MAX, .cli = "--lcore",
-     .metavar = "N", .help = "worker lcore to run on (default: least loaded)"},
+    {.name = "lcore",
+     .type = CTL_F_UINT,
+     .min = 0,
+     .max = LCORE_MAX,
+     .cli = "--lcore",
+     .metavar = "N",
+     .help = "worker lcore to run on (default: least loaded)"},
 };
 
 static const struct ctl_field show_fields[] = {CONN_FIELD};
 
 static const struct ctl_field request_fields[] = {
     CONN_FIELD,
-    {.name = "method", .type = CTL_F_STRING, .required = true, .min = 1, .max = METHOD_MAX_LEN,
-     .check = ctl_check_method, .metavar = "METHOD", .help = "GET, POST, PUT, ..."},
-    {.name = "path", .type = CTL_F_STRING, .required = true, .min = 1, .max = PATH_MAX_LEN,
-     .check = ctl_check_path, .metavar = "PATH", .help = "request target, e.g. /upload"},
-    {.name = "headers", .type = CTL_F_HEADERS, .cli = "-H", .metavar = "'NAME: VALUE'",
+    {.name = "method",
+     .type = CTL_F_STRING,
+     .required = true,
+     .min = 1,
+     .max = METHOD_MAX_LEN,
+     .check = ctl_check_method,
+     .metavar = "METHOD",
+     .help = "GET, POST, PUT, ..."},
+    {.name = "path",
+     .type = CTL_F_STRING,
+     .required = true,
+     .min = 1,
+     .max = PATH_MAX_LEN,
+     .check = ctl_check_path,
+     .metavar = "PATH",
+     .help = "request target, e.g. /upload"},
+    {.name = "headers",
+     .type = CTL_F_HEADERS,
+     .cli = "-H",
+     .metavar = "'NAME: VALUE'",
      .help = "extra request header (repeatable)"},
-    {.name = "body", .type = CTL_F_STRING, .min = 0, .max = BODY_MAX_LEN, .cli = "--data",
-     .metavar = "STR", .help = "request body given inline"},
-    {.name = "body_file", .type = CTL_F_STRING, .min = 1, .max = FILE_PATH_MAX,
-     .cli = "--data-file", .metavar = "PATH",
+    {.name = "body",
+     .type = CTL_F_STRING,
+     .min = 0,
+     .max = BODY_MAX_LEN,
+     .cli = "--data",
+     .metavar = "STR",
+     .help = "request body given inline"},
+    {.name = "body_file",
+     .type = CTL_F_STRING,
+     .min = 1,
+     .max = FILE_PATH_MAX,
+     .cli = "--data-file",
+     .metavar = "PATH",
      .help = "request body read from this file on the daemon's host"},
-    {.name = "timeout", .type = CTL_F_DURATION, .cli = "--timeout", .metavar = "DURATION",
+    {.name = "timeout",
+     .type = CTL_F_DURATION,
+     .cli = "--timeout",
+     .metavar = "DURATION",
      .help = "cancel the request after this long (5s, 500ms, 2m)"},
 };
 
 static const struct ctl_field shutdown_fields[] = {
     CONN_FIELD,
-    {.name = "max_push", .type = CTL_F_UINT, .required = true, .min = 0,
-     .max = CTL_QUIC_VARINT_MAX, .cli = "--max-push", .metavar = "N",
+    {.name = "max_push",
+     .type = CTL_F_UINT,
+     .required = true,
+     .min = 0,
+     .max = CTL_QUIC_VARINT_MAX,
+     .cli = "--max-push",
+     .metavar = "N",
      .help = "push ID limit requested for the GOAWAY (effective limit is reported)"},
-    {.name = "timeout", .type = CTL_F_DURATION, .cli = "--timeout", .metavar = "DURATION",
+    {.name = "timeout",
+     .type = CTL_F_DURATION,
+     .cli = "--timeout",
+     .metavar = "DURATION",
      .help = "cancel what is still in flight after this long, then close"},
-    {.name = "wait", .type = CTL_F_BOOL, .cli = "--wait",
+    {.name = "wait",
+     .type = CTL_F_BOOL,
+     .cli = "--wait",
      .help = "reply only when the connection is closed, with its outcome"},
 };
 
 static const struct ctl_field close_fields[] = {
     CONN_FIELD,
-    {.name = "error", .type = CTL_F_APP_ERROR, .cli = "--error", .metavar = "CODE",
+    {.name = "error",
+     .type = CTL_F_APP_ERROR,
+     .cli = "--error",
+     .metavar = "CODE",
      .help = "HTTP/3 application error code, e.g. 0x10c (default 0x100 H3_NO_ERROR)"},
 };
 
 static const struct ctl_field wait_fields[] = {
     CONN_FIELD,
-    {.name = "timeout", .type = CTL_F_DURATION, .cli = "--timeout", .metavar = "DURATION",
+    {.name = "timeout",
+     .type = CTL_F_DURATION,
+     .cli = "--timeout",
+     .metavar = "DURATION",
      .help = "give up (E_TIMEOUT) after this long; default: wait forever"},
 };
 
 static const char *const upload_actions[] = {"start", "stop", "status", NULL};
 
 static const struct ctl_field upload_fields[] = {
-    {.name = "action", .type = CTL_F_ENUM, .required = true, .choices = upload_actions,
-     .metavar = "start|stop|status", .help = "upload engine action"},
+    {.name = "action",
+     .type = CTL_F_ENUM,
+     .required = true,
+     .choices = upload_actions,
+     .metavar = "start|stop|status",
+     .help = "upload engine action"},
 };
 
 #define FIELDS(a) .fields = (a), .n_fields = sizeof(a) / sizeof((a)[0])
@@ -268,7 +336,8 @@ static const struct ctl_cmd_schema cmd_table[CTL_CMD_COUNT] = {
                           FIELDS(shutdown_fields)},
     [CTL_CMD_CLOSE] = {CTL_CMD_CLOSE, "close", "close a connection at once with an error code",
                        FIELDS(close_fields)},
-    [CTL_CMD_WAIT] = {CTL_CMD_WAIT, "wait", "wait until a connection is closed; returns the outcome",
+    [CTL_CMD_WAIT] = {CTL_CMD_WAIT, "wait",
+                      "wait until a connection is closed; returns the outcome",
                       FIELDS(wait_fields)},
     [CTL_CMD_STATS] = {CTL_CMD_STATS, "stats", "daemon counters: ports, lcores, mempools",
                        .n_fields = 0},
@@ -315,8 +384,7 @@ static int parse_headers(const char *name, json_t *v, struct ctl_error *err)
     if (!json_is_array(v))
         return perr(err, CTL_E_BAD_REQUEST, "args.%s: expected an array of [name, value]", name);
     if (json_array_size(v) > CTL_HEADERS_MAX)
-        return perr(err, CTL_E_BAD_REQUEST, "args.%s: at most %d headers", name,
-                    CTL_HEADERS_MAX);
+        return perr(err, CTL_E_BAD_REQUEST, "args.%s: at most %d headers", name, CTL_HEADERS_MAX);
     json_array_foreach(v, i, pair)
     {
         json_t *hn = json_array_get(pair, 0), *hv = json_array_get(pair, 1);
@@ -470,8 +538,7 @@ static int parse_args(struct ctl_request *req, json_t *args, struct ctl_error *e
     return 0;
 }
 
-int ctl_request_parse(struct ctl_request *req, const char *line, size_t len,
-                      struct ctl_error *err)
+int ctl_request_parse(struct ctl_request *req, const char *line, size_t len, struct ctl_error *err)
 {
     json_error_t jerr;
     json_t *v, *cmd, *id;
@@ -495,8 +562,9 @@ int ctl_request_parse(struct ctl_request *req, const char *line, size_t len,
 
     v = json_object_get(req->root, "v");
     if (!json_is_integer(v))
-        return perr(err, CTL_E_VERSION, "v: required integer protocol version (this daemon "
-                                         "speaks %d)",
+        return perr(err, CTL_E_VERSION,
+                    "v: required integer protocol version (this daemon "
+                    "speaks %d)",
                     CTL_PROTO_VERSION);
     if (json_integer_value(v) != CTL_PROTO_VERSION)
         return perr(err, CTL_E_VERSION, "v: unsupported version %lld (this daemon speaks %d)",

@@ -20,16 +20,16 @@
 
 #include "ctl_url.h"
 
-#define CTL_PROTO_VERSION  1
-#define CTL_DEFAULT_SOCKET "/run/h3dp/h3dpd.sock" /* same default as the config */
-#define CTL_SOCKET_ENV     "H3DP_SOCKET"
-#define CTL_LINE_MAX       (64 * 1024) /* default request line limit, bytes incl. '\n' */
-#define CTL_ID_STR_MAX     64          /* a string request id is at most this long */
-#define CTL_MAX_FIELDS     8           /* arguments per command */
-#define CTL_ERRMSG_MAX     192
-#define CTL_HEADERS_MAX    64          /* request headers per `request` */
+#define CTL_PROTO_VERSION   1
+#define CTL_DEFAULT_SOCKET  "/run/h3dp/h3dpd.sock" /* same default as the config */
+#define CTL_SOCKET_ENV      "H3DP_SOCKET"
+#define CTL_LINE_MAX        (64 * 1024) /* default request line limit, bytes incl. '\n' */
+#define CTL_ID_STR_MAX      64          /* a string request id is at most this long */
+#define CTL_MAX_FIELDS      8           /* arguments per command */
+#define CTL_ERRMSG_MAX      192
+#define CTL_HEADERS_MAX     64 /* request headers per `request` */
 #define CTL_DURATION_MAX_MS (24ull * 3600 * 1000)
-#define CTL_CONN_ID_MAX    ((1ull << 53) - 1) /* exact in every JSON implementation */
+#define CTL_CONN_ID_MAX     ((1ull << 53) - 1) /* exact in every JSON implementation */
 /* RFC 9000 §16: application error codes are variable-length integers, at most 2^62-1. */
 #define CTL_QUIC_VARINT_MAX ((1ull << 62) - 1)
 
@@ -125,11 +125,11 @@ struct ctl_arg {
 };
 
 struct ctl_request {
-    json_t *root;                          /* owns everything the request borrows */
-    json_t *id;                            /* borrowed; NULL when missing or invalid */
-    const struct ctl_cmd_schema *cmd;      /* NULL until the command is known */
-    struct ctl_arg args[CTL_MAX_FIELDS];   /* indexed like cmd->fields */
-    struct ctl_url url;                    /* parsed CTL_F_URL argument, if any */
+    json_t *root;                        /* owns everything the request borrows */
+    json_t *id;                          /* borrowed; NULL when missing or invalid */
+    const struct ctl_cmd_schema *cmd;    /* NULL until the command is known */
+    struct ctl_arg args[CTL_MAX_FIELDS]; /* indexed like cmd->fields */
+    struct ctl_url url;                  /* parsed CTL_F_URL argument, if any */
 };
 
 struct ctl_error {
@@ -141,8 +141,7 @@ struct ctl_error {
  * not be NUL-terminated) into |req|. |req->id| is set whenever the id could be read, even
  * on error, so the error reply can echo it. Returns 0 or -EINVAL with |err| filled.
  * Always release |req| with ctl_request_free(), also after an error. */
-int ctl_request_parse(struct ctl_request *req, const char *line, size_t len,
-                      struct ctl_error *err);
+int ctl_request_parse(struct ctl_request *req, const char *line, size_t len, struct ctl_error *err);
 
 /* Releases what ctl_request_parse() holds; safe on a zeroed or already freed request. */
 void ctl_request_free(struct ctl_request *req);

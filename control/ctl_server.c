@@ -17,21 +17,21 @@
 #include <rte_log.h>
 
 RTE_LOG_REGISTER_DEFAULT(ctl_server_logtype, NOTICE);
-#define CTL_LOG(level, fmt, ...)                                                            \
+#define CTL_LOG(level, fmt, ...)                                                                   \
     rte_log(RTE_LOG_##level, ctl_server_logtype, "ctl: " fmt "\n", ##__VA_ARGS__)
 
-#define DEFAULT_MODE         0660
-#define DEFAULT_MAX_CLIENTS  16
-#define DEFAULT_MAX_OUTBUF   (1024 * 1024)
-#define DEFAULT_MAX_PENDING  256
-#define DEFAULT_CLIENT_PEND  64
-#define DEFAULT_PENDING_MS   30000
-#define MIN_LINE             256 /* smaller limits cannot hold an error reply's request */
-#define LISTEN_BACKLOG       16
-#define EPOLL_BATCH          32
-#define READS_PER_EVENT      4  /* fairness: bound the work one busy client gets per step */
-#define MAX_WATCH            8
-#define MAX_PEER_GROUPS      64
+#define DEFAULT_MODE        0660
+#define DEFAULT_MAX_CLIENTS 16
+#define DEFAULT_MAX_OUTBUF  (1024 * 1024)
+#define DEFAULT_MAX_PENDING 256
+#define DEFAULT_CLIENT_PEND 64
+#define DEFAULT_PENDING_MS  30000
+#define MIN_LINE            256 /* smaller limits cannot hold an error reply's request */
+#define LISTEN_BACKLOG      16
+#define EPOLL_BATCH         32
+#define READS_PER_EVENT     4 /* fairness: bound the work one busy client gets per step */
+#define MAX_WATCH           8
+#define MAX_PEER_GROUPS     64
 
 enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT, TAG_WATCH };
 #define TAG(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
@@ -117,8 +117,8 @@ void ctl_server_conf_defaults(struct ctl_server_conf *conf)
     conf->pending_timeout_ms = DEFAULT_PENDING_MS;
 }
 
-bool ctl_peer_allowed(const struct ctl_server_conf *conf, uid_t uid, gid_t gid,
-                      const gid_t *groups, size_t n)
+bool ctl_peer_allowed(const struct ctl_server_conf *conf, uid_t uid, gid_t gid, const gid_t *groups,
+                      size_t n)
 {
     if (uid == 0)
         return true;
@@ -176,8 +176,8 @@ static int flush_client(struct ctl_server *srv, unsigned idx)
     struct client *c = &srv->clients[idx];
 
     while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -268,8 +268,7 @@ static void close_client(struct ctl_server *srv, unsigned idx, const char *why)
 
     if (c->fd < 0)
         return;
-    CTL_LOG(INFO, "client %u (pid %d uid %u) closed: %s", idx, (int)c->pid, (unsigned)c->uid,
-            why);
+    CTL_LOG(INFO, "client %u (pid %d uid %u) closed: %s", idx, (int)c->pid, (unsigned)c->uid, why);
     close(c->fd); /* also leaves the epoll set */
     free(c->in);
     free(c->out);
@@ -430,8 +429,7 @@ int ctl_call_fail(struct ctl_call *call, enum ctl_code code, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    send_error(call->srv, call->client, call->req->id, code == CTL_OK ? CTL_E_INTERNAL : code,
-               msg);
+    send_error(call->srv, call->client, call->req->id, code == CTL_OK ? CTL_E_INTERNAL : code, msg);
     return 0;
 }
 
@@ -616,8 +614,7 @@ int ctl_server_adopt(struct ctl_server *srv, int fd)
     }
     if (srv->nclients >= srv->conf.max_clients) {
         srv->st.refused_busy++;
-        CTL_LOG(WARNING, "refused peer pid %d: %u clients connected", (int)cred.pid,
-                srv->nclients);
+        CTL_LOG(WARNING, "refused peer pid %d: %u clients connected", (int)cred.pid, srv->nclients);
         refuse(srv, fd, CTL_E_BUSY, "too many control clients connected");
         return -EBUSY;
     }
@@ -641,8 +638,7 @@ int ctl_server_adopt(struct ctl_server *srv, int fd)
     c->pid = cred.pid;
     srv->nclients++;
     srv->st.accepted++;
-    CTL_LOG(INFO, "client %u connected (pid %d uid %u)", idx, (int)cred.pid,
-            (unsigned)cred.uid);
+    CTL_LOG(INFO, "client %u connected (pid %d uid %u)", idx, (int)cred.pid, (unsigned)cred.uid);
     return 0;
 fail:
     if (c != NULL) {
@@ -679,8 +675,7 @@ static bool socket_is_live(const struct sockaddr_un *addr)
 
     if (fd < 0)
         return true; /* cannot tell: do not remove it */
-    live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 ||
-           errno != ECONNREFUSED;
+    live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 || errno != ECONNREFUSED;
     close(fd);
     return live;
 }
@@ -740,8 +735,7 @@ struct ctl_server *ctl_server_new(const struct ctl_server_conf *conf, int *err)
     int rc = -ENOMEM;
 
     if (conf->max_clients == 0 || conf->max_line < MIN_LINE || conf->max_outbuf < MIN_LINE ||
-        conf->max_pending == 0 || conf->max_pending > UINT32_MAX ||
-        conf->pending_timeout_ms == 0) {
+        conf->max_pending == 0 || conf->max_pending > UINT32_MAX || conf->pending_timeout_ms == 0) {
         *err = -EINVAL;
         return NULL;
     }
@@ -808,8 +802,7 @@ void ctl_server_del(struct ctl_server *srv)
     free(srv);
 }
 
-int ctl_server_register(struct ctl_server *srv, const char *name, ctl_handler_fn *fn,
-                        void *ctx)
+int ctl_server_register(struct ctl_server *srv, const char *name, ctl_handler_fn *fn, void *ctx)
 {
     const struct ctl_cmd_schema *cmd = ctl_cmd_find(name);
 

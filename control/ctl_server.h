@@ -27,28 +27,28 @@
 #define CTL_NO_GID ((gid_t)-1)
 
 struct ctl_server_conf {
-    const char *path;   /* socket path; NULL = no listening socket (ctl_server_adopt only) */
-    mode_t mode;        /* socket file mode, default 0660 */
-    uid_t allow_uid;    /* peers with this uid are allowed (default: our euid) */
-    gid_t allow_gid;    /* peers in this group are allowed; the socket is chowned to it */
-    unsigned max_clients;      /* default 16 */
-    size_t max_line;           /* request line limit incl. '\n', default CTL_LINE_MAX */
-    size_t max_outbuf;         /* per-client unsent reply bytes before drop, default 1 MiB */
-    unsigned max_pending;      /* deferred requests in total, default 256 */
+    const char *path;     /* socket path; NULL = no listening socket (ctl_server_adopt only) */
+    mode_t mode;          /* socket file mode, default 0660 */
+    uid_t allow_uid;      /* peers with this uid are allowed (default: our euid) */
+    gid_t allow_gid;      /* peers in this group are allowed; the socket is chowned to it */
+    unsigned max_clients; /* default 16 */
+    size_t max_line;      /* request line limit incl. '\n', default CTL_LINE_MAX */
+    size_t max_outbuf;    /* per-client unsent reply bytes before drop, default 1 MiB */
+    unsigned max_pending; /* deferred requests in total, default 256 */
     unsigned max_client_pending; /* deferred requests per client, default 64 */
     uint32_t pending_timeout_ms; /* default deadline for deferred requests, default 30 s */
 };
 
 struct ctl_server_stats {
-    uint64_t accepted;      /* connections accepted and allowed */
-    uint64_t refused_perm;  /* refused by the peer-credential check */
-    uint64_t refused_busy;  /* refused because max_clients were connected */
-    uint64_t dropped_slow;  /* dropped because their output buffer overflowed */
-    uint64_t requests;      /* request lines handled */
-    uint64_t errors;        /* error replies sent (any code) */
-    uint64_t too_long;      /* lines over max_line */
-    uint64_t timeouts;      /* deferred requests that hit their deadline */
-    uint64_t discarded;     /* late or orphaned deferred replies thrown away */
+    uint64_t accepted;     /* connections accepted and allowed */
+    uint64_t refused_perm; /* refused by the peer-credential check */
+    uint64_t refused_busy; /* refused because max_clients were connected */
+    uint64_t dropped_slow; /* dropped because their output buffer overflowed */
+    uint64_t requests;     /* request lines handled */
+    uint64_t errors;       /* error replies sent (any code) */
+    uint64_t too_long;     /* lines over max_line */
+    uint64_t timeouts;     /* deferred requests that hit their deadline */
+    uint64_t discarded;    /* late or orphaned deferred replies thrown away */
 };
 
 struct ctl_server;
@@ -65,8 +65,8 @@ void ctl_server_conf_defaults(struct ctl_server_conf *conf);
 /* Returns true when a peer with |uid|, primary |gid| and supplementary |groups| (|n|) may
  * use a server configured with |conf|: root, conf->allow_uid, or a member of
  * conf->allow_gid. */
-bool ctl_peer_allowed(const struct ctl_server_conf *conf, uid_t uid, gid_t gid,
-                      const gid_t *groups, size_t n);
+bool ctl_peer_allowed(const struct ctl_server_conf *conf, uid_t uid, gid_t gid, const gid_t *groups,
+                      size_t n);
 
 /* Creates a server: binds conf->path (a stale socket nobody answers on is replaced; a live
  * one or a non-socket file is an error), sets its mode and group, listens. Returns NULL
@@ -81,8 +81,7 @@ void ctl_server_del(struct ctl_server *srv);
 /* Registers |fn| with |ctx| for the command |name| (a name from ctl_cmd_table()).
  * Returns 0, -ENOENT (no such command) or -EEXIST (already registered). Commands without
  * a handler answer E_UNSUPPORTED. */
-int ctl_server_register(struct ctl_server *srv, const char *name, ctl_handler_fn *fn,
-                        void *ctx);
+int ctl_server_register(struct ctl_server *srv, const char *name, ctl_handler_fn *fn, void *ctx);
 
 /* Adds an already connected stream socket |fd| as a client (ownership passes to the
  * server, also on error), with the same peer check as accepted ones. Returns 0, -EPERM
@@ -110,8 +109,8 @@ int ctl_server_reply(struct ctl_server *srv, uint64_t token, json_t *result);
 
 /* Answers the deferred request |token| with an error |code| and a printf-style message.
  * Returns like ctl_server_reply(). */
-int ctl_server_fail(struct ctl_server *srv, uint64_t token, enum ctl_code code,
-                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int ctl_server_fail(struct ctl_server *srv, uint64_t token, enum ctl_code code, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 
 /* Number of connected clients / deferred requests outstanding. */
 unsigned ctl_server_nclients(const struct ctl_server *srv);

@@ -18,8 +18,8 @@
 #include "ctl_msg.h"
 #include "ctl_server.h"
 
-#define MAX_CONNS   16
-#define H3_NO_ERROR 0x100 /* RFC 9114 §8.1 */
+#define MAX_CONNS      16
+#define H3_NO_ERROR    0x100 /* RFC 9114 §8.1 */
 #define CLOSE_DELAY_MS 100
 
 enum fake_msg { MSG_SHUTDOWN = 1, MSG_WAIT, MSG_CLOSED };
@@ -142,10 +142,9 @@ static void on_events(void *ctx)
         for (unsigned i = 0; i < n; i++) {
             struct conn *c = &conns[msgs[i]->conn_id];
             pthread_mutex_lock(&conns_lock);
-            json_t *r = json_pack("{s:I,s:s,s:o,s:{s:I,s:i}}", "conn",
-                                  (json_int_t)msgs[i]->conn_id, "state", "CLOSED", "outcome",
-                                  outcome_json(c), "push_limit", "requested",
-                                  (json_int_t)c->max_push, "effective", 0);
+            json_t *r = json_pack("{s:I,s:s,s:o,s:{s:I,s:i}}", "conn", (json_int_t)msgs[i]->conn_id,
+                                  "state", "CLOSED", "outcome", outcome_json(c), "push_limit",
+                                  "requested", (json_int_t)c->max_push, "effective", 0);
             pthread_mutex_unlock(&conns_lock);
             ctl_server_reply(srv, msgs[i]->token, r);
             ctl_msg_free(bus, msgs[i]);
@@ -184,8 +183,8 @@ static void h_connect(void *ctx, struct ctl_call *call)
 
     (void)ctx;
     if (strcmp(req->url.host, "unreachable.test") == 0) {
-        ctl_call_fail(call, CTL_E_FAILED, "handshake timeout (no answer from %s:%u)",
-                      req->url.host, (unsigned)req->url.port);
+        ctl_call_fail(call, CTL_E_FAILED, "handshake timeout (no answer from %s:%u)", req->url.host,
+                      (unsigned)req->url.port);
         return;
     }
     pthread_mutex_lock(&conns_lock);
@@ -196,8 +195,8 @@ static void h_connect(void *ctx, struct ctl_call *call)
         ctl_url_format(&req->url, conns[id].url, sizeof(conns[id].url));
         conns[id].lcore = (unsigned)ctl_request_u64(req, "lcore", 1 + id % 2);
         pthread_mutex_unlock(&conns_lock);
-        ctl_call_reply(call, json_pack("{s:i,s:s,s:i}", "conn", id, "state", "ESTABLISHED",
-                                       "lcore", conns[id].lcore));
+        ctl_call_reply(call, json_pack("{s:i,s:s,s:i}", "conn", id, "state", "ESTABLISHED", "lcore",
+                                       conns[id].lcore));
         return;
     }
     pthread_mutex_unlock(&conns_lock);
@@ -234,12 +233,12 @@ static void h_show(void *ctx, struct ctl_call *call)
     pthread_mutex_lock(&conns_lock);
     c = find_conn(call);
     if (c != NULL)
-        ctl_call_reply(call, json_pack("{s:I,s:s,s:s,s:s,s:{s:f,s:f},s:{s:I,s:i},s:{s:n,s:n}}",
-                                       "conn", (json_int_t)(c - conns), "state",
-                                       state_name(c->state), "url", c->url, "alpn", "h3", "rtt",
-                                       "min_ms", 0.25, "smoothed_ms", 0.5, "push_limit",
-                                       "requested", (json_int_t)c->max_push, "effective", 0,
-                                       "goaway", "sent_id", "received_id"));
+        ctl_call_reply(call,
+                       json_pack("{s:I,s:s,s:s,s:s,s:{s:f,s:f},s:{s:I,s:i},s:{s:n,s:n}}", "conn",
+                                 (json_int_t)(c - conns), "state", state_name(c->state), "url",
+                                 c->url, "alpn", "h3", "rtt", "min_ms", 0.25, "smoothed_ms", 0.5,
+                                 "push_limit", "requested", (json_int_t)c->max_push, "effective", 0,
+                                 "goaway", "sent_id", "received_id"));
     pthread_mutex_unlock(&conns_lock);
 }
 
@@ -257,10 +256,10 @@ static void h_request(void *ctx, struct ctl_call *call)
                       state_name(c->state));
     } else if (c != NULL) {
         c->requests++;
-        ctl_call_reply(call, json_pack("{s:i,s:[[ss]],s:I,s:s}", "status", 200, "headers",
-                                       "content-type", "text/plain", "body_bytes",
-                                       (json_int_t)(body ? strlen(body) : 0), "method",
-                                       ctl_request_str(req, "method")));
+        ctl_call_reply(call,
+                       json_pack("{s:i,s:[[ss]],s:I,s:s}", "status", 200, "headers", "content-type",
+                                 "text/plain", "body_bytes", (json_int_t)(body ? strlen(body) : 0),
+                                 "method", ctl_request_str(req, "method")));
     }
     pthread_mutex_unlock(&conns_lock);
 }
@@ -305,9 +304,10 @@ static void h_shutdown(void *ctx, struct ctl_call *call)
             return;
         }
     }
-    ctl_call_reply(call, json_pack("{s:I,s:s,s:{s:I,s:i}}", "conn", (json_int_t)id, "state",
-                                   "DRAINING", "push_limit", "requested",
-                                   (json_int_t)ctl_request_u64(req, "max_push", 0), "effective", 0));
+    ctl_call_reply(call,
+                   json_pack("{s:I,s:s,s:{s:I,s:i}}", "conn", (json_int_t)id, "state", "DRAINING",
+                             "push_limit", "requested",
+                             (json_int_t)ctl_request_u64(req, "max_push", 0), "effective", 0));
 }
 
 static void h_close(void *ctx, struct ctl_call *call)
@@ -350,11 +350,11 @@ static void h_stats(void *ctx, struct ctl_call *call)
 
     (void)ctx;
     ctl_server_get_stats(srv, &st);
-    ctl_call_reply(call, json_pack("{s:[{s:i,s:s,s:I,s:I}],s:{s:I,s:I,s:I}}", "lcores", "lcore",
-                                   1, "role", "worker", "busy_cycles", (json_int_t)0,
-                                   "idle_cycles", (json_int_t)0, "control", "requests",
-                                   (json_int_t)st.requests, "errors", (json_int_t)st.errors,
-                                   "clients", (json_int_t)ctl_server_nclients(srv)));
+    ctl_call_reply(call, json_pack("{s:[{s:i,s:s,s:I,s:I}],s:{s:I,s:I,s:I}}", "lcores", "lcore", 1,
+                                   "role", "worker", "busy_cycles", (json_int_t)0, "idle_cycles",
+                                   (json_int_t)0, "control", "requests", (json_int_t)st.requests,
+                                   "errors", (json_int_t)st.errors, "clients",
+                                   (json_int_t)ctl_server_nclients(srv)));
 }
 
 static void h_quit(void *ctx, struct ctl_call *call)

@@ -268,12 +268,9 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_errors),
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_pool_exhaustion),
-        cmocka_unit_test(test_ring_full),
-        cmocka_unit_test(test_wakeup_only_when_armed),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_create_errors),          cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_pool_exhaustion),        cmocka_unit_test(test_ring_full),
+        cmocka_unit_test(test_wakeup_only_when_armed), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,8 +20,8 @@ static void expect_error(const char *line, enum ctl_code code, const char *fragm
     int rc = ctl_request_parse(&req, line, strlen(line), &err);
 
     if (rc != -EINVAL || err.code != code || strstr(err.message, fragment) == NULL)
-        fail_msg("%s\n  got rc %d %s '%s'\n  expected %s '%s'", line, rc,
-                 ctl_code_name(err.code), err.message, ctl_code_name(code), fragment);
+        fail_msg("%s\n  got rc %d %s '%s'\n  expected %s '%s'", line, rc, ctl_code_name(err.code),
+                 err.message, ctl_code_name(code), fragment);
     ctl_request_free(&req);
 }
 
@@ -97,7 +97,8 @@ static void test_field_errors(void **state)
     expect_error(REQ("show", "{}"), CTL_E_BAD_REQUEST, "args.conn: required");
     expect_error(REQ("show", "{\"conn\":\"3\"}"), CTL_E_BAD_REQUEST,
                  "args.conn: expected a non-negative integer");
-    expect_error(REQ("show", "{\"conn\":0}"), CTL_E_BAD_REQUEST, "args.conn: expected an integer in 1..");
+    expect_error(REQ("show", "{\"conn\":0}"), CTL_E_BAD_REQUEST,
+                 "args.conn: expected an integer in 1..");
     expect_error(REQ("show", "{\"conn\":1.5}"), CTL_E_BAD_REQUEST, "args.conn: expected");
     expect_error(REQ("shutdown", "{\"conn\":1}"), CTL_E_BAD_REQUEST, "args.max_push: required");
     expect_error(REQ("shutdown", "{\"conn\":1,\"max_push\":-1}"), CTL_E_BAD_REQUEST,
@@ -108,8 +109,8 @@ static void test_field_errors(void **state)
                  "args.wait: expected true or false");
     expect_error(REQ("shutdown", "{\"conn\":1,\"max_push\":3,\"timeout\":\"5x\"}"),
                  CTL_E_BAD_REQUEST, "args.timeout: expected a duration");
-    expect_error(REQ("shutdown", "{\"conn\":1,\"max_push\":3,\"timeout\":-1}"),
-                 CTL_E_BAD_REQUEST, "args.timeout: expected a duration");
+    expect_error(REQ("shutdown", "{\"conn\":1,\"max_push\":3,\"timeout\":-1}"), CTL_E_BAD_REQUEST,
+                 "args.timeout: expected a duration");
     expect_error(REQ("shutdown", "{\"conn\":1,\"max_push\":3,\"timeout\":\"25h\"}"),
                  CTL_E_BAD_REQUEST, "args.timeout");
     expect_error(REQ("close", "{\"conn\":1,\"error\":\"0xZZ\"}"), CTL_E_BAD_REQUEST,
@@ -129,8 +130,7 @@ static void test_field_errors(void **state)
     expect_error(REQ("connect", "{\"url\":\"https://x\",\"ca_file\":\"\"}"), CTL_E_BAD_REQUEST,
                  "args.ca_file: expected a string of 1..");
     /* jansson refuses NUL in strings outright: it can never reach a handler. */
-    expect_error(REQ("connect", "{\"url\":\"https://x\\u0000y\"}"), CTL_E_PARSE,
-                 "malformed JSON");
+    expect_error(REQ("connect", "{\"url\":\"https://x\\u0000y\"}"), CTL_E_PARSE, "malformed JSON");
     expect_error(REQ("request", "{\"conn\":1,\"method\":\"GET\"}"), CTL_E_BAD_REQUEST,
                  "args.path: required");
     expect_error(REQ("request", "{\"conn\":1,\"method\":\"G T\",\"path\":\"/\"}"),
@@ -141,9 +141,9 @@ static void test_field_errors(void **state)
                  CTL_E_BAD_REQUEST, "args.path: expected visible ASCII");
     expect_error(REQ("request", "{\"conn\":1,\"method\":\"GET\",\"path\":\"/\",\"headers\":{}}"),
                  CTL_E_BAD_REQUEST, "args.headers: expected an array");
-    expect_error(REQ("request",
-                     "{\"conn\":1,\"method\":\"GET\",\"path\":\"/\",\"headers\":[[\"a\"]]}"),
-                 CTL_E_BAD_REQUEST, "args.headers[0]: expected [name, value]");
+    expect_error(
+        REQ("request", "{\"conn\":1,\"method\":\"GET\",\"path\":\"/\",\"headers\":[[\"a\"]]}"),
+        CTL_E_BAD_REQUEST, "args.headers[0]: expected [name, value]");
     expect_error(REQ("request", "{\"conn\":1,\"method\":\"GET\",\"path\":\"/\",\"headers\":"
                                 "[[\"ok\",\"1\"],[\"Bad\",\"1\"]]}"),
                  CTL_E_BAD_REQUEST, "args.headers[1]: header names must be lowercase");
@@ -167,12 +167,13 @@ static void test_too_many_headers(void **state)
     int off;
 
     (void)state;
-    off = snprintf(line, sizeof(line), REQ("request", "{\"conn\":1,\"method\":\"GET\","
-                                                      "\"path\":\"/\",\"headers\":["));
+    off = snprintf(line, sizeof(line),
+                   REQ("request", "{\"conn\":1,\"method\":\"GET\","
+                                  "\"path\":\"/\",\"headers\":["));
     off -= 1; /* drop the "}" REQ closes the request with */
     for (int i = 0; i <= CTL_HEADERS_MAX; i++)
-        off += snprintf(line + off, sizeof(line) - (size_t)off, "%s[\"h%d\",\"v\"]",
-                        i ? "," : "", i);
+        off +=
+            snprintf(line + off, sizeof(line) - (size_t)off, "%s[\"h%d\",\"v\"]", i ? "," : "", i);
     snprintf(line + off, sizeof(line) - (size_t)off, "]}}");
     expect_error(line, CTL_E_BAD_REQUEST, "at most 64 headers");
 }

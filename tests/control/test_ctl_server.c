@@ -21,9 +21,9 @@ struct fixture {
     char path[100];
     struct ctl_server_conf conf;
     struct ctl_server *srv;
-    uint64_t token;      /* last deferred token */
+    uint64_t token; /* last deferred token */
     unsigned deferred;
-    size_t big;          /* size of the "stats" result string */
+    size_t big; /* size of the "stats" result string */
     unsigned watch_hits;
 };
 
@@ -191,8 +191,9 @@ static void test_dispatch(void **state)
     /* pipelined: two requests in one write, answered in order */
     {
         char l1[512], l2[512];
-        assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":10,\"cmd\":\"show\",\"args\":{\"conn\":1}}\n"
-                                       "{\"v\":1,\"id\":11,\"cmd\":\"show\",\"args\":{\"conn\":2}}\n"),
+        assert_int_equal(t_send(c->fd,
+                                "{\"v\":1,\"id\":10,\"cmd\":\"show\",\"args\":{\"conn\":1}}\n"
+                                "{\"v\":1,\"id\":11,\"cmd\":\"show\",\"args\":{\"conn\":2}}\n"),
                          0);
         assert_int_equal(t_line(f->srv, c, l1, sizeof(l1), 3000), 0);
         assert_int_equal(t_line(f->srv, c, l2, sizeof(l2), 3000), 0);
@@ -217,8 +218,8 @@ static void test_async_reply(void **state)
 
     start(f);
     c = client_new(f);
-    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":\"w1\",\"cmd\":\"wait\",\"args\":{\"conn\":3}}\n"),
-                     0);
+    assert_int_equal(
+        t_send(c->fd, "{\"v\":1,\"id\":\"w1\",\"cmd\":\"wait\",\"args\":{\"conn\":3}}\n"), 0);
     /* nothing arrives while the request is pending, other requests still work */
     assert_int_equal(t_line(f->srv, c, line, sizeof(line), 50), -1);
     assert_int_equal(f->deferred, 1);
@@ -235,7 +236,8 @@ static void test_async_reply(void **state)
     assert_int_equal(ctl_server_fail(f->srv, 12345678901ull, CTL_E_FAILED, "x"), -ENOENT);
 
     /* a deferred error */
-    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":5,\"cmd\":\"wait\",\"args\":{\"conn\":3}}\n"), 0);
+    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":5,\"cmd\":\"wait\",\"args\":{\"conn\":3}}\n"),
+                     0);
     while (f->deferred < 2)
         ctl_server_poll(f->srv, 1);
     assert_int_equal(ctl_server_fail(f->srv, f->token, CTL_E_CONN_CLOSED, "conn %d closed", 3), 0);
@@ -262,7 +264,8 @@ static void test_async_timeout(void **state)
     t0 = t_now_ms();
     /* the handler passes the request's own timeout (60 ms) as the deadline */
     assert_int_equal(
-        t_send(c->fd, "{\"v\":1,\"id\":9,\"cmd\":\"wait\",\"args\":{\"conn\":1,\"timeout\":0.06}}\n"),
+        t_send(c->fd,
+               "{\"v\":1,\"id\":9,\"cmd\":\"wait\",\"args\":{\"conn\":1,\"timeout\":0.06}}\n"),
         0);
     assert_int_equal(t_line(f->srv, c, line, sizeof(line), 3000), 0);
     assert_true(t_now_ms() - t0 >= 60);
@@ -271,13 +274,15 @@ static void test_async_timeout(void **state)
     /* a late answer is discarded */
     assert_int_equal(ctl_server_reply(f->srv, f->token, json_object()), -ENOENT);
     /* the configured default deadline applies when the handler gives 0 */
-    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":10,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"), 0);
+    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":10,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
+                     0);
     assert_int_equal(t_line(f->srv, c, line, sizeof(line), 3000), 0);
     assert_non_null(strstr(line, "E_TIMEOUT"));
     ctl_server_get_stats(f->srv, &st);
     assert_int_equal(st.timeouts, 2);
     /* ctl_server_poll(-1) returns at a deadline even with no socket activity */
-    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":11,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"), 0);
+    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":11,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
+                     0);
     while (f->deferred < 3)
         ctl_server_poll(f->srv, 1);
     t0 = t_now_ms();
@@ -294,7 +299,8 @@ static void test_async_client_gone(void **state)
 
     start(f);
     c = client_new(f);
-    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":1,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"), 0);
+    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":1,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
+                     0);
     while (f->deferred < 1)
         ctl_server_poll(f->srv, 1);
     close(c->fd);
@@ -333,7 +339,8 @@ static void test_pending_limits(void **state)
     assert_int_equal(ctl_server_npending(f->srv), 2);
     /* another client gets one more, then hits the global limit */
     roundtrip(f, d, "{\"v\":1,\"id\":4,\"cmd\":\"list\"}\n", "\"id\":4", NULL);
-    assert_int_equal(t_send(d->fd, "{\"v\":1,\"id\":5,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"), 0);
+    assert_int_equal(t_send(d->fd, "{\"v\":1,\"id\":5,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
+                     0);
     while (ctl_server_npending(f->srv) < 3)
         ctl_server_poll(f->srv, 1);
     roundtrip(f, d, "{\"v\":1,\"id\":6,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n", "\"id\":6",
@@ -356,7 +363,8 @@ static void test_half_close(void **state)
 
     start(f);
     c = client_new(f);
-    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":1,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"), 0);
+    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":1,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
+                     0);
     shutdown(c->fd, SHUT_WR);
     while (f->deferred < 1)
         ctl_server_poll(f->srv, 1);
@@ -477,7 +485,7 @@ static void test_vanish_mid_reply(void **state)
         ctl_server_poll(f->srv, 1);
     for (int i = 0; i < 20; i++)
         ctl_server_poll(f->srv, 1); /* the reply is now partly sent, partly buffered */
-    close(c->fd); /* gone without reading */
+    close(c->fd);                   /* gone without reading */
     c->fd = -1;
     for (uint64_t t0 = t_now_ms(); ctl_server_nclients(f->srv) > 0 && t_now_ms() - t0 < 3000;)
         ctl_server_poll(f->srv, 1);
@@ -539,10 +547,10 @@ static void test_peer_check_policy(void **state)
     ctl_server_conf_defaults(&conf);
     conf.allow_uid = 1000;
     conf.allow_gid = 1234;
-    assert_true(ctl_peer_allowed(&conf, 0, 0, NULL, 0));          /* root */
-    assert_true(ctl_peer_allowed(&conf, 1000, 100, NULL, 0));     /* the user */
-    assert_true(ctl_peer_allowed(&conf, 1001, 1234, NULL, 0));    /* primary group */
-    assert_true(ctl_peer_allowed(&conf, 1001, 100, groups, 2));   /* supplementary group */
+    assert_true(ctl_peer_allowed(&conf, 0, 0, NULL, 0));        /* root */
+    assert_true(ctl_peer_allowed(&conf, 1000, 100, NULL, 0));   /* the user */
+    assert_true(ctl_peer_allowed(&conf, 1001, 1234, NULL, 0));  /* primary group */
+    assert_true(ctl_peer_allowed(&conf, 1001, 100, groups, 2)); /* supplementary group */
     assert_false(ctl_peer_allowed(&conf, 1001, 100, groups, 1));
     assert_false(ctl_peer_allowed(&conf, NOBODY, NOBODY, NULL, 0));
     conf.allow_gid = CTL_NO_GID;

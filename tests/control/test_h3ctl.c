@@ -27,7 +27,7 @@ static int fails;
 struct check {
     const char *name;
     int rc;
-    const char *pattern; /* NULL: output not checked */
+    const char *pattern;        /* NULL: output not checked */
     const char *args[MAX_ARGS]; /* after "h3ctl -s SOCK" */
 };
 
@@ -134,12 +134,19 @@ static const struct check usage[] = {
     {"usage-unknown-opt", 2, "unknown option --bogus", {"list", "--bogus"}},
     {"usage-missing-arg", 2, "missing --max-push", {"shutdown", "1"}},
     {"usage-bad-number", 2, "expected a non-negative integer", {"show", "abc"}},
-    {"usage-bad-duration", 2, "expected a duration",
+    {"usage-bad-duration",
+     2,
+     "expected a duration",
      {"shutdown", "1", "--max-push", "3", "--timeout", "5x"}},
     {"usage-bad-url", 2, "args.url: userinfo", {"connect", "https://u@h3sink.test"}},
     {"usage-bad-url-path", 2, "path, query or fragment", {"connect", "https://h3sink.test/x"}},
-    {"usage-bad-header", 2, "expected 'name: value'", {"request", "1", "GET", "/", "-H", "novalue"}},
-    {"usage-both-bodies", 2, "either body or body_file",
+    {"usage-bad-header",
+     2,
+     "expected 'name: value'",
+     {"request", "1", "GET", "/", "-H", "novalue"}},
+    {"usage-both-bodies",
+     2,
+     "either body or body_file",
      {"request", "1", "POST", "/", "--data", "x", "--data-file", "/etc/hostname"}},
     {"usage-extra-arg", 2, "unexpected argument 'x'", {"list", "x"}},
     {"usage-bad-error", 2, "expected an error code", {"close", "1", "--error", "0xZZ"}},
@@ -152,7 +159,9 @@ static const struct check usage[] = {
 
 static const struct check ops[] = {
     /* 0: normal operation, human tables */
-    {"connect", 0, "^conn +1$",
+    {"connect",
+     0,
+     "^conn +1$",
      {"connect", "https://h3sink.test:4433", "--sni", "h3sink.test", "--insecure"}},
     {"connect-2", 0, "^conn +2$", {"connect", "https://[::1]:4433", "--lcore", "2"}},
     {"list-table", 0, "^ID +STATE +URL +LCORE +REQUESTS$", {"list"}},
@@ -160,7 +169,9 @@ static const struct check ops[] = {
     {"list-row-2", 0, "^2 +ESTABLISHED +https://\\[::1\\]:4433 +2 ", {"list"}},
     {"show", 0, "^push_limit.requested +0$", {"show", "1"}},
     {"show-rtt", 0, "^rtt.smoothed_ms +0.5", {"show", "1"}},
-    {"request", 0, "^status +200$",
+    {"request",
+     0,
+     "^status +200$",
      {"request", "1", "POST", "/upload", "-H", "Content-Type: text/plain", "--data", "hello"}},
     {"request-bytes", 0, "^body_bytes +5$", {"request", "1", "POST", "/upload", "--data=hello"}},
     {"stats", 0, "^LCORE +ROLE +BUSY_CYCLES +IDLE_CYCLES$", {"stats"}},
@@ -172,7 +183,9 @@ static const struct check ops[] = {
     {"handshake-fail", 1, "E_FAILED: handshake timeout", {"connect", "https://unreachable.test"}},
     {"upload-unsupported", 1, "E_UNSUPPORTED", {"upload", "status"}},
     /* shutdown --wait: deferred through the worker rings; outcome OK */
-    {"shutdown-wait", 0, "^outcome.reason +H3_NO_ERROR$",
+    {"shutdown-wait",
+     0,
+     "^outcome.reason +H3_NO_ERROR$",
      {"shutdown", "1", "--max-push", "3", "--timeout", "5s", "--wait"}},
     {"shutdown-limit", 0, "^push_limit.requested +3$", {"show", "1"}},
     {"shutdown-effective", 0, "^push_limit.effective +0$", {"show", "1"}},
@@ -229,8 +242,8 @@ int main(int argc, char **argv)
     CHECKS(before_daemon);
     {
         /* $H3DP_SOCKET is the default socket */
-        static const struct check env = {"env-socket", 3, "cannot reach h3dpd at /tmp/h3dp-h3ctl",
-                                         {"list"}};
+        static const struct check env = {
+            "env-socket", 3, "cannot reach h3dpd at /tmp/h3dp-h3ctl", {"list"}};
         setenv("H3DP_SOCKET", sock, 1);
         run_check(&env, false);
         unsetenv("H3DP_SOCKET");

@@ -210,8 +210,8 @@ static int set_value(const struct ctl_cmd_schema *cmd, const struct ctl_field *f
         break;
     case CTL_F_APP_ERROR:
         if (ctl_app_error_parse(val, &u) != 0)
-            return usage_error(cmd->name, "%s: expected an error code like 0x10c, got '%s'",
-                               f->cli, val);
+            return usage_error(cmd->name, "%s: expected an error code like 0x10c, got '%s'", f->cli,
+                               val);
         v = json_string(val);
         break;
     case CTL_F_HEADERS: {
@@ -435,8 +435,8 @@ static char *pairs_text(json_t *v)
         if (json_array_size(p) != 2 || !json_is_string(json_array_get(p, 0)) ||
             !json_is_string(json_array_get(p, 1)))
             return NULL;
-        len += json_string_length(json_array_get(p, 0)) +
-               json_string_length(json_array_get(p, 1)) + 4;
+        len +=
+            json_string_length(json_array_get(p, 0)) + json_string_length(json_array_get(p, 1)) + 4;
     }
     out = malloc(len + 1);
     if (out == NULL)
@@ -632,8 +632,7 @@ static bool outcome_failed(json_t *result)
 
 /* ---- main -------------------------------------------------------------------------- */
 
-static uint64_t reply_timeout(const struct opts *o, const struct ctl_cmd_schema *cmd,
-                              json_t *args)
+static uint64_t reply_timeout(const struct opts *o, const struct ctl_cmd_schema *cmd, json_t *args)
 {
     uint64_t t;
     json_t *v = json_object_get(args, "timeout");
@@ -730,8 +729,8 @@ static int run(const struct opts *o, const struct ctl_cmd_schema *cmd, json_t *a
         const char *code = json_string_value(json_object_get(reply, "code"));
         const char *msg = json_string_value(json_object_get(reply, "message"));
         if (o->json) {
-            json_t *e = json_pack("{s:s,s:s}", "code", code ? code : "?", "message",
-                                  msg ? msg : "");
+            json_t *e =
+                json_pack("{s:s,s:s}", "code", code ? code : "?", "message", msg ? msg : "");
             char *s = json_dumps(e, JSON_INDENT(2));
             printf("%s\n", s != NULL ? s : "{}");
             free(s);
