@@ -852,6 +852,34 @@ static void test_malformed(void **state)
     net_del(n);
 }
 
+static int sink_has_request(struct net *n)
+{
+    return sink_stats(n->s)->requests >= 1;
+}
+
+static void test_cancel_held(void **state)
+{
+    struct sink_params p;
+    struct net *n;
+    struct req *held, *after;
+    (void)state;
+    sink_params_default(&p);
+    p.response_delay_ns = 500 * MS;
+    n = net_new(&p, 0);
+    held = cli_request(n->c, "GET", "/held", NULL, NULL, 0);
+    assert_true(run(n, sink_has_request, 100 * MS));
+    /* The client gives up on the held request (RFC 9114 §4.1.1). */
+    assert_int_equal(ngtcp2_conn_shutdown_stream(n->c->q, 0, held->id, 0x10c), 0);
+    after = cli_request(n->c, "GET", "/after", NULL, NULL, 0);
+    assert_true(run(n, all_closed, 10 * NS));
+    assert_int_equal(held->status, 0);
+    assert_int_equal(after->status, 200);
+    assert_true(sink_stats(n->s)->streams_reset >= 1);
+    assert_false(n->c->closed);
+    assert_int_equal(n->c->fatal, 0);
+    net_del(n);
+}
+
 static void test_two_clients(void **state)
 {
     struct net *n = net_new(NULL, 0);
@@ -880,7 +908,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_loss),         cmocka_unit_test(test_goaway_drains),
         cmocka_unit_test(test_close_all),    cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_stream_limit), cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_two_clients),
+        cmocka_unit_test(test_two_clients),  cmocka_unit_test(test_cancel_held),
     };
     if (argc != 2) {
         fprintf(stderr, "usage: %s CERTS_DIR\n", argv[0]);

@@ -536,9 +536,12 @@ static int h3_stream_close(nghttp3_conn *h, int64_t sid, uint64_t code, void *cu
 {
     struct sconn *c = cud;
     (void)h;
-    (void)code;
-    if (ngtcp2_is_bidi_stream(sid))
+    if (ngtcp2_is_bidi_stream(sid)) {
         ngtcp2_conn_extend_max_streams_bidi(c->q, 1);
+        /* Cancelled, reset or malformed by either side. */
+        if (code != NGHTTP3_H3_NO_ERROR)
+            c->s->st.streams_reset++;
+    }
     if (sud != NULL)
         stream_put(sud);
     return 0;
@@ -823,7 +826,6 @@ static int q_stream_reset(ngtcp2_conn *q, int64_t sid, uint64_t final_size, uint
     (void)sud;
     if (c->h == NULL)
         return 0;
-    c->s->st.streams_reset++;
     rv = nghttp3_conn_shutdown_stream_read(c->h, sid);
     return rv == 0 ? 0 : cb_fail(c, rv);
 }
@@ -1206,8 +1208,10 @@ static void conn_run_delayed(struct sconn *c, uint64_t now)
         }
         *pp = st->dnext;
         st->delayed = 0;
-        if (submit_response(c, st) != 0) {
-            conn_close_app(c, NGHTTP3_H3_INTERNAL_ERROR, NULL, now);
+        /* A stream the peer gave up on meanwhile is not an error of the connection. */
+        int rv = submit_response(c, st);
+        if (rv != 0 && nghttp3_err_is_fatal(rv)) {
+            conn_close_app(c, nghttp3_err_infer_quic_app_error_code(rv), NULL, now);
             return;
         }
     }

@@ -77,7 +77,7 @@ struct sink_stats {
     uint64_t requests;     /* request header sections accepted */
     uint64_t requests_bad; /* requests answered 4xx or reset as malformed */
     uint64_t responses_2xx, responses_4xx, responses_5xx;
-    uint64_t streams_reset;  /* streams the peer reset (RESET_STREAM) */
+    uint64_t streams_reset;  /* request streams that ended with an error code */
     uint64_t body_bytes_in;  /* request body bytes received */
     uint64_t body_bytes_out; /* response body bytes handed to nghttp3 */
     uint64_t digest_ok, digest_bad, digest_none;
