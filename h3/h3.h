@@ -14,6 +14,9 @@
  * on a fatal error. The outcome is OK only when the connection ended with
  * H3_NO_ERROR (0x100) from either side.
  *
+ * Callbacks (on_established, on_closed, request callbacks) may submit, resume,
+ * shut down or close; they must not call h3_conn_del().
+ *
  * Errors: negative H3_ERR_* codes (h3_strerror()).
  */
 #ifndef H3DP_H3_H

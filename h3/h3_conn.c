@@ -104,9 +104,10 @@ static void close_with(struct h3_conn *c, const ngtcp2_ccerr *e, uint64_t now, i
     if (c->state >= H3_STATE_CLOSING)
         return;
     outcome_from_ccerr(c, e, H3_ORIGIN_LOCAL, err);
-    h3_req_complete_all(c, H3_REQ_CONN_CLOSED, e->error_code);
+    /* CLOSING first: requests submitted from on_complete are refused. */
     c->state = H3_STATE_CLOSING;
     c->close_deadline = now + H3_CLOSE_PTO_MULT * ngtcp2_conn_get_pto(c->qc);
+    h3_req_complete_all(c, H3_REQ_CONN_CLOSED, e->error_code);
 
     uint8_t *buf = c->io->tx_get(c->io_ctx, &cap, &pkt);
     if (!buf)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <gnutls/crypto.h>
@@ -144,6 +145,9 @@ struct setup {
     uint64_t response_delay_ns;
     int fault_bad_headers;
     uint64_t client_idle_ns;
+    uint64_t keepalive_ns;
+    uint64_t handshake_timeout_ns;
+    const char *keylog, *qlog;
     size_t max_requests;
     uint32_t loss_ppm;
     uint64_t seed;
@@ -197,6 +201,11 @@ static void env_start(struct env *e, const struct setup *su)
     p.ud = e;
     if (su->client_idle_ns)
         p.idle_timeout_ns = su->client_idle_ns;
+    if (su->handshake_timeout_ns)
+        p.handshake_timeout_ns = su->handshake_timeout_ns;
+    p.keepalive_ns = su->keepalive_ns;
+    p.keylog_file = su->keylog;
+    p.qlog_file = su->qlog;
     p.max_requests = su->max_requests ? su->max_requests : 64;
     assert_int_equal(h3_conn_new(&p, h3_loop_now(e->loop), &e->c), 0);
 }
@@ -776,6 +785,83 @@ static void test_local_close_and_errors(void **state)
     env_stop(&e);
 }
 
+
+static bool until_never(void *arg)
+{
+    struct env *e = arg;
+    return h3_conn_state(e->c) == H3_STATE_CLOSED;
+}
+
+/* Keep-alive PINGs hold an idle connection open past its idle timeout. */
+static void test_keepalive(void **state)
+{
+    struct env e;
+    (void)state;
+
+    env_start(&e, &(struct setup){ .client_idle_ns = 2 * SEC, .keepalive_ns = 500 * MS });
+    connect_ok(&e);
+    assert_int_equal(run(&e, until_never, 10 * SEC), -ETIMEDOUT);
+    assert_int_equal(h3_conn_state(e.c), H3_STATE_ESTABLISHED);
+    shutdown_ok(&e);
+    env_stop(&e);
+}
+
+/* Nothing gets through: the handshake times out and the outcome says so. */
+static void test_handshake_timeout(void **state)
+{
+    struct env e;
+    char buf[128];
+    (void)state;
+
+    env_start(&e, &(struct setup){ .loss_ppm = 1000000, .handshake_timeout_ns = 3 * SEC });
+    assert_int_equal(run(&e, until_closed, 60 * SEC), 0);
+    assert_false(e.established);
+    assert_false(e.out.ok);
+    assert_int_equal(e.out.kind, H3_CLOSE_HANDSHAKE_TIMEOUT);
+    assert_int_equal(e.out.err, H3_ERR_HANDSHAKE_TIMEOUT);
+    h3_outcome_str(&e.out, buf, sizeof(buf));
+    assert_string_equal(buf, "error: handshake timeout");
+    env_stop(&e);
+}
+
+/* SSLKEYLOGFILE lines and a qlog trace are written when asked for. */
+static void test_keylog_qlog(void **state)
+{
+    struct env e;
+    char kl[] = "/tmp/h3dp-keylog-XXXXXX", ql[] = "/tmp/h3dp-qlog-XXXXXX";
+    char line[512];
+    int kfd = mkstemp(kl), qfd = mkstemp(ql);
+    bool hs = false, app = false;
+    (void)state;
+
+    assert_true(kfd >= 0 && qfd >= 0);
+    close(kfd);
+    close(qfd);
+    env_start(&e, &(struct setup){ .keylog = kl, .qlog = ql });
+    connect_ok(&e);
+    shutdown_ok(&e);
+    env_stop(&e); /* closes both files */
+    FILE *f = fopen(kl, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        /* "<LABEL> <64 hex client random> <hex secret>" */
+        char label[64], rnd[80], sec[160];
+        assert_int_equal(sscanf(line, "%63s %79s %159s", label, rnd, sec), 3);
+        assert_int_equal(strlen(rnd), 64);
+        hs |= strcmp(label, "CLIENT_HANDSHAKE_TRAFFIC_SECRET") == 0;
+        app |= strcmp(label, "CLIENT_TRAFFIC_SECRET_0") == 0;
+    }
+    fclose(f);
+    assert_true(hs && app);
+    f = fopen(ql, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_non_null(strstr(line, "qlog"));
+    fclose(f);
+    unlink(kl);
+    unlink(ql);
+}
+
 static void test_params_and_strings(void **state)
 {
     struct h3_conn_params p;
@@ -815,6 +901,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tls_unknown_ca),
         cmocka_unit_test(test_malformed_response_headers),
         cmocka_unit_test(test_local_close_and_errors),
+        cmocka_unit_test(test_keepalive),
+        cmocka_unit_test(test_handshake_timeout),
+        cmocka_unit_test(test_keylog_qlog),
     };
     if (argc < 2) {
         fprintf(stderr, "usage: %s CERTS_DIR\n", argv[0]);
