@@ -584,10 +584,12 @@ static void test_peer_refused(void **state)
         assert_true(pid >= 0);
         if (pid == 0) {
             struct tclient c = {.fd = -1};
-            int ok = setgroups(0, NULL) == 0 && setgid(NOBODY) == 0 && setuid(NOBODY) == 0;
-            if (ok)
-                c.fd = t_connect(f->path);
-            ok = ok && c.fd >= 0 && t_line(NULL, &c, line, sizeof(line), 3000) == 0 &&
+            int ok;
+            /* no CAP_SETUID (restricted container): cannot test this way */
+            if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
+                _exit(77);
+            c.fd = t_connect(f->path);
+            ok = c.fd >= 0 && t_line(NULL, &c, line, sizeof(line), 3000) == 0 &&
                  strstr(line, "E_PERM") != NULL && t_wait_eof(NULL, &c, 3000) == 0;
             _exit(ok ? 0 : 1);
         }
@@ -597,6 +599,11 @@ static void test_peer_refused(void **state)
                 break;
         }
         assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77) {
+            ctl_server_del(f->srv);
+            f->srv = NULL;
+            skip();
+        }
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     ctl_server_get_stats(f->srv, &st);
