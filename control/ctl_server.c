@@ -883,3 +883,16 @@ void ctl_server_get_stats(const struct ctl_server *srv, struct ctl_server_stats 
 {
     *st = srv->st;
 }
+
+json_t *ctl_server_stats_json(const struct ctl_server *srv)
+{
+    const struct ctl_server_stats *st = &srv->st;
+
+    return json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "clients", (int)srv->nclients,
+                     "pending", (int)srv->npending, "accepted", (json_int_t)st->accepted,
+                     "refused_perm", (json_int_t)st->refused_perm, "refused_busy",
+                     (json_int_t)st->refused_busy, "dropped_slow", (json_int_t)st->dropped_slow,
+                     "requests", (json_int_t)st->requests, "errors", (json_int_t)st->errors,
+                     "too_long", (json_int_t)st->too_long, "timeouts", (json_int_t)st->timeouts,
+                     "discarded", (json_int_t)st->discarded);
+}

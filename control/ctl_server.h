@@ -119,6 +119,10 @@ unsigned ctl_server_npending(const struct ctl_server *srv);
 /* Copies the counters into |st|. */
 void ctl_server_get_stats(const struct ctl_server *srv, struct ctl_server_stats *st);
 
+/* Returns the counters, client and pending counts as a new JSON object (for the `stats`
+ * result and DPDK telemetry), or NULL on allocation failure. */
+json_t *ctl_server_stats_json(const struct ctl_server *srv);
+
 /* ---- inside a handler ---- */
 
 /* The validated request being handled (valid until the handler returns). */

@@ -346,15 +346,10 @@ static void h_wait(void *ctx, struct ctl_call *call)
 
 static void h_stats(void *ctx, struct ctl_call *call)
 {
-    struct ctl_server_stats st;
-
     (void)ctx;
-    ctl_server_get_stats(srv, &st);
-    ctl_call_reply(call, json_pack("{s:[{s:i,s:s,s:I,s:I}],s:{s:I,s:I,s:I}}", "lcores", "lcore", 1,
-                                   "role", "worker", "busy_cycles", (json_int_t)0, "idle_cycles",
-                                   (json_int_t)0, "control", "requests", (json_int_t)st.requests,
-                                   "errors", (json_int_t)st.errors, "clients",
-                                   (json_int_t)ctl_server_nclients(srv)));
+    ctl_call_reply(call, json_pack("{s:[{s:i,s:s,s:I,s:I}],s:o}", "lcores", "lcore", 1, "role",
+                                   "worker", "busy_cycles", (json_int_t)0, "idle_cycles",
+                                   (json_int_t)0, "control", ctl_server_stats_json(srv)));
 }
 
 static void h_quit(void *ctx, struct ctl_call *call)

@@ -535,6 +535,14 @@ static void test_line_limit(void **state)
     }
     ctl_server_get_stats(f->srv, &st);
     assert_int_equal(st.too_long, 2);
+    {
+        json_t *j = ctl_server_stats_json(f->srv);
+        assert_non_null(j);
+        assert_int_equal(json_integer_value(json_object_get(j, "too_long")), 2);
+        assert_int_equal(json_integer_value(json_object_get(j, "clients")), 1);
+        assert_int_equal(json_integer_value(json_object_get(j, "requests")), st.requests);
+        json_decref(j);
+    }
     client_del(c);
 }
 
