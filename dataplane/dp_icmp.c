@@ -14,7 +14,7 @@ int dp_icmp_check(const struct rte_icmp_hdr *icmp, uint16_t len, enum dp_drop *w
         return -1;
     }
     /* The one's complement sum over the message, checksum included, is 0xffff. */
-    if (rte_raw_cksum(icmp, len) != 0xffff) {
+    if (dp_cksum_fold(dp_cksum_add(icmp, len, 0)) != 0xffff) {
         *why = DP_DROP_ICMP_CKSUM;
         return -1;
     }
@@ -66,7 +66,8 @@ int dp_icmp_echo_reply(uint8_t *frame, uint16_t len)
      * data), which receivers reject. Echo replies are slow path; correctness first. */
     icmp->icmp_type = DP_ICMP_ECHO_REPLY;
     icmp->icmp_cksum = 0;
-    icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, (size_t)(tot - DP_IPV4_HDR_LEN));
+    icmp->icmp_cksum =
+        (uint16_t)~dp_cksum_fold(dp_cksum_add(icmp, (size_t)(tot - DP_IPV4_HDR_LEN), 0));
 
     return DP_ETH_HDR_LEN + tot;
 }

@@ -27,7 +27,11 @@ int dp_udp_build(uint8_t *frame, const struct dp_tx_tuple *t, uint16_t payload_l
     if (offload & DP_TX_OFFLOAD_UDP_CKSUM)
         /* The NIC adds the data sum to the pseudo-header sum it finds in the field. */
         udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, 0);
-    else
-        udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp); /* 0 sent as 0xffff (RFC 768) */
+    else {
+        uint16_t ck = (uint16_t)~dp_ipv4_udp_sum(ip, udp, l4_len);
+
+        /* RFC 768: a computed 0 is sent as all ones; 0 means "no checksum". */
+        udp->dgram_cksum = ck == 0 ? 0xffff : ck;
+    }
     return DP_UDP_HDRS_LEN + payload_len;
 }

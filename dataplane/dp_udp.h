@@ -10,6 +10,7 @@
 #include <rte_mbuf_core.h>
 #include <rte_udp.h>
 
+#include "dp_ipv4.h"
 #include "dp_net.h"
 #include "dp_stats.h"
 
@@ -68,7 +69,7 @@ static inline int dp_udp_check(const struct rte_ipv4_hdr *ip, const struct rte_u
     }
     if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
         (ck == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN && udp->dgram_cksum != DP_UDP_CKSUM_NONE &&
-         rte_ipv4_udptcp_cksum_verify(ip, udp) != 0)) {
+         dp_ipv4_udp_sum(ip, udp, l4_len) != 0xffff)) {
         *why = DP_DROP_UDP_CKSUM;
         return -1;
     }
