@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Integration test of the dataplane's UDP flow API (suite 'integration'; root, else 77).
 #
-#   dataplane_flow.sh DP_FLOW_PEER
+#   dataplane_flow.sh DP_FLOW_PEER [LCORES [NFLOWS]]
 #
+# LCORES is an EAL --lcores map (default "0,1": main + one worker); "0@0,1@1,2@1" gives
+# two workers sharing CPU 1, whose flows then need software steering (net_tap spreads
+# received packets over its queues by the kernel's flow hash, without RSS).
 # In a private namespace: dp_flow_peer runs the dataplane on net_tap (--no-huge) as
 # 198.18.0.2/24 with gateway 198.18.0.1; the TAP's kernel side holds 198.18.0.1 and
 # 198.18.0.3 and runs a UDP echo server on 198.18.0.3:7000 (on-link, not the gateway, so
 # the dataplane must ARP for it while its first datagrams wait). dp_flow_peer prints its
 # checks and exits 0 only if all pass. Teardown always runs.
 set -uo pipefail
-PEER_BIN=${1:?usage: $0 DP_FLOW_PEER}
+PEER_BIN=${1:?usage: $0 DP_FLOW_PEER [LCORES [NFLOWS]]}
+LCORES=${2:-0,1}
+NFLOWS=${3:-1}
 
 if [ "$(id -u)" != 0 ]; then
     echo "SKIP: needs root (network namespaces, TAP devices)"
@@ -57,8 +62,9 @@ SRV=$!
 for _ in $(seq 50); do grep -q ready "$TMP/srv.log" 2>/dev/null && break; sleep 0.1; done
 grep -q ready "$TMP/srv.log" || fail "kernel echo server did not start"
 
-ip netns exec "$NS" "$PEER_BIN" --no-huge -m 256 --no-pci --file-prefix "$PREFIX" -l 0-1 \
-    --vdev="net_tap0,iface=$IFC" -- net_tap0 198.18.0.2 24 198.18.0.1 198.18.0.3 7000 2000 \
+ip netns exec "$NS" "$PEER_BIN" --no-huge -m 256 --no-pci --file-prefix "$PREFIX" \
+    --lcores="$LCORES" --vdev="net_tap0,iface=$IFC" -- \
+    net_tap0 198.18.0.2 24 198.18.0.1 198.18.0.3 7000 2000 "$NFLOWS" \
     >"$TMP/peer.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do

@@ -2,22 +2,29 @@
  * server (run by dataplane_flow.sh inside a network namespace).
  *
  *   dp_flow_peer EAL-ARGS -- DEVICE LOCAL_IP PREFIX_LEN GATEWAY REMOTE_IP REMOTE_PORT COUNT
+ *                            [NFLOWS]
+ *
+ * Every EAL worker lcore becomes a dataplane worker; NFLOWS (default 1) flows to the
+ * same remote are spread over them (least loaded), COUNT datagrams in all.
  *
  * Checks, in order (exit 0 only if all hold; each prints "ok:" or "FAIL:"):
- *  1. dp_flow_open() before start: automatic local port in the ephemeral range, on the
- *     only worker; wrong parameters, a port owned by the echo service and a duplicate
+ *  1. dp_flow_open() before start: automatic local ports in the ephemeral range, flows
+ *     spread evenly over the workers; wrong parameters, a port owned by the echo service and a duplicate
  *     3-tuple are refused with the documented errno;
- *  2. COUNT datagrams sent by dp_flow_tx() from a worker hook (window of 16, no
- *     retransmission) come back byte-exact through the flow's RX callback; REMOTE_IP is
- *     not the gateway, so the first ones wait on the slow path for ARP;
- *  3. dp_flow_close() and dp_flow_open() from the main lcore while running (posted to
- *     the worker): the new flow on the same explicit port becomes open within 2 s, the
- *     port's reference count is then 1, and 0 after the last close;
+ *  2. COUNT datagrams sent by dp_flow_tx() from the worker hooks (window of 16 per flow,
+ *     no retransmission) come back byte-exact through each flow's RX callback, always on
+ *     the flow's own lcore (with one RX queue per worker and no RSS, replies land on any
+ *     queue: software steering brings them home); REMOTE_IP is not the gateway, so the
+ *     first ones wait on the slow path for ARP;
+ *  3. dp_flow_close() of every flow and dp_flow_open() from the main lcore while running
+ *     (posted to the workers): the new flow on flow 0's explicit port becomes open within
+ *     2 s, the port's reference count is then 1, and 0 after the last close;
  *  4. the orderly stop.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +44,24 @@
 #define ECHO_PORT 9000
 #define SEQ_LEN 4
 
-struct peer {
-	struct dp *dp;
-	struct dp_flow *f;   /* the flow under test */
-	struct dp_flow *g;   /* re-opened on the same port in phase 3 */
+#define MAX_FLOWS 16
+
+struct flow_state {
+	struct peer *t;
+	struct dp_flow *_Atomic f;
+	unsigned lcore;
 	uint16_t port;
 	uint32_t count;
-	uint32_t sent;       /* worker only */
-	atomic_uint rcvd, bad, dup, tx_err;
-	uint8_t *seen;       /* COUNT flags, worker only */
+	uint32_t sent;       /* owner lcore only */
+	uint8_t *seen;       /* COUNT flags, owner lcore only */
+	atomic_uint rcvd, bad, dup, wrong_lcore, tx_err;
+};
+
+struct peer {
+	struct dp *dp;
+	struct flow_state fl[MAX_FLOWS];
+	unsigned nflows;
+	struct dp_flow *g;   /* re-opened on flow 0's port in phase 3 */
 	/* main-lcore state machine */
 	int phase;
 	uint64_t last_progress_ns, phase_ns;
@@ -88,31 +104,33 @@ static bool
 on_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len,
       struct rte_mbuf *m, uint64_t now_ns)
 {
-	struct peer *t = arg;
+	struct flow_state *fs = arg;
 	uint8_t want[1500];
 	uint32_t seq;
 
 	(void)f;
 	(void)m;
 	(void)now_ns;
+	if (rte_lcore_id() != fs->lcore)
+		atomic_fetch_add(&fs->wrong_lcore, 1);
 	if (len < SEQ_LEN) {
-		atomic_fetch_add(&t->bad, 1);
+		atomic_fetch_add(&fs->bad, 1);
 		return false;
 	}
 	memcpy(&seq, payload, SEQ_LEN);
 	seq = ntohl(seq);
-	if (seq >= t->count || len != payload_len(seq, 1472)) {
-		atomic_fetch_add(&t->bad, 1);
+	if (seq >= fs->count || len != payload_len(seq, 1472)) {
+		atomic_fetch_add(&fs->bad, 1);
 		return false;
 	}
 	fill(want, seq, len);
 	if (memcmp(want, payload, len) != 0) {
-		atomic_fetch_add(&t->bad, 1);
-	} else if (t->seen[seq]) {
-		atomic_fetch_add(&t->dup, 1);
+		atomic_fetch_add(&fs->bad, 1);
+	} else if (fs->seen[seq]) {
+		atomic_fetch_add(&fs->dup, 1);
 	} else {
-		t->seen[seq] = 1;
-		atomic_fetch_add(&t->rcvd, 1);
+		fs->seen[seq] = 1;
+		atomic_fetch_add(&fs->rcvd, 1);
 	}
 	return false;
 }
@@ -125,41 +143,62 @@ on_rx_ignore(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len,
 	return false;
 }
 
-/* Worker hook: keep WINDOW datagrams in flight. */
+/* Worker hook: keep WINDOW datagrams in flight on each flow this lcore owns. */
 static unsigned
 send_more(void *arg, unsigned lcore, uint64_t now_ns)
 {
 	struct peer *t = arg;
 	unsigned n = 0;
 
-	(void)lcore;
 	(void)now_ns;
-	while (t->f != NULL && t->sent < t->count &&
-	       t->sent - atomic_load_explicit(&t->rcvd, memory_order_relaxed) < WINDOW) {
-		uint8_t *p;
-		uint16_t room, len;
-		struct rte_mbuf *m = dp_flow_tx_alloc(t->f, &p, &room);
+	for (unsigned i = 0; i < t->nflows; i++) {
+		struct flow_state *fs = &t->fl[i];
+		struct dp_flow *f = atomic_load(&fs->f);
 
-		if (m == NULL)
-			break;
-		len = payload_len(t->sent, room);
-		fill(p, t->sent, len);
-		if (dp_flow_tx(t->f, m, len) < 0) {
-			atomic_fetch_add(&t->tx_err, 1);
-			break;
+		if (fs->lcore != lcore)
+			continue;
+		while (f != NULL && fs->sent < fs->count &&
+		       fs->sent - atomic_load_explicit(&fs->rcvd, memory_order_relaxed) < WINDOW) {
+			uint8_t *p;
+			uint16_t room, len;
+			struct rte_mbuf *m = dp_flow_tx_alloc(f, &p, &room);
+
+			if (m == NULL)
+				break;
+			len = payload_len(fs->sent, room);
+			fill(p, fs->sent, len);
+			if (dp_flow_tx(f, m, len) < 0) {
+				atomic_fetch_add(&fs->tx_err, 1);
+				break;
+			}
+			fs->sent++;
+			n++;
 		}
-		t->sent++;
-		n++;
 	}
 	return n;
 }
+
+static unsigned
+total(struct peer *t, size_t off)
+{
+	unsigned sum = 0;
+
+	for (unsigned i = 0; i < t->nflows; i++)
+		sum += atomic_load((atomic_uint *)((char *)&t->fl[i] + off));
+	return sum;
+}
+#define TOTAL(t, field) total((t), offsetof(struct flow_state, field))
 
 /* Main-lcore hook: watches progress, then closes and re-opens from this thread. */
 static unsigned
 main_hook(void *arg, uint64_t now_ns)
 {
 	struct peer *t = arg;
-	unsigned rcvd = atomic_load(&t->rcvd);
+	unsigned rcvd = TOTAL(t, rcvd);
+	uint32_t count = 0;
+
+	for (unsigned i = 0; i < t->nflows; i++)
+		count += t->fl[i].count;
 
 	if (t->last_progress_ns == 0)
 		t->last_progress_ns = now_ns;
@@ -169,25 +208,27 @@ main_hook(void *arg, uint64_t now_ns)
 			t->last_rcvd = rcvd;
 			t->last_progress_ns = now_ns;
 		}
-		if (rcvd == t->count) {
+		if (rcvd == count) {
 			t->phase = 1;
 		} else if (now_ns - t->last_progress_ns > STALL_NS) {
 			t->failed = 1;
 			dp_request_stop(t->dp);
 		}
 		return 0;
-	case 1: { /* close from a non-owner thread: posted to the worker */
-		struct dp_flow *f = t->f;
+	case 1: /* close from a non-owner thread: posted to the workers */
+		for (unsigned i = 0; i < t->nflows; i++) {
+			/* the hooks see NULL before the close is applied (ring ordering) */
+			struct dp_flow *f = atomic_exchange(&t->fl[i].f, NULL);
 
-		t->f = NULL; /* the worker hook sees it next iteration at the latest */
-		dp_flow_close(f);
+			dp_flow_close(f);
+		}
 		t->phase = 2;
 		t->phase_ns = now_ns;
 		return 1;
-	}
 	case 2: { /* the port comes free once the worker applied the close */
 		struct dp_flow_params p = {
-			.remote_ip = 0, .remote_port = 7, .local_port = t->port, .lcore = -1,
+			.remote_ip = 0, .remote_port = 7, .local_port = t->fl[0].port,
+			.lcore = (int)t->fl[0].lcore,
 			.rx = on_rx_ignore, .arg = t,
 		};
 
@@ -218,11 +259,12 @@ int
 main(int argc, char **argv)
 {
 	struct dp_conf c;
-	struct peer t;
+	static struct peer t;
 	struct dp_flow_params fp;
 	struct dp_flow *x;
 	rte_be32_t remote;
-	unsigned worker;
+	uint32_t count;
+	unsigned l, per_worker[DP_MAX_WORKERS] = {0}, lo = UINT32_MAX, hi = 0, ok_ports = 1;
 	int n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -233,29 +275,30 @@ main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	if (argc != 8) {
+	if (argc != 8 && argc != 9) {
 		fprintf(stderr, "usage: dp_flow_peer EAL-ARGS -- DEVICE LOCAL_IP PREFIX_LEN "
-				"GATEWAY REMOTE_IP REMOTE_PORT COUNT\n");
+				"GATEWAY REMOTE_IP REMOTE_PORT COUNT [NFLOWS]\n");
 		return 2;
 	}
-	memset(&t, 0, sizeof(t));
 	dp_conf_defaults(&c);
 	c.device = argv[1];
 	c.prefix_len = (uint8_t)atoi(argv[3]);
-	t.count = (uint32_t)strtoul(argv[7], NULL, 10);
-	worker = rte_get_next_lcore(-1, 1, 0);
+	count = (uint32_t)strtoul(argv[7], NULL, 10);
+	t.nflows = argc == 9 ? (unsigned)atoi(argv[8]) : 1;
+	RTE_LCORE_FOREACH_WORKER(l) {
+		if (c.n_workers < DP_MAX_WORKERS)
+			c.worker_lcores[c.n_workers++] = l;
+	}
 	if (parse_ip(argv[2], &c.ip) || parse_ip(argv[4], &c.gateway) ||
-	    parse_ip(argv[5], &remote) || worker >= RTE_MAX_LCORE || t.count == 0) {
+	    parse_ip(argv[5], &remote) || c.n_workers == 0 || count < t.nflows ||
+	    t.nflows < 1 || t.nflows > MAX_FLOWS) {
 		fprintf(stderr, "bad arguments (or no worker lcore)\n");
 		return 2;
 	}
-	c.n_workers = 1;
-	c.worker_lcores[0] = worker;
 	c.udp_echo_port = ECHO_PORT;
 	c.idle_spin_polls = 1000;
-	t.seen = calloc(t.count, 1);
 	t.dp = dp_new(&c);
-	if (t.seen == NULL || t.dp == NULL) {
+	if (t.dp == NULL) {
 		fprintf(stderr, "dp_new: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
@@ -266,17 +309,41 @@ main(int argc, char **argv)
 	fp.remote_port = (uint16_t)atoi(argv[6]);
 	fp.lcore = -1;
 	fp.rx = on_rx;
-	fp.arg = &t;
-	t.f = dp_flow_open(t.dp, &fp);
-	CHECK(t.f != NULL && dp_flow_is_open(t.f), "flow opened before start");
-	if (t.f == NULL)
-		return 1;
-	t.port = dp_flow_local_port(t.f);
-	CHECK(t.port >= DP_FLOW_PORT_LO && dp_flow_lcore(t.f) == worker,
-	      "automatic local port %u, lcore %u", t.port, dp_flow_lcore(t.f));
-	fp.local_port = t.port;
+	for (unsigned i = 0; i < t.nflows; i++) {
+		struct flow_state *fs = &t.fl[i];
+		struct dp_flow *f;
+
+		fs->t = &t;
+		fs->count = count / t.nflows + (i < count % t.nflows ? 1 : 0);
+		fs->seen = calloc(fs->count, 1);
+		fp.arg = fs;
+		f = dp_flow_open(t.dp, &fp);
+		if (f == NULL || fs->seen == NULL || !dp_flow_is_open(f)) {
+			printf("FAIL: open flow %u: %s\n", i, rte_strerror(rte_errno));
+			return 1;
+		}
+		atomic_store(&fs->f, f);
+		fs->lcore = dp_flow_lcore(f);
+		fs->port = dp_flow_local_port(f);
+		if (fs->port < DP_FLOW_PORT_LO)
+			ok_ports = 0;
+		for (unsigned w = 0; w < c.n_workers; w++)
+			if (c.worker_lcores[w] == fs->lcore)
+				per_worker[w]++;
+	}
+	for (unsigned w = 0; w < c.n_workers; w++) {
+		lo = RTE_MIN(lo, per_worker[w]);
+		hi = RTE_MAX(hi, per_worker[w]);
+	}
+	CHECK(ok_ports, "%u flow(s) opened before start, automatic local ports >= %u (flow 0: %u)",
+	      t.nflows, DP_FLOW_PORT_LO, t.fl[0].port);
+	CHECK(hi - lo <= 1, "flows spread over %u worker(s): %u..%u each", c.n_workers, lo, hi);
+	fp.arg = &t.fl[0];
+	fp.local_port = t.fl[0].port;
+	fp.lcore = (int)t.fl[0].lcore;
 	x = dp_flow_open(t.dp, &fp);
 	CHECK(x == NULL && rte_errno == EEXIST, "same 3-tuple refused (EEXIST)");
+	fp.lcore = -1;
 	fp.local_port = ECHO_PORT;
 	x = dp_flow_open(t.dp, &fp);
 	CHECK(x == NULL && rte_errno == EADDRINUSE, "echo service port refused (EADDRINUSE)");
@@ -290,36 +357,55 @@ main(int argc, char **argv)
 	CHECK(x == NULL && rte_errno == EINVAL, "main lcore refused as owner (EINVAL)");
 
 	/* 2, 3. Running. */
-	if (dp_worker_hook_set(t.dp, worker, send_more, &t) != 0 || dp_start(t.dp) != 0) {
+	for (unsigned w = 0; w < c.n_workers; w++) {
+		if (dp_worker_hook_set(t.dp, c.worker_lcores[w], send_more, &t) != 0) {
+			printf("FAIL: worker hook\n");
+			return 1;
+		}
+	}
+	if (dp_start(t.dp) != 0) {
 		printf("FAIL: start\n");
 		return 1;
 	}
 	dp_main_loop(t.dp, main_hook, &t);
 	dp_stop(t.dp);
-	CHECK(atomic_load(&t.rcvd) == t.count && atomic_load(&t.bad) == 0 &&
-		      atomic_load(&t.dup) == 0 && atomic_load(&t.tx_err) == 0,
-	      "%u datagrams sent through dp_flow_tx, %u echoed byte-exact, %u corrupt, "
-	      "%u duplicate, %u tx errors",
-	      t.sent, atomic_load(&t.rcvd), atomic_load(&t.bad), atomic_load(&t.dup),
-	      atomic_load(&t.tx_err));
+	{
+		uint32_t sent = 0;
+		uint64_t steered = 0;
+
+		for (unsigned i = 0; i < t.nflows; i++)
+			sent += t.fl[i].sent;
+		for (unsigned w = 0; w < c.n_workers; w++)
+			steered += t.dp->workers[w].st.steer_in;
+		CHECK(TOTAL(&t, rcvd) == count && TOTAL(&t, bad) == 0 && TOTAL(&t, dup) == 0 &&
+			      TOTAL(&t, tx_err) == 0,
+		      "%u datagrams sent through dp_flow_tx, %u echoed byte-exact, %u corrupt, "
+		      "%u duplicate, %u tx errors",
+		      sent, TOTAL(&t, rcvd), TOTAL(&t, bad), TOTAL(&t, dup), TOTAL(&t, tx_err));
+		CHECK(TOTAL(&t, wrong_lcore) == 0,
+		      "every datagram delivered on its flow's lcore (%" PRIu64
+		      " steered in software), %u elsewhere",
+		      steered, TOTAL(&t, wrong_lcore));
+	}
 	CHECK(t.dp->sp.resolve_in >= 1 && t.dp->sp.resolve_sent >= 1,
 	      "first datagrams waited for ARP on the slow path (%" PRIu64 " waited, %" PRIu64
 	      " sent after resolution)",
 	      t.dp->sp.resolve_in, t.dp->sp.resolve_sent);
-	CHECK(t.phase == 3, "closed and re-opened port %u from the main lcore while running%s",
-	      t.port, t.failed == 2 ? " (timed out)" : "");
-	CHECK(atomic_load(&t.dp->port_owner[t.port]) == (DP_OWNER_REF | 1u),
-	      "port %u held once (the closed flow's reference released): 0x%x", t.port,
-	      atomic_load(&t.dp->port_owner[t.port]));
+	CHECK(t.phase == 3, "closed all, re-opened port %u from the main lcore while running%s",
+	      t.fl[0].port, t.failed == 2 ? " (timed out)" : t.failed ? " (stalled)" : "");
+	CHECK(atomic_load(&t.dp->port_owner[t.fl[0].port]) == (DP_OWNER_REF | 1u),
+	      "port %u held once (the closed flow's reference released): 0x%x", t.fl[0].port,
+	      atomic_load(&t.dp->port_owner[t.fl[0].port]));
 	dp_stats_print(t.dp, stdout);
 
 	/* 4. Teardown: flows closed directly now that the workers are stopped. */
 	dp_flow_close(t.g);
-	CHECK(atomic_load(&t.dp->port_owner[t.port]) == 0, "port %u free after the last close",
-	      t.port);
+	CHECK(atomic_load(&t.dp->port_owner[t.fl[0].port]) == 0,
+	      "port %u free after the last close", t.fl[0].port);
 	dp_del(t.dp);
 	rte_eal_cleanup();
-	free(t.seen);
+	for (unsigned i = 0; i < t.nflows; i++)
+		free(t.fl[i].seen);
 	printf("%s\n", failures == 0 ? "PASS" : "FAIL");
 	return failures == 0 ? 0 : 1;
 }
