@@ -19,51 +19,51 @@
 
 /* What a worker does when its RX queue is empty. */
 enum dp_idle_policy {
-	DP_IDLE_ADAPTIVE, /* spin, then rte_pause(), then sleep idle_sleep_us */
-	DP_IDLE_BUSY,     /* always spin: lowest latency, burns the core */
+    DP_IDLE_ADAPTIVE, /* spin, then rte_pause(), then sleep idle_sleep_us */
+    DP_IDLE_BUSY,     /* always spin: lowest latency, burns the core */
 };
 
 #define DP_MAX_WORKERS 16
 
 struct dp_conf {
-	/* port */
-	const char *device;       /* DPDK port name: vdev ("net_tap0") or PCI address */
-	const char *hotplug;      /* non-NULL: rte_dev_probe() this devargs string first */
-	struct rte_ether_addr mac; /* all-zero: keep the device's MAC */
-	rte_be32_t ip;            /* our IPv4 address */
-	uint8_t prefix_len;       /* on-link prefix of |ip|, 0..32 */
-	rte_be32_t gateway;       /* next hop for off-link remotes; 0 = none */
-	bool gateway_mac_set;     /* pin a static neighbour entry for the gateway */
-	struct rte_ether_addr gateway_mac;
-	uint16_t rx_desc, tx_desc; /* 0 = device default */
-	uint16_t mtu;             /* 0 = leave the device's */
-	bool rss;                 /* use hardware RSS when the device can */
-	bool offloads;            /* use checksum offloads when the device has them */
+    /* port */
+    const char *device;        /* DPDK port name: vdev ("net_tap0") or PCI address */
+    const char *hotplug;       /* non-NULL: rte_dev_probe() this devargs string first */
+    struct rte_ether_addr mac; /* all-zero: keep the device's MAC */
+    rte_be32_t ip;             /* our IPv4 address */
+    uint8_t prefix_len;        /* on-link prefix of |ip|, 0..32 */
+    rte_be32_t gateway;        /* next hop for off-link remotes; 0 = none */
+    bool gateway_mac_set;      /* pin a static neighbour entry for the gateway */
+    struct rte_ether_addr gateway_mac;
+    uint16_t rx_desc, tx_desc; /* 0 = device default */
+    uint16_t mtu;              /* 0 = leave the device's */
+    bool rss;                  /* use hardware RSS when the device can */
+    bool offloads;             /* use checksum offloads when the device has them */
 
-	/* lcores */
-	unsigned n_workers;       /* worker lcores, 1..DP_MAX_WORKERS */
-	unsigned worker_lcores[DP_MAX_WORKERS]; /* EAL lcore ids, not the main lcore */
-	uint16_t burst;           /* RX/TX burst size, 1..DP_BURST_MAX */
-	enum dp_idle_policy idle;
-	uint32_t idle_spin_polls;  /* adaptive: empty polls spent spinning, then as many
-				    * with rte_pause(), then sleeps */
-	uint32_t idle_sleep_us;    /* adaptive: length of one idle sleep */
-	uint32_t tx_drain_us;      /* flush a partly filled TX buffer after this long */
+    /* lcores */
+    unsigned n_workers;                     /* worker lcores, 1..DP_MAX_WORKERS */
+    unsigned worker_lcores[DP_MAX_WORKERS]; /* EAL lcore ids, not the main lcore */
+    uint16_t burst;                         /* RX/TX burst size, 1..DP_BURST_MAX */
+    enum dp_idle_policy idle;
+    uint32_t idle_spin_polls; /* adaptive: empty polls spent spinning, then as many
+                               * with rte_pause(), then sleeps */
+    uint32_t idle_sleep_us;   /* adaptive: length of one idle sleep */
+    uint32_t tx_drain_us;     /* flush a partly filled TX buffer after this long */
 
-	/* memory */
-	uint32_t mbufs;           /* mbufs per NUMA socket pool */
-	uint32_t mbuf_cache;      /* per-lcore mempool cache */
-	uint32_t ring_size;       /* slow-path, steering and command rings (power of 2) */
-	uint32_t max_flows;       /* UDP flows, all lcores together */
+    /* memory */
+    uint32_t mbufs;      /* mbufs per NUMA socket pool */
+    uint32_t mbuf_cache; /* per-lcore mempool cache */
+    uint32_t ring_size;  /* slow-path, steering and command rings (power of 2) */
+    uint32_t max_flows;  /* UDP flows, all lcores together */
 
-	/* neighbours */
-	uint32_t arp_timeout_ms;  /* entry lifetime without confirmation */
-	uint32_t arp_retry_ms;    /* resend an unanswered request after this long */
-	uint32_t arp_retries;     /* requests before giving up on a next hop */
-	uint32_t arp_queue;       /* packets waiting for resolution, all next hops */
+    /* neighbours */
+    uint32_t arp_timeout_ms; /* entry lifetime without confirmation */
+    uint32_t arp_retry_ms;   /* resend an unanswered request after this long */
+    uint32_t arp_retries;    /* requests before giving up on a next hop */
+    uint32_t arp_queue;      /* packets waiting for resolution, all next hops */
 
-	/* services */
-	uint16_t udp_echo_port;   /* built-in UDP echo service; 0 = off */
+    /* services */
+    uint16_t udp_echo_port; /* built-in UDP echo service; 0 = off */
 };
 
 #define DP_BURST_MAX 64

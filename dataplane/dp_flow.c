@@ -16,244 +16,231 @@
  * port dp_rss_pick_port() found between the pick and the claim). */
 #define DP_FLOW_PICK_TRIES 8
 
-int
-dp_port_claim(struct dp *dp, uint16_t port, unsigned owner)
+int dp_port_claim(struct dp *dp, uint16_t port, unsigned owner)
 {
-	atomic_uint *slot = &dp->port_owner[port];
-	unsigned cur = atomic_load_explicit(slot, memory_order_acquire);
-	unsigned want;
+    atomic_uint *slot = &dp->port_owner[port];
+    unsigned cur = atomic_load_explicit(slot, memory_order_acquire);
+    unsigned want;
 
-	do {
-		if (cur == 0)
-			want = owner | DP_OWNER_REF;
-		else if ((cur & DP_OWNER_MASK) == owner && owner != DP_OWNER_ECHO &&
-			 (cur >> 16) < DP_OWNER_MASK)
-			want = cur + DP_OWNER_REF;
-		else
-			return -EADDRINUSE;
-	} while (!atomic_compare_exchange_weak_explicit(slot, &cur, want, memory_order_acq_rel,
-							memory_order_acquire));
-	return 0;
+    do {
+        if (cur == 0)
+            want = owner | DP_OWNER_REF;
+        else if ((cur & DP_OWNER_MASK) == owner && owner != DP_OWNER_ECHO &&
+                 (cur >> 16) < DP_OWNER_MASK)
+            want = cur + DP_OWNER_REF;
+        else
+            return -EADDRINUSE;
+    } while (!atomic_compare_exchange_weak_explicit(slot, &cur, want, memory_order_acq_rel,
+                                                    memory_order_acquire));
+    return 0;
 }
 
-void
-dp_port_release(struct dp *dp, uint16_t port)
+void dp_port_release(struct dp *dp, uint16_t port)
 {
-	atomic_uint *slot = &dp->port_owner[port];
-	unsigned cur = atomic_load_explicit(slot, memory_order_acquire);
-	unsigned want;
+    atomic_uint *slot = &dp->port_owner[port];
+    unsigned cur = atomic_load_explicit(slot, memory_order_acquire);
+    unsigned want;
 
-	do {
-		if (cur == 0)
-			return;
-		want = (cur >> 16) <= 1 ? 0 : cur - DP_OWNER_REF;
-	} while (!atomic_compare_exchange_weak_explicit(slot, &cur, want, memory_order_acq_rel,
-							memory_order_acquire));
+    do {
+        if (cur == 0)
+            return;
+        want = (cur >> 16) <= 1 ? 0 : cur - DP_OWNER_REF;
+    } while (!atomic_compare_exchange_weak_explicit(slot, &cur, want, memory_order_acq_rel,
+                                                    memory_order_acquire));
 }
 
-void
-dp_flow_apply(struct dp_worker *w, struct dp_flow *f, bool close)
+void dp_flow_apply(struct dp_worker *w, struct dp_flow *f, bool close)
 {
-	struct dp *dp = w->dp;
+    struct dp *dp = w->dp;
 
-	if (!close) {
-		int rc = dp_flowtab_insert(&w->ft, f->remote_ip, f->remote_port, f->local_port, f);
+    if (!close) {
+        int rc = dp_flowtab_insert(&w->ft, f->remote_ip, f->remote_port, f->local_port, f);
 
-		if (rc == 0)
-			atomic_fetch_add_explicit(&w->nflows, 1, memory_order_relaxed);
-		else
-			DP_LOG(WARNING, "flow open on lcore %u failed: %s", w->lcore_id,
-			       rte_strerror(-rc));
-		atomic_store_explicit(&f->state, rc == 0 ? DP_FLOW_OPEN : DP_FLOW_FAILED,
-				      memory_order_release);
-		return;
-	}
-	if (dp_flowtab_lookup(&w->ft, f->remote_ip, f->remote_port, f->local_port) == f &&
-	    dp_flowtab_delete(&w->ft, f->remote_ip, f->remote_port, f->local_port) == 0)
-		atomic_fetch_sub_explicit(&w->nflows, 1, memory_order_relaxed);
-	dp_port_release(dp, rte_be_to_cpu_16(f->local_port));
-	rte_mempool_put(dp->flow_pool, f);
+        if (rc == 0)
+            atomic_fetch_add_explicit(&w->nflows, 1, memory_order_relaxed);
+        else
+            DP_LOG(WARNING, "flow open on lcore %u failed: %s", w->lcore_id, rte_strerror(-rc));
+        atomic_store_explicit(&f->state, rc == 0 ? DP_FLOW_OPEN : DP_FLOW_FAILED,
+                              memory_order_release);
+        return;
+    }
+    if (dp_flowtab_lookup(&w->ft, f->remote_ip, f->remote_port, f->local_port) == f &&
+        dp_flowtab_delete(&w->ft, f->remote_ip, f->remote_port, f->local_port) == 0)
+        atomic_fetch_sub_explicit(&w->nflows, 1, memory_order_relaxed);
+    dp_port_release(dp, rte_be_to_cpu_16(f->local_port));
+    rte_mempool_put(dp->flow_pool, f);
 }
 
 /* True when the caller may touch |w|'s table directly. */
-static bool
-on_owner(const struct dp_worker *w)
+static bool on_owner(const struct dp_worker *w)
 {
-	return !atomic_load_explicit(&w->dp->running, memory_order_acquire) ||
-	       rte_lcore_id() == w->lcore_id;
+    return !atomic_load_explicit(&w->dp->running, memory_order_acquire) ||
+           rte_lcore_id() == w->lcore_id;
 }
 
-static struct dp_worker *
-pick_worker(struct dp *dp, int lcore)
+static struct dp_worker *pick_worker(struct dp *dp, int lcore)
 {
-	struct dp_worker *best = NULL;
+    struct dp_worker *best = NULL;
 
-	for (unsigned i = 0; i < dp->n_workers; i++) {
-		struct dp_worker *w = &dp->workers[i];
+    for (unsigned i = 0; i < dp->n_workers; i++) {
+        struct dp_worker *w = &dp->workers[i];
 
-		if (lcore >= 0) {
-			if (w->lcore_id == (unsigned)lcore)
-				return w;
-			continue;
-		}
-		if (best == NULL || atomic_load(&w->nflows) < atomic_load(&best->nflows))
-			best = w;
-	}
-	return best;
+        if (lcore >= 0) {
+            if (w->lcore_id == (unsigned)lcore)
+                return w;
+            continue;
+        }
+        if (best == NULL || atomic_load(&w->nflows) < atomic_load(&best->nflows))
+            best = w;
+    }
+    return best;
 }
 
-static bool
-port_in_use(void *arg, uint16_t port)
+static bool port_in_use(void *arg, uint16_t port)
 {
-	struct dp *dp = arg;
+    struct dp *dp = arg;
 
-	return atomic_load_explicit(&dp->port_owner[port], memory_order_relaxed) != 0;
+    return atomic_load_explicit(&dp->port_owner[port], memory_order_relaxed) != 0;
 }
 
-static int
-pick_port(struct dp *dp, struct dp_worker *w, const struct dp_flow_params *p, uint16_t *port)
+static int pick_port(struct dp *dp, struct dp_worker *w, const struct dp_flow_params *p,
+                     uint16_t *port)
 {
-	uint16_t want_q = w->n_rxq != 0 ? w->rxqs[0] : 0;
+    uint16_t want_q = w->n_rxq != 0 ? w->rxqs[0] : 0;
 
-	for (int i = 0; i < DP_FLOW_PICK_TRIES; i++) {
-		int rc = dp_rss_pick_port(&dp->rss, p->remote_ip, dp->conf.ip, p->remote_port,
-					  want_q, DP_FLOW_PORT_LO, DP_FLOW_PORT_HI,
-					  dp->port_seed++ * 2654435761u, port, port_in_use, dp);
+    for (int i = 0; i < DP_FLOW_PICK_TRIES; i++) {
+        int rc = dp_rss_pick_port(&dp->rss, p->remote_ip, dp->conf.ip, p->remote_port, want_q,
+                                  DP_FLOW_PORT_LO, DP_FLOW_PORT_HI, dp->port_seed++ * 2654435761u,
+                                  port, port_in_use, dp);
 
-		if (rc < 0)
-			return rc;
-		if (dp_port_claim(dp, *port, w->index + 1u) == 0)
-			return 0;
-	}
-	return -EADDRNOTAVAIL;
+        if (rc < 0)
+            return rc;
+        if (dp_port_claim(dp, *port, w->index + 1u) == 0)
+            return 0;
+    }
+    return -EADDRNOTAVAIL;
 }
 
-struct dp_flow *
-dp_flow_open(struct dp *dp, const struct dp_flow_params *p)
+struct dp_flow *dp_flow_open(struct dp *dp, const struct dp_flow_params *p)
 {
-	struct dp_worker *w;
-	struct dp_flow *f;
-	uint16_t port = p->local_port;
-	int rc;
+    struct dp_worker *w;
+    struct dp_flow *f;
+    uint16_t port = p->local_port;
+    int rc;
 
-	if (p->rx == NULL || p->remote_port == 0 || !dp_ipv4_is_unicast(p->remote_ip) ||
-	    p->remote_ip == dp->conf.ip) {
-		rte_errno = EINVAL;
-		return NULL;
-	}
-	w = pick_worker(dp, p->lcore);
-	if (w == NULL) {
-		rte_errno = EINVAL;
-		return NULL;
-	}
-	if (port != 0)
-		rc = dp_port_claim(dp, port, w->index + 1u);
-	else
-		rc = pick_port(dp, w, p, &port);
-	if (rc < 0) {
-		rte_errno = -rc;
-		return NULL;
-	}
-	if (rte_mempool_get(dp->flow_pool, (void **)&f) != 0) {
-		dp_port_release(dp, port);
-		rte_errno = ENOSPC;
-		return NULL;
-	}
-	memset(f, 0, sizeof(*f));
-	f->dp = dp;
-	f->w = w;
-	f->remote_ip = p->remote_ip;
-	f->remote_port = rte_cpu_to_be_16(p->remote_port);
-	f->local_port = rte_cpu_to_be_16(port);
-	f->rx = p->rx;
-	f->arg = p->arg;
-	atomic_init(&f->state, DP_FLOW_OPENING);
+    if (p->rx == NULL || p->remote_port == 0 || !dp_ipv4_is_unicast(p->remote_ip) ||
+        p->remote_ip == dp->conf.ip) {
+        rte_errno = EINVAL;
+        return NULL;
+    }
+    w = pick_worker(dp, p->lcore);
+    if (w == NULL) {
+        rte_errno = EINVAL;
+        return NULL;
+    }
+    if (port != 0)
+        rc = dp_port_claim(dp, port, w->index + 1u);
+    else
+        rc = pick_port(dp, w, p, &port);
+    if (rc < 0) {
+        rte_errno = -rc;
+        return NULL;
+    }
+    if (rte_mempool_get(dp->flow_pool, (void **)&f) != 0) {
+        dp_port_release(dp, port);
+        rte_errno = ENOSPC;
+        return NULL;
+    }
+    memset(f, 0, sizeof(*f));
+    f->dp = dp;
+    f->w = w;
+    f->remote_ip = p->remote_ip;
+    f->remote_port = rte_cpu_to_be_16(p->remote_port);
+    f->local_port = rte_cpu_to_be_16(port);
+    f->rx = p->rx;
+    f->arg = p->arg;
+    atomic_init(&f->state, DP_FLOW_OPENING);
 
-	if (on_owner(w)) {
-		dp_flow_apply(w, f, false);
-		if (atomic_load(&f->state) != DP_FLOW_OPEN) {
-			rc = dp_flowtab_lookup(&w->ft, f->remote_ip, f->remote_port,
-					       f->local_port) != NULL ? EEXIST : ENOSPC;
-			dp_flow_apply(w, f, true);
-			rte_errno = rc;
-			return NULL;
-		}
-		return f;
-	}
-	if (rte_ring_mp_enqueue(w->cmd, f) != 0) {
-		dp_port_release(dp, port);
-		rte_mempool_put(dp->flow_pool, f);
-		rte_errno = ENOBUFS;
-		return NULL;
-	}
-	return f;
+    if (on_owner(w)) {
+        dp_flow_apply(w, f, false);
+        if (atomic_load(&f->state) != DP_FLOW_OPEN) {
+            rc = dp_flowtab_lookup(&w->ft, f->remote_ip, f->remote_port, f->local_port) != NULL
+                     ? EEXIST
+                     : ENOSPC;
+            dp_flow_apply(w, f, true);
+            rte_errno = rc;
+            return NULL;
+        }
+        return f;
+    }
+    if (rte_ring_mp_enqueue(w->cmd, f) != 0) {
+        dp_port_release(dp, port);
+        rte_mempool_put(dp->flow_pool, f);
+        rte_errno = ENOBUFS;
+        return NULL;
+    }
+    return f;
 }
 
-bool
-dp_flow_is_open(const struct dp_flow *f)
+bool dp_flow_is_open(const struct dp_flow *f)
 {
-	return atomic_load_explicit(&f->state, memory_order_acquire) == DP_FLOW_OPEN;
+    return atomic_load_explicit(&f->state, memory_order_acquire) == DP_FLOW_OPEN;
 }
 
-unsigned
-dp_flow_lcore(const struct dp_flow *f)
+unsigned dp_flow_lcore(const struct dp_flow *f)
 {
-	return f->w->lcore_id;
+    return f->w->lcore_id;
 }
 
-uint16_t
-dp_flow_local_port(const struct dp_flow *f)
+uint16_t dp_flow_local_port(const struct dp_flow *f)
 {
-	return rte_be_to_cpu_16(f->local_port);
+    return rte_be_to_cpu_16(f->local_port);
 }
 
-struct rte_mbuf *
-dp_flow_tx_alloc(struct dp_flow *f, uint8_t **payload, uint16_t *room)
+struct rte_mbuf *dp_flow_tx_alloc(struct dp_flow *f, uint8_t **payload, uint16_t *room)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(f->w->pool);
-	uint16_t tail;
+    struct rte_mbuf *m = rte_pktmbuf_alloc(f->w->pool);
+    uint16_t tail;
 
-	if (unlikely(m == NULL))
-		return NULL;
-	tail = rte_pktmbuf_tailroom(m);
-	*payload = rte_pktmbuf_mtod(m, uint8_t *) + DP_UDP_HDRS_LEN;
-	*room = RTE_MIN((uint16_t)(tail - DP_UDP_HDRS_LEN), f->dp->max_payload);
-	return m;
+    if (unlikely(m == NULL))
+        return NULL;
+    tail = rte_pktmbuf_tailroom(m);
+    *payload = rte_pktmbuf_mtod(m, uint8_t *) + DP_UDP_HDRS_LEN;
+    *room = RTE_MIN((uint16_t)(tail - DP_UDP_HDRS_LEN), f->dp->max_payload);
+    return m;
 }
 
-int
-dp_flow_tx(struct dp_flow *f, struct rte_mbuf *m, uint16_t len)
+int dp_flow_tx(struct dp_flow *f, struct rte_mbuf *m, uint16_t len)
 {
-	struct dp_worker *w = f->w;
+    struct dp_worker *w = f->w;
 
-	if (unlikely(rte_lcore_id() != w->lcore_id)) {
-		rte_pktmbuf_free(m);
-		return -EXDEV;
-	}
-	if (unlikely(len > f->dp->max_payload ||
-		     (uint32_t)len + DP_UDP_HDRS_LEN > rte_pktmbuf_tailroom(m) + m->data_len)) {
-		rte_pktmbuf_free(m);
-		return -EMSGSIZE;
-	}
-	f->tx_pkts++;
-	w->st.flow_tx++;
-	return dp_lcore_tx_udp(w, m, f->remote_ip, f->remote_port, f->local_port, len);
+    if (unlikely(rte_lcore_id() != w->lcore_id)) {
+        rte_pktmbuf_free(m);
+        return -EXDEV;
+    }
+    if (unlikely(len > f->dp->max_payload ||
+                 (uint32_t)len + DP_UDP_HDRS_LEN > rte_pktmbuf_tailroom(m) + m->data_len)) {
+        rte_pktmbuf_free(m);
+        return -EMSGSIZE;
+    }
+    f->tx_pkts++;
+    w->st.flow_tx++;
+    return dp_lcore_tx_udp(w, m, f->remote_ip, f->remote_port, f->local_port, len);
 }
 
-void
-dp_flow_close(struct dp_flow *f)
+void dp_flow_close(struct dp_flow *f)
 {
-	struct dp_worker *w;
+    struct dp_worker *w;
 
-	if (f == NULL)
-		return;
-	w = f->w;
-	atomic_store_explicit(&f->state, DP_FLOW_CLOSING, memory_order_release);
-	if (on_owner(w)) {
-		dp_flow_apply(w, f, true);
-		return;
-	}
-	/* The owner is running and drains its ring every iteration: wait for room. */
-	while (rte_ring_mp_enqueue(w->cmd, (void *)((uintptr_t)f | DP_CMD_CLOSE)) != 0)
-		rte_pause();
+    if (f == NULL)
+        return;
+    w = f->w;
+    atomic_store_explicit(&f->state, DP_FLOW_CLOSING, memory_order_release);
+    if (on_owner(w)) {
+        dp_flow_apply(w, f, true);
+        return;
+    }
+    /* The owner is running and drains its ring every iteration: wait for room. */
+    while (rte_ring_mp_enqueue(w->cmd, (void *)((uintptr_t)f | DP_CMD_CLOSE)) != 0)
+        rte_pause();
 }

@@ -29,16 +29,16 @@ struct dp_flow;
 /* Receive callback, on the owning lcore. |payload|/|len| is the UDP payload inside |m|
  * (one segment). Return true to keep |m| (the callee frees it later with
  * rte_pktmbuf_free()), false to let the dataplane free it on return. */
-typedef bool (*dp_flow_rx_cb)(void *arg, struct dp_flow *f, const uint8_t *payload,
-			      uint16_t len, struct rte_mbuf *m, uint64_t now_ns);
+typedef bool (*dp_flow_rx_cb)(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len,
+                              struct rte_mbuf *m, uint64_t now_ns);
 
 struct dp_flow_params {
-	rte_be32_t remote_ip;   /* unicast IPv4 */
-	uint16_t remote_port;   /* host order, != 0 */
-	uint16_t local_port;    /* host order; 0 = automatic (ephemeral, RSS-aware) */
-	int lcore;              /* owning EAL lcore (a worker); -1 = least loaded */
-	dp_flow_rx_cb rx;       /* not NULL */
-	void *arg;
+    rte_be32_t remote_ip; /* unicast IPv4 */
+    uint16_t remote_port; /* host order, != 0 */
+    uint16_t local_port;  /* host order; 0 = automatic (ephemeral, RSS-aware) */
+    int lcore;            /* owning EAL lcore (a worker); -1 = least loaded */
+    dp_flow_rx_cb rx;     /* not NULL */
+    void *arg;
 };
 
 /* Ephemeral range for automatic local ports (RFC 6335 dynamic ports). */

@@ -17,342 +17,327 @@
 
 #define DP_CMD_BURST 8
 
-void
-dp_txbuf_init(struct dp_txbuf *b, uint16_t port, uint16_t txq, uint16_t size,
-	      uint64_t *tx_pkts, uint64_t *tx_dropped, uint64_t *drop_tx_full)
+void dp_txbuf_init(struct dp_txbuf *b, uint16_t port, uint16_t txq, uint16_t size,
+                   uint64_t *tx_pkts, uint64_t *tx_dropped, uint64_t *drop_tx_full)
 {
-	memset(b, 0, sizeof(*b));
-	b->port = port;
-	b->queue = txq;
-	b->size = size > DP_BURST_MAX ? DP_BURST_MAX : size;
-	b->tx_pkts = tx_pkts;
-	b->tx_dropped = tx_dropped;
-	b->drop_tx_full = drop_tx_full;
+    memset(b, 0, sizeof(*b));
+    b->port = port;
+    b->queue = txq;
+    b->size = size > DP_BURST_MAX ? DP_BURST_MAX : size;
+    b->tx_pkts = tx_pkts;
+    b->tx_dropped = tx_dropped;
+    b->drop_tx_full = drop_tx_full;
 }
 
-void
-dp_txbuf_flush(struct dp_txbuf *b)
+void dp_txbuf_flush(struct dp_txbuf *b)
 {
-	uint16_t sent;
+    uint16_t sent;
 
-	if (b->n == 0)
-		return;
-	sent = rte_eth_tx_burst(b->port, b->queue, b->pkts, b->n);
-	*b->tx_pkts += sent;
-	if (unlikely(sent < b->n)) {
-		uint16_t lost = b->n - sent;
+    if (b->n == 0)
+        return;
+    sent = rte_eth_tx_burst(b->port, b->queue, b->pkts, b->n);
+    *b->tx_pkts += sent;
+    if (unlikely(sent < b->n)) {
+        uint16_t lost = b->n - sent;
 
-		rte_pktmbuf_free_bulk(&b->pkts[sent], lost);
-		*b->tx_dropped += lost;
-		*b->drop_tx_full += lost;
-	}
-	b->n = 0;
+        rte_pktmbuf_free_bulk(&b->pkts[sent], lost);
+        *b->tx_dropped += lost;
+        *b->drop_tx_full += lost;
+    }
+    b->n = 0;
 }
 
-void
-dp_txbuf_put(struct dp_txbuf *b, struct rte_mbuf *m, uint64_t now_tsc, uint64_t drain_tsc)
+void dp_txbuf_put(struct dp_txbuf *b, struct rte_mbuf *m, uint64_t now_tsc, uint64_t drain_tsc)
 {
-	if (b->n == 0)
-		b->deadline_tsc = now_tsc + drain_tsc;
-	b->pkts[b->n++] = m;
-	if (b->n >= b->size)
-		dp_txbuf_flush(b);
+    if (b->n == 0)
+        b->deadline_tsc = now_tsc + drain_tsc;
+    b->pkts[b->n++] = m;
+    if (b->n >= b->size)
+        dp_txbuf_flush(b);
 }
 
-int
-dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, rte_be16_t dst_port,
-		rte_be16_t src_port, uint16_t len)
+int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, rte_be16_t dst_port,
+                    rte_be16_t src_port, uint16_t len)
 {
-	struct dp *dp = w->dp;
-	struct dp_tx_tuple t;
-	rte_be32_t nh;
-	bool resolved;
-	int flen;
+    struct dp *dp = w->dp;
+    struct dp_tx_tuple t;
+    rte_be32_t nh;
+    bool resolved;
+    int flen;
 
-	nh = dp_ipv4_next_hop(dst_ip, dp->conf.ip, dp->conf.prefix_len, dp->conf.gateway);
-	if (unlikely(nh == 0)) {
-		w->st.drop.n[DP_DROP_NO_NEIGH]++;
-		rte_pktmbuf_free(m);
-		return -EHOSTUNREACH;
-	}
-	t.src_mac = dp->port.mac;
-	t.src_ip = dp->conf.ip;
-	t.dst_ip = dst_ip;
-	t.src_port = src_port;
-	t.dst_port = dst_port;
-	t.tos = 0;
-	resolved = dp_neigh_lookup(dp->neigh, nh, &t.dst_mac) == 0;
-	if (!resolved)
-		memset(&t.dst_mac, 0, sizeof(t.dst_mac));
-	flen = dp_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &t, len, dp->tx_offload);
-	if (unlikely(flen < 0)) {
-		w->st.drop.n[DP_DROP_UDP_LEN]++;
-		rte_pktmbuf_free(m);
-		return flen;
-	}
-	m->data_len = (uint16_t)flen;
-	m->pkt_len = (uint32_t)flen;
-	m->ol_flags = dp->tx_ol_flags;
-	m->l2_len = DP_ETH_HDR_LEN;
-	m->l3_len = DP_IPV4_HDR_LEN;
-	if (likely(resolved)) {
-		dp_txbuf_put(&w->txb, m, w->now_tsc, dp->drain_tsc);
-		return 0;
-	}
-	/* The slow path owns ARP: it queues the frame until the next hop answers. */
-	m->hash.usr = nh;
-	if (unlikely(rte_ring_mp_enqueue(dp->slow_tx, m) != 0)) {
-		w->st.drop.n[DP_DROP_RING_FULL]++;
-		rte_pktmbuf_free(m);
-		return -ENOBUFS;
-	}
-	w->st.to_resolve++;
-	return 0;
+    nh = dp_ipv4_next_hop(dst_ip, dp->conf.ip, dp->conf.prefix_len, dp->conf.gateway);
+    if (unlikely(nh == 0)) {
+        w->st.drop.n[DP_DROP_NO_NEIGH]++;
+        rte_pktmbuf_free(m);
+        return -EHOSTUNREACH;
+    }
+    t.src_mac = dp->port.mac;
+    t.src_ip = dp->conf.ip;
+    t.dst_ip = dst_ip;
+    t.src_port = src_port;
+    t.dst_port = dst_port;
+    t.tos = 0;
+    resolved = dp_neigh_lookup(dp->neigh, nh, &t.dst_mac) == 0;
+    if (!resolved)
+        memset(&t.dst_mac, 0, sizeof(t.dst_mac));
+    flen = dp_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &t, len, dp->tx_offload);
+    if (unlikely(flen < 0)) {
+        w->st.drop.n[DP_DROP_UDP_LEN]++;
+        rte_pktmbuf_free(m);
+        return flen;
+    }
+    m->data_len = (uint16_t)flen;
+    m->pkt_len = (uint32_t)flen;
+    m->ol_flags = dp->tx_ol_flags;
+    m->l2_len = DP_ETH_HDR_LEN;
+    m->l3_len = DP_IPV4_HDR_LEN;
+    if (likely(resolved)) {
+        dp_txbuf_put(&w->txb, m, w->now_tsc, dp->drain_tsc);
+        return 0;
+    }
+    /* The slow path owns ARP: it queues the frame until the next hop answers. */
+    m->hash.usr = nh;
+    if (unlikely(rte_ring_mp_enqueue(dp->slow_tx, m) != 0)) {
+        w->st.drop.n[DP_DROP_RING_FULL]++;
+        rte_pktmbuf_free(m);
+        return -ENOBUFS;
+    }
+    w->st.to_resolve++;
+    return 0;
 }
 
-static inline void
-to_slow(struct dp_worker *w, struct rte_mbuf *m)
+static inline void to_slow(struct dp_worker *w, struct rte_mbuf *m)
 {
-	if (unlikely(rte_ring_mp_enqueue(w->dp->slow_rx, m) != 0)) {
-		w->st.drop.n[DP_DROP_RING_FULL]++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	w->st.to_slow++;
+    if (unlikely(rte_ring_mp_enqueue(w->dp->slow_rx, m) != 0)) {
+        w->st.drop.n[DP_DROP_RING_FULL]++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    w->st.to_slow++;
 }
 
 /* The built-in echo service: the datagram goes back to its sender from the same mbuf. */
-static void
-echo(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_info *pi)
+static void echo(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_info *pi)
 {
-	/* dp_classify accepts no IP options and no VLAN tag: the payload starts right after
-	 * the fixed headers, where dp_lcore_tx_udp() expects it. */
-	if (unlikely(pi->payload_off != DP_UDP_HDRS_LEN || m->nb_segs != 1)) {
-		w->st.drop.n[DP_DROP_TRUNCATED]++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	w->st.echo++;
-	(void)dp_lcore_tx_udp(w, m, pi->src_ip, pi->src_port, pi->dst_port, pi->payload_len);
+    /* dp_classify accepts no IP options and no VLAN tag: the payload starts right after
+     * the fixed headers, where dp_lcore_tx_udp() expects it. */
+    if (unlikely(pi->payload_off != DP_UDP_HDRS_LEN || m->nb_segs != 1)) {
+        w->st.drop.n[DP_DROP_TRUNCATED]++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    w->st.echo++;
+    (void)dp_lcore_tx_udp(w, m, pi->src_ip, pi->src_port, pi->dst_port, pi->payload_len);
 }
 
-static inline void
-deliver(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m, const uint8_t *payload,
-	uint16_t len, uint64_t now_ns)
+static inline void deliver(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
+                           const uint8_t *payload, uint16_t len, uint64_t now_ns)
 {
-	f->rx_pkts++;
-	w->st.flow_rx++;
-	if (!f->rx(f->arg, f, payload, len, m, now_ns))
-		rte_pktmbuf_free(m);
+    f->rx_pkts++;
+    w->st.flow_rx++;
+    if (!f->rx(f->arg, f, payload, len, m, now_ns))
+        rte_pktmbuf_free(m);
 }
 
 /* UDP to us: the echo service, a flow of this lcore, another lcore's flow, or nobody. */
-static void
-udp_in(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_info *pi, uint64_t now_ns)
+static void udp_in(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_info *pi,
+                   uint64_t now_ns)
 {
-	struct dp *dp = w->dp;
-	unsigned owner = atomic_load_explicit(&dp->port_owner[rte_be_to_cpu_16(pi->dst_port)],
-					      memory_order_acquire) & DP_OWNER_MASK;
-	struct dp_flow *f;
+    struct dp *dp = w->dp;
+    unsigned owner = atomic_load_explicit(&dp->port_owner[rte_be_to_cpu_16(pi->dst_port)],
+                                          memory_order_acquire) &
+                     DP_OWNER_MASK;
+    struct dp_flow *f;
 
-	if (owner == (unsigned)w->index + 1) {
-		f = dp_flowtab_lookup(&w->ft, pi->src_ip, pi->src_port, pi->dst_port);
-		if (likely(f != NULL)) {
-			deliver(w, f, m, rte_pktmbuf_mtod(m, uint8_t *) + pi->payload_off,
-				pi->payload_len, now_ns);
-			return;
-		}
-	} else if (owner == DP_OWNER_ECHO) {
-		echo(w, m, pi);
-		return;
-	} else if (owner != 0 && owner <= dp->n_workers) {
-		if (unlikely(rte_ring_mp_enqueue(dp->workers[owner - 1].steer, m) != 0)) {
-			w->st.drop.n[DP_DROP_RING_FULL]++;
-			rte_pktmbuf_free(m);
-			return;
-		}
-		w->st.steer_out++;
-		return;
-	}
-	to_slow(w, m);
+    if (owner == (unsigned)w->index + 1) {
+        f = dp_flowtab_lookup(&w->ft, pi->src_ip, pi->src_port, pi->dst_port);
+        if (likely(f != NULL)) {
+            deliver(w, f, m, rte_pktmbuf_mtod(m, uint8_t *) + pi->payload_off, pi->payload_len,
+                    now_ns);
+            return;
+        }
+    } else if (owner == DP_OWNER_ECHO) {
+        echo(w, m, pi);
+        return;
+    } else if (owner != 0 && owner <= dp->n_workers) {
+        if (unlikely(rte_ring_mp_enqueue(dp->workers[owner - 1].steer, m) != 0)) {
+            w->st.drop.n[DP_DROP_RING_FULL]++;
+            rte_pktmbuf_free(m);
+            return;
+        }
+        w->st.steer_out++;
+        return;
+    }
+    to_slow(w, m);
 }
 
-static void
-rx_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ns)
+static void rx_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ns)
 {
-	struct dp_pkt_info pi;
-	enum dp_drop why = DP_DROP_TRUNCATED;
+    struct dp_pkt_info pi;
+    enum dp_drop why = DP_DROP_TRUNCATED;
 
-	switch (dp_classify(&w->dp->iface, rte_pktmbuf_mtod(m, const uint8_t *),
-			    rte_pktmbuf_data_len(m), m->ol_flags, &pi, &why)) {
-	case DP_PKT_UDP:
-		udp_in(w, m, &pi, now_ns);
-		return;
-	case DP_PKT_ARP:
-	case DP_PKT_ICMP_ECHO:
-		to_slow(w, m);
-		return;
-	case DP_PKT_DROP:
-	default:
-		w->st.drop.n[why < DP_DROP__MAX ? why : DP_DROP_TRUNCATED]++;
-		rte_pktmbuf_free(m);
-		return;
-	}
+    switch (dp_classify(&w->dp->iface, rte_pktmbuf_mtod(m, const uint8_t *),
+                        rte_pktmbuf_data_len(m), m->ol_flags, &pi, &why)) {
+    case DP_PKT_UDP:
+        udp_in(w, m, &pi, now_ns);
+        return;
+    case DP_PKT_ARP:
+    case DP_PKT_ICMP_ECHO:
+        to_slow(w, m);
+        return;
+    case DP_PKT_DROP:
+    default:
+        w->st.drop.n[why < DP_DROP__MAX ? why : DP_DROP_TRUNCATED]++;
+        rte_pktmbuf_free(m);
+        return;
+    }
 }
 
 /* A frame steered to us was classified by its receiver; only our flow table is left. */
-static void
-steered_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ns)
+static void steered_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ns)
 {
-	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(frame + DP_ETH_HDR_LEN);
-	const struct rte_udp_hdr *udp =
-		(const struct rte_udp_hdr *)(frame + DP_ETH_HDR_LEN + DP_IPV4_HDR_LEN);
-	struct dp_flow *f;
+    const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+    const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(frame + DP_ETH_HDR_LEN);
+    const struct rte_udp_hdr *udp =
+        (const struct rte_udp_hdr *)(frame + DP_ETH_HDR_LEN + DP_IPV4_HDR_LEN);
+    struct dp_flow *f;
 
-	w->st.steer_in++;
-	f = dp_flowtab_lookup(&w->ft, ip->src_addr, udp->src_port, udp->dst_port);
-	if (unlikely(f == NULL)) {
-		to_slow(w, m);
-		return;
-	}
-	deliver(w, f, m, frame + DP_UDP_HDRS_LEN,
-		(uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - DP_UDP_HDR_LEN), now_ns);
+    w->st.steer_in++;
+    f = dp_flowtab_lookup(&w->ft, ip->src_addr, udp->src_port, udp->dst_port);
+    if (unlikely(f == NULL)) {
+        to_slow(w, m);
+        return;
+    }
+    deliver(w, f, m, frame + DP_UDP_HDRS_LEN,
+            (uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - DP_UDP_HDR_LEN), now_ns);
 }
 
-static unsigned
-do_cmds(struct dp_worker *w)
+static unsigned do_cmds(struct dp_worker *w)
 {
-	void *cmds[DP_CMD_BURST];
-	unsigned n = rte_ring_sc_dequeue_burst(w->cmd, cmds, DP_CMD_BURST, NULL);
+    void *cmds[DP_CMD_BURST];
+    unsigned n = rte_ring_sc_dequeue_burst(w->cmd, cmds, DP_CMD_BURST, NULL);
 
-	for (unsigned i = 0; i < n; i++) {
-		uintptr_t v = (uintptr_t)cmds[i];
+    for (unsigned i = 0; i < n; i++) {
+        uintptr_t v = (uintptr_t)cmds[i];
 
-		dp_flow_apply(w, (struct dp_flow *)(v & ~DP_CMD_CLOSE), v & DP_CMD_CLOSE);
-	}
-	return n;
+        dp_flow_apply(w, (struct dp_flow *)(v & ~DP_CMD_CLOSE), v & DP_CMD_CLOSE);
+    }
+    return n;
 }
 
-unsigned
-dp_idle_backoff(const struct dp *dp, uint32_t empty)
+unsigned dp_idle_backoff(const struct dp *dp, uint32_t empty)
 {
-	uint32_t spin = dp->conf.idle_spin_polls;
+    uint32_t spin = dp->conf.idle_spin_polls;
 
-	if (dp->conf.idle == DP_IDLE_BUSY || empty <= spin)
-		return 0;
-	if (empty <= 2 * spin) {
-		rte_pause();
-		return 0;
-	}
-	/* Idle path only: a short sleep gives the core back (the kernel side needs it). */
-	struct timespec ts = {
-		.tv_sec = dp->conf.idle_sleep_us / 1000000,
-		.tv_nsec = (long)(dp->conf.idle_sleep_us % 1000000) * 1000,
-	};
-	nanosleep(&ts, NULL);
-	return 1;
+    if (dp->conf.idle == DP_IDLE_BUSY || empty <= spin)
+        return 0;
+    if (empty <= 2 * spin) {
+        rte_pause();
+        return 0;
+    }
+    /* Idle path only: a short sleep gives the core back (the kernel side needs it). */
+    struct timespec ts = {
+        .tv_sec = dp->conf.idle_sleep_us / 1000000,
+        .tv_nsec = (long)(dp->conf.idle_sleep_us % 1000000) * 1000,
+    };
+    nanosleep(&ts, NULL);
+    return 1;
 }
 
-int
-dp_lcore_main(void *arg)
+int dp_lcore_main(void *arg)
 {
-	struct dp_worker *w = arg;
-	struct dp *dp = w->dp;
-	struct rte_mbuf *pkts[DP_BURST_MAX];
-	const uint16_t burst = dp->conf.burst;
-	uint64_t prev_tsc = rte_rdtsc();
-	bool prev_busy = false;
-	uint32_t empty = 0;
+    struct dp_worker *w = arg;
+    struct dp *dp = w->dp;
+    struct rte_mbuf *pkts[DP_BURST_MAX];
+    const uint16_t burst = dp->conf.burst;
+    uint64_t prev_tsc = rte_rdtsc();
+    bool prev_busy = false;
+    uint32_t empty = 0;
 
-	DP_LOG(INFO, "worker %u on lcore %u: %u RX queue(s) from %u, TX queue %u", w->index,
-	       w->lcore_id, w->n_rxq, w->n_rxq ? w->rxqs[0] : 0, w->txq);
-	while (!atomic_load_explicit(&dp->quit, memory_order_relaxed)) {
-		uint64_t tsc = rte_rdtsc();
-		uint64_t now_ns = dp_tsc_ns(dp, tsc);
-		unsigned work = 0;
-		uint16_t nrx = 0;
+    DP_LOG(INFO, "worker %u on lcore %u: %u RX queue(s) from %u, TX queue %u", w->index,
+           w->lcore_id, w->n_rxq, w->n_rxq ? w->rxqs[0] : 0, w->txq);
+    while (!atomic_load_explicit(&dp->quit, memory_order_relaxed)) {
+        uint64_t tsc = rte_rdtsc();
+        uint64_t now_ns = dp_tsc_ns(dp, tsc);
+        unsigned work = 0;
+        uint16_t nrx = 0;
 
-		w->now_tsc = tsc;
+        w->now_tsc = tsc;
 
-		if (prev_busy)
-			w->st.busy_cycles += tsc - prev_tsc;
-		else
-			w->st.idle_cycles += tsc - prev_tsc;
-		prev_tsc = tsc;
+        if (prev_busy)
+            w->st.busy_cycles += tsc - prev_tsc;
+        else
+            w->st.idle_cycles += tsc - prev_tsc;
+        prev_tsc = tsc;
 
-		work += do_cmds(w);
-		if (w->steer != NULL) {
-			unsigned n = rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, burst, NULL);
+        work += do_cmds(w);
+        if (w->steer != NULL) {
+            unsigned n = rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, burst, NULL);
 
-			for (unsigned i = 0; i < n; i++)
-				steered_one(w, pkts[i], now_ns);
-			work += n;
-		}
-		for (uint16_t q = 0; q < w->n_rxq; q++) {
-			uint16_t n = rte_eth_rx_burst(dp->port.port_id, w->rxqs[q], pkts, burst);
+            for (unsigned i = 0; i < n; i++)
+                steered_one(w, pkts[i], now_ns);
+            work += n;
+        }
+        for (uint16_t q = 0; q < w->n_rxq; q++) {
+            uint16_t n = rte_eth_rx_burst(dp->port.port_id, w->rxqs[q], pkts, burst);
 
-			w->st.rx_pkts += n;
-			for (uint16_t i = 0; i < n; i++) {
-				if (i + 1 < n)
-					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-				rx_one(w, pkts[i], now_ns);
-			}
-			work += n;
-			if (n > nrx)
-				nrx = n;
-		}
-		if (w->hook != NULL)
-			work += w->hook(w->hook_arg, w->lcore_id, now_ns);
-		/* Flush when the queue is drained (nothing more to batch with) or on time. */
-		if (w->txb.n != 0 && (nrx < burst || tsc >= w->txb.deadline_tsc))
-			dp_txbuf_flush(&w->txb);
+            w->st.rx_pkts += n;
+            for (uint16_t i = 0; i < n; i++) {
+                if (i + 1 < n)
+                    rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+                rx_one(w, pkts[i], now_ns);
+            }
+            work += n;
+            if (n > nrx)
+                nrx = n;
+        }
+        if (w->hook != NULL)
+            work += w->hook(w->hook_arg, w->lcore_id, now_ns);
+        /* Flush when the queue is drained (nothing more to batch with) or on time. */
+        if (w->txb.n != 0 && (nrx < burst || tsc >= w->txb.deadline_tsc))
+            dp_txbuf_flush(&w->txb);
 
-		prev_busy = work != 0;
-		if (work != 0) {
-			empty = 0;
-		} else {
-			if (empty != UINT32_MAX)
-				empty++;
-			w->st.sleeps += dp_idle_backoff(dp, empty);
-		}
-	}
-	dp_txbuf_flush(&w->txb);
-	DP_LOG(INFO, "worker %u on lcore %u: stopped", w->index, w->lcore_id);
-	return 0;
+        prev_busy = work != 0;
+        if (work != 0) {
+            empty = 0;
+        } else {
+            if (empty != UINT32_MAX)
+                empty++;
+            w->st.sleeps += dp_idle_backoff(dp, empty);
+        }
+    }
+    dp_txbuf_flush(&w->txb);
+    DP_LOG(INFO, "worker %u on lcore %u: stopped", w->index, w->lcore_id);
+    return 0;
 }
 
-static void
-pct(char *buf, size_t len, uint64_t part, uint64_t total)
+static void pct(char *buf, size_t len, uint64_t part, uint64_t total)
 {
-	if (total == 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%.1f%%", 100.0 * (double)part / (double)total);
+    if (total == 0)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.1f%%", 100.0 * (double)part / (double)total);
 }
 
-void
-dp_lcore_stats_print(const struct dp *dp, FILE *out)
+void dp_lcore_stats_print(const struct dp *dp, FILE *out)
 {
-	char busy[16];
+    char busy[16];
 
-	fprintf(out, "lcores\n  %-8s %6s %12s %12s %10s %10s %10s %10s %10s %7s\n", "role",
-		"lcore", "rx pkts", "tx pkts", "tx drops", "to slow", "steered", "flow rx",
-		"echo", "busy");
-	for (unsigned i = 0; i < dp->n_workers; i++) {
-		const struct dp_worker *w = &dp->workers[i];
-		const struct dp_lcore_stats *s = &w->st;
+    fprintf(out, "lcores\n  %-8s %6s %12s %12s %10s %10s %10s %10s %10s %7s\n", "role", "lcore",
+            "rx pkts", "tx pkts", "tx drops", "to slow", "steered", "flow rx", "echo", "busy");
+    for (unsigned i = 0; i < dp->n_workers; i++) {
+        const struct dp_worker *w = &dp->workers[i];
+        const struct dp_lcore_stats *s = &w->st;
 
-		pct(busy, sizeof(busy), s->busy_cycles, s->busy_cycles + s->idle_cycles);
-		fprintf(out,
-			"  %-8s %6u %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10" PRIu64
-			" %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %7s\n",
-			"worker", w->lcore_id, s->rx_pkts, s->tx_pkts, s->tx_dropped,
-			s->to_slow + s->to_resolve, s->steer_out, s->flow_rx, s->echo, busy);
-	}
-	pct(busy, sizeof(busy), dp->sp.busy_cycles, dp->sp.busy_cycles + dp->sp.idle_cycles);
-	fprintf(out,
-		"  %-8s %6u %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10s %10s %10s %10s %7s\n",
-		"main", rte_get_main_lcore(), dp->sp.rx_pkts, dp->sp.tx_pkts, dp->sp.tx_dropped,
-		"-", "-", "-", "-", busy);
+        pct(busy, sizeof(busy), s->busy_cycles, s->busy_cycles + s->idle_cycles);
+        fprintf(out,
+                "  %-8s %6u %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+                " %10" PRIu64 " %10" PRIu64 " %7s\n",
+                "worker", w->lcore_id, s->rx_pkts, s->tx_pkts, s->tx_dropped,
+                s->to_slow + s->to_resolve, s->steer_out, s->flow_rx, s->echo, busy);
+    }
+    pct(busy, sizeof(busy), dp->sp.busy_cycles, dp->sp.busy_cycles + dp->sp.idle_cycles);
+    fprintf(out, "  %-8s %6u %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10s %10s %10s %10s %7s\n",
+            "main", rte_get_main_lcore(), dp->sp.rx_pkts, dp->sp.tx_pkts, dp->sp.tx_dropped, "-",
+            "-", "-", "-", busy);
 }

@@ -31,13 +31,13 @@ int dp_lcore_main(void *arg);
  * headers, sets the offload flags, looks the next hop up without locks and queues |m| in
  * |w|'s TX buffer, or hands it to the slow path to wait for ARP. Consumes |m|.
  * Returns 0, -EHOSTUNREACH (no next hop) or -ENOBUFS (slow-path ring full). */
-int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip,
-		    rte_be16_t dst_port, rte_be16_t src_port, uint16_t len);
+int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, rte_be16_t dst_port,
+                    rte_be16_t src_port, uint16_t len);
 
 /* Sets up |b| for queue |txq| of |port|, flushing at |size| packets; the counters it
  * updates live in |st| (tx_pkts, tx_dropped, drop[DP_DROP_TX_FULL]). */
 void dp_txbuf_init(struct dp_txbuf *b, uint16_t port, uint16_t txq, uint16_t size,
-		   uint64_t *tx_pkts, uint64_t *tx_dropped, uint64_t *drop_tx_full);
+                   uint64_t *tx_pkts, uint64_t *tx_dropped, uint64_t *drop_tx_full);
 
 /* Adds |m| to |b|; flushes when |b| is full. The first packet of a burst sets the
  * deadline |now_tsc| + |drain_tsc|. */

@@ -8,12 +8,12 @@
 
 extern int dp_logtype;
 
-#define DP_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, dp_logtype, "dataplane: " fmt "\n", ##__VA_ARGS__)
-#define DP_LOG_DP(level, fmt, ...)                                   \
-	do {                                                         \
-		if (RTE_LOG_##level <= RTE_LOG_DP_LEVEL)             \
-			DP_LOG(level, fmt, ##__VA_ARGS__);           \
-	} while (0)
+#define DP_LOG(level, fmt, ...)                                                                    \
+    rte_log(RTE_LOG_##level, dp_logtype, "dataplane: " fmt "\n", ##__VA_ARGS__)
+#define DP_LOG_DP(level, fmt, ...)                                                                 \
+    do {                                                                                           \
+        if (RTE_LOG_##level <= RTE_LOG_DP_LEVEL)                                                   \
+            DP_LOG(level, fmt, ##__VA_ARGS__);                                                     \
+    } while (0)
 
 #endif

@@ -12,217 +12,210 @@
 /* RSS over the UDP/IPv4 4-tuple: what flow placement (dp_rss) assumes. */
 #define DP_PORT_RSS_HF (RTE_ETH_RSS_NONFRAG_IPV4_UDP)
 
-static bool
-port_can_rss(const struct rte_eth_dev_info *info, const struct dp_port_conf *c)
+static bool port_can_rss(const struct rte_eth_dev_info *info, const struct dp_port_conf *c)
 {
-	return c->want_rss && c->n_workers > 1 && info->max_rx_queues >= c->n_workers &&
-	       (info->flow_type_rss_offloads & DP_PORT_RSS_HF) == DP_PORT_RSS_HF &&
-	       info->reta_size > 0 && info->reta_size <= DP_PORT_RETA_MAX &&
-	       info->hash_key_size > 0 && info->hash_key_size <= DP_PORT_RSS_KEY_MAX;
+    return c->want_rss && c->n_workers > 1 && info->max_rx_queues >= c->n_workers &&
+           (info->flow_type_rss_offloads & DP_PORT_RSS_HF) == DP_PORT_RSS_HF &&
+           info->reta_size > 0 && info->reta_size <= DP_PORT_RETA_MAX && info->hash_key_size > 0 &&
+           info->hash_key_size <= DP_PORT_RSS_KEY_MAX;
 }
 
 /* Read back the key and RETA the device actually uses, so that flow placement computes
  * the same hash the NIC does. */
-static int
-port_read_rss(struct dp_port *p)
+static int port_read_rss(struct dp_port *p)
 {
-	struct rte_eth_rss_conf rc = {
-		.rss_key = p->rss_key,
-		.rss_key_len = sizeof(p->rss_key),
-	};
-	struct rte_eth_rss_reta_entry64 reta[DP_PORT_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
-	int rc_;
+    struct rte_eth_rss_conf rc = {
+        .rss_key = p->rss_key,
+        .rss_key_len = sizeof(p->rss_key),
+    };
+    struct rte_eth_rss_reta_entry64 reta[DP_PORT_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+    int rc_;
 
-	rc_ = rte_eth_dev_rss_hash_conf_get(p->port_id, &rc);
-	if (rc_ < 0)
-		return rc_;
-	p->rss_key_len = rc.rss_key_len;
-	memset(reta, 0, sizeof(reta));
-	for (unsigned i = 0; i < RTE_DIM(reta); i++)
-		reta[i].mask = UINT64_MAX;
-	rc_ = rte_eth_dev_rss_reta_query(p->port_id, reta, p->reta_size);
-	if (rc_ < 0)
-		return rc_;
-	for (unsigned i = 0; i < p->reta_size; i++)
-		p->reta[i] = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
-	return 0;
+    rc_ = rte_eth_dev_rss_hash_conf_get(p->port_id, &rc);
+    if (rc_ < 0)
+        return rc_;
+    p->rss_key_len = rc.rss_key_len;
+    memset(reta, 0, sizeof(reta));
+    for (unsigned i = 0; i < RTE_DIM(reta); i++)
+        reta[i].mask = UINT64_MAX;
+    rc_ = rte_eth_dev_rss_reta_query(p->port_id, reta, p->reta_size);
+    if (rc_ < 0)
+        return rc_;
+    for (unsigned i = 0; i < p->reta_size; i++)
+        p->reta[i] = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+    return 0;
 }
 
-int
-dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
-	      struct rte_mempool *const rx_pools[])
+int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
+                  struct rte_mempool *const rx_pools[])
 {
-	struct rte_eth_dev_info info;
-	struct rte_eth_conf conf;
-	uint16_t nb_rxd = c->rx_desc, nb_txd = c->tx_desc;
-	int rc, socket;
+    struct rte_eth_dev_info info;
+    struct rte_eth_conf conf;
+    uint16_t nb_rxd = c->rx_desc, nb_txd = c->tx_desc;
+    int rc, socket;
 
-	memset(p, 0, sizeof(*p));
-	if (c->device == NULL || c->n_workers == 0)
-		return -EINVAL;
-	if (rte_eth_dev_get_port_by_name(c->device, &p->port_id) != 0) {
-		DP_LOG(ERR, "port %s: no such DPDK port (is the vdev/PCI device in [eal] args?)",
-		       c->device);
-		return -ENODEV;
-	}
-	snprintf(p->name, sizeof(p->name), "%s", c->device);
-	rc = rte_eth_dev_info_get(p->port_id, &info);
-	if (rc < 0)
-		return rc;
-	snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+    memset(p, 0, sizeof(*p));
+    if (c->device == NULL || c->n_workers == 0)
+        return -EINVAL;
+    if (rte_eth_dev_get_port_by_name(c->device, &p->port_id) != 0) {
+        DP_LOG(ERR, "port %s: no such DPDK port (is the vdev/PCI device in [eal] args?)",
+               c->device);
+        return -ENODEV;
+    }
+    snprintf(p->name, sizeof(p->name), "%s", c->device);
+    rc = rte_eth_dev_info_get(p->port_id, &info);
+    if (rc < 0)
+        return rc;
+    snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
 
-	p->rss = port_can_rss(&info, c);
-	p->nb_rxq = p->rss ? c->n_workers : 1;
-	p->nb_txq = c->n_workers + 1;
-	p->slow_txq = c->n_workers;
-	if (info.max_tx_queues < p->nb_txq || info.max_rx_queues < p->nb_rxq) {
-		DP_LOG(ERR, "port %s: needs %u TX queues, device has %u", p->name, p->nb_txq,
-		       info.max_tx_queues);
-		return -ENOTSUP;
-	}
+    p->rss = port_can_rss(&info, c);
+    p->nb_rxq = p->rss ? c->n_workers : 1;
+    p->nb_txq = c->n_workers + 1;
+    p->slow_txq = c->n_workers;
+    if (info.max_tx_queues < p->nb_txq || info.max_rx_queues < p->nb_rxq) {
+        DP_LOG(ERR, "port %s: needs %u TX queues, device has %u", p->name, p->nb_txq,
+               info.max_tx_queues);
+        return -ENOTSUP;
+    }
 
-	memset(&conf, 0, sizeof(conf));
-	if (p->rss) {
-		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = DP_PORT_RSS_HF;
-		p->reta_size = info.reta_size;
-	}
-	if (c->want_offloads) {
-		uint64_t rxc = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+    memset(&conf, 0, sizeof(conf));
+    if (p->rss) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = DP_PORT_RSS_HF;
+        p->reta_size = info.reta_size;
+    }
+    if (c->want_offloads) {
+        uint64_t rxc = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 
-		p->tx_ip_cksum = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
-		p->tx_udp_cksum = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
-		p->rx_cksum = (info.rx_offload_capa & rxc) == rxc;
-		if (p->tx_ip_cksum)
-			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
-		if (p->tx_udp_cksum)
-			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
-		if (p->rx_cksum)
-			conf.rxmode.offloads |= rxc;
-	}
-	if (c->mtu != 0) {
-		if (c->mtu < info.min_mtu || c->mtu > info.max_mtu) {
-			DP_LOG(ERR, "port %s: MTU %u outside the device's range %u..%u", p->name,
-			       c->mtu, info.min_mtu, info.max_mtu);
-			return -EINVAL;
-		}
-		conf.rxmode.mtu = c->mtu;
-	}
+        p->tx_ip_cksum = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+        p->tx_udp_cksum = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+        p->rx_cksum = (info.rx_offload_capa & rxc) == rxc;
+        if (p->tx_ip_cksum)
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+        if (p->tx_udp_cksum)
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+        if (p->rx_cksum)
+            conf.rxmode.offloads |= rxc;
+    }
+    if (c->mtu != 0) {
+        if (c->mtu < info.min_mtu || c->mtu > info.max_mtu) {
+            DP_LOG(ERR, "port %s: MTU %u outside the device's range %u..%u", p->name, c->mtu,
+                   info.min_mtu, info.max_mtu);
+            return -EINVAL;
+        }
+        conf.rxmode.mtu = c->mtu;
+    }
 
-	rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
-	if (rc < 0 && p->nb_rxq < p->nb_txq && info.max_rx_queues >= p->nb_txq) {
-		/* Some drivers (net_tap) want as many RX as TX queues: the extra RX queues
-		 * are polled too, by the workers in turn, and software steering sorts it out. */
-		DP_LOG(INFO, "port %s: retrying with %u RX queues", p->name, p->nb_txq);
-		p->nb_rxq = p->nb_txq;
-		rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
-	}
-	if (rc < 0) {
-		DP_LOG(ERR, "port %s: configure: %s", p->name, rte_strerror(-rc));
-		return rc;
-	}
-	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nb_rxd, &nb_txd);
-	if (rc < 0)
-		return rc;
+    rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
+    if (rc < 0 && p->nb_rxq < p->nb_txq && info.max_rx_queues >= p->nb_txq) {
+        /* Some drivers (net_tap) want as many RX as TX queues: the extra RX queues
+         * are polled too, by the workers in turn, and software steering sorts it out. */
+        DP_LOG(INFO, "port %s: retrying with %u RX queues", p->name, p->nb_txq);
+        p->nb_rxq = p->nb_txq;
+        rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
+    }
+    if (rc < 0) {
+        DP_LOG(ERR, "port %s: configure: %s", p->name, rte_strerror(-rc));
+        return rc;
+    }
+    rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nb_rxd, &nb_txd);
+    if (rc < 0)
+        return rc;
 
-	socket = rte_eth_dev_socket_id(p->port_id);
-	if (socket < 0)
-		socket = (int)rte_socket_id();
-	for (uint16_t q = 0; q < p->nb_rxq; q++) {
-		struct rte_eth_rxconf rxc = info.default_rxconf;
+    socket = rte_eth_dev_socket_id(p->port_id);
+    if (socket < 0)
+        socket = (int)rte_socket_id();
+    for (uint16_t q = 0; q < p->nb_rxq; q++) {
+        struct rte_eth_rxconf rxc = info.default_rxconf;
 
-		rxc.offloads = conf.rxmode.offloads;
-		rc = rte_eth_rx_queue_setup(p->port_id, q, nb_rxd, (unsigned)socket, &rxc,
-					    rx_pools[q % c->n_workers]);
-		if (rc < 0) {
-			DP_LOG(ERR, "port %s: RX queue %u: %s", p->name, q, rte_strerror(-rc));
-			return rc;
-		}
-	}
-	for (uint16_t q = 0; q < p->nb_txq; q++) {
-		struct rte_eth_txconf txc = info.default_txconf;
+        rxc.offloads = conf.rxmode.offloads;
+        rc = rte_eth_rx_queue_setup(p->port_id, q, nb_rxd, (unsigned)socket, &rxc,
+                                    rx_pools[q % c->n_workers]);
+        if (rc < 0) {
+            DP_LOG(ERR, "port %s: RX queue %u: %s", p->name, q, rte_strerror(-rc));
+            return rc;
+        }
+    }
+    for (uint16_t q = 0; q < p->nb_txq; q++) {
+        struct rte_eth_txconf txc = info.default_txconf;
 
-		txc.offloads = conf.txmode.offloads;
-		rc = rte_eth_tx_queue_setup(p->port_id, q, nb_txd, (unsigned)socket, &txc);
-		if (rc < 0) {
-			DP_LOG(ERR, "port %s: TX queue %u: %s", p->name, q, rte_strerror(-rc));
-			return rc;
-		}
-	}
-	rc = rte_eth_macaddr_get(p->port_id, &p->mac);
-	if (rc < 0)
-		return rc;
-	if (rte_eth_dev_get_mtu(p->port_id, &p->mtu) != 0)
-		p->mtu = RTE_ETHER_MTU;
-	if (p->rss) {
-		rc = port_read_rss(p);
-		if (rc < 0) {
-			DP_LOG(WARNING, "port %s: cannot read RSS key/RETA (%s): software steering",
-			       p->name, rte_strerror(-rc));
-			p->rss = false;
-		}
-	}
-	DP_LOG(INFO,
-	       "port %s (%s): %u RX / %u TX queues, RSS %s, TX cksum offload ip=%d udp=%d, "
-	       "MTU %u, MAC " RTE_ETHER_ADDR_PRT_FMT,
-	       p->name, p->driver, p->nb_rxq, p->nb_txq, p->rss ? "on" : "off (software steering)",
-	       p->tx_ip_cksum, p->tx_udp_cksum, p->mtu, RTE_ETHER_ADDR_BYTES(&p->mac));
-	return 0;
+        txc.offloads = conf.txmode.offloads;
+        rc = rte_eth_tx_queue_setup(p->port_id, q, nb_txd, (unsigned)socket, &txc);
+        if (rc < 0) {
+            DP_LOG(ERR, "port %s: TX queue %u: %s", p->name, q, rte_strerror(-rc));
+            return rc;
+        }
+    }
+    rc = rte_eth_macaddr_get(p->port_id, &p->mac);
+    if (rc < 0)
+        return rc;
+    if (rte_eth_dev_get_mtu(p->port_id, &p->mtu) != 0)
+        p->mtu = RTE_ETHER_MTU;
+    if (p->rss) {
+        rc = port_read_rss(p);
+        if (rc < 0) {
+            DP_LOG(WARNING, "port %s: cannot read RSS key/RETA (%s): software steering", p->name,
+                   rte_strerror(-rc));
+            p->rss = false;
+        }
+    }
+    DP_LOG(INFO,
+           "port %s (%s): %u RX / %u TX queues, RSS %s, TX cksum offload ip=%d udp=%d, "
+           "MTU %u, MAC " RTE_ETHER_ADDR_PRT_FMT,
+           p->name, p->driver, p->nb_rxq, p->nb_txq, p->rss ? "on" : "off (software steering)",
+           p->tx_ip_cksum, p->tx_udp_cksum, p->mtu, RTE_ETHER_ADDR_BYTES(&p->mac));
+    return 0;
 }
 
-int
-dp_port_start(struct dp_port *p)
+int dp_port_start(struct dp_port *p)
 {
-	int rc = rte_eth_dev_start(p->port_id);
+    int rc = rte_eth_dev_start(p->port_id);
 
-	if (rc < 0) {
-		DP_LOG(ERR, "port %s: start: %s", p->name, rte_strerror(-rc));
-		return rc;
-	}
-	p->started = true;
-	/* Some vdevs (net_tap) only bring the kernel side up on request; not all support it. */
-	(void)rte_eth_dev_set_link_up(p->port_id);
-	return 0;
+    if (rc < 0) {
+        DP_LOG(ERR, "port %s: start: %s", p->name, rte_strerror(-rc));
+        return rc;
+    }
+    p->started = true;
+    /* Some vdevs (net_tap) only bring the kernel side up on request; not all support it. */
+    (void)rte_eth_dev_set_link_up(p->port_id);
+    return 0;
 }
 
-void
-dp_port_close(struct dp_port *p)
+void dp_port_close(struct dp_port *p)
 {
-	if (p->name[0] == '\0')
-		return;
-	if (p->started) {
-		if (rte_eth_dev_stop(p->port_id) != 0)
-			DP_LOG(WARNING, "port %s: stop failed", p->name);
-		p->started = false;
-	}
-	(void)rte_eth_dev_close(p->port_id);
-	p->name[0] = '\0';
+    if (p->name[0] == '\0')
+        return;
+    if (p->started) {
+        if (rte_eth_dev_stop(p->port_id) != 0)
+            DP_LOG(WARNING, "port %s: stop failed", p->name);
+        p->started = false;
+    }
+    (void)rte_eth_dev_close(p->port_id);
+    p->name[0] = '\0';
 }
 
-void
-dp_port_stats_print(const struct dp_port *p, FILE *out)
+void dp_port_stats_print(const struct dp_port *p, FILE *out)
 {
-	struct rte_eth_stats st;
+    struct rte_eth_stats st;
 
-	if (rte_eth_stats_get(p->port_id, &st) != 0) {
-		fprintf(out, "port %s: statistics unavailable\n", p->name);
-		return;
-	}
-	fprintf(out, "port %s (%s)\n", p->name, p->driver);
-	fprintf(out, "  %-14s %14" PRIu64 "   %-14s %14" PRIu64 "\n", "rx packets", st.ipackets,
-		"tx packets", st.opackets);
-	fprintf(out, "  %-14s %14" PRIu64 "   %-14s %14" PRIu64 "\n", "rx bytes", st.ibytes,
-		"tx bytes", st.obytes);
-	fprintf(out, "  %-14s %14" PRIu64 "   %-14s %14" PRIu64 "\n", "rx missed", st.imissed,
-		"tx errors", st.oerrors);
-	fprintf(out, "  %-14s %14" PRIu64 "   %-14s %14" PRIu64 "\n", "rx errors", st.ierrors,
-		"rx no mbuf", st.rx_nombuf);
+    if (rte_eth_stats_get(p->port_id, &st) != 0) {
+        fprintf(out, "port %s: statistics unavailable\n", p->name);
+        return;
+    }
+    fprintf(out, "port %s (%s)\n", p->name, p->driver);
+    fprintf(out, "  %-14s %14" PRIu64 "   %-14s %14" PRIu64 "\n", "rx packets", st.ipackets,
+            "tx packets", st.opackets);
+    fprintf(out, "  %-14s %14" PRIu64 "   %-14s %14" PRIu64 "\n", "rx bytes", st.ibytes, "tx bytes",
+            st.obytes);
+    fprintf(out, "  %-14s %14" PRIu64 "   %-14s %14" PRIu64 "\n", "rx missed", st.imissed,
+            "tx errors", st.oerrors);
+    fprintf(out, "  %-14s %14" PRIu64 "   %-14s %14" PRIu64 "\n", "rx errors", st.ierrors,
+            "rx no mbuf", st.rx_nombuf);
 }
 
-uint16_t
-dp_port_rxq_of_hash(const struct dp_port *p, uint32_t hash)
+uint16_t dp_port_rxq_of_hash(const struct dp_port *p, uint32_t hash)
 {
-	if (!p->rss || p->reta_size == 0)
-		return 0;
-	return p->reta[hash % p->reta_size];
+    if (!p->rss || p->reta_size == 0)
+        return 0;
+    return p->reta[hash % p->reta_size];
 }

@@ -18,47 +18,47 @@
 
 /* Largest RSS key and redirection table we keep a copy of (bytes / entries). */
 #define DP_PORT_RSS_KEY_MAX 64
-#define DP_PORT_RETA_MAX 512
+#define DP_PORT_RETA_MAX    512
 
 /* What the caller asks for. */
 struct dp_port_conf {
-	const char *device;   /* ethdev name: PCI address or vdev name ("net_tap0") */
-	uint16_t n_workers;   /* worker lcores: one TX queue each, RX queues if RSS */
-	uint16_t rx_desc;     /* descriptors per RX queue (0 = device default) */
-	uint16_t tx_desc;     /* descriptors per TX queue (0 = device default) */
-	uint16_t mtu;         /* IP MTU to set (0 = leave the device's) */
-	bool want_rss;        /* use hardware RSS when the device supports it */
-	bool want_offloads;   /* use checksum offloads when the device offers them */
+    const char *device; /* ethdev name: PCI address or vdev name ("net_tap0") */
+    uint16_t n_workers; /* worker lcores: one TX queue each, RX queues if RSS */
+    uint16_t rx_desc;   /* descriptors per RX queue (0 = device default) */
+    uint16_t tx_desc;   /* descriptors per TX queue (0 = device default) */
+    uint16_t mtu;       /* IP MTU to set (0 = leave the device's) */
+    bool want_rss;      /* use hardware RSS when the device supports it */
+    bool want_offloads; /* use checksum offloads when the device offers them */
 };
 
 /* What we got. */
 struct dp_port {
-	uint16_t port_id;
-	uint16_t nb_rxq;      /* n_workers with RSS, else 1 (nb_txq if the driver insists);
-			       * queue q is polled by worker q % n_workers */
-	uint16_t nb_txq;      /* n_workers + 1; queue n_workers belongs to the main lcore */
-	uint16_t slow_txq;    /* = n_workers */
-	uint16_t mtu;
-	bool rss;             /* hardware RSS spreads RX over nb_rxq queues */
-	bool tx_ip_cksum;     /* RTE_ETH_TX_OFFLOAD_IPV4_CKSUM enabled */
-	bool tx_udp_cksum;    /* RTE_ETH_TX_OFFLOAD_UDP_CKSUM enabled */
-	bool rx_cksum;        /* RTE_ETH_RX_OFFLOAD_CHECKSUM enabled (ol_flags are meaningful) */
-	bool started;
-	struct rte_ether_addr mac;
-	char name[RTE_ETH_NAME_MAX_LEN];
-	char driver[32];
-	uint8_t rss_key[DP_PORT_RSS_KEY_MAX];
-	uint8_t rss_key_len;
-	uint16_t reta_size;
-	uint16_t reta[DP_PORT_RETA_MAX]; /* RX queue for each RETA entry */
+    uint16_t port_id;
+    uint16_t nb_rxq;   /* n_workers with RSS, else 1 (nb_txq if the driver insists);
+                        * queue q is polled by worker q % n_workers */
+    uint16_t nb_txq;   /* n_workers + 1; queue n_workers belongs to the main lcore */
+    uint16_t slow_txq; /* = n_workers */
+    uint16_t mtu;
+    bool rss;          /* hardware RSS spreads RX over nb_rxq queues */
+    bool tx_ip_cksum;  /* RTE_ETH_TX_OFFLOAD_IPV4_CKSUM enabled */
+    bool tx_udp_cksum; /* RTE_ETH_TX_OFFLOAD_UDP_CKSUM enabled */
+    bool rx_cksum;     /* RTE_ETH_RX_OFFLOAD_CHECKSUM enabled (ol_flags are meaningful) */
+    bool started;
+    struct rte_ether_addr mac;
+    char name[RTE_ETH_NAME_MAX_LEN];
+    char driver[32];
+    uint8_t rss_key[DP_PORT_RSS_KEY_MAX];
+    uint8_t rss_key_len;
+    uint16_t reta_size;
+    uint16_t reta[DP_PORT_RETA_MAX]; /* RX queue for each RETA entry */
 };
 
 /* Find |c->device|, configure it and set up its queues; RX queue q takes mbufs from
- * |rx_pools[q % n_workers]| (the pool of its worker's socket). Does not start the port. |p| is filled in.
- * Errors: -ENODEV (no such port), -ENOTSUP (too few queues), -EINVAL (bad conf),
- * or the -errno of the failing ethdev call. */
+ * |rx_pools[q % n_workers]| (the pool of its worker's socket). Does not start the port. |p| is
+ * filled in. Errors: -ENODEV (no such port), -ENOTSUP (too few queues), -EINVAL (bad conf), or the
+ * -errno of the failing ethdev call. */
 int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
-		  struct rte_mempool *const rx_pools[]);
+                  struct rte_mempool *const rx_pools[]);
 
 /* Start the port (and set its link up).
  * Errors: -errno from rte_eth_dev_start(). */

@@ -25,83 +25,83 @@
 
 /* A TX burst being collected for one queue. */
 struct dp_txbuf {
-	uint16_t n;
-	uint16_t size;  /* flush when n reaches it (the configured burst) */
-	uint16_t port, queue;
-	uint64_t deadline_tsc; /* flush by then even if not full */
-	uint64_t *tx_pkts, *tx_dropped, *drop_tx_full; /* the owner's counters */
-	struct rte_mbuf *pkts[DP_BURST_MAX];
+    uint16_t n;
+    uint16_t size; /* flush when n reaches it (the configured burst) */
+    uint16_t port, queue;
+    uint64_t deadline_tsc;                         /* flush by then even if not full */
+    uint64_t *tx_pkts, *tx_dropped, *drop_tx_full; /* the owner's counters */
+    struct rte_mbuf *pkts[DP_BURST_MAX];
 };
 
 /* Counters of one lcore; written by that lcore only, read by anyone (may be stale). */
 struct dp_lcore_stats {
-	uint64_t rx_pkts;
-	uint64_t tx_pkts;
-	uint64_t tx_dropped;   /* refused by tx_burst (also counted as DP_DROP_TX_FULL) */
-	uint64_t busy_cycles;  /* TSC cycles of loop iterations that did work */
-	uint64_t idle_cycles;  /* ... that found nothing to do (incl. pauses and sleeps) */
-	uint64_t to_slow;      /* frames handed to the slow path */
-	uint64_t to_resolve;   /* outgoing frames handed to the slow path for ARP */
-	uint64_t steer_out;    /* UDP forwarded to the owning lcore */
-	uint64_t steer_in;     /* UDP received from another lcore */
-	uint64_t flow_rx;      /* datagrams delivered to flow callbacks */
-	uint64_t flow_tx;      /* datagrams sent by flows */
-	uint64_t echo;         /* datagrams answered by the echo service */
-	uint64_t sleeps;       /* idle sleeps */
-	struct dp_drop_stats drop;
+    uint64_t rx_pkts;
+    uint64_t tx_pkts;
+    uint64_t tx_dropped;  /* refused by tx_burst (also counted as DP_DROP_TX_FULL) */
+    uint64_t busy_cycles; /* TSC cycles of loop iterations that did work */
+    uint64_t idle_cycles; /* ... that found nothing to do (incl. pauses and sleeps) */
+    uint64_t to_slow;     /* frames handed to the slow path */
+    uint64_t to_resolve;  /* outgoing frames handed to the slow path for ARP */
+    uint64_t steer_out;   /* UDP forwarded to the owning lcore */
+    uint64_t steer_in;    /* UDP received from another lcore */
+    uint64_t flow_rx;     /* datagrams delivered to flow callbacks */
+    uint64_t flow_tx;     /* datagrams sent by flows */
+    uint64_t echo;        /* datagrams answered by the echo service */
+    uint64_t sleeps;      /* idle sleeps */
+    struct dp_drop_stats drop;
 };
 
 /* Per worker lcore state, cache aligned, touched by its lcore only (except the rings and
  * the atomics). */
 struct dp_worker {
-	struct dp *dp;
-	unsigned lcore_id;
-	uint16_t index;        /* 0 .. n_workers - 1 */
-	uint16_t n_rxq;        /* RX queues it polls (0: gets its packets by steering) */
-	uint16_t rxqs[DP_MAX_WORKERS + 1];
-	uint16_t txq;
-	struct rte_mempool *pool; /* mbufs of its NUMA socket */
-	struct dp_txbuf txb;
-	uint64_t now_tsc;       /* the current iteration's timestamp */
-	struct rte_ring *cmd;   /* flow open/close posted by other threads (MP/SC) */
-	struct rte_ring *steer; /* UDP for its flows from other lcores (MP/SC) */
-	struct dp_flowtab ft;
-	atomic_uint nflows;     /* flows owned (for least-loaded placement) */
-	dp_worker_hook hook;    /* the upper layer's per-iteration work, or NULL */
-	void *hook_arg;
-	struct dp_lcore_stats st;
+    struct dp *dp;
+    unsigned lcore_id;
+    uint16_t index; /* 0 .. n_workers - 1 */
+    uint16_t n_rxq; /* RX queues it polls (0: gets its packets by steering) */
+    uint16_t rxqs[DP_MAX_WORKERS + 1];
+    uint16_t txq;
+    struct rte_mempool *pool; /* mbufs of its NUMA socket */
+    struct dp_txbuf txb;
+    uint64_t now_tsc;       /* the current iteration's timestamp */
+    struct rte_ring *cmd;   /* flow open/close posted by other threads (MP/SC) */
+    struct rte_ring *steer; /* UDP for its flows from other lcores (MP/SC) */
+    struct dp_flowtab ft;
+    atomic_uint nflows;  /* flows owned (for least-loaded placement) */
+    dp_worker_hook hook; /* the upper layer's per-iteration work, or NULL */
+    void *hook_arg;
+    struct dp_lcore_stats st;
 } __rte_cache_aligned;
 
 /* Counters of the slow path (main lcore). */
 struct dp_slow_stats {
-	uint64_t rx_pkts;       /* frames from the workers */
-	uint64_t arp_req_in, arp_rep_in, arp_req_out, arp_rep_out;
-	uint64_t icmp_echo_in, icmp_echo_out;
-	uint64_t resolve_in;    /* outgoing frames waiting for ARP, from workers */
-	uint64_t resolve_sent;  /* ... sent after resolution */
-	uint64_t tx_pkts, tx_dropped;
-	uint64_t busy_cycles, idle_cycles;
-	struct dp_drop_stats drop;
+    uint64_t rx_pkts; /* frames from the workers */
+    uint64_t arp_req_in, arp_rep_in, arp_req_out, arp_rep_out;
+    uint64_t icmp_echo_in, icmp_echo_out;
+    uint64_t resolve_in;   /* outgoing frames waiting for ARP, from workers */
+    uint64_t resolve_sent; /* ... sent after resolution */
+    uint64_t tx_pkts, tx_dropped;
+    uint64_t busy_cycles, idle_cycles;
+    struct dp_drop_stats drop;
 };
 
 /* Flow states. */
 enum {
-	DP_FLOW_OPENING = 1, /* posted to the owner, not yet in its table */
-	DP_FLOW_OPEN,
-	DP_FLOW_FAILED,      /* the owner could not insert it (duplicate or table full) */
-	DP_FLOW_CLOSING,
+    DP_FLOW_OPENING = 1, /* posted to the owner, not yet in its table */
+    DP_FLOW_OPEN,
+    DP_FLOW_FAILED, /* the owner could not insert it (duplicate or table full) */
+    DP_FLOW_CLOSING,
 };
 
 struct dp_flow {
-	struct dp *dp;
-	struct dp_worker *w;
-	rte_be32_t remote_ip;
-	rte_be16_t remote_port;
-	rte_be16_t local_port;
-	dp_flow_rx_cb rx;
-	void *arg;
-	atomic_int state;
-	uint64_t rx_pkts, tx_pkts;
+    struct dp *dp;
+    struct dp_worker *w;
+    rte_be32_t remote_ip;
+    rte_be16_t remote_port;
+    rte_be16_t local_port;
+    dp_flow_rx_cb rx;
+    void *arg;
+    atomic_int state;
+    uint64_t rx_pkts, tx_pkts;
 } __rte_cache_aligned;
 
 /* port_owner[] values: low 16 bits = owner (worker index + 1, or DP_OWNER_ECHO), high 16
@@ -112,32 +112,32 @@ struct dp_flow {
 #define DP_PORTS      65536
 
 struct dp {
-	struct dp_conf conf;
-	struct dp_port port;
-	struct dp_iface iface;
-	struct dp_rss rss;
-	unsigned tx_offload;      /* DP_TX_OFFLOAD_* flags for dp_udp_build() */
-	uint64_t tx_ol_flags;     /* matching mbuf ol_flags */
-	uint16_t max_payload;     /* UDP payload that fits the MTU */
+    struct dp_conf conf;
+    struct dp_port port;
+    struct dp_iface iface;
+    struct dp_rss rss;
+    unsigned tx_offload;  /* DP_TX_OFFLOAD_* flags for dp_udp_build() */
+    uint64_t tx_ol_flags; /* matching mbuf ol_flags */
+    uint16_t max_payload; /* UDP payload that fits the MTU */
 
-	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
-	struct rte_mempool *main_pool;
-	struct rte_mempool *flow_pool;
-	struct rte_ring *slow_rx;  /* frames for the slow path (workers → main) */
-	struct rte_ring *slow_tx;  /* outgoing frames waiting for a next hop (workers → main) */
-	struct dp_neigh *neigh;
-	struct dp_worker *workers; /* n_workers of them */
-	unsigned n_workers;
-	struct dp_txbuf slow_txb;  /* main lcore's TX queue */
-	struct dp_slow_stats sp;
-	uint64_t next_tick_ns;
-	atomic_uint *port_owner;   /* DP_PORTS entries, see DP_OWNER_* */
-	uint32_t port_seed;
+    struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
+    struct rte_mempool *main_pool;
+    struct rte_mempool *flow_pool;
+    struct rte_ring *slow_rx; /* frames for the slow path (workers → main) */
+    struct rte_ring *slow_tx; /* outgoing frames waiting for a next hop (workers → main) */
+    struct dp_neigh *neigh;
+    struct dp_worker *workers; /* n_workers of them */
+    unsigned n_workers;
+    struct dp_txbuf slow_txb; /* main lcore's TX queue */
+    struct dp_slow_stats sp;
+    uint64_t next_tick_ns;
+    atomic_uint *port_owner; /* DP_PORTS entries, see DP_OWNER_* */
+    uint32_t port_seed;
 
-	uint64_t tsc_hz, tsc0, ns_mult, drain_tsc;
-	atomic_bool quit;
-	atomic_bool stats_req;
-	atomic_bool running;       /* workers launched */
+    uint64_t tsc_hz, tsc0, ns_mult, drain_tsc;
+    atomic_bool quit;
+    atomic_bool stats_req;
+    atomic_bool running; /* workers launched */
 };
 
 /* Flow commands ride a worker's command ring as tagged pointers: flows are cache
@@ -155,10 +155,9 @@ int dp_port_claim(struct dp *dp, uint16_t port, unsigned owner);
 void dp_port_release(struct dp *dp, uint16_t port);
 
 /* TSC → ns since dp_new(), without a division on the hot path. */
-static inline uint64_t
-dp_tsc_ns(const struct dp *dp, uint64_t tsc)
+static inline uint64_t dp_tsc_ns(const struct dp *dp, uint64_t tsc)
 {
-	return (uint64_t)(((unsigned __int128)(tsc - dp->tsc0) * dp->ns_mult) >> 32);
+    return (uint64_t)(((unsigned __int128)(tsc - dp->tsc0) * dp->ns_mult) >> 32);
 }
 
 #endif

@@ -19,270 +19,254 @@
 #define DP_NEIGH_TICK_NS (1000 * 1000)
 /* FAILED entries refuse new resolutions this long (Linux: about a second). */
 #define DP_NEIGH_FAILED_HOLD_NS (1000ULL * 1000 * 1000)
-#define NS_PER_MS (1000ULL * 1000)
+#define NS_PER_MS               (1000ULL * 1000)
 
-static void
-slow_send(struct dp *dp, struct rte_mbuf *m)
+static void slow_send(struct dp *dp, struct rte_mbuf *m)
 {
-	dp_txbuf_put(&dp->slow_txb, m, rte_rdtsc(), dp->drain_tsc);
+    dp_txbuf_put(&dp->slow_txb, m, rte_rdtsc(), dp->drain_tsc);
 }
 
 /* dp_neigh callback: ARP request for |ip| (broadcast, or unicast to |dst|). */
-static void
-neigh_send_arp(void *arg, rte_be32_t ip, const struct rte_ether_addr *dst)
+static void neigh_send_arp(void *arg, rte_be32_t ip, const struct rte_ether_addr *dst)
 {
-	struct dp *dp = arg;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->main_pool);
-	int len;
+    struct dp *dp = arg;
+    struct rte_mbuf *m = rte_pktmbuf_alloc(dp->main_pool);
+    int len;
 
-	if (m == NULL) {
-		dp->sp.tx_dropped++;
-		return;
-	}
-	len = dp_arp_build_request(rte_pktmbuf_mtod(m, uint8_t *),
-				   (uint16_t)rte_pktmbuf_tailroom(m), &dp->port.mac, dp->conf.ip,
-				   ip, dst);
-	if (len < 0) {
-		rte_pktmbuf_free(m);
-		dp->sp.tx_dropped++;
-		return;
-	}
-	m->data_len = (uint16_t)len;
-	m->pkt_len = (uint32_t)len;
-	dp->sp.arp_req_out++;
-	slow_send(dp, m);
+    if (m == NULL) {
+        dp->sp.tx_dropped++;
+        return;
+    }
+    len = dp_arp_build_request(rte_pktmbuf_mtod(m, uint8_t *), (uint16_t)rte_pktmbuf_tailroom(m),
+                               &dp->port.mac, dp->conf.ip, ip, dst);
+    if (len < 0) {
+        rte_pktmbuf_free(m);
+        dp->sp.tx_dropped++;
+        return;
+    }
+    m->data_len = (uint16_t)len;
+    m->pkt_len = (uint32_t)len;
+    dp->sp.arp_req_out++;
+    slow_send(dp, m);
 }
 
 /* dp_neigh callback: a frame waited for |mac|; its headers are complete otherwise. */
-static void
-neigh_xmit(void *arg, void *pkt, const struct rte_ether_addr *mac)
+static void neigh_xmit(void *arg, void *pkt, const struct rte_ether_addr *mac)
 {
-	struct dp *dp = arg;
-	struct rte_mbuf *m = pkt;
-	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+    struct dp *dp = arg;
+    struct rte_mbuf *m = pkt;
+    struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 
-	rte_ether_addr_copy(mac, &eh->dst_addr);
-	dp->sp.resolve_sent++;
-	slow_send(dp, m);
+    rte_ether_addr_copy(mac, &eh->dst_addr);
+    dp->sp.resolve_sent++;
+    slow_send(dp, m);
 }
 
-static void
-neigh_free(void *arg, void *pkt)
+static void neigh_free(void *arg, void *pkt)
 {
-	struct dp *dp = arg;
+    struct dp *dp = arg;
 
-	dp->sp.drop.n[DP_DROP_NO_NEIGH]++;
-	rte_pktmbuf_free(pkt);
+    dp->sp.drop.n[DP_DROP_NO_NEIGH]++;
+    rte_pktmbuf_free(pkt);
 }
 
-int
-dp_slowpath_init(struct dp *dp)
+int dp_slowpath_init(struct dp *dp)
 {
-	const struct dp_conf *c = &dp->conf;
-	struct dp_neigh_params p = {
-		.capacity = DP_NEIGH_CAPACITY,
-		.queue_per_entry = (uint16_t)RTE_MIN(c->arp_queue, UINT16_MAX),
-		.queue_total = c->arp_queue,
-		.max_retries = (uint8_t)RTE_MIN(c->arp_retries, UINT8_MAX),
-		.retry_ns = (uint64_t)c->arp_retry_ms * NS_PER_MS,
-		.reachable_ns = (uint64_t)c->arp_timeout_ms * NS_PER_MS,
-		.failed_hold_ns = DP_NEIGH_FAILED_HOLD_NS,
-	};
-	struct dp_neigh_ops ops = {
-		.send_arp = neigh_send_arp,
-		.xmit = neigh_xmit,
-		.free_pkt = neigh_free,
-		.arg = dp,
-	};
-	int err = 0;
+    const struct dp_conf *c = &dp->conf;
+    struct dp_neigh_params p = {
+        .capacity = DP_NEIGH_CAPACITY,
+        .queue_per_entry = (uint16_t)RTE_MIN(c->arp_queue, UINT16_MAX),
+        .queue_total = c->arp_queue,
+        .max_retries = (uint8_t)RTE_MIN(c->arp_retries, UINT8_MAX),
+        .retry_ns = (uint64_t)c->arp_retry_ms * NS_PER_MS,
+        .reachable_ns = (uint64_t)c->arp_timeout_ms * NS_PER_MS,
+        .failed_hold_ns = DP_NEIGH_FAILED_HOLD_NS,
+    };
+    struct dp_neigh_ops ops = {
+        .send_arp = neigh_send_arp,
+        .xmit = neigh_xmit,
+        .free_pkt = neigh_free,
+        .arg = dp,
+    };
+    int err = 0;
 
-	dp->neigh = dp_neigh_new(&p, &ops, &err);
-	if (dp->neigh == NULL) {
-		DP_LOG(ERR, "neighbour table: %s", rte_strerror(-err));
-		return err != 0 ? err : -ENOMEM;
-	}
-	if (c->gateway != 0 && c->gateway_mac_set) {
-		err = dp_neigh_add_static(dp->neigh, c->gateway, &c->gateway_mac);
-		if (err < 0) {
-			DP_LOG(ERR, "static gateway entry: %s", rte_strerror(-err));
-			return err;
-		}
-	}
-	return 0;
+    dp->neigh = dp_neigh_new(&p, &ops, &err);
+    if (dp->neigh == NULL) {
+        DP_LOG(ERR, "neighbour table: %s", rte_strerror(-err));
+        return err != 0 ? err : -ENOMEM;
+    }
+    if (c->gateway != 0 && c->gateway_mac_set) {
+        err = dp_neigh_add_static(dp->neigh, c->gateway, &c->gateway_mac);
+        if (err < 0) {
+            DP_LOG(ERR, "static gateway entry: %s", rte_strerror(-err));
+            return err;
+        }
+    }
+    return 0;
 }
 
-void
-dp_slowpath_fini(struct dp *dp)
+void dp_slowpath_fini(struct dp *dp)
 {
-	dp_neigh_del(dp->neigh);
-	dp->neigh = NULL;
+    dp_neigh_del(dp->neigh);
+    dp->neigh = NULL;
 }
 
-static void
-arp_in(struct dp *dp, struct rte_mbuf *m, const struct dp_pkt_info *pi, uint64_t now_ns)
+static void arp_in(struct dp *dp, struct rte_mbuf *m, const struct dp_pkt_info *pi, uint64_t now_ns)
 {
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	uint16_t len = rte_pktmbuf_data_len(m);
-	struct dp_arp_msg msg;
-	enum dp_drop why = DP_DROP_ARP_MALFORMED;
-	int rlen;
+    uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+    uint16_t len = rte_pktmbuf_data_len(m);
+    struct dp_arp_msg msg;
+    enum dp_drop why = DP_DROP_ARP_MALFORMED;
+    int rlen;
 
-	if (dp_arp_parse(frame + pi->l3_off, (uint16_t)(len - pi->l3_off), &msg, &why) < 0) {
-		dp->sp.drop.n[why]++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	/* RFC 826 merge: update the sender if known; a request aimed at us adds it too, as we
-	 * are about to talk to it. A probe (sender 0.0.0.0) teaches nothing. */
-	if (msg.spa != 0)
-		(void)dp_neigh_learn(dp->neigh, msg.spa, &msg.sha, now_ns,
-				     msg.op == DP_ARP_OP_REQUEST);
-	if (msg.op != DP_ARP_OP_REQUEST) {
-		dp->sp.arp_rep_in++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	dp->sp.arp_req_in++;
-	rlen = dp_arp_reply_in_place(frame, len, &dp->port.mac, dp->conf.ip);
-	if (rlen < 0) {
-		dp->sp.drop.n[DP_DROP_ARP_NOT_US]++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	m->data_len = (uint16_t)rlen;
-	m->pkt_len = (uint32_t)rlen;
-	m->ol_flags = 0;
-	dp->sp.arp_rep_out++;
-	slow_send(dp, m);
+    if (dp_arp_parse(frame + pi->l3_off, (uint16_t)(len - pi->l3_off), &msg, &why) < 0) {
+        dp->sp.drop.n[why]++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    /* RFC 826 merge: update the sender if known; a request aimed at us adds it too, as we
+     * are about to talk to it. A probe (sender 0.0.0.0) teaches nothing. */
+    if (msg.spa != 0)
+        (void)dp_neigh_learn(dp->neigh, msg.spa, &msg.sha, now_ns, msg.op == DP_ARP_OP_REQUEST);
+    if (msg.op != DP_ARP_OP_REQUEST) {
+        dp->sp.arp_rep_in++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    dp->sp.arp_req_in++;
+    rlen = dp_arp_reply_in_place(frame, len, &dp->port.mac, dp->conf.ip);
+    if (rlen < 0) {
+        dp->sp.drop.n[DP_DROP_ARP_NOT_US]++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    m->data_len = (uint16_t)rlen;
+    m->pkt_len = (uint32_t)rlen;
+    m->ol_flags = 0;
+    dp->sp.arp_rep_out++;
+    slow_send(dp, m);
 }
 
-static void
-icmp_in(struct dp *dp, struct rte_mbuf *m)
+static void icmp_in(struct dp *dp, struct rte_mbuf *m)
 {
-	int rlen;
+    int rlen;
 
-	dp->sp.icmp_echo_in++;
-	rlen = dp_icmp_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m));
-	if (rlen < 0) {
-		dp->sp.drop.n[DP_DROP_ICMP_TYPE]++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	m->data_len = (uint16_t)rlen;
-	m->pkt_len = (uint32_t)rlen;
-	m->ol_flags = 0;
-	dp->sp.icmp_echo_out++;
-	slow_send(dp, m);
+    dp->sp.icmp_echo_in++;
+    rlen = dp_icmp_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m));
+    if (rlen < 0) {
+        dp->sp.drop.n[DP_DROP_ICMP_TYPE]++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    m->data_len = (uint16_t)rlen;
+    m->pkt_len = (uint32_t)rlen;
+    m->ol_flags = 0;
+    dp->sp.icmp_echo_out++;
+    slow_send(dp, m);
 }
 
-static void
-frame_in(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
+static void frame_in(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
 {
-	struct dp_pkt_info pi;
-	enum dp_drop why = DP_DROP_TRUNCATED;
+    struct dp_pkt_info pi;
+    enum dp_drop why = DP_DROP_TRUNCATED;
 
-	dp->sp.rx_pkts++;
-	/* Classified again: the workers keep no per-packet metadata, and the slow path can
-	 * afford it. */
-	switch (dp_classify(&dp->iface, rte_pktmbuf_mtod(m, const uint8_t *),
-			    rte_pktmbuf_data_len(m), m->ol_flags, &pi, &why)) {
-	case DP_PKT_ARP:
-		arp_in(dp, m, &pi, now_ns);
-		return;
-	case DP_PKT_ICMP_ECHO:
-		icmp_in(dp, m);
-		return;
-	case DP_PKT_UDP:
-		why = DP_DROP_NO_FLOW;
-		break;
-	case DP_PKT_DROP:
-	default:
-		break;
-	}
-	dp->sp.drop.n[why < DP_DROP__MAX ? why : DP_DROP_TRUNCATED]++;
-	rte_pktmbuf_free(m);
+    dp->sp.rx_pkts++;
+    /* Classified again: the workers keep no per-packet metadata, and the slow path can
+     * afford it. */
+    switch (dp_classify(&dp->iface, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+                        m->ol_flags, &pi, &why)) {
+    case DP_PKT_ARP:
+        arp_in(dp, m, &pi, now_ns);
+        return;
+    case DP_PKT_ICMP_ECHO:
+        icmp_in(dp, m);
+        return;
+    case DP_PKT_UDP:
+        why = DP_DROP_NO_FLOW;
+        break;
+    case DP_PKT_DROP:
+    default:
+        break;
+    }
+    dp->sp.drop.n[why < DP_DROP__MAX ? why : DP_DROP_TRUNCATED]++;
+    rte_pktmbuf_free(m);
 }
 
 /* A worker's outgoing frame whose next hop (in hash.usr) was not in the table. */
-static void
-resolve_out(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
+static void resolve_out(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
 {
-	struct rte_ether_addr mac;
-	int rc;
+    struct rte_ether_addr mac;
+    int rc;
 
-	dp->sp.resolve_in++;
-	rc = dp_neigh_resolve(dp->neigh, m->hash.usr, m, now_ns, &mac);
-	if (rc == DP_NEIGH_READY) {
-		neigh_xmit(dp, m, &mac);
-	} else if (rc < 0) {
-		dp->sp.drop.n[DP_DROP_NO_NEIGH]++;
-		rte_pktmbuf_free(m);
-	}
+    dp->sp.resolve_in++;
+    rc = dp_neigh_resolve(dp->neigh, m->hash.usr, m, now_ns, &mac);
+    if (rc == DP_NEIGH_READY) {
+        neigh_xmit(dp, m, &mac);
+    } else if (rc < 0) {
+        dp->sp.drop.n[DP_DROP_NO_NEIGH]++;
+        rte_pktmbuf_free(m);
+    }
 }
 
-unsigned
-dp_slowpath_poll(struct dp *dp, uint64_t now_ns)
+unsigned dp_slowpath_poll(struct dp *dp, uint64_t now_ns)
 {
-	struct rte_mbuf *pkts[DP_BURST_MAX];
-	unsigned n, work = 0;
+    struct rte_mbuf *pkts[DP_BURST_MAX];
+    unsigned n, work = 0;
 
-	n = rte_ring_sc_dequeue_burst(dp->slow_rx, (void **)pkts, dp->conf.burst, NULL);
-	for (unsigned i = 0; i < n; i++)
-		frame_in(dp, pkts[i], now_ns);
-	work += n;
-	n = rte_ring_sc_dequeue_burst(dp->slow_tx, (void **)pkts, dp->conf.burst, NULL);
-	for (unsigned i = 0; i < n; i++)
-		resolve_out(dp, pkts[i], now_ns);
-	work += n;
-	if (now_ns >= dp->next_tick_ns) {
-		struct rte_ether_addr mac;
+    n = rte_ring_sc_dequeue_burst(dp->slow_rx, (void **)pkts, dp->conf.burst, NULL);
+    for (unsigned i = 0; i < n; i++)
+        frame_in(dp, pkts[i], now_ns);
+    work += n;
+    n = rte_ring_sc_dequeue_burst(dp->slow_tx, (void **)pkts, dp->conf.burst, NULL);
+    for (unsigned i = 0; i < n; i++)
+        resolve_out(dp, pkts[i], now_ns);
+    work += n;
+    if (now_ns >= dp->next_tick_ns) {
+        struct rte_ether_addr mac;
 
-		(void)dp_neigh_tick(dp->neigh, now_ns);
-		/* Keep the gateway resolved ahead of traffic: the first packet to an off-link
-		 * remote then never waits, and a gateway that was down is retried (after the
-		 * FAILED hold) without waiting for traffic to ask. */
-		if (dp->conf.gateway != 0 && dp_neigh_lookup(dp->neigh, dp->conf.gateway, &mac) < 0)
-			(void)dp_neigh_resolve(dp->neigh, dp->conf.gateway, NULL, now_ns, &mac);
-		dp->next_tick_ns = now_ns + DP_NEIGH_TICK_NS;
-	}
-	/* The slow path answers one at a time: never let a reply wait for company. */
-	dp_txbuf_flush(&dp->slow_txb);
-	return work;
+        (void)dp_neigh_tick(dp->neigh, now_ns);
+        /* Keep the gateway resolved ahead of traffic: the first packet to an off-link
+         * remote then never waits, and a gateway that was down is retried (after the
+         * FAILED hold) without waiting for traffic to ask. */
+        if (dp->conf.gateway != 0 && dp_neigh_lookup(dp->neigh, dp->conf.gateway, &mac) < 0)
+            (void)dp_neigh_resolve(dp->neigh, dp->conf.gateway, NULL, now_ns, &mac);
+        dp->next_tick_ns = now_ns + DP_NEIGH_TICK_NS;
+    }
+    /* The slow path answers one at a time: never let a reply wait for company. */
+    dp_txbuf_flush(&dp->slow_txb);
+    return work;
 }
 
-static int
-print_neigh(void *arg, const struct dp_neigh_view *v)
+static int print_neigh(void *arg, const struct dp_neigh_view *v)
 {
-	FILE *out = arg;
-	char ip[16];
-	uint32_t a = rte_be_to_cpu_32(v->ip);
+    FILE *out = arg;
+    char ip[16];
+    uint32_t a = rte_be_to_cpu_32(v->ip);
 
-	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
-		 a & 0xff);
-	fprintf(out, "  %-15s " RTE_ETHER_ADDR_PRT_FMT "  %-10s %6u queued\n", ip,
-		RTE_ETHER_ADDR_BYTES(&v->mac), dp_neigh_state_name(v->state), v->queued);
-	return 0;
+    snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+    fprintf(out, "  %-15s " RTE_ETHER_ADDR_PRT_FMT "  %-10s %6u queued\n", ip,
+            RTE_ETHER_ADDR_BYTES(&v->mac), dp_neigh_state_name(v->state), v->queued);
+    return 0;
 }
 
-void
-dp_slowpath_stats_print(const struct dp *dp, FILE *out)
+void dp_slowpath_stats_print(const struct dp *dp, FILE *out)
 {
-	const struct dp_slow_stats *s = &dp->sp;
-	const struct dp_neigh_stats *ns = dp_neigh_stats(dp->neigh);
+    const struct dp_slow_stats *s = &dp->sp;
+    const struct dp_neigh_stats *ns = dp_neigh_stats(dp->neigh);
 
-	fprintf(out, "slow path\n");
-	fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "arp requests in",
-		s->arp_req_in, "arp replies out", s->arp_rep_out);
-	fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "arp requests out",
-		s->arp_req_out, "arp replies in", s->arp_rep_in);
-	fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "icmp echo requests",
-		s->icmp_echo_in, "icmp echo replies", s->icmp_echo_out);
-	fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "waited for arp",
-		s->resolve_in, "sent after arp", s->resolve_sent);
-	fprintf(out, "neighbours\n");
-	fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "resolved", ns->resolved,
-		"failed", ns->failed);
-	fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "queued", ns->queued,
-		"queue overflow", ns->queue_overflow);
-	(void)dp_neigh_foreach(dp->neigh, print_neigh, out);
+    fprintf(out, "slow path\n");
+    fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "arp requests in", s->arp_req_in,
+            "arp replies out", s->arp_rep_out);
+    fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "arp requests out",
+            s->arp_req_out, "arp replies in", s->arp_rep_in);
+    fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "icmp echo requests",
+            s->icmp_echo_in, "icmp echo replies", s->icmp_echo_out);
+    fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "waited for arp", s->resolve_in,
+            "sent after arp", s->resolve_sent);
+    fprintf(out, "neighbours\n");
+    fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "resolved", ns->resolved,
+            "failed", ns->failed);
+    fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "queued", ns->queued,
+            "queue overflow", ns->queue_overflow);
+    (void)dp_neigh_foreach(dp->neigh, print_neigh, out);
 }
