@@ -368,7 +368,9 @@ int dp_main_loop(struct dp *dp, dp_main_hook hook, void *hook_arg)
         } else {
             if (empty != UINT32_MAX)
                 empty++;
-            (void)dp_idle_backoff(dp, empty);
+            /* Always adaptive: the main lcore shares its core with the control plane
+             * and the system; only workers may be configured to spin. */
+            (void)dp_idle_backoff(dp, DP_IDLE_ADAPTIVE, empty);
         }
     }
     return 0;

@@ -106,7 +106,8 @@ typedef unsigned (*dp_worker_hook)(void *arg, unsigned lcore, uint64_t now_ns);
 int dp_worker_hook_set(struct dp *dp, unsigned lcore, dp_worker_hook fn, void *arg);
 
 /* Runs the slow path (ARP, ICMP echo, neighbour resolution) on the calling (main) lcore
- * until dp_request_stop(); calls |hook| (may be NULL) each iteration. Returns 0. */
+ * until dp_request_stop(); calls |hook| (may be NULL) each iteration. Idle back-off is
+ * always adaptive here, whatever the workers' policy. Returns 0. */
 int dp_main_loop(struct dp *dp, dp_main_hook hook, void *hook_arg);
 
 /* Stops the workers (waits for them), then stops and closes the port. Idempotent. */

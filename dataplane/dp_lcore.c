@@ -225,11 +225,11 @@ static unsigned do_cmds(struct dp_worker *w)
     return n;
 }
 
-unsigned dp_idle_backoff(const struct dp *dp, uint32_t empty)
+unsigned dp_idle_backoff(const struct dp *dp, enum dp_idle_policy policy, uint32_t empty)
 {
     uint32_t spin = dp->conf.idle_spin_polls;
 
-    if (dp->conf.idle == DP_IDLE_BUSY || empty <= spin)
+    if (policy == DP_IDLE_BUSY || empty <= spin)
         return 0;
     if (empty <= 2 * spin) {
         rte_pause();
@@ -303,7 +303,7 @@ int dp_lcore_main(void *arg)
         } else {
             if (empty != UINT32_MAX)
                 empty++;
-            w->st.sleeps += dp_idle_backoff(dp, empty);
+            w->st.sleeps += dp_idle_backoff(dp, dp->conf.idle, empty);
         }
     }
     dp_txbuf_flush(&w->txb);

@@ -17,6 +17,8 @@
 #include <rte_byteorder.h>
 #include <rte_mbuf.h>
 
+#include "dp.h"
+
 struct dp;
 struct dp_worker;
 struct dp_txbuf;
@@ -46,9 +48,10 @@ void dp_txbuf_put(struct dp_txbuf *b, struct rte_mbuf *m, uint64_t now_tsc, uint
 /* Sends what |b| holds; frees and counts what the queue refused. */
 void dp_txbuf_flush(struct dp_txbuf *b);
 
-/* Adaptive idle back-off: given the number of consecutive empty iterations, spins,
- * pauses or sleeps. Returns 1 when it slept. */
-unsigned dp_idle_backoff(const struct dp *dp, uint32_t empty);
+/* Idle back-off after |empty| consecutive empty iterations: DP_IDLE_BUSY never backs
+ * off; DP_IDLE_ADAPTIVE spins idle_spin_polls times, then rte_pause()s as many times,
+ * then sleeps idle_sleep_us per iteration. Returns 1 when it slept. */
+unsigned dp_idle_backoff(const struct dp *dp, enum dp_idle_policy policy, uint32_t empty);
 
 /* Prints the per-lcore table (workers + main) to |out|. */
 void dp_lcore_stats_print(const struct dp *dp, FILE *out);
