@@ -14,14 +14,15 @@
 #include "dp_net.h"
 #include "dp_stats.h"
 
-/* True for an address a host may use as a unicast source or destination: not 0.0.0.0/8
- * ("this network"), not limited broadcast, not multicast 224/4, not reserved 240/4. */
+/* True for an address a host may use as a unicast source or destination on the wire: not
+ * 0.0.0.0/8 ("this network"), not loopback 127/8 (RFC 1122 3.2.1.3: never on a network),
+ * not limited broadcast, not multicast 224/4, not reserved 240/4. */
 static inline bool dp_ipv4_is_unicast(rte_be32_t addr)
 {
     uint32_t a = rte_be_to_cpu_32(addr);
     uint8_t first = (uint8_t)(a >> 24);
 
-    return first != 0 && first < 224;
+    return first != 0 && first != 127 && first < 224;
 }
 
 /* Internet checksum (RFC 1071) helpers. DPDK's rte_raw_cksum() adds 16-bit words one by

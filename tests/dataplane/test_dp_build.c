@@ -310,6 +310,8 @@ static void test_addr_helpers(void **state)
     assert_false(dp_ipv4_is_unicast(0));
     assert_false(dp_ipv4_is_unicast(rte_cpu_to_be_32(0x00000001)));
     assert_false(dp_ipv4_is_unicast(rte_cpu_to_be_32(0xe0000001)));
+    assert_false(dp_ipv4_is_unicast(rte_cpu_to_be_32(0x7f000001)));
+    assert_true(dp_ipv4_is_unicast(rte_cpu_to_be_32(0xdfffffff)));
     assert_false(dp_ipv4_is_unicast(rte_cpu_to_be_32(0xffffffff)));
 
     /* On link (/24) -> itself; off link -> gateway; /0 -> everything on link. */

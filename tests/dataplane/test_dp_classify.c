@@ -256,6 +256,10 @@ static void test_drop_ipv4(void **state)
     tf_fix_ip(buf);
     tf_fix_udp(buf);
     expect_drop(buf, len, 0, DP_DROP_SRC_ADDR);
+    tf_put32(buf + 26, 0x7f000001); /* source 127.0.0.1: martian */
+    tf_fix_ip(buf);
+    tf_fix_udp(buf);
+    expect_drop(buf, len, 0, DP_DROP_SRC_ADDR);
 
     len = udp_frame(20);
     tf_put32(buf + 30, 0xc6120003); /* 198.18.0.3: not us */
