@@ -367,15 +367,23 @@ static void test_capacity_static_and_reuse(void **state)
 }
 
 /* Lock-free read consistency: a reader thread looks up addresses while the writer keeps
- * changing their MACs and states. Every MAC a lookup returns must be one the writer
- * published for that address as a whole: byte 0 = address tag, bytes 1..5 all equal. */
+ * changing their MACs and states, and moves entries between addresses (40 addresses, 8
+ * live at a time, so dead slots get reused by other addresses). Every MAC a lookup returns
+ * must be one the writer published for that very address as a whole: byte 0 = the
+ * address's tag, bytes 1..5 all equal. */
 #define NADDR 8
+#define NIPS  40
 
 struct hammer {
     struct dp_neigh *t;
     int stop;
     unsigned long ops, hits, misses, torn;
 };
+
+static uint8_t tag(uint32_t idx)
+{
+    return (uint8_t)(0x02 | (idx << 2)); /* unicast, locally administered, idx < 64 */
+}
 
 static void *reader(void *arg)
 {
@@ -384,13 +392,13 @@ static void *reader(void *arg)
 
     while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
         struct rte_ether_addr m;
-        uint32_t a = i++ % NADDR;
+        uint32_t idx = i++ % NIPS;
 
-        if (dp_neigh_lookup(h->t, BE32(0xc6120010u + a), &m) == 0) {
+        if (dp_neigh_lookup(h->t, BE32(0xc6120010u + idx), &m) == 0) {
             const uint8_t *b = m.addr_bytes;
 
-            if (b[0] != (uint8_t)(0x02 | (a << 2)) || b[1] != b[2] || b[1] != b[3] ||
-                b[1] != b[4] || b[1] != b[5])
+            if (b[0] != tag(idx) || b[1] != b[2] || b[1] != b[3] || b[1] != b[4] ||
+                b[1] != b[5])
                 h->torn++;
             __atomic_store_n(&h->hits, h->hits + 1, __ATOMIC_RELAXED);
         } else {
@@ -421,22 +429,24 @@ static void test_lockfree_reader(void **state)
                                 __atomic_load_n(&h.misses, __ATOMIC_RELAXED) < 1000) &&
                                i < 100000000);
          i++) {
-        uint32_t a = i % NADDR;
-        rte_be32_t ip = BE32(0xc6120010u + a);
-        uint8_t v = (uint8_t)(i / NADDR);
+        /* Epochs of 4 phases x 8 addresses; each epoch uses the next 8 of 40 addresses
+         * and ends with them removed. */
+        uint32_t phase = (i / NADDR) % 4;
+        uint32_t idx = (i % NADDR + NADDR * ((i / (NADDR * 4)) % (NIPS / NADDR)));
+        rte_be32_t ip = BE32(0xc6120010u + idx);
 
-        m.addr_bytes[0] = (uint8_t)(0x02 | (a << 2));
-        memset(m.addr_bytes + 1, v, 5);
-        switch ((i / NADDR) % 4) {
+        m.addr_bytes[0] = tag(idx);
+        memset(m.addr_bytes + 1, (uint8_t)(i / NADDR), 5);
+        switch (phase) {
         case 0:
-        case 1:
-            assert_int_equal(dp_neigh_learn(h.t, ip, &m, i, true), 0);
+            assert_int_equal(dp_neigh_resolve(h.t, ip, NULL, i, &m), DP_NEIGH_QUEUED);
             break;
+        case 1:
         case 2:
-            dp_neigh_remove(h.t, ip);
+            assert_int_equal(dp_neigh_learn(h.t, ip, &m, i, false), 0);
             break;
         default:
-            assert_true(dp_neigh_resolve(h.t, ip, NULL, i, &m) >= 0);
+            assert_int_equal(dp_neigh_remove(h.t, ip), 0);
             break;
         }
     }
