@@ -149,6 +149,7 @@ int h3_kio_flush(struct h3_kio *k)
         if (j - i > 1) {
             struct cmsghdr *cm = (struct cmsghdr *)ctl[nmsg].buf;
             uint16_t s = (uint16_t)seg;
+            memset(ctl[nmsg].buf, 0, sizeof(ctl[nmsg].buf)); /* padding goes to the kernel */
             msgs[nmsg].msg_hdr.msg_control = ctl[nmsg].buf;
             msgs[nmsg].msg_hdr.msg_controllen = sizeof(ctl[nmsg].buf);
             cm->cmsg_level = IPPROTO_UDP;
