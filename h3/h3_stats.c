@@ -1,0 +1,49 @@
+/* h3_stats.c: read-only views of a connection: state, outcome, statistics. */
+#include "h3_int.h"
+
+enum h3_state h3_conn_state(const struct h3_conn *c)
+{
+    return c->state;
+}
+
+bool h3_conn_outcome(const struct h3_conn *c, struct h3_outcome *o)
+{
+    *o = c->outcome;
+    return c->state == H3_STATE_CLOSED;
+}
+
+void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st)
+{
+    ngtcp2_conn_info ci;
+
+    memset(st, 0, sizeof(*st));
+    st->state = c->state;
+    h3_tls_info(c->tls, st->alpn, sizeof(st->alpn), st->tls_version, sizeof(st->tls_version),
+                st->tls_cipher, sizeof(st->tls_cipher));
+    ngtcp2_conn_get_conn_info(c->qc, &ci);
+    st->rtt_min_ns = ci.min_rtt == UINT64_MAX ? 0 : ci.min_rtt;
+    st->rtt_smoothed_ns = ci.smoothed_rtt;
+    st->rtt_var_ns = ci.rttvar;
+    st->cwnd = ci.cwnd;
+    st->bytes_in_flight = ci.bytes_in_flight;
+    st->pkts_sent = c->pkts_sent;
+    st->pkts_recv = c->pkts_recv;
+    st->bytes_sent = c->bytes_sent;
+    st->bytes_recv = c->bytes_recv;
+    st->pkts_recv_dropped = c->pkts_recv_dropped;
+    st->streams_open = c->active.n;
+    st->requests_queued = c->queue.n;
+    st->requests_started = c->req_started;
+    st->requests_completed = c->req_completed;
+    st->requests_failed = c->req_failed;
+    st->requests_not_processed = c->req_not_processed;
+    st->requests_cancelled = c->req_cancelled;
+    st->requests_conn_closed = c->req_conn_closed;
+    st->body_bytes_sent = c->body_bytes_sent;
+    st->body_bytes_recv = c->body_bytes_recv;
+    st->goaway_sent_id = c->goaway_sent_id;
+    st->goaway_recv_id = c->goaway_recv_id;
+    st->max_push_requested = c->max_push_requested;
+    st->max_push_effective = 0;
+    st->outcome = c->outcome;
+}
