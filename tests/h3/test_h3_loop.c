@@ -148,6 +148,8 @@ struct setup {
     uint64_t keepalive_ns;
     uint64_t handshake_timeout_ns;
     const char *keylog, *qlog;
+    uint64_t max_streams;         /* client-side cap on concurrent requests */
+    const struct h3_mem *mem;
     size_t max_requests;
     uint32_t loss_ppm;
     uint64_t seed;
@@ -205,6 +207,8 @@ static void env_start(struct env *e, const struct setup *su)
         p.handshake_timeout_ns = su->handshake_timeout_ns;
     p.keepalive_ns = su->keepalive_ns;
     p.keylog_file = su->keylog;
+    p.max_streams = su->max_streams;
+    p.mem = su->mem;
     p.qlog_file = su->qlog;
     p.max_requests = su->max_requests ? su->max_requests : 64;
     assert_int_equal(h3_conn_new(&p, h3_loop_now(e->loop), &e->c), 0);
@@ -862,6 +866,82 @@ static void test_keylog_qlog(void **state)
     unlink(ql);
 }
 
+
+/* A counting allocator standing in for a per-lcore arena. */
+struct counting {
+    size_t allocs, frees, live;
+};
+
+static void *cm_malloc(size_t n, void *ud)
+{
+    struct counting *c = ud;
+    void *p = malloc(n);
+    if (p) {
+        c->allocs++;
+        c->live++;
+    }
+    return p;
+}
+
+static void cm_free(void *p, void *ud)
+{
+    struct counting *c = ud;
+    if (p) {
+        c->frees++;
+        c->live--;
+    }
+    free(p);
+}
+
+static void *cm_calloc(size_t n, size_t sz, void *ud)
+{
+    struct counting *c = ud;
+    void *p = calloc(n, sz);
+    if (p) {
+        c->allocs++;
+        c->live++;
+    }
+    return p;
+}
+
+static void *cm_realloc(void *old, size_t n, void *ud)
+{
+    struct counting *c = ud;
+    void *p = realloc(old, n);
+    if (p && !old) {
+        c->allocs++;
+        c->live++;
+    }
+    return p;
+}
+
+/* Everything ngtcp2, nghttp3 and the driver allocate goes through the caller's
+ * allocator and is returned to it; a client-side stream cap is honoured. */
+static void test_allocator_and_stream_cap(void **state)
+{
+    struct env e;
+    struct counting cnt = { 0 };
+    const struct h3_mem mem = { &cnt, cm_malloc, cm_free, cm_calloc, cm_realloc };
+    (void)state;
+
+    env_start(&e, &(struct setup){ .mem = &mem, .max_streams = 3, .max_requests = 40 });
+    for (size_t i = 0; i < 40; i++)
+        assert_int_equal(submit(&e, i, "GET", "/bytes/2000", NULL, 0, NULL, 0, 0), 0);
+    e.want = 40;
+    e.check_open = true;
+    assert_int_equal(run(&e, until_want, 30 * SEC), 0);
+    for (size_t i = 0; i < 40; i++)
+        assert_int_equal(e.res[i].o.result, H3_REQ_COMPLETED);
+    assert_true(e.max_open <= 3);
+    assert_int_equal(e.max_open, 3);
+    shutdown_ok(&e);
+    size_t during = cnt.allocs;
+    assert_true(during > 100); /* ngtcp2/nghttp3 state, streams, the pool */
+    env_stop(&e);
+    assert_int_equal(cnt.live, 0);
+    assert_int_equal(cnt.allocs, cnt.frees);
+}
+
 static void test_params_and_strings(void **state)
 {
     struct h3_conn_params p;
@@ -904,6 +984,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_keylog_qlog),
+        cmocka_unit_test(test_allocator_and_stream_cap),
     };
     if (argc < 2) {
         fprintf(stderr, "usage: %s CERTS_DIR\n", argv[0]);
