@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# h3_interop.sh H3CLIENT CERTS_DIR PEER CASE
-# The h3 driver (through h3client, kernel UDP backend) against an independent
-# HTTP/3 server on 127.0.0.1:
-#   PEER  gtlsserver (ngtcp2's example server) | caddy (quic-go)
+# h3_interop.sh H3CLIENT CERTS_DIR PEER CASE [H3SINK]
+# The h3 driver (through h3client, kernel UDP backend) against an HTTP/3 server
+# on 127.0.0.1:
+#   PEER  gtlsserver (ngtcp2's example server) | caddy (quic-go) | h3sink (ours;
+#         its path is the 5th argument; GET /bytes/N and POST digest receipts)
 #   CASE  get       GET of a 200 kB file, byte-exact
 #         post      POST of 1 MB (status 200, every byte acknowledged; Caddy echoes
 #                   it back and the echo is compared byte for byte)
@@ -10,11 +11,12 @@
 #                   GOAWAY(0) sent, outcome OK (H3_NO_ERROR)
 # Exit 77 (skip) when the peer binary is absent.
 set -u
-client=$1 certs=$2 peer=$3 case=$4
+client=$1 certs=$2 peer=$3 case=$4 sink=${5:-}
 
 case $peer in
 gtlsserver) command -v gtlsserver >/dev/null || { echo "gtlsserver not installed: skip"; exit 77; } ;;
 caddy) command -v caddy >/dev/null || { echo "caddy not installed: skip"; exit 77; } ;;
+h3sink) [ -x "$sink" ] || { echo "h3sink binary not given"; exit 2; } ;;
 *) echo "unknown peer $peer"; exit 2 ;;
 esac
 
@@ -68,7 +70,21 @@ EOF
     pid=$!
 }
 
+start_h3sink() {
+    "$sink" --addr 127.0.0.1 --port 0 --cert "$certs/server.pem" \
+        --key "$certs/server-key.pem" >"$work/peer.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/peer.log")
+        [ -n "$port" ] && return 0
+        sleep 0.05
+    done
+    fail "h3sink did not print its listening line"
+}
+
+[ "$peer" = h3sink ] && start_h3sink
 for attempt in 1 2 3 4 5; do
+    [ "$peer" = h3sink ] && break
     port=$((20000 + (RANDOM * 7 + $$) % 40000))
     udp_bound "$port" && continue
     "start_$peer"
@@ -93,9 +109,21 @@ run() { # h3client ARGS...: against the peer, output in $work/out
 
 field() { grep -o "\"$1\":[^,}]*" "$work/out" | head -1 | cut -d: -f2-; }
 
+pattern() { # N: the /bytes/N body (byte i = i % 251)
+    python3 -c "import sys; sys.stdout.buffer.write(bytes(i % 251 for i in range($1)))"
+}
+
+if [ "$peer" = h3sink ]; then
+    # h3sink serves /bytes/N and answers POSTs with a JSON receipt.
+    pattern 200000 >"$work/docroot/file.bin"
+    getpath=/bytes/200000
+else
+    getpath=/file.bin
+fi
+
 case $case in
 get)
-    run --path /file.bin --out "$work/got.bin" || fail "GET failed"
+    run --path "$getpath" --out "$work/got.bin" || fail "GET failed"
     cmp "$work/docroot/file.bin" "$work/got.bin" || fail "GET body differs"
     [ "$(field outcome_ok)" = true ] || fail "outcome not OK"
     [ "$(field alpn)" = '"h3"' ] || fail "ALPN is not h3"
@@ -105,14 +133,19 @@ post)
         fail "POST failed"
     [ "$(field bytes_up)" = 1000000 ] || fail "not all of the body was acknowledged"
     [ "$(field outcome_ok)" = true ] || fail "outcome not OK"
+    if [ "$peer" = h3sink ]; then # the receipt, with the digest we sent verified
+        run --method POST --path /up --body-size 1000000 --digest --out "$work/resp" ||
+            fail "POST with digest failed"
+        grep -q '"bytes":1000000' "$work/resp" || fail "receipt: $(cat "$work/resp")"
+        grep -q '"digest":"ok"' "$work/resp" || fail "digest not verified: $(cat "$work/resp")"
+    fi
     if [ "$peer" = caddy ]; then # Caddy echoes the body: check it byte for byte
-        python3 -c 'import sys; sys.stdout.buffer.write(bytes(i % 251 for i in range(1000000)))' \
-            >"$work/sent"
+        pattern 1000000 >"$work/sent"
         cmp "$work/sent" "$work/resp" || fail "echoed body differs"
     fi
     ;;
 shutdown)
-    run --path /file.bin -n 8 --shutdown-early --max-push 3 || fail "shutdown run failed"
+    run --path "$getpath" -n 8 --shutdown-early --max-push 3 || fail "shutdown run failed"
     [ "$(field ok)" = 8 ] || fail "not all 8 requests completed"
     [ "$(field bytes_down)" = 1600000 ] || fail "bodies incomplete"
     [ "$(field goaway_sent_id)" = 0 ] || fail "GOAWAY id is not 0"
