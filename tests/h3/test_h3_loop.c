@@ -942,6 +942,41 @@ static void test_allocator_and_stream_cap(void **state)
     assert_int_equal(cnt.allocs, cnt.frees);
 }
 
+
+/* Junk from the network (any length, any bytes) never kills the connection. */
+static void test_junk_datagrams(void **state)
+{
+    struct env e;
+    uint8_t junk[1500];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    (void)state;
+
+    env_start(&e, &(struct setup){ 0 });
+    for (int round = 0; round < 2; round++) {
+        for (size_t len = 0; len <= sizeof(junk); len += 37) {
+            for (size_t i = 0; i < len; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                junk[i] = (uint8_t)x;
+            }
+            if (len > 0 && round == 1)
+                junk[0] &= 0x7f; /* short header form */
+            assert_int_equal(h3_conn_recv(e.c, junk, len, 0, h3_loop_now(e.loop)), 0);
+        }
+        if (round == 0)
+            connect_ok(&e);
+    }
+    assert_int_equal(h3_conn_state(e.c), H3_STATE_ESTABLISHED);
+    assert_int_equal(submit(&e, 0, "GET", "/bytes/3000", NULL, 0, NULL, 0, 0), 0);
+    e.want = 1;
+    assert_int_equal(run(&e, until_want, 10 * SEC), 0);
+    assert_int_equal(e.res[0].o.result, H3_REQ_COMPLETED);
+    assert_true(e.res[0].body_ok);
+    shutdown_ok(&e);
+    env_stop(&e);
+}
+
 static void test_params_and_strings(void **state)
 {
     struct h3_conn_params p;
@@ -985,6 +1020,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_keylog_qlog),
         cmocka_unit_test(test_allocator_and_stream_cap),
+        cmocka_unit_test(test_junk_datagrams),
     };
     if (argc < 2) {
         fprintf(stderr, "usage: %s CERTS_DIR\n", argv[0]);
