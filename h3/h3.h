@@ -138,7 +138,7 @@ struct h3_conn_params {
     uint64_t max_streams;       /* cap on our concurrent requests (0 = peer's limit) */
     uint64_t initial_max_data;  /* connection receive window; 16 MiB */
     uint64_t initial_max_stream_data; /* per stream receive window; 4 MiB */
-    size_t max_requests;        /* request pool size (queued + in flight); 1024 */
+    size_t max_requests;        /* request pool size (queued + in flight); 256 */
     size_t max_udp_payload;     /* largest datagram we send; 1452 */
     const struct h3_mem *mem;   /* NULL = libc */
     const struct sockaddr *local; socklen_t local_len;   /* required */
