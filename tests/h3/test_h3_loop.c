@@ -164,7 +164,9 @@ static void env_start(struct env *e, const struct setup *su)
 
     memset(e, 0, sizeof(*e));
     h3_loop_params_default(&lp);
-    lp.seed = su->seed ? su->seed : 42;
+    /* H3_TEST_SEED varies the loss pattern, to hunt for seed-dependent bugs. */
+    const char *seed_env = getenv("H3_TEST_SEED");
+    lp.seed = seed_env ? strtoull(seed_env, NULL, 0) : su->seed ? su->seed : 42;
     lp.loss_ppm[0] = lp.loss_ppm[1] = su->loss_ppm;
     e->loop = h3_loop_new(&lp);
     assert_non_null(e->loop);
