@@ -60,15 +60,13 @@ static int arp_build(uint8_t *frame, uint16_t room, uint16_t op,
 }
 
 int dp_arp_build_request(uint8_t *frame, uint16_t room, const struct rte_ether_addr *our_mac,
-                         rte_be32_t our_ip, rte_be32_t target_ip,
-                         const struct rte_ether_addr *dst)
+                         rte_be32_t our_ip, rte_be32_t target_ip, const struct rte_ether_addr *dst)
 {
-    static const struct rte_ether_addr bcast = {.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff,
-                                                               0xff}};
+    static const struct rte_ether_addr bcast = {.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
     static const struct rte_ether_addr unknown; /* RFC 826: target hardware address unknown */
 
-    return arp_build(frame, room, DP_ARP_OP_REQUEST, dst != NULL ? dst : &bcast, our_mac,
-                     our_ip, dst != NULL ? dst : &unknown, target_ip);
+    return arp_build(frame, room, DP_ARP_OP_REQUEST, dst != NULL ? dst : &bcast, our_mac, our_ip,
+                     dst != NULL ? dst : &unknown, target_ip);
 }
 
 int dp_arp_build_reply(uint8_t *frame, uint16_t room, const struct rte_ether_addr *our_mac,

@@ -13,11 +13,11 @@
 
 /* The fields of an ARP packet the slow path acts on (IPs in network order). */
 struct dp_arp_msg {
-    uint16_t op;                 /* DP_ARP_OP_REQUEST or DP_ARP_OP_REPLY */
-    struct rte_ether_addr sha;   /* sender hardware address */
-    rte_be32_t spa;              /* sender protocol address; 0 in an RFC 5227 probe */
-    struct rte_ether_addr tha;   /* target hardware address */
-    rte_be32_t tpa;              /* target protocol address */
+    uint16_t op;               /* DP_ARP_OP_REQUEST or DP_ARP_OP_REPLY */
+    struct rte_ether_addr sha; /* sender hardware address */
+    rte_be32_t spa;            /* sender protocol address; 0 in an RFC 5227 probe */
+    struct rte_ether_addr tha; /* target hardware address */
+    rte_be32_t tpa;            /* target protocol address */
 };
 
 /* Room an ARP frame needs: Ethernet header + ARP packet, padded to the Ethernet minimum. */
@@ -34,8 +34,7 @@ int dp_arp_parse(const uint8_t *arp, uint16_t len, struct dp_arp_msg *out, enum 
  * of a stale entry, RFC 1122 2.3.2.1). Returns the frame length (DP_ARP_FRAME_LEN, zero
  * padded), or -ENOSPC if |room| is too small. */
 int dp_arp_build_request(uint8_t *frame, uint16_t room, const struct rte_ether_addr *our_mac,
-                         rte_be32_t our_ip, rte_be32_t target_ip,
-                         const struct rte_ether_addr *dst);
+                         rte_be32_t our_ip, rte_be32_t target_ip, const struct rte_ether_addr *dst);
 
 /* Builds the ARP reply "|our_ip| is at |our_mac|" to the requester |to_mac|/|to_ip| into
  * |frame| (|room| bytes). Returns DP_ARP_FRAME_LEN, or -ENOSPC. */

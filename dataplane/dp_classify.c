@@ -6,8 +6,8 @@
 #include "dp_ipv4.h"
 #include "dp_udp.h"
 
-static enum dp_class classify_arp(const struct dp_iface *ifc, const uint8_t *frame,
-                                  uint16_t len, struct dp_pkt_info *out, enum dp_drop *why)
+static enum dp_class classify_arp(const struct dp_iface *ifc, const uint8_t *frame, uint16_t len,
+                                  struct dp_pkt_info *out, enum dp_drop *why)
 {
     struct dp_arp_msg m;
 

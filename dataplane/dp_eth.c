@@ -14,8 +14,8 @@ int dp_eth_addr_parse(const char *s, struct rte_ether_addr *out)
     if (s == NULL || out == NULL)
         return -EINVAL;
     /* Exactly six colon-separated hex octets; %c catches trailing garbage. */
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-               &tail) != DP_ETH_ADDR_LEN)
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) !=
+        DP_ETH_ADDR_LEN)
         return -EINVAL;
     if (strlen(s) != 3 * DP_ETH_ADDR_LEN - 1)
         return -EINVAL;

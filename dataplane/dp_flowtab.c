@@ -19,9 +19,9 @@ int dp_flowtab_init(struct dp_flowtab *ft, uint32_t max_flows, uint64_t seed)
     nslots = rte_align32pow2(max_flows * 2);
     memset(ft, 0, sizeof(*ft));
     /* aligned_alloc() wants the size to be a multiple of the alignment. */
-    ft->slots = aligned_alloc(RTE_CACHE_LINE_SIZE,
-                              RTE_ALIGN_CEIL((size_t)nslots * sizeof(ft->slots[0]),
-                                             RTE_CACHE_LINE_SIZE));
+    ft->slots =
+        aligned_alloc(RTE_CACHE_LINE_SIZE,
+                      RTE_ALIGN_CEIL((size_t)nslots * sizeof(ft->slots[0]), RTE_CACHE_LINE_SIZE));
     if (ft->slots == NULL)
         return -ENOMEM;
     memset(ft->slots, 0, (size_t)nslots * sizeof(ft->slots[0]));

@@ -17,16 +17,16 @@
 #include <rte_byteorder.h>
 
 struct dp_flowtab_slot {
-    uint64_t key;   /* dp_flowtab_key(); 0 = empty (remote ip 0 is never valid) */
+    uint64_t key; /* dp_flowtab_key(); 0 = empty (remote ip 0 is never valid) */
     void *flow;
 };
 
 struct dp_flowtab {
     struct dp_flowtab_slot *slots;
-    uint32_t mask;      /* number of slots - 1 (power of two) */
+    uint32_t mask; /* number of slots - 1 (power of two) */
     uint32_t count;
     uint32_t max_flows;
-    uint32_t shift;     /* 64 - log2(slots) */
+    uint32_t shift; /* 64 - log2(slots) */
     uint64_t seed;
 };
 

@@ -119,7 +119,7 @@ static inline int dp_ipv4_check(const struct rte_ipv4_hdr *ip, uint16_t avail, u
     }
     if ((ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) != DP_IPV4_IHL_MIN) {
         *why = (ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) < DP_IPV4_IHL_MIN ? DP_DROP_IP_HDRLEN
-                                                                          : DP_DROP_IP_OPTIONS;
+                                                                           : DP_DROP_IP_OPTIONS;
         return -1;
     }
     if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||

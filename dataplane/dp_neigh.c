@@ -207,8 +207,7 @@ static uint32_t queue_drop_all(struct dp_neigh *t, struct neigh_slot *s)
     return n;
 }
 
-static void queue_flush(struct dp_neigh *t, struct neigh_slot *s,
-                        const struct rte_ether_addr *mac)
+static void queue_flush(struct dp_neigh *t, struct neigh_slot *s, const struct rte_ether_addr *mac)
 {
     void *pkt;
 
@@ -307,16 +306,16 @@ struct dp_neigh *dp_neigh_new(const struct dp_neigh_params *p, const struct dp_n
 
     if (p == NULL || ops == NULL || ops->send_arp == NULL || ops->xmit == NULL ||
         ops->free_pkt == NULL || p->capacity == 0 || p->capacity > NEIGH_MAX_CAPACITY ||
-        p->queue_per_entry == 0 || p->queue_total == 0 || p->max_retries == 0 ||
-        p->retry_ns == 0 || p->reachable_ns == 0)
+        p->queue_per_entry == 0 || p->queue_total == 0 || p->max_retries == 0 || p->retry_ns == 0 ||
+        p->reachable_ns == 0)
         goto fail;
     e = -ENOMEM;
     t = calloc(1, sizeof(*t));
     if (t == NULL)
         goto fail;
     nslots = rte_align32pow2(p->capacity * 2);
-    t->slots = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(nslots * sizeof(t->slots[0]),
-                                                                 RTE_CACHE_LINE_SIZE));
+    t->slots = aligned_alloc(RTE_CACHE_LINE_SIZE,
+                             RTE_ALIGN_CEIL(nslots * sizeof(t->slots[0]), RTE_CACHE_LINE_SIZE));
     t->q_pkt = calloc(p->queue_total, sizeof(t->q_pkt[0]));
     t->q_next = calloc(p->queue_total, sizeof(t->q_next[0]));
     if (t->slots == NULL || t->q_pkt == NULL || t->q_next == NULL)
@@ -489,8 +488,9 @@ uint64_t dp_neigh_tick(struct dp_neigh *t, uint64_t now_ns)
                 break;
             case DP_NEIGH_REACHABLE:
                 /* Still usable while we check it is still there (RFC 1122 2.3.2.1). */
-                slot_publish(s, s->ip, (v & ~(0xffULL << MACST_STATE_SHIFT)) |
-                                           (uint64_t)DP_NEIGH_STALE << MACST_STATE_SHIFT);
+                slot_publish(s, s->ip,
+                             (v & ~(0xffULL << MACST_STATE_SHIFT)) | (uint64_t)DP_NEIGH_STALE
+                                                                         << MACST_STATE_SHIFT);
                 s->tries = 1;
                 s->deadline_ns = now_ns + t->p.retry_ns;
                 macst_mac(v, &mac);

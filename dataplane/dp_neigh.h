@@ -61,25 +61,25 @@ struct dp_neigh_ops {
 };
 
 struct dp_neigh_params {
-    uint32_t capacity;         /* max entries (1..65536); slots = 2 x rounded to pow2 */
-    uint16_t queue_per_entry;  /* max packets waiting per entry (>= 1) */
-    uint32_t queue_total;      /* max packets waiting in the whole table (>= 1) */
-    uint8_t max_retries;       /* ARP requests before FAILED (>= 1), RFC 1122: ~3 */
-    uint64_t retry_ns;         /* interval between requests (> 0) */
-    uint64_t reachable_ns;     /* REACHABLE lifetime before STALE (> 0) */
-    uint64_t failed_hold_ns;   /* how long FAILED refuses new resolutions */
+    uint32_t capacity;        /* max entries (1..65536); slots = 2 x rounded to pow2 */
+    uint16_t queue_per_entry; /* max packets waiting per entry (>= 1) */
+    uint32_t queue_total;     /* max packets waiting in the whole table (>= 1) */
+    uint8_t max_retries;      /* ARP requests before FAILED (>= 1), RFC 1122: ~3 */
+    uint64_t retry_ns;        /* interval between requests (> 0) */
+    uint64_t reachable_ns;    /* REACHABLE lifetime before STALE (> 0) */
+    uint64_t failed_hold_ns;  /* how long FAILED refuses new resolutions */
 };
 
 /* Writer-side counters (read them on the main lcore, or tolerate staleness). */
 struct dp_neigh_stats {
-    uint64_t arp_sent;         /* requests asked of ops.send_arp */
-    uint64_t resolved;         /* INCOMPLETE/STALE/FAILED -> REACHABLE */
-    uint64_t failed;           /* entries that went FAILED */
-    uint64_t queued;           /* packets queued */
-    uint64_t queue_sent;       /* queued packets handed to ops.xmit */
-    uint64_t queue_overflow;   /* queued packets freed because a queue was full */
-    uint64_t queue_failed;     /* queued packets freed because resolution failed */
-    uint64_t table_full;       /* resolve/learn refused: no free slot */
+    uint64_t arp_sent;       /* requests asked of ops.send_arp */
+    uint64_t resolved;       /* INCOMPLETE/STALE/FAILED -> REACHABLE */
+    uint64_t failed;         /* entries that went FAILED */
+    uint64_t queued;         /* packets queued */
+    uint64_t queue_sent;     /* queued packets handed to ops.xmit */
+    uint64_t queue_overflow; /* queued packets freed because a queue was full */
+    uint64_t queue_failed;   /* queued packets freed because resolution failed */
+    uint64_t table_full;     /* resolve/learn refused: no free slot */
 };
 
 /* Allocates a table (the only allocation). |ops| must have all three callbacks; it is
@@ -136,9 +136,9 @@ struct dp_neigh_view {
     rte_be32_t ip;
     struct rte_ether_addr mac; /* zero while INCOMPLETE */
     enum dp_neigh_state state;
-    uint16_t queued;           /* packets waiting */
-    uint8_t tries;             /* requests sent in the current INCOMPLETE/STALE round */
-    uint64_t updated_ns;       /* last confirmation (learn) time */
+    uint16_t queued;     /* packets waiting */
+    uint8_t tries;       /* requests sent in the current INCOMPLETE/STALE round */
+    uint64_t updated_ns; /* last confirmation (learn) time */
 };
 
 /* Writer: calls |cb| for every entry not FREE; stops early if |cb| returns non-zero and

@@ -12,9 +12,9 @@ int dp_rss_init(struct dp_rss *r, const uint8_t *key, uint8_t key_len, const uin
     uint32_t raw[DP_RSS_KEY_MAX / 4];
     uint16_t i;
 
-    if (r == NULL || key == NULL || reta == NULL || nb_queues == 0 ||
-        key_len < DP_RSS_KEY_MIN || key_len > DP_RSS_KEY_MAX || key_len % 4 != 0 ||
-        reta_size == 0 || reta_size > DP_RSS_RETA_MAX || (reta_size & (reta_size - 1)) != 0)
+    if (r == NULL || key == NULL || reta == NULL || nb_queues == 0 || key_len < DP_RSS_KEY_MIN ||
+        key_len > DP_RSS_KEY_MAX || key_len % 4 != 0 || reta_size == 0 ||
+        reta_size > DP_RSS_RETA_MAX || (reta_size & (reta_size - 1)) != 0)
         return -EINVAL;
     for (i = 0; i < reta_size; i++)
         if (reta[i] >= nb_queues)
@@ -58,8 +58,7 @@ uint32_t dp_rss_hash(const struct dp_rss *r, rte_be32_t src_ip, rte_be32_t dst_i
     t.sport = rte_be_to_cpu_16(src_port);
     t.dport = rte_be_to_cpu_16(dst_port);
     return rte_softrss_be((uint32_t *)&t,
-                          r->mode == DP_RSS_TOEPLITZ_L4 ? RTE_THASH_V4_L4_LEN
-                                                        : RTE_THASH_V4_L3_LEN,
+                          r->mode == DP_RSS_TOEPLITZ_L4 ? RTE_THASH_V4_L4_LEN : RTE_THASH_V4_L3_LEN,
                           (const uint8_t *)r->key_be);
 }
 

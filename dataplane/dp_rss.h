@@ -25,16 +25,16 @@
 #define DP_RSS_RETA_MAX 512 /* RTE_ETH_RSS_RETA_SIZE_512 */
 
 enum dp_rss_mode {
-    DP_RSS_NONE = 0,     /* no hardware RSS: software steering */
-    DP_RSS_TOEPLITZ_L4,  /* Toeplitz over src ip, dst ip, src port, dst port (UDP) */
-    DP_RSS_TOEPLITZ_L3,  /* Toeplitz over src ip, dst ip only (NIC hashes UDP as IP) */
+    DP_RSS_NONE = 0,    /* no hardware RSS: software steering */
+    DP_RSS_TOEPLITZ_L4, /* Toeplitz over src ip, dst ip, src port, dst port (UDP) */
+    DP_RSS_TOEPLITZ_L3, /* Toeplitz over src ip, dst ip only (NIC hashes UDP as IP) */
 };
 
 struct dp_rss {
     enum dp_rss_mode mode;
     uint16_t nb_queues;
-    uint16_t reta_size;                       /* power of two, <= DP_RSS_RETA_MAX */
-    uint32_t key_be[DP_RSS_KEY_MAX / 4];      /* key converted for rte_softrss_be() */
+    uint16_t reta_size;                  /* power of two, <= DP_RSS_RETA_MAX */
+    uint32_t key_be[DP_RSS_KEY_MAX / 4]; /* key converted for rte_softrss_be() */
     uint16_t reta[DP_RSS_RETA_MAX];
 };
 

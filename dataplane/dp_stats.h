@@ -9,31 +9,31 @@
 #include <stdint.h>
 
 enum dp_drop {
-    DP_DROP_TRUNCATED = 0,   /* frame shorter than its headers or its IP Total Length */
-    DP_DROP_ETHERTYPE,       /* neither IPv4 nor ARP (includes VLAN-tagged frames) */
-    DP_DROP_DST_MAC,         /* unicast to another MAC, multicast, or broadcast non-ARP */
-    DP_DROP_SRC_ADDR,        /* source MAC multicast/broadcast or source IP not unicast */
-    DP_DROP_IP_VERSION,      /* IPv4 version field is not 4 */
-    DP_DROP_IP_HDRLEN,       /* IHL < 5 */
-    DP_DROP_IP_OPTIONS,      /* IHL > 5: options are not supported */
-    DP_DROP_IP_CKSUM,        /* bad IPv4 header checksum (software or NIC) */
-    DP_DROP_IP_LEN,          /* Total Length smaller than the IPv4 header */
-    DP_DROP_IP_FRAGMENT,     /* MF set or non-zero fragment offset */
-    DP_DROP_TTL_ZERO,        /* TTL 0 on arrival */
-    DP_DROP_DST_IP,          /* not addressed to our IPv4 address */
-    DP_DROP_PROTO,           /* IP protocol neither UDP nor ICMP */
-    DP_DROP_UDP_LEN,         /* UDP length < 8 or disagreeing with the IP length */
-    DP_DROP_UDP_CKSUM,       /* bad UDP checksum (software or NIC) */
-    DP_DROP_UDP_PORT,        /* UDP source or destination port 0 */
-    DP_DROP_ICMP_LEN,        /* ICMP message shorter than its header */
-    DP_DROP_ICMP_CKSUM,      /* bad ICMP checksum */
-    DP_DROP_ICMP_TYPE,       /* ICMP other than echo request */
-    DP_DROP_ARP_MALFORMED,   /* wrong hardware/protocol type or lengths, unknown opcode */
-    DP_DROP_ARP_NOT_US,      /* ARP whose target protocol address is not ours */
-    DP_DROP_NO_FLOW,         /* UDP to us but no flow owns (remote ip, remote port, local port) */
-    DP_DROP_NO_NEIGH,        /* next hop unresolved and the resolution queue is full/failed */
-    DP_DROP_RING_FULL,       /* hand-off ring to another lcore full */
-    DP_DROP_TX_FULL,         /* TX queue refused the packet */
+    DP_DROP_TRUNCATED = 0, /* frame shorter than its headers or its IP Total Length */
+    DP_DROP_ETHERTYPE,     /* neither IPv4 nor ARP (includes VLAN-tagged frames) */
+    DP_DROP_DST_MAC,       /* unicast to another MAC, multicast, or broadcast non-ARP */
+    DP_DROP_SRC_ADDR,      /* source MAC multicast/broadcast or source IP not unicast */
+    DP_DROP_IP_VERSION,    /* IPv4 version field is not 4 */
+    DP_DROP_IP_HDRLEN,     /* IHL < 5 */
+    DP_DROP_IP_OPTIONS,    /* IHL > 5: options are not supported */
+    DP_DROP_IP_CKSUM,      /* bad IPv4 header checksum (software or NIC) */
+    DP_DROP_IP_LEN,        /* Total Length smaller than the IPv4 header */
+    DP_DROP_IP_FRAGMENT,   /* MF set or non-zero fragment offset */
+    DP_DROP_TTL_ZERO,      /* TTL 0 on arrival */
+    DP_DROP_DST_IP,        /* not addressed to our IPv4 address */
+    DP_DROP_PROTO,         /* IP protocol neither UDP nor ICMP */
+    DP_DROP_UDP_LEN,       /* UDP length < 8 or disagreeing with the IP length */
+    DP_DROP_UDP_CKSUM,     /* bad UDP checksum (software or NIC) */
+    DP_DROP_UDP_PORT,      /* UDP source or destination port 0 */
+    DP_DROP_ICMP_LEN,      /* ICMP message shorter than its header */
+    DP_DROP_ICMP_CKSUM,    /* bad ICMP checksum */
+    DP_DROP_ICMP_TYPE,     /* ICMP other than echo request */
+    DP_DROP_ARP_MALFORMED, /* wrong hardware/protocol type or lengths, unknown opcode */
+    DP_DROP_ARP_NOT_US,    /* ARP whose target protocol address is not ours */
+    DP_DROP_NO_FLOW,       /* UDP to us but no flow owns (remote ip, remote port, local port) */
+    DP_DROP_NO_NEIGH,      /* next hop unresolved and the resolution queue is full/failed */
+    DP_DROP_RING_FULL,     /* hand-off ring to another lcore full */
+    DP_DROP_TX_FULL,       /* TX queue refused the packet */
     DP_DROP__MAX
 };
 

@@ -128,8 +128,7 @@ static void test_udp_build_offload(void **state)
     (void)state;
     t.tos = 0x02; /* ECT(0) */
     fill_payload(100, 1);
-    assert_int_equal(dp_udp_build(buf, &t, 100,
-                                  DP_TX_OFFLOAD_IP_CKSUM | DP_TX_OFFLOAD_UDP_CKSUM),
+    assert_int_equal(dp_udp_build(buf, &t, 100, DP_TX_OFFLOAD_IP_CKSUM | DP_TX_OFFLOAD_UDP_CKSUM),
                      DP_UDP_HDRS_LEN + 100);
     assert_int_equal(tf_get16(buf + 24), 0); /* the NIC fills it */
     assert_int_equal(buf[15], 0x02);
@@ -223,8 +222,7 @@ static void test_arp_reply(void **state)
                                rte_cpu_to_be_32(B_IP + 1), NULL);
     assert_int_equal(dp_arp_reply_in_place(buf, (uint16_t)len, &b_mac, rte_cpu_to_be_32(B_IP)),
                      -EINVAL);
-    assert_int_equal(dp_arp_reply_in_place(buf, 41, &b_mac, rte_cpu_to_be_32(B_IP + 1)),
-                     -EINVAL);
+    assert_int_equal(dp_arp_reply_in_place(buf, 41, &b_mac, rte_cpu_to_be_32(B_IP + 1)), -EINVAL);
 
     /* The builder gives the same reply as the in-place conversion. */
     len = dp_arp_build_reply(buf, sizeof(buf), &b_mac, rte_cpu_to_be_32(B_IP), &a_mac,
@@ -260,8 +258,7 @@ static void test_icmp_echo_reply(void **state)
         int rlen;
 
         memset(buf + len, 0, plen - len);
-        assert_int_equal(dp_classify(&rx_b, buf, (uint16_t)plen, 0, &info, &why),
-                         DP_PKT_ICMP_ECHO);
+        assert_int_equal(dp_classify(&rx_b, buf, (uint16_t)plen, 0, &info, &why), DP_PKT_ICMP_ECHO);
         memcpy(orig, buf, plen);
         rlen = dp_icmp_echo_reply(buf, (uint16_t)plen);
         assert_int_equal(rlen, (int)len);
@@ -380,16 +377,11 @@ static void test_cksum_fast(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_udp_build_sw),
-        cmocka_unit_test(test_udp_build_cksum_zero),
-        cmocka_unit_test(test_udp_build_offload),
-        cmocka_unit_test(test_udp_build_too_big),
-        cmocka_unit_test(test_arp_request),
-        cmocka_unit_test(test_arp_reply),
-        cmocka_unit_test(test_icmp_echo_reply),
-        cmocka_unit_test(test_addr_helpers),
-        cmocka_unit_test(test_cksum_adjust),
-        cmocka_unit_test(test_cksum_fast),
+        cmocka_unit_test(test_udp_build_sw),      cmocka_unit_test(test_udp_build_cksum_zero),
+        cmocka_unit_test(test_udp_build_offload), cmocka_unit_test(test_udp_build_too_big),
+        cmocka_unit_test(test_arp_request),       cmocka_unit_test(test_arp_reply),
+        cmocka_unit_test(test_icmp_echo_reply),   cmocka_unit_test(test_addr_helpers),
+        cmocka_unit_test(test_cksum_adjust),      cmocka_unit_test(test_cksum_fast),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

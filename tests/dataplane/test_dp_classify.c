@@ -15,8 +15,8 @@
 #include "dp_stats.h"
 #include "dp_test_frames.h"
 
-#define OUR_IP   0xc6120002u /* 198.18.0.2 */
-#define PEER_IP  0xc6120001u /* 198.18.0.1 */
+#define OUR_IP  0xc6120002u /* 198.18.0.2 */
+#define PEER_IP 0xc6120001u /* 198.18.0.1 */
 
 static const uint8_t our_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 static const uint8_t peer_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
@@ -385,12 +385,12 @@ static void test_offload_flags(void **state)
     len = udp_frame(20);
     buf[24] ^= 0x01;
     buf[45] ^= 0x80;
-    assert_int_equal(run(buf, len, RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
-                         &info, &why),
-                     DP_PKT_UDP);
-    assert_int_equal(run(buf, len, RTE_MBUF_F_RX_IP_CKSUM_NONE | RTE_MBUF_F_RX_L4_CKSUM_NONE,
-                         &info, &why),
-                     DP_PKT_UDP);
+    assert_int_equal(
+        run(buf, len, RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD, &info, &why),
+        DP_PKT_UDP);
+    assert_int_equal(
+        run(buf, len, RTE_MBUF_F_RX_IP_CKSUM_NONE | RTE_MBUF_F_RX_L4_CKSUM_NONE, &info, &why),
+        DP_PKT_UDP);
     /* GOOD for IP only: the bad UDP checksum is still caught in software. */
     expect_drop(buf, len, RTE_MBUF_F_RX_IP_CKSUM_GOOD, DP_DROP_UDP_CKSUM);
 
@@ -455,28 +455,21 @@ static void test_drop_names(void **state)
     for (i = 0; i < DP_DROP__MAX; i++) {
         assert_string_not_equal(dp_drop_name((enum dp_drop)i), "unknown");
         for (j = 0; j < i; j++)
-            assert_string_not_equal(dp_drop_name((enum dp_drop)i),
-                                    dp_drop_name((enum dp_drop)j));
+            assert_string_not_equal(dp_drop_name((enum dp_drop)i), dp_drop_name((enum dp_drop)j));
     }
     assert_string_equal(dp_drop_name(DP_DROP__MAX), "unknown");
-    assert_string_equal(dp_drop_name((enum dp_drop)-1), "unknown");
+    assert_string_equal(dp_drop_name((enum dp_drop) - 1), "unknown");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_udp_valid),
-        cmocka_unit_test(test_udp_zero_cksum_and_padding),
-        cmocka_unit_test(test_icmp_valid),
-        cmocka_unit_test(test_arp_valid),
-        cmocka_unit_test(test_drop_l2),
-        cmocka_unit_test(test_drop_ipv4),
-        cmocka_unit_test(test_drop_udp),
-        cmocka_unit_test(test_drop_icmp),
-        cmocka_unit_test(test_drop_arp),
-        cmocka_unit_test(test_offload_flags),
-        cmocka_unit_test(test_mutations),
-        cmocka_unit_test(test_drop_names),
+        cmocka_unit_test(test_udp_valid),  cmocka_unit_test(test_udp_zero_cksum_and_padding),
+        cmocka_unit_test(test_icmp_valid), cmocka_unit_test(test_arp_valid),
+        cmocka_unit_test(test_drop_l2),    cmocka_unit_test(test_drop_ipv4),
+        cmocka_unit_test(test_drop_udp),   cmocka_unit_test(test_drop_icmp),
+        cmocka_unit_test(test_drop_arp),   cmocka_unit_test(test_offload_flags),
+        cmocka_unit_test(test_mutations),  cmocka_unit_test(test_drop_names),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -23,14 +23,10 @@ static void test_basic(void **state)
     (void)state;
     assert_int_equal(dp_flowtab_init(&ft, 4, 1), 0);
     assert_null(dp_flowtab_lookup(&ft, BE32(0xc6120001), BE16(443), BE16(5000)));
-    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120001), BE16(443), BE16(5000), &flows[0]),
-                     0);
-    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120001), BE16(443), BE16(5001), &flows[1]),
-                     0);
-    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120002), BE16(443), BE16(5000), &flows[2]),
-                     0);
-    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120001), BE16(444), BE16(5000), &flows[3]),
-                     0);
+    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120001), BE16(443), BE16(5000), &flows[0]), 0);
+    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120001), BE16(443), BE16(5001), &flows[1]), 0);
+    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120002), BE16(443), BE16(5000), &flows[2]), 0);
+    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120001), BE16(444), BE16(5000), &flows[3]), 0);
     assert_int_equal(dp_flowtab_count(&ft), 4);
     /* Each part of the key matters. */
     assert_ptr_equal(dp_flowtab_lookup(&ft, BE32(0xc6120001), BE16(443), BE16(5000)), &flows[0]);
@@ -54,8 +50,7 @@ static void test_basic(void **state)
     assert_null(dp_flowtab_lookup(&ft, BE32(0xc6120001), BE16(443), BE16(5001)));
     assert_int_equal(dp_flowtab_count(&ft), 3);
     /* Room again after a delete. */
-    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120009), BE16(443), BE16(5000), &flows[9]),
-                     0);
+    assert_int_equal(dp_flowtab_insert(&ft, BE32(0xc6120009), BE16(443), BE16(5000), &flows[9]), 0);
     assert_ptr_equal(dp_flowtab_lookup(&ft, BE32(0xc6120001), BE16(444), BE16(5000)), &flows[3]);
     dp_flowtab_free(&ft);
     dp_flowtab_free(&ft); /* idempotent */
@@ -109,9 +104,9 @@ static void check_model(uint32_t max_flows, uint32_t keys, int steps, uint64_t s
             uint32_t j;
 
             for (j = 0; j < keys; j++) {
-                void *f = dp_flowtab_lookup(&ft, BE32(0xc6120000u + (j % 7) + 1),
-                                            BE16((uint16_t)(443 + j % 3)),
-                                            BE16((uint16_t)(1024 + j)));
+                void *f =
+                    dp_flowtab_lookup(&ft, BE32(0xc6120000u + (j % 7) + 1),
+                                      BE16((uint16_t)(443 + j % 3)), BE16((uint16_t)(1024 + j)));
                 assert_ptr_equal(f, present[j] ? &flows[j] : NULL);
             }
         }

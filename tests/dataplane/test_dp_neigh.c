@@ -397,8 +397,7 @@ static void *reader(void *arg)
         if (dp_neigh_lookup(h->t, BE32(0xc6120010u + idx), &m) == 0) {
             const uint8_t *b = m.addr_bytes;
 
-            if (b[0] != tag(idx) || b[1] != b[2] || b[1] != b[3] || b[1] != b[4] ||
-                b[1] != b[5])
+            if (b[0] != tag(idx) || b[1] != b[2] || b[1] != b[3] || b[1] != b[4] || b[1] != b[5])
                 h->torn++;
             __atomic_store_n(&h->hits, h->hits + 1, __ATOMIC_RELAXED);
         } else {

@@ -91,8 +91,7 @@ static void test_ms_vectors(void **state)
         /* The hash is direction-sensitive: the reverse tuple is a different value. */
         assert_int_not_equal(dp_rss_hash(&l4, d, s, dp, sp), ms_vectors[i].ipv4_tcp);
         /* Queue = RETA indexed by the hash's low bits. */
-        assert_int_equal(dp_rss_queue(&l4, s, d, sp, dp),
-                         reta[ms_vectors[i].ipv4_tcp & 127]);
+        assert_int_equal(dp_rss_queue(&l4, s, d, sp, dp), reta[ms_vectors[i].ipv4_tcp & 127]);
     }
 }
 
@@ -222,18 +221,16 @@ static void test_pick_port_in_use_and_exhaustion(void **state)
         if (dp_rss_queue(&r, remote, local, rte_cpu_to_be_16(443), rte_cpu_to_be_16((uint16_t)p)) !=
             1)
             break;
-    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 1, (uint16_t)p, (uint16_t)p, 0,
-                                      &port, NULL, NULL),
-                     -EADDRNOTAVAIL);
+    assert_int_equal(
+        dp_rss_pick_port(&r, remote, local, 443, 1, (uint16_t)p, (uint16_t)p, 0, &port, NULL, NULL),
+        -EADDRNOTAVAIL);
 
     /* Bad arguments. */
-    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 4, 1024, 2000, 0, &port, NULL,
-                                      NULL),
+    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 4, 1024, 2000, 0, &port, NULL, NULL),
                      -EINVAL);
     assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 0, 0, 2000, 0, &port, NULL, NULL),
                      -EINVAL);
-    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 0, 3000, 2000, 0, &port, NULL,
-                                      NULL),
+    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 0, 3000, 2000, 0, &port, NULL, NULL),
                      -EINVAL);
 }
 
@@ -250,31 +247,27 @@ static void test_l3_and_none(void **state)
     /* IP-only hashing: the port does not matter; only the tuple's own queue works. */
     assert_int_equal(dp_rss_init(&r, ms_key, 40, reta, 128, 4, false), 0);
     q = dp_rss_queue(&r, remote, local, 0, 0);
-    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, q, 1024, 65535, 5, &port, NULL,
-                                      NULL),
+    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, q, 1024, 65535, 5, &port, NULL, NULL),
                      0);
     assert_int_equal(port, 1029);
-    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, (uint16_t)((q + 1) % 4), 1024,
-                                      65535, 5, &port, NULL, NULL),
+    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, (uint16_t)((q + 1) % 4), 1024, 65535,
+                                      5, &port, NULL, NULL),
                      -EADDRNOTAVAIL);
 
     /* No RSS: any free port, starting at lo + seed % range and wrapping; queue ignored. */
     assert_int_equal(dp_rss_init_none(&r, 2), 0);
     assert_int_equal(dp_rss_queue(&r, remote, local, 1, 2), 0);
-    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 9, 5000, 5009, 13, &port, is_used,
-                                      &u),
-                     0);
+    assert_int_equal(
+        dp_rss_pick_port(&r, remote, local, 443, 9, 5000, 5009, 13, &port, is_used, &u), 0);
     assert_int_equal(port, 5003);
     for (i = 5000; i <= 5009; i++)
         u.map[i] = 1;
     u.map[5001] = 0;
-    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 0, 5000, 5009, 5, &port, is_used,
-                                      &u),
+    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 0, 5000, 5009, 5, &port, is_used, &u),
                      0);
     assert_int_equal(port, 5001);
     u.map[5001] = 1;
-    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 0, 5000, 5009, 5, &port, is_used,
-                                      &u),
+    assert_int_equal(dp_rss_pick_port(&r, remote, local, 443, 0, 5000, 5009, 5, &port, is_used, &u),
                      -EADDRNOTAVAIL);
     assert_int_equal(dp_rss_init_none(&r, 0), -EINVAL);
 }

@@ -6,8 +6,13 @@
  *   TX: dp_udp_build() in front of a 1200-byte payload (software checksums, or offload).
  *
  * Each case: median of R runs (default 7) of N packets (default 10M), timed with the TSC
- * (rte_rdtsc, inline). Usage: bench_dp_pkt [-n packets] [-r runs]
+ * (rte_rdtsc, inline). With -e it also initialises a minimal EAL (--no-huge --no-pci
+ * --no-shconf, one lcore) to compare the flow lookup alone against rte_hash (CRC hash,
+ * single and 32-key bulk lookups) on the same 64 flows.
+ *
+ * Usage: bench_dp_pkt [-n packets] [-r runs] [-e]
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +20,9 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
 #include <rte_mbuf_core.h>
 
 #include "dp_classify.h"
@@ -131,6 +139,122 @@ static uint64_t run_tx(uint64_t n, uint16_t plen, unsigned int offload)
     return t1 - t0;
 }
 
+/* Lookup-only comparison: the 64 flows' keys, cycled as in the RX case. */
+#define LOOKUP_BURST 32
+
+static uint64_t lookup_keys[NFRAMES];
+static struct rte_hash *rh;
+
+static uint64_t run_lookup_flowtab(uint64_t n)
+{
+    uint64_t t0, t1, acc = 0, i;
+
+    t0 = rte_rdtsc_precise();
+    for (i = 0; i < n; i++) {
+        uint64_t k = lookup_keys[i & (NFRAMES - 1)];
+        int *f =
+            dp_flowtab_lookup(&ft, (rte_be32_t)(k >> 32), (rte_be16_t)(k >> 16), (rte_be16_t)k);
+
+        acc += (uint64_t)*f;
+    }
+    t1 = rte_rdtsc_precise();
+    sink += acc;
+    return t1 - t0;
+}
+
+static uint64_t run_lookup_rte_hash(uint64_t n)
+{
+    uint64_t t0, t1, acc = 0, i;
+
+    t0 = rte_rdtsc_precise();
+    for (i = 0; i < n; i++) {
+        void *data;
+
+        if (likely(rte_hash_lookup_data(rh, &lookup_keys[i & (NFRAMES - 1)], &data) >= 0))
+            acc += (uint64_t) * (int *)data;
+    }
+    t1 = rte_rdtsc_precise();
+    sink += acc;
+    return t1 - t0;
+}
+
+static uint64_t run_lookup_rte_hash_bulk(uint64_t n)
+{
+    const void *keys[LOOKUP_BURST];
+    void *data[LOOKUP_BURST];
+    uint64_t t0, t1, acc = 0, i, hits;
+    int j;
+
+    t0 = rte_rdtsc_precise();
+    for (i = 0; i + LOOKUP_BURST <= n; i += LOOKUP_BURST) {
+        for (j = 0; j < LOOKUP_BURST; j++)
+            keys[j] = &lookup_keys[(i + (uint64_t)j) & (NFRAMES - 1)];
+        hits = 0;
+        rte_hash_lookup_bulk_data(rh, keys, LOOKUP_BURST, &hits, data);
+        for (j = 0; j < LOOKUP_BURST; j++)
+            if (hits & (1ULL << j))
+                acc += (uint64_t) * (int *)data[j];
+    }
+    t1 = rte_rdtsc_precise();
+    sink += acc;
+    return t1 - t0;
+}
+
+static uint32_t crc_hash(const void *key, uint32_t len, uint32_t init)
+{
+    return rte_hash_crc(key, len, init);
+}
+
+/* Starts a minimal EAL and fills an rte_hash with the same flows. Returns 0 or -1. */
+static int rte_hash_setup(const char *prog)
+{
+    char prefix[64];
+    char *eal_argv[] = {(char *)prog,  "--no-huge",      "-m",    "64", "--no-pci",
+                        "--no-shconf", "--no-telemetry", "-l",    "0",  "--file-prefix",
+                        prefix,        "--log-level",    "error", NULL};
+    struct rte_hash_parameters hp = {
+        .name = "bench_flows",
+        .entries = 1024,
+        .key_len = sizeof(uint64_t),
+        .hash_func = crc_hash,
+        .socket_id = 0,
+    };
+    int f;
+
+    snprintf(prefix, sizeof(prefix), "h3dp-bench-%d", (int)getpid());
+    if (rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1, eal_argv) < 0) {
+        fprintf(stderr, "bench: rte_eal_init failed (need root?)\n");
+        return -1;
+    }
+    rh = rte_hash_create(&hp);
+    if (rh == NULL) {
+        fprintf(stderr, "bench: rte_hash_create failed\n");
+        return -1;
+    }
+    for (f = 0; f < NFLOWS; f++) {
+        struct dp_tx_tuple t = flow_tuple(f);
+        uint64_t key = dp_flowtab_key(t.src_ip, t.src_port, t.dst_port);
+
+        if (rte_hash_add_key_data(rh, &key, &flow_objs[f]) < 0) {
+            fprintf(stderr, "bench: rte_hash_add_key_data failed\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Frees the hash, stops EAL and removes the (empty) runtime directory it created. */
+static void rte_hash_teardown(void)
+{
+    char dir[4096];
+
+    snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+    rte_hash_free(rh);
+    rte_eal_cleanup();
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "bench: could not remove %s: %s\n", dir, strerror(errno));
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -138,7 +262,7 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-enum kind { RX, TX };
+enum kind { RX, TX, LK_FLOWTAB, LK_RTE_HASH, LK_RTE_HASH_BULK };
 
 static void bench(const char *name, enum kind kind, uint16_t plen, uint64_t flags, uint64_t n,
                   int runs)
@@ -150,13 +274,30 @@ static void bench(const char *name, enum kind kind, uint16_t plen, uint64_t flag
         make_rx_frames(plen);
     else
         memset(frames, 0x5a, (size_t)NFRAMES * FRAME_ROOM);
-    /* Warm-up (caches, branch predictors, frequency). */
-    if (kind == RX)
-        run_rx(n / 10 + 1, flags);
-    else
-        run_tx(n / 10 + 1, plen, (unsigned int)flags);
-    for (r = 0; r < runs; r++)
-        c[r] = kind == RX ? run_rx(n, flags) : run_tx(n, plen, (unsigned int)flags);
+    /* The first run warms caches, branch predictors and the clock; it is not counted. */
+    for (r = -1; r < runs; r++) {
+        uint64_t cyc;
+
+        switch (kind) {
+        case RX:
+            cyc = run_rx(n, flags);
+            break;
+        case TX:
+            cyc = run_tx(n, plen, (unsigned int)flags);
+            break;
+        case LK_FLOWTAB:
+            cyc = run_lookup_flowtab(n);
+            break;
+        case LK_RTE_HASH:
+            cyc = run_lookup_rte_hash(n);
+            break;
+        default:
+            cyc = run_lookup_rte_hash_bulk(n);
+            break;
+        }
+        if (r >= 0)
+            c[r] = cyc;
+    }
     qsort(c, (size_t)runs, sizeof(c[0]), cmp_u64);
     printf("%-44s %5u  %8.1f  %8.1f  %8.1f\n", name, plen, (double)c[runs / 2] / (double)n,
            (double)c[0] / (double)n, (double)c[runs - 1] / (double)n);
@@ -165,10 +306,13 @@ static void bench(const char *name, enum kind kind, uint16_t plen, uint64_t flag
 int main(int argc, char **argv)
 {
     uint64_t n = 10000000;
-    int runs = 7, opt, f;
+    int runs = 7, opt, f, with_eal = 0;
 
-    while ((opt = getopt(argc, argv, "n:r:h")) != -1) {
+    while ((opt = getopt(argc, argv, "n:r:eh")) != -1) {
         switch (opt) {
+        case 'e':
+            with_eal = 1;
+            break;
         case 'n':
             n = strtoull(optarg, NULL, 10);
             break;
@@ -176,7 +320,7 @@ int main(int argc, char **argv)
             runs = atoi(optarg);
             break;
         default:
-            fprintf(stderr, "usage: %s [-n packets] [-r runs (1..%d)]\n", argv[0], MAX_RUNS);
+            fprintf(stderr, "usage: %s [-n packets] [-r runs (1..%d)] [-e]\n", argv[0], MAX_RUNS);
             return opt == 'h' ? 0 : 2;
         }
     }
@@ -205,6 +349,11 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    for (f = 0; f < NFRAMES; f++) {
+        struct dp_tx_tuple t = flow_tuple(f % NFLOWS);
+
+        lookup_keys[f] = dp_flowtab_key(t.src_ip, t.src_port, t.dst_port);
+    }
 
     printf("bench_dp_pkt: %llu packets x %d runs per case, %d flows, cycles/packet (TSC)\n",
            (unsigned long long)n, runs, NFLOWS);
@@ -218,6 +367,14 @@ int main(int argc, char **argv)
     bench("TX build, software checksums", TX, 1200, 0, n, runs);
     bench("TX build, IP+UDP checksum offload", TX, 1200,
           DP_TX_OFFLOAD_IP_CKSUM | DP_TX_OFFLOAD_UDP_CKSUM, n, runs);
+    bench("flow lookup only: dp_flowtab", LK_FLOWTAB, 0, 0, n, runs);
+    if (with_eal) {
+        if (rte_hash_setup(argv[0]) != 0)
+            return 1;
+        bench("flow lookup only: rte_hash (CRC), single", LK_RTE_HASH, 0, 0, n, runs);
+        bench("flow lookup only: rte_hash (CRC), bulk 32", LK_RTE_HASH_BULK, 0, 0, n, runs);
+        rte_hash_teardown();
+    }
     printf("(sink %llu)\n", (unsigned long long)(sink & 1));
 
     dp_flowtab_free(&ft);
