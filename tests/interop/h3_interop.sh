@@ -7,6 +7,8 @@
 #   CASE  get       GET of a 200 kB file, byte-exact
 #         post      POST of 1 MB (status 200, every byte acknowledged; Caddy echoes
 #                   it back and the echo is compared byte for byte)
+#         ipv6      (gtlsserver) GET over [::1], the certificate checked against
+#                   its IP address SAN
 #         shutdown  8 requests in flight, then shutdown(max_push=3): all complete,
 #                   GOAWAY(0) sent, outcome OK (H3_NO_ERROR)
 # Exit 77 (skip) when the peer binary is absent.
@@ -19,6 +21,13 @@ caddy) command -v caddy >/dev/null || { echo "caddy not installed: skip"; exit 7
 h3sink) [ -x "$sink" ] || { echo "h3sink binary not given"; exit 2; } ;;
 *) echo "unknown peer $peer"; exit 2 ;;
 esac
+
+addr=127.0.0.1 host=localhost
+if [ "$case" = ipv6 ]; then
+    [ "$peer" = gtlsserver ] || { echo "ipv6 case is for gtlsserver"; exit 2; }
+    ip -6 addr show dev lo 2>/dev/null | grep -q '::1' || { echo "no ::1 on lo: skip"; exit 77; }
+    addr=::1 host=::1
+fi
 
 work=$(mktemp -d /tmp/h3dp-interop-$$.XXXXXX)
 pid=
@@ -33,12 +42,12 @@ mkdir -p "$work/docroot"
 head -c 200000 /dev/urandom >"$work/docroot/file.bin"
 echo "hello" >"$work/docroot/index.html"
 
-udp_bound() { # PORT: is something listening on 127.0.0.1:PORT/udp?
+udp_bound() { # PORT: is something listening on $addr:PORT/udp?
     ss -Hlun "sport = :$1" 2>/dev/null | grep -q .
 }
 
 start_gtlsserver() {
-    gtlsserver -q -d "$work/docroot" --timeout=10s 127.0.0.1 "$port" \
+    gtlsserver -q -d "$work/docroot" --timeout=10s "$addr" "$port" \
         "$certs/server-key.pem" "$certs/server.pem" >"$work/peer.log" 2>&1 &
     pid=$!
 }
@@ -99,7 +108,7 @@ done
 [ -n "$pid" ] || fail "$peer did not start"
 
 run() { # h3client ARGS...: against the peer, output in $work/out
-    timeout 60 "$client" --addr 127.0.0.1 --port "$port" --host localhost \
+    timeout 60 "$client" --addr "$addr" --port "$port" --host "$host" \
         --ca "$certs/ca.pem" --timeout 20 --json "$@" >"$work/out" 2>"$work/err"
     rc=$?
     cat "$work/out"
@@ -143,6 +152,11 @@ post)
         pattern 1000000 >"$work/sent"
         cmp "$work/sent" "$work/resp" || fail "echoed body differs"
     fi
+    ;;
+ipv6)
+    run --path "$getpath" --out "$work/got.bin" || fail "GET over IPv6 failed"
+    cmp "$work/docroot/file.bin" "$work/got.bin" || fail "GET body differs"
+    [ "$(field outcome_ok)" = true ] || fail "outcome not OK"
     ;;
 shutdown)
     run --path "$getpath" -n 8 --shutdown-early --max-push 3 || fail "shutdown run failed"
