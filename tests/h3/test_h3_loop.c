@@ -149,6 +149,8 @@ struct setup {
     uint64_t handshake_timeout_ns;
     const char *keylog, *qlog;
     uint64_t max_streams;         /* client-side cap on concurrent requests */
+    bool system_store;            /* trust the system store, not the test CA */
+    bool insecure;
     const struct h3_mem *mem;
     size_t max_requests;
     uint32_t loss_ppm;
@@ -193,7 +195,8 @@ static void env_start(struct env *e, const struct setup *su)
 
     h3_conn_params_default(&p);
     p.host = su->host ? su->host : SERVER_NAME;
-    p.ca_file = ca;
+    p.ca_file = su->system_store ? NULL : ca;
+    p.insecure = su->insecure;
     p.local = (struct sockaddr *)&e->cli;
     p.local_len = sizeof(e->cli);
     p.remote = (struct sockaddr *)&e->srv;
@@ -701,12 +704,12 @@ static void test_loss_5pct(void **state)
     free(body);
 }
 
-static void tls_fail(const char *cert, const char *expect)
+static void tls_fail(const char *cert, const char *expect, bool system_store)
 {
     struct env e;
     char buf[512];
 
-    env_start(&e, &(struct setup){ .cert = cert });
+    env_start(&e, &(struct setup){ .cert = cert, .system_store = system_store });
     assert_int_equal(submit(&e, 0, "GET", "/", NULL, 0, NULL, 0, 0), 0);
     assert_int_equal(run(&e, until_closed, 30 * SEC), 0);
     assert_false(e.established);
@@ -726,13 +729,32 @@ static void tls_fail(const char *cert, const char *expect)
 static void test_tls_wrong_name(void **state)
 {
     (void)state;
-    tls_fail("wrongname", "does not match");
+    tls_fail("wrongname", "does not match", false);
 }
 
 static void test_tls_unknown_ca(void **state)
 {
     (void)state;
-    tls_fail("untrusted", "issuer");
+    tls_fail("untrusted", "issuer", false);
+}
+
+/* The system store does not know the test CA either. */
+static void test_tls_system_store(void **state)
+{
+    (void)state;
+    tls_fail("server", "issuer", true);
+}
+
+/* The lab switch: no verification at all, so the wrong name gets through. */
+static void test_tls_insecure(void **state)
+{
+    struct env e;
+    (void)state;
+
+    env_start(&e, &(struct setup){ .cert = "wrongname", .insecure = true });
+    connect_ok(&e);
+    shutdown_ok(&e);
+    env_stop(&e);
 }
 
 static void test_malformed_response_headers(void **state)
@@ -1016,6 +1038,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_loss_5pct),
         cmocka_unit_test(test_tls_wrong_name),
         cmocka_unit_test(test_tls_unknown_ca),
+        cmocka_unit_test(test_tls_system_store),
+        cmocka_unit_test(test_tls_insecure),
         cmocka_unit_test(test_malformed_response_headers),
         cmocka_unit_test(test_local_close_and_errors),
         cmocka_unit_test(test_keepalive),
