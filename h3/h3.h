@@ -210,6 +210,9 @@ struct h3_stats {
     uint64_t rtt_min_ns, rtt_smoothed_ns, rtt_var_ns, cwnd, bytes_in_flight;
     uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv;
     uint64_t pkts_recv_dropped;      /* datagrams ngtcp2 refused */
+    uint64_t pkts_lost;              /* packets with our stream data declared lost (ngtcp2
+                                        1.11 counts loss per stream; ACK-only and
+                                        handshake packets are not included) */
     uint64_t streams_open, requests_queued;
     uint64_t requests_started, requests_completed, requests_failed;
     uint64_t requests_not_processed, requests_cancelled, requests_conn_closed;

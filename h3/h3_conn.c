@@ -231,6 +231,9 @@ static int setup_h3(struct h3_conn *c)
         h3_conn_fail_app(c, H3_H3_INTERNAL_ERROR, "cannot open HTTP/3 streams");
         return NGTCP2_ERR_CALLBACK_FAILURE;
     }
+    c->uni_ids[0] = ctrl;
+    c->uni_ids[1] = qenc;
+    c->uni_ids[2] = qdec;
     return 0;
 }
 
@@ -302,6 +305,8 @@ static int stream_close_cb(ngtcp2_conn *qc, uint32_t flags, int64_t stream_id,
     (void)stream_ud;
     if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET))
         app_error_code = NGHTTP3_H3_NO_ERROR;
+    /* ngtcp2 1.11 counts lost packets per stream only: keep the total. */
+    c->pkts_lost_closed += ngtcp2_conn_get_stream_loss_count(c->qc, stream_id);
     if (!c->hc)
         return 0;
     int rv = nghttp3_conn_close_stream(c->hc, stream_id, app_error_code);
@@ -469,6 +474,7 @@ int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn 
     c->max_streams_cap = p->max_streams;
     c->max_udp_payload = p->max_udp_payload;
     c->goaway_sent_id = c->goaway_recv_id = -1;
+    c->uni_ids[0] = c->uni_ids[1] = c->uni_ids[2] = -1;
     c->state = H3_STATE_CONNECTING;
 
     if ((rv = copy_addr(&c->local, p->local, p->local_len)) != 0 ||

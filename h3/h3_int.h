@@ -105,6 +105,8 @@ struct h3_conn {
 
     /* counters */
     uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv, pkts_recv_dropped;
+    uint64_t pkts_lost_closed;  /* loss counts of streams already closed */
+    int64_t uni_ids[3];         /* our control and QPACK streams */
     uint64_t req_started, req_completed, req_failed, req_not_processed, req_cancelled,
         req_conn_closed;
     uint64_t body_bytes_sent, body_bytes_recv;

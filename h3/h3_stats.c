@@ -31,6 +31,12 @@ void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st)
     st->bytes_sent = c->bytes_sent;
     st->bytes_recv = c->bytes_recv;
     st->pkts_recv_dropped = c->pkts_recv_dropped;
+    st->pkts_lost = c->pkts_lost_closed;
+    for (const struct h3_req *r = c->active.head; r; r = r->next)
+        st->pkts_lost += ngtcp2_conn_get_stream_loss_count(c->qc, r->stream_id);
+    for (int i = 0; i < 3; i++)
+        if (c->uni_ids[i] >= 0)
+            st->pkts_lost += ngtcp2_conn_get_stream_loss_count(c->qc, c->uni_ids[i]);
     st->streams_open = c->active.n;
     st->requests_queued = c->queue.n;
     st->requests_started = c->req_started;

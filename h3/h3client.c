@@ -437,13 +437,15 @@ int main(int argc, char **argv)
                "\"goaway_sent_id\":%" PRId64 ",\"goaway_recv_id\":%" PRId64
                ",\"max_push_requested\":%" PRIu64 ",\"max_push_effective\":%" PRIu64
                ",\"alpn\":\"%s\",\"tls\":\"%s\",\"cipher\":\"%s\",\"rtt_min_us\":%" PRIu64
-               ",\"pkts_sent\":%" PRIu64 ",\"pkts_recv\":%" PRIu64 ",\"gso\":%s"
+               ",\"pkts_sent\":%" PRIu64 ",\"pkts_recv\":%" PRIu64 ",\"pkts_lost\":%" PRIu64
+               ",\"gso\":%s"
                ",\"gso_sends\":%" PRIu64 ",\"sendmmsg\":%" PRIu64 "}\n",
                rn.o.n, rn.ok, rn.bad_status, rn.failed, rn.not_processed, rn.cancelled,
                rn.closed, rn.bytes_up, rn.bytes_down, wall, cpu, st.outcome.ok ? "true" : "false",
                ob, st.goaway_sent_id, st.goaway_recv_id, st.max_push_requested,
                st.max_push_effective, st.alpn, st.tls_version, st.tls_cipher,
-               st.rtt_min_ns / 1000, st.pkts_sent, st.pkts_recv, ks.gso ? "true" : "false",
+               st.rtt_min_ns / 1000, st.pkts_sent, st.pkts_recv, st.pkts_lost,
+               ks.gso ? "true" : "false",
                ks.gso_sends, ks.sendmmsg_calls);
     } else {
         printf("requests %" PRIu64 ": ok %" PRIu64 ", bad status %" PRIu64 " (first %d), failed %"
