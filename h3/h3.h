@@ -106,7 +106,9 @@ struct h3_outcome {
 /* Format |o| for humans into |buf| (|len| bytes); returns |buf|. */
 const char *h3_outcome_str(const struct h3_outcome *o, char *buf, size_t len);
 
-/* Allocator for everything the connection allocates (ngtcp2, nghttp3, the driver).
+/* Allocator for what the connection allocates: ngtcp2, nghttp3 and the driver
+ * (connection, request pool, kept bodies). GnuTLS keeps its own allocator (the
+ * TLS session is created once per connection, off the packet path).
  * Same contract as malloc/free/calloc/realloc; |ud| is passed back. */
 struct h3_mem {
     void *ud;
