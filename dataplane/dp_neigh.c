@@ -54,6 +54,7 @@ struct neigh_slot {
     uint32_t q_tail;
     uint16_t q_len;
     uint8_t tries;
+    uint8_t wanted; /* we asked for it (resolve/static): keep it fresh by probing */
 };
 
 struct dp_neigh {
@@ -280,6 +281,7 @@ static void slot_claim(struct dp_neigh *t, struct neigh_slot *s, uint32_t ip,
     s->q_tail = QUEUE_NIL;
     s->q_len = 0;
     s->tries = 0;
+    s->wanted = 0;
     s->deadline_ns = 0;
     s->updated_ns = 0;
     slot_publish(s, ip, macst_make(mac, st));
@@ -370,6 +372,7 @@ int dp_neigh_resolve(struct dp_neigh *t, rte_be32_t ip, void *pkt, uint64_t now_
         case DP_NEIGH_REACHABLE:
         case DP_NEIGH_STALE:
         case DP_NEIGH_PERMANENT:
+            s->wanted = 1;
             macst_mac(v, mac);
             return DP_NEIGH_READY;
         case DP_NEIGH_INCOMPLETE:
@@ -389,6 +392,7 @@ int dp_neigh_resolve(struct dp_neigh *t, rte_be32_t ip, void *pkt, uint64_t now_
     if (s == NULL)
         return -ENOSPC;
     slot_claim(t, s, ip, NULL, DP_NEIGH_INCOMPLETE);
+    s->wanted = 1;
     s->tries = 1;
     s->deadline_ns = now_ns + t->p.retry_ns;
     if (pkt != NULL)
@@ -487,6 +491,14 @@ uint64_t dp_neigh_tick(struct dp_neigh *t, uint64_t now_ns)
                 send_arp(t, s->ip, NULL);
                 break;
             case DP_NEIGH_REACHABLE:
+                if (!s->wanted) {
+                    /* Learnt from someone's request and never asked for by us: let it
+                     * go rather than probe it forever (a busy LAN must not fill the
+                     * table). If a worker still uses it, its next miss resolves it. */
+                    t->stats.expired++;
+                    slot_kill(t, s);
+                    continue;
+                }
                 /* Still usable while we check it is still there (RFC 1122 2.3.2.1). */
                 slot_publish(s, s->ip,
                              (v & ~(0xffULL << MACST_STATE_SHIFT)) | (uint64_t)DP_NEIGH_STALE

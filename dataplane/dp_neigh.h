@@ -12,7 +12,8 @@
  * States (RFC 1122 2.3.2.1 / RFC 4861-like):
  *   INCOMPLETE  request sent, packets queued; retried every retry_ns, FAILED after
  *               max_retries requests without reply
- *   REACHABLE   usable; after reachable_ns becomes STALE
+ *   REACHABLE   usable; after reachable_ns becomes STALE, or is dropped if nobody ever
+ *               asked for it (created by dp_neigh_learn(create) only, never resolved)
  *   STALE       still usable; re-probed with unicast requests every retry_ns, REACHABLE
  *               again on a reply, FAILED after max_retries probes
  *   FAILED      unusable; resolve fails fast (-EHOSTUNREACH) for failed_hold_ns, then the
@@ -80,6 +81,7 @@ struct dp_neigh_stats {
     uint64_t queue_overflow; /* queued packets freed because a queue was full */
     uint64_t queue_failed;   /* queued packets freed because resolution failed */
     uint64_t table_full;     /* resolve/learn refused: no free slot */
+    uint64_t expired;        /* unwanted entries dropped at the end of REACHABLE */
 };
 
 /* Allocates a table (the only allocation). |ops| must have all three callbacks; it is

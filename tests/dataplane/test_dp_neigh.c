@@ -243,6 +243,33 @@ static void test_expiry_and_probe(void **state)
     dp_neigh_del(t);
 }
 
+/* Entries only learnt from other hosts' requests are dropped at expiry, not probed; once
+ * we resolve through one, it is kept fresh like any other. */
+static void test_unwanted_expire(void **state)
+{
+    struct dp_neigh_params p = params();
+    struct dp_neigh *t = mk(&p);
+    struct rte_ether_addr m;
+    rte_be32_t x = BE32(0xc6120021u), y = BE32(0xc6120022u);
+
+    (void)state;
+    assert_int_equal(dp_neigh_learn(t, x, &mac1, 0, true), 0);
+    assert_int_equal(dp_neigh_learn(t, y, &mac2, 0, true), 0);
+    assert_int_equal(dp_neigh_lookup(t, x, &m), 0);
+    assert_int_equal(dp_neigh_resolve(t, y, NULL, 10, &m), DP_NEIGH_READY);
+    assert_memory_equal(&m, &mac2, 6);
+    dp_neigh_tick(t, 30000 * MS);
+    assert_int_equal(dp_neigh_lookup(t, x, &m), -ENOENT);
+    assert_int_equal(dp_neigh_stats(t)->expired, 1);
+    /* y went STALE (still usable) and was probed by unicast; x was not probed. */
+    assert_int_equal(dp_neigh_lookup(t, y, &m), 0);
+    assert_int_equal(rec.arp_ucast, 1);
+    assert_memory_equal(&rec.last_arp_dst, &mac2, 6);
+    assert_int_equal(rec.last_arp_ip, y);
+    assert_int_equal(rec.arp_bcast, 0);
+    dp_neigh_del(t);
+}
+
 static void test_queue_overflow(void **state)
 {
     struct dp_neigh_params p = params();
@@ -461,11 +488,9 @@ static void test_lockfree_reader(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resolve_learn),
-        cmocka_unit_test(test_retries_and_failure),
-        cmocka_unit_test(test_expiry_and_probe),
-        cmocka_unit_test(test_queue_overflow),
-        cmocka_unit_test(test_capacity_static_and_reuse),
+        cmocka_unit_test(test_resolve_learn),    cmocka_unit_test(test_retries_and_failure),
+        cmocka_unit_test(test_expiry_and_probe), cmocka_unit_test(test_unwanted_expire),
+        cmocka_unit_test(test_queue_overflow),   cmocka_unit_test(test_capacity_static_and_reuse),
         cmocka_unit_test(test_lockfree_reader),
     };
 
