@@ -293,7 +293,9 @@ struct h3_req_params {
  * here: h3_conn_expiry() turns "now" and the next h3_conn_on_expiry() (or an
  * explicit h3_conn_flush()) sends it, so a burst of requests shares packets. On success *|out|
  * (may be NULL) holds the request, valid until its on_complete returns.
- * Errors: H3_ERR_INVAL (missing method/path, bad body), H3_ERR_TOO_LARGE
+ * Errors: H3_ERR_INVAL (missing or invalid method/path, a field name that is
+ * not a lower-case token, a bad value, a pseudo-header or connection-specific
+ * field among |headers| (RFC 9114 §4.2), bad body), H3_ERR_TOO_LARGE
  * (headers beyond H3_REQ_MAX_HEADERS/H3_REQ_HEADER_SPACE), H3_ERR_NOBUFS (pool
  * full), H3_ERR_SHUTDOWN (after shutdown or peer GOAWAY), H3_ERR_CLOSED,
  * H3_ERR_FILE (body fd not a mappable regular file). */

@@ -150,13 +150,52 @@ static int req_setup_body(struct h3_req *r, const struct h3_req_params *p, uint6
     return H3_ERR_INVAL;
 }
 
+/* Connection-specific fields are forbidden in HTTP/3 (RFC 9114 §4.2). */
+static bool connection_specific(const char *name, const char *value)
+{
+    static const char *const banned[] = { "connection", "keep-alive", "proxy-connection",
+                                          "transfer-encoding", "upgrade" };
+    for (size_t i = 0; i < sizeof(banned) / sizeof(banned[0]); i++)
+        if (strcmp(name, banned[i]) == 0)
+            return true;
+    return strcmp(name, "te") == 0 && strcmp(value, "trailers") != 0;
+}
+
+/* A field the caller asked for: lower-case token name, valid value, no
+ * pseudo-header, nothing connection-specific (RFC 9114 §4.2, RFC 9110 §5). */
+static bool valid_field(const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < n; i++)
+        if (name[i] >= 'A' && name[i] <= 'Z')
+            return false;
+    return n > 0 && name[0] != ':' && nghttp3_check_header_name((const uint8_t *)name, n) &&
+           nghttp3_check_header_value((const uint8_t *)value, strlen(value)) &&
+           !connection_specific(name, value);
+}
+
+/* Method: a token (RFC 9110 §9.1). Path: origin-form or "*" (RFC 9114 §4.3.1). */
+static bool valid_request_line(const char *method, const char *path)
+{
+    for (const char *m = method; *m; m++)
+        if (*m <= ' ' || *m >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", *m))
+            return false;
+    if (path[0] != '/' && strcmp(path, "*") != 0)
+        return false;
+    for (const char *q = path; *q; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f)
+            return false;
+    return true;
+}
+
 static int req_fill(struct h3_req *r, const struct h3_req_params *p, const char *authority)
 {
     uint64_t blen = 0;
     bool blen_known;
     int rv;
 
-    if (!p->method || !*p->method || !p->path || !*p->path)
+    if (!p->method || !*p->method || !p->path || !*p->path ||
+        !valid_request_line(p->method, p->path))
         return H3_ERR_INVAL;
     if (p->n_headers > H3_REQ_MAX_HEADERS || (p->n_headers && !p->headers))
         return p->n_headers > H3_REQ_MAX_HEADERS ? H3_ERR_TOO_LARGE : H3_ERR_INVAL;
@@ -174,7 +213,7 @@ static int req_fill(struct h3_req *r, const struct h3_req_params *p, const char 
         return rv;
     for (size_t i = 0; i < p->n_headers; i++) {
         const struct h3_header *h = &p->headers[i];
-        if (!h->name || !h->value || !*h->name)
+        if (!h->name || !h->value || !valid_field(h->name, h->value))
             return H3_ERR_INVAL;
         if ((rv = req_add_field(r, h->name, strlen(h->name), h->value, strlen(h->value))) != 0)
             return rv;

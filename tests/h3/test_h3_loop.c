@@ -798,8 +798,24 @@ static void test_local_close_and_errors(void **state)
     assert_int_equal(submit(&e, 0, "GET", "/", NULL, 0, many, H3_REQ_MAX_HEADERS + 1, 0),
                      H3_ERR_TOO_LARGE);
     assert_int_equal(submit(&e, 0, NULL, "/", NULL, 0, NULL, 0, 0), H3_ERR_INVAL);
-    assert_int_equal(submit(&e, 0, "GET", "/", NULL, 0, NULL, 0, 0), 0);
-    assert_int_equal(submit(&e, 1, "GET", "/", NULL, 0, NULL, 0, 0), 0);
+    /* Bad input is refused with a clear error, never sent. */
+    static const struct h3_header bad[][1] = {
+        { { "X-Upper", "1" } },       { { ":path", "/x" } },
+        { { "connection", "close" } }, { { "te", "gzip" } },
+        { { "bad name", "1" } },       { { "x-ok", "line\r\nbreak" } },
+        { { "", "1" } },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(submit(&e, 0, "GET", "/", NULL, 0, bad[i], 1, 0), H3_ERR_INVAL);
+    assert_int_equal(submit(&e, 0, "GE T", "/", NULL, 0, NULL, 0, 0), H3_ERR_INVAL);
+    assert_int_equal(submit(&e, 0, "GET", "no-slash", NULL, 0, NULL, 0, 0), H3_ERR_INVAL);
+    assert_int_equal(submit(&e, 0, "GET", "/a b", NULL, 0, NULL, 0, 0), H3_ERR_INVAL);
+    static const struct h3_header good[] = { { "te", "trailers" }, { "x-fine", "v a l" } };
+    struct h3_stats st0;
+    h3_conn_stats(e.c, &st0);
+    assert_int_equal(st0.requests_queued, 0);
+    assert_int_equal(submit(&e, 0, "GET", "/", NULL, 0, good, 2, 0), 0);
+    assert_int_equal(submit(&e, 1, "OPTIONS", "*", NULL, 0, NULL, 0, 0), 0);
     assert_int_equal(submit(&e, 2, "GET", "/", NULL, 0, NULL, 0, 0), H3_ERR_NOBUFS);
     /* Submitting writes nothing; the expiry says "now" until a flush sends it. */
     assert_int_equal(h3_conn_expiry(e.c), 0);
