@@ -815,32 +815,32 @@ static int q_stream_close(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t 
     return rv == 0 ? 0 : cb_fail(c, rv);
 }
 
-static int q_stream_reset(ngtcp2_conn *q, int64_t sid, uint64_t final_size, uint64_t code, void *ud,
-                          void *sud)
+/* RESET_STREAM and STOP_SENDING both end our interest in reading |sid|. */
+static int sconn_shutdown_read(struct sconn *c, int64_t sid)
 {
-    struct sconn *c = ud;
     int rv;
-    (void)q;
-    (void)final_size;
-    (void)code;
-    (void)sud;
     if (c->h == NULL)
         return 0;
     rv = nghttp3_conn_shutdown_stream_read(c->h, sid);
     return rv == 0 ? 0 : cb_fail(c, rv);
 }
 
+static int q_stream_reset(ngtcp2_conn *q, int64_t sid, uint64_t final_size, uint64_t code, void *ud,
+                          void *sud)
+{
+    (void)q;
+    (void)final_size;
+    (void)code;
+    (void)sud;
+    return sconn_shutdown_read(ud, sid);
+}
+
 static int q_stop_sending(ngtcp2_conn *q, int64_t sid, uint64_t code, void *ud, void *sud)
 {
-    struct sconn *c = ud;
-    int rv;
     (void)q;
     (void)code;
     (void)sud;
-    if (c->h == NULL)
-        return 0;
-    rv = nghttp3_conn_shutdown_stream_read(c->h, sid);
-    return rv == 0 ? 0 : cb_fail(c, rv);
+    return sconn_shutdown_read(ud, sid);
 }
 
 static int q_extend_remote_bidi(ngtcp2_conn *q, uint64_t max, void *ud)
