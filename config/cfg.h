@@ -157,6 +157,8 @@ struct cfg_upload {
     uint32_t retry_max_ms;
     uint32_t retry_limit;        /* 0: retry without limit */
     char spool_dir[CFG_STR_MAX]; /* empty: no spool directory */
+    char ingest_socket[CFG_SOCKET_PATH_MAX]; /* empty: no ingest socket */
+    uint32_t ingest_queue;       /* records held in memory before producers get EAGAIN */
     char content_type[CFG_STR_MAX];
     enum cfg_compress compress;
     uint32_t generator_record_bytes;

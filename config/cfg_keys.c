@@ -94,6 +94,7 @@ void cfg_defaults(struct cfg *c)
     c->upload.retry_limit = 10;
     snprintf(c->upload.content_type, sizeof(c->upload.content_type), "%s",
              "application/octet-stream");
+    c->upload.ingest_queue = 65536;
     c->upload.compress = CFG_COMPRESS_NONE;
     c->upload.generator_record_bytes = 1024;
     c->upload.generator_rate = 0;
@@ -632,6 +633,8 @@ const struct cfg_key cfg_keys[] = {
     U("upload", "retry_max_ms", upload.retry_max_ms, 1, 3600000),
     U("upload", "retry_limit", upload.retry_limit, 0, 1000000),
     S("upload", "spool_dir", upload.spool_dir, parse_dir, 0),
+    S("upload", "ingest_socket", upload.ingest_socket, parse_socket, 0),
+    U("upload", "ingest_queue", upload.ingest_queue, 1, 16u << 20),
     S("upload", "content_type", upload.content_type, parse_content_type, CFG_K_NONEMPTY),
     E("upload", "compress", upload.compress, compress_names, parse_compress),
     SZ("upload", "generator_record_bytes", upload.generator_record_bytes, 1, 16u << 20),
