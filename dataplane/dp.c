@@ -463,6 +463,38 @@ const struct rte_ether_addr *dp_mac(const struct dp *dp)
     return &dp->port.mac;
 }
 
+rte_be32_t dp_ipv4(const struct dp *dp)
+{
+    return dp->iface.ip;
+}
+
+unsigned dp_n_workers(const struct dp *dp)
+{
+    return dp->n_workers;
+}
+
+unsigned dp_worker_lcore(const struct dp *dp, unsigned index)
+{
+    return index < dp->n_workers ? dp->workers[index].lcore_id : 0;
+}
+
+int dp_lcore_counters(const struct dp *dp, unsigned lcore, struct dp_lcore_counters *out)
+{
+    for (unsigned i = 0; i < dp->n_workers; i++) {
+        const struct dp_worker *w = &dp->workers[i];
+        if (w->lcore_id != lcore)
+            continue;
+        *out = (struct dp_lcore_counters){
+            .busy_cycles = w->st.busy_cycles, .idle_cycles = w->st.idle_cycles,
+            .rx_pkts = w->st.rx_pkts, .tx_pkts = w->st.tx_pkts,
+            .flow_rx = w->st.flow_rx, .flow_tx = w->st.flow_tx,
+            .tsc_hz = rte_get_tsc_hz(),
+        };
+        return 0;
+    }
+    return -EINVAL;
+}
+
 uint64_t dp_now_ns(const struct dp *dp)
 {
     return dp_tsc_ns(dp, rte_rdtsc());

@@ -123,6 +123,20 @@ void dp_stats_print(const struct dp *dp, FILE *out);
 /* Our MAC address (valid after dp_new). */
 const struct rte_ether_addr *dp_mac(const struct dp *dp);
 
+/* Our IPv4 address (network order); the number of worker lcores and the EAL id of the
+ * |index|-th (0 for an index out of range). Fixed at dp_new. */
+rte_be32_t dp_ipv4(const struct dp *dp);
+unsigned dp_n_workers(const struct dp *dp);
+unsigned dp_worker_lcore(const struct dp *dp, unsigned index);
+
+/* Counters of worker lcore |lcore| (stale by up to one loop iteration). Returns 0 or
+ * -EINVAL when |lcore| is not a worker. Any thread. */
+struct dp_lcore_counters {
+    uint64_t busy_cycles, idle_cycles, rx_pkts, tx_pkts, flow_rx, flow_tx;
+    uint64_t tsc_hz;
+};
+int dp_lcore_counters(const struct dp *dp, unsigned lcore, struct dp_lcore_counters *out);
+
 /* Current time of the dataplane clock (TSC-based), in nanoseconds. */
 uint64_t dp_now_ns(const struct dp *dp);
 

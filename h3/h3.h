@@ -201,6 +201,9 @@ int h3_conn_close(struct h3_conn *c, uint64_t app_error_code, const char *reason
 
 enum h3_state h3_conn_state(const struct h3_conn *c);
 
+/* The ID of the last GOAWAY the peer sent, -1 if none (cheap: per event loop step). */
+int64_t h3_conn_goaway_recv_id(const struct h3_conn *c);
+
 /* Copy the outcome into |o|. Returns true when the connection is closed (the
  * outcome is final), false otherwise (|o|->kind = H3_CLOSE_NONE or provisional). */
 bool h3_conn_outcome(const struct h3_conn *c, struct h3_outcome *o);
@@ -305,6 +308,11 @@ int h3_conn_request(struct h3_conn *c, const struct h3_req_params *p, uint64_t n
 /* Tell the driver a producer that returned WOULDBLOCK has data again. Returns 0
  * or H3_ERR_STATE. Sent like a new request (next expiry run or h3_conn_flush). */
 int h3_req_resume(struct h3_req *r);
+
+/* Cancel |r| (queued or in flight): its stream is reset with H3_REQUEST_CANCELLED and
+ * on_complete runs now with H3_REQ_CANCELLED. Not from inside |r|'s own callbacks.
+ * Returns 0 or H3_ERR_STATE (already complete, or the connection is closing). */
+int h3_req_cancel(struct h3_req *r);
 
 /* KEEP sink: the body kept so far. */
 const uint8_t *h3_req_body(const struct h3_req *r, size_t *len);

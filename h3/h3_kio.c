@@ -246,6 +246,17 @@ static void kio_read(struct h3_kio *k)
     }
 }
 
+int h3_kio_fd(const struct h3_kio *k)
+{
+    return k->fd;
+}
+
+void h3_kio_read(struct h3_kio *k)
+{
+    kio_read(k);
+    h3_kio_flush(k);
+}
+
 static bool all_closed(struct h3_kio *const *k, size_t n)
 {
     for (size_t i = 0; i < n; i++)

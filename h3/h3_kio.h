@@ -45,6 +45,13 @@ const struct sockaddr *h3_kio_remote(const struct h3_kio *k, socklen_t *len);
 /* Attach the connection whose datagrams this socket carries. */
 void h3_kio_attach(struct h3_kio *k, struct h3_conn *c);
 
+/* The socket, for an external event loop (readable: call h3_kio_read). */
+int h3_kio_fd(const struct h3_kio *k);
+
+/* Read what the socket holds (bounded batch) into the attached connection, then send what
+ * the connection wrote in reply. For external event loops; h3_kio_run does this itself. */
+void h3_kio_read(struct h3_kio *k);
+
 /* Send what is buffered. Returns 0 or -errno. */
 int h3_kio_flush(struct h3_kio *k);
 

@@ -462,6 +462,23 @@ int h3_req_resume(struct h3_req *r)
     return nghttp3_conn_resume_stream(r->conn->hc, r->stream_id) == 0 ? 0 : H3_ERR_STATE;
 }
 
+int h3_req_cancel(struct h3_req *r)
+{
+    struct h3_conn *c = r ? r->conn : NULL;
+
+    if (!r || (r->where != H3_REQ_QUEUED && r->where != H3_REQ_ACTIVE))
+        return H3_ERR_STATE;
+    if (r->where == H3_REQ_ACTIVE) {
+        if (c->state >= H3_STATE_CLOSING)
+            return H3_ERR_STATE;
+        ngtcp2_conn_shutdown_stream(c->qc, 0, r->stream_id, H3_H3_REQUEST_CANCELLED);
+        nghttp3_conn_shutdown_stream_write(c->hc, r->stream_id);
+        c->tx_pending = true;
+    }
+    h3_req_complete(r, H3_REQ_CANCELLED, H3_H3_REQUEST_CANCELLED);
+    return 0;
+}
+
 const uint8_t *h3_req_body(const struct h3_req *r, size_t *len)
 {
     *len = r->keep_len;

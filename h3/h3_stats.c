@@ -6,6 +6,11 @@ enum h3_state h3_conn_state(const struct h3_conn *c)
     return c->state;
 }
 
+int64_t h3_conn_goaway_recv_id(const struct h3_conn *c)
+{
+    return c->goaway_recv_id;
+}
+
 bool h3_conn_outcome(const struct h3_conn *c, struct h3_outcome *o)
 {
     *o = c->outcome;

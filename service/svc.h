@@ -83,7 +83,7 @@ struct svc_conn_params {
 };
 
 struct svc_conn_cbs {
-    /* State changes: ESTABLISHED, DRAINING (own shutdown or peer GOAWAY). */
+    /* State changes: ESTABLISHED, DRAINING (own shutdown or peer GOAWAY), CLOSING. */
     void (*on_state)(void *ud, uint64_t conn, enum h3_state st);
     /* The peer sent GOAWAY with |id| (may be called more than once, ids decreasing). */
     void (*on_goaway)(void *ud, uint64_t conn, int64_t id);
@@ -140,6 +140,9 @@ struct svc_req;
 
 struct svc_req_result {
     struct h3_req_outcome o;      /* result, status, stream id, body bytes */
+    int err;                      /* 0, or why it never started (H3_ERR_*, e.g. H3_ERR_INVAL
+                                     for a header h3 refused; o.result is then FAILED, or
+                                     NOT_PROCESSED when the connection was going away) */
     uint64_t rtt_ns;              /* from submission on the worker to completion */
     /* keep_response only (valid during the callback): */
     const char *headers; size_t headers_len;  /* "name: value\n" lines */

@@ -1,0 +1,569 @@
+/* svc.c: the main side of the connection service (svc.h): connection ids and infos,
+ * commands to the workers, events back as callbacks. Main thread only. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netinet/in.h>
+
+#include "dp.h"
+#include "svc_int.h"
+
+#define SVC_RING 4096
+#define SVC_POOL 16384
+#define SVC_DRAIN_BURST 64
+#define SVC_DRAIN_MAX 4096 /* events handled per svc_poll() */
+
+void svc_conf_defaults(struct svc_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->io = SVC_IO_KERNEL;
+    c->n_workers = 1;
+    c->idle_timeout_ns = 30000000000ull;
+    c->handshake_timeout_ns = 10000000000ull;
+    c->max_streams = 100;
+    c->initial_max_data = 16u << 20;
+    c->initial_max_stream_data = 4u << 20;
+    c->max_requests = 256;
+    c->max_conns = 4096;
+    c->closed_keep = 64;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void svc_del(struct svc *s);
+
+struct svc *svc_new(const struct svc_conf *c, int *err)
+{
+    struct svc *s;
+    int rv = -EINVAL;
+
+    if (!c || c->n_workers == 0 || c->n_workers > SVC_MAX_WORKERS ||
+        (c->io == SVC_IO_DPDK && !c->dp) || c->max_conns == 0)
+        goto fail_early;
+    if ((c->ca_file && strlen(c->ca_file) >= PATH_MAX) ||
+        (c->keylog_file && strlen(c->keylog_file) >= PATH_MAX) ||
+        (c->qlog_dir && strlen(c->qlog_dir) >= PATH_MAX))
+        goto fail_early;
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        rv = -ENOMEM;
+        goto fail_early;
+    }
+    s->conf = *c;
+    copy_str(s->ca_file, sizeof(s->ca_file), c->ca_file);
+    copy_str(s->keylog, sizeof(s->keylog), c->keylog_file);
+    copy_str(s->qlog_dir, sizeof(s->qlog_dir), c->qlog_dir);
+    s->conf.ca_file = s->ca_file;
+    s->conf.keylog_file = s->keylog;
+    s->conf.qlog_dir = s->qlog_dir;
+    s->next_id = 1;
+    s->bus = ctl_bus_new(c->n_workers, SVC_RING, SVC_POOL, &rv);
+    if (!s->bus) {
+        free(s);
+        goto fail_early;
+    }
+    s->workers = aligned_alloc(64, sizeof(*s->workers) * c->n_workers);
+    if (!s->workers) {
+        ctl_bus_del(s->bus);
+        free(s);
+        rv = -ENOMEM;
+        goto fail_early;
+    }
+    const struct svc_backend *be =
+        c->io == SVC_IO_DPDK ? &svc_dpdk_backend : &svc_kernel_backend;
+    for (unsigned i = 0; i < c->n_workers; i++) {
+        rv = svc_worker_init(s, &s->workers[i], i, c->worker_lcores[i], be);
+        if (rv < 0)
+            goto fail;
+        s->n_workers++;
+        rv = c->io == SVC_IO_DPDK ? svc_dpdk_attach(&s->workers[i])
+                                  : svc_kernel_start(&s->workers[i]);
+        if (rv < 0)
+            goto fail;
+    }
+    return s;
+fail:
+    svc_del(s);
+fail_early:
+    if (err)
+        *err = rv;
+    return NULL;
+}
+
+static void free_conn(struct svc_conn *c)
+{
+    free(c);
+}
+
+/* Frees what an event message still owns, without callbacks (svc_del). */
+static void drop_event(struct svc *s, struct ctl_msg *m)
+{
+    if (m->type == SVC_EV_REQ_DONE)
+        free((void *)((struct svc_m_req_done *)m->arg)->res.headers);
+    else if (m->type == SVC_EV_STATS)
+        free(m->data);
+    else if (m->type == SVC_CMD_STATS)
+        free(m->data);
+    ctl_msg_free(s->bus, m);
+}
+
+void svc_del(struct svc *s)
+{
+    struct ctl_msg *msgs[SVC_DRAIN_BURST];
+    unsigned n;
+
+    if (!s)
+        return;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        if (s->conf.io == SVC_IO_KERNEL)
+            svc_kernel_stop(&s->workers[i]);
+        else
+            dp_worker_hook_set(s->conf.dp, s->workers[i].lcore, NULL, NULL);
+    }
+    /* The workers are stopped: their state can be torn down from here. */
+    for (unsigned i = 0; i < s->n_conns; i++) {
+        struct svc_conn *c = s->conns[i];
+        if (c->w)
+            svc_worker_drop_conn(c->w, c);
+    }
+    while ((n = ctl_bus_drain(s->bus, msgs, SVC_DRAIN_BURST)) > 0)
+        for (unsigned i = 0; i < n; i++)
+            drop_event(s, msgs[i]);
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct ctl_msg *m;
+        /* Commands never picked up (a STATS buffer is ours). */
+        while (ctl_bus_worker_poll(s->bus, i, &m, 1) == 1)
+            drop_event(s, m);
+    }
+    for (unsigned i = 0; i < s->n_workers; i++)
+        svc_worker_fini(&s->workers[i]);
+    for (unsigned i = 0; i < s->n_conns; i++) {
+        struct svc_conn *c = s->conns[i];
+        if (c->w && c->connect_msg)
+            ctl_msg_free(s->bus, c->connect_msg);
+        free_conn(c);
+    }
+    free(s->conns);
+    free(s->workers);
+    ctl_bus_del(s->bus);
+    free(s);
+}
+
+int svc_eventfd(const struct svc *s)
+{
+    return ctl_bus_eventfd(s->bus);
+}
+
+bool svc_arm(struct svc *s)
+{
+    return ctl_bus_arm(s->bus);
+}
+
+/* ---------------------------------------------------------------- the table */
+
+static int find_idx(const struct svc *s, uint64_t id)
+{
+    unsigned lo = 0, hi = s->n_conns;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (s->conns[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_conns && s->conns[lo]->id == id ? (int)lo : -1;
+}
+
+static struct svc_conn *find(const struct svc *s, uint64_t id)
+{
+    int i = find_idx(s, id);
+    return i < 0 ? NULL : s->conns[i];
+}
+
+/* Forgets the oldest closed connections beyond closed_keep. */
+static void evict_closed(struct svc *s)
+{
+    unsigned i = 0;
+    while (s->n_closed > s->conf.closed_keep && i < s->n_conns) {
+        struct svc_conn *c = s->conns[i];
+        if (!c->info.closed) {
+            i++;
+            continue;
+        }
+        memmove(&s->conns[i], &s->conns[i + 1], (s->n_conns - i - 1) * sizeof(*s->conns));
+        s->n_conns--;
+        s->n_closed--;
+        c->in_table = false;
+        if (c->outstanding == 0)
+            free_conn(c);
+    }
+}
+
+static void release_if_done(struct svc_conn *c)
+{
+    if (!c->in_table && c->info.closed && c->outstanding == 0)
+        free_conn(c);
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void handle_event(struct svc *s, struct ctl_msg *m)
+{
+    struct svc_conn *c = ((struct svc_m_conn *)m->arg)->c;
+
+    switch (m->type) {
+    case SVC_EV_STATE: {
+        enum h3_state st = ((struct svc_m_state *)m->arg)->st;
+        if (!c->info.closed) {
+            c->info.state = st;
+            if (c->cbs.on_state)
+                c->cbs.on_state(c->ud, c->id, st);
+        }
+        break;
+    }
+    case SVC_EV_GOAWAY: {
+        int64_t id = ((struct svc_m_goaway *)m->arg)->id;
+        c->info.goaway_recv_id = id;
+        if (c->cbs.on_goaway && !c->info.closed)
+            c->cbs.on_goaway(c->ud, c->id, id);
+        break;
+    }
+    case SVC_EV_REQ_DONE: {
+        struct svc_m_req_done *d = (struct svc_m_req_done *)m->arg;
+        struct svc_req *r = m->data;
+        c->outstanding--;
+        c->info.requests_active--;
+        c->info.requests_done++;
+        r->done(r->ud, r, &d->res);
+        free((void *)d->res.headers);
+        break;
+    }
+    case SVC_EV_STATS: {
+        struct svc_m_stats *d = (struct svc_m_stats *)m->arg;
+        c->outstanding--;
+        d->cb(d->ud, c->id, m->status, m->status == 0 ? m->data : NULL);
+        free(m->data);
+        break;
+    }
+    case SVC_EV_ACK:
+        c->outstanding--;
+        break;
+    case SVC_EV_CLOSED: {
+        struct svc_m_closed *d = (struct svc_m_closed *)m->arg;
+        c->info.closed = true;
+        c->info.state = H3_STATE_CLOSED;
+        c->info.outcome = c->final.outcome;
+        if (d->goaway_recv_id >= 0)
+            c->info.goaway_recv_id = d->goaway_recv_id;
+        s->n_active--;
+        s->n_closed++;
+        if (c->cbs.on_closed)
+            c->cbs.on_closed(c->ud, c->id, &c->info.outcome);
+        ctl_msg_free(s->bus, m);
+        evict_closed(s);
+        return;
+    }
+    default:
+        break;
+    }
+    ctl_msg_free(s->bus, m);
+    release_if_done(c);
+}
+
+unsigned svc_poll(struct svc *s, uint64_t now_ns)
+{
+    struct ctl_msg *msgs[SVC_DRAIN_BURST];
+    unsigned total = 0, n;
+    (void)now_ns;
+
+    while (total < SVC_DRAIN_MAX && (n = ctl_bus_drain(s->bus, msgs, SVC_DRAIN_BURST)) > 0) {
+        for (unsigned i = 0; i < n; i++)
+            handle_event(s, msgs[i]);
+        total += n;
+    }
+    if (s->conf.io == SVC_IO_KERNEL)
+        ctl_bus_ack(s->bus); /* the eventfd may have been written: do not spin on it */
+    return total;
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static int send_cmd(struct svc *s, struct svc_conn *c, struct ctl_msg *m)
+{
+    m->conn_id = c->id;
+    ((struct svc_m_conn *)m->arg)->c = c;
+    int rv = ctl_bus_send(s->bus, c->widx, m);
+    if (rv < 0)
+        return rv;
+    if (s->conf.io == SVC_IO_KERNEL)
+        svc_kernel_wake(&s->workers[c->widx]);
+    return 0;
+}
+
+static int pick_worker(const struct svc *s, int lcore)
+{
+    unsigned load[SVC_MAX_WORKERS] = { 0 };
+    int best = 0;
+
+    if (lcore >= 0) {
+        for (unsigned i = 0; i < s->n_workers; i++)
+            if (s->workers[i].lcore == (unsigned)lcore)
+                return (int)i;
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < s->n_conns; i++)
+        if (!s->conns[i]->info.closed)
+            load[s->conns[i]->widx]++;
+    for (unsigned i = 1; i < s->n_workers; i++)
+        if (load[i] < load[best])
+            best = (int)i;
+    return best;
+}
+
+int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc_conn_cbs *cbs,
+                void *ud, uint64_t *conn)
+{
+    struct svc_conn *c;
+    struct ctl_msg *m;
+    int w, rv;
+
+    if (!p || !p->remote || !p->host || !p->host[0] || strlen(p->host) >= sizeof(c->host) ||
+        (p->sni && strlen(p->sni) >= sizeof(c->sni)) ||
+        (p->ca_file && strlen(p->ca_file) >= sizeof(c->ca_file)) ||
+        p->remote_len > sizeof(c->remote) ||
+        (p->remote->sa_family != AF_INET && p->remote->sa_family != AF_INET6))
+        return -EINVAL;
+    if (s->conf.io == SVC_IO_DPDK && p->remote->sa_family != AF_INET)
+        return -EAFNOSUPPORT;
+    if (s->n_active >= s->conf.max_conns)
+        return -ENOSPC;
+    w = pick_worker(s, p->lcore);
+    if (w < 0)
+        return w;
+    if (s->n_conns == s->cap_conns) {
+        unsigned cap = s->cap_conns ? 2 * s->cap_conns : 64;
+        struct svc_conn **t = realloc(s->conns, cap * sizeof(*t));
+        if (!t)
+            return -ENOMEM;
+        s->conns = t;
+        s->cap_conns = cap;
+    }
+    c = aligned_alloc(64, (sizeof(*c) + 63) & ~(size_t)63);
+    if (!c)
+        return -ENOMEM;
+    memset(c, 0, sizeof(*c));
+    m = ctl_msg_alloc(s->bus);
+    if (!m) {
+        free(c);
+        return -ENOBUFS;
+    }
+    c->id = s->next_id;
+    c->widx = (unsigned)w;
+    c->cbs = cbs ? *cbs : (struct svc_conn_cbs){ 0 };
+    c->ud = ud;
+    memcpy(&c->remote, p->remote, p->remote_len);
+    c->remote_len = p->remote_len;
+    copy_str(c->host, sizeof(c->host), p->host);
+    copy_str(c->sni, sizeof(c->sni), p->sni);
+    copy_str(c->ca_file, sizeof(c->ca_file), p->ca_file ? p->ca_file : s->ca_file);
+    c->insecure = p->insecure < 0 ? s->conf.insecure : p->insecure != 0;
+    c->info.id = c->id;
+    copy_str(c->info.url, sizeof(c->info.url), p->url ? p->url : p->host);
+    c->info.lcore = s->workers[w].lcore;
+    c->info.state = H3_STATE_CONNECTING;
+    c->info.goaway_recv_id = -1;
+    m->type = SVC_CMD_CONNECT;
+    rv = send_cmd(s, c, m);
+    if (rv < 0) {
+        ctl_msg_free(s->bus, m);
+        free(c);
+        return rv;
+    }
+    s->next_id++;
+    c->in_table = true;
+    s->conns[s->n_conns++] = c; /* ids only grow: the table stays sorted */
+    s->n_active++;
+    *conn = c->id;
+    return 0;
+}
+
+int svc_conn_info(const struct svc *s, uint64_t conn, struct svc_conn_info *out)
+{
+    const struct svc_conn *c = find(s, conn);
+    if (!c)
+        return -ENOENT;
+    *out = c->info;
+    return 0;
+}
+
+uint64_t svc_conn_next(const struct svc *s, uint64_t prev)
+{
+    unsigned lo = 0, hi = s->n_conns;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (s->conns[mid]->id <= prev)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_conns ? s->conns[lo]->id : 0;
+}
+
+unsigned svc_conns_active(const struct svc *s)
+{
+    return s->n_active;
+}
+
+int svc_conn_stats(struct svc *s, uint64_t conn,
+                   void (*cb)(void *ud, uint64_t conn, int err, const struct h3_stats *st),
+                   void *ud)
+{
+    struct svc_conn *c = find(s, conn);
+    struct ctl_msg *m;
+    struct svc_m_stats *a;
+
+    if (!c)
+        return -ENOENT;
+    if (!cb)
+        return -EINVAL;
+    m = ctl_msg_alloc(s->bus);
+    if (!m)
+        return -ENOBUFS;
+    m->data = malloc(sizeof(struct h3_stats));
+    if (!m->data) {
+        ctl_msg_free(s->bus, m);
+        return -ENOMEM;
+    }
+    m->type = SVC_CMD_STATS;
+    a = (struct svc_m_stats *)m->arg;
+    a->cb = cb;
+    a->ud = ud;
+    int rv = send_cmd(s, c, m);
+    if (rv < 0) {
+        free(m->data);
+        ctl_msg_free(s->bus, m);
+        return rv;
+    }
+    c->outstanding++;
+    return 0;
+}
+
+int svc_shutdown(struct svc *s, uint64_t conn, uint64_t max_push, uint64_t timeout_ns)
+{
+    struct svc_conn *c = find(s, conn);
+    struct ctl_msg *m;
+
+    if (!c)
+        return -ENOENT;
+    if (c->info.closed || c->info.state >= H3_STATE_CLOSING)
+        return -ESHUTDOWN;
+    m = ctl_msg_alloc(s->bus);
+    if (!m)
+        return -ENOBUFS;
+    m->type = SVC_CMD_SHUTDOWN;
+    struct svc_m_shutdown *a = (struct svc_m_shutdown *)m->arg;
+    a->max_push = max_push;
+    a->timeout_ns = timeout_ns;
+    int rv = send_cmd(s, c, m);
+    if (rv < 0) {
+        ctl_msg_free(s->bus, m);
+        return rv;
+    }
+    c->outstanding++;
+    return 0;
+}
+
+int svc_close(struct svc *s, uint64_t conn, uint64_t code, const char *reason)
+{
+    struct svc_conn *c = find(s, conn);
+    struct ctl_msg *m;
+
+    if (!c)
+        return -ENOENT;
+    if (c->info.closed || c->info.state >= H3_STATE_CLOSING)
+        return -ESHUTDOWN;
+    m = ctl_msg_alloc(s->bus);
+    if (!m)
+        return -ENOBUFS;
+    m->type = SVC_CMD_CLOSE;
+    struct svc_m_close *a = (struct svc_m_close *)m->arg;
+    a->code = code;
+    copy_str(a->reason, sizeof(a->reason), reason);
+    int rv = send_cmd(s, c, m);
+    if (rv < 0) {
+        ctl_msg_free(s->bus, m);
+        return rv;
+    }
+    c->outstanding++;
+    return 0;
+}
+
+void svc_shutdown_all(struct svc *s, uint64_t timeout_ns)
+{
+    for (unsigned i = 0; i < s->n_conns; i++) {
+        struct svc_conn *c = s->conns[i];
+        if (!c->info.closed && c->info.state < H3_STATE_CLOSING)
+            svc_shutdown(s, c->id, 0, timeout_ns);
+    }
+}
+
+int svc_request(struct svc *s, uint64_t conn, struct svc_req *r)
+{
+    struct svc_conn *c = find(s, conn);
+    struct ctl_msg *m;
+
+    if (!r || !r->method || !r->path || !r->done || (r->body && r->synth_len) ||
+        (r->n_headers && !r->headers))
+        return -EINVAL;
+    if (!c)
+        return -ENOENT;
+    if (c->info.closed || c->info.state >= H3_STATE_DRAINING)
+        return -ESHUTDOWN;
+    m = ctl_msg_alloc(s->bus);
+    if (!m)
+        return -ENOBUFS;
+    m->type = SVC_CMD_REQUEST;
+    m->data = r;
+    int rv = send_cmd(s, c, m);
+    if (rv < 0) {
+        ctl_msg_free(s->bus, m);
+        return rv;
+    }
+    c->outstanding++;
+    c->info.requests_active++;
+    return 0;
+}
+
+unsigned svc_worker_stats(const struct svc *s, struct svc_worker_stats *out, unsigned max)
+{
+    unsigned n = s->n_workers < max ? s->n_workers : max;
+
+    for (unsigned i = 0; i < n; i++) {
+        const struct svc_worker *w = &s->workers[i];
+        struct svc_worker_stats *o = &out[i];
+        memset(o, 0, sizeof(*o));
+        o->lcore = w->lcore;
+        o->conns = atomic_load_explicit(&w->ctr.conns, memory_order_relaxed);
+        o->requests = atomic_load_explicit(&w->ctr.requests, memory_order_relaxed);
+        o->arena_bytes = atomic_load_explicit(&w->ctr.arena_bytes, memory_order_relaxed);
+        o->arena_peak = atomic_load_explicit(&w->ctr.arena_peak, memory_order_relaxed);
+        o->cpu_ns = atomic_load_explicit(&w->ctr.cpu_ns, memory_order_relaxed);
+        if (s->conf.io == SVC_IO_DPDK) {
+            struct dp_lcore_counters lc;
+            if (dp_lcore_counters(s->conf.dp, w->lcore, &lc) == 0) {
+                o->busy_cycles = lc.busy_cycles;
+                o->idle_cycles = lc.idle_cycles;
+                o->pkts_rx = lc.flow_rx;
+                o->pkts_tx = lc.flow_tx;
+                if (lc.tsc_hz)
+                    o->cpu_ns = (uint64_t)((double)lc.busy_cycles * 1e9 / (double)lc.tsc_hz);
+            }
+        }
+    }
+    return n;
+}
