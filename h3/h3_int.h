@@ -43,6 +43,7 @@ struct h3_req {
     uint16_t n_fields, space_used;
     struct h3_field fields[H3_REQ_MAX_HEADERS + 5]; /* pseudo-headers + extras */
     char space[H3_REQ_HEADER_SPACE];
+    struct h3_req *all_next;    /* every slot of the connection (kept across reuse) */
 };
 
 struct h3_req_list {
@@ -73,8 +74,8 @@ struct h3_conn {
     uint64_t max_streams_cap;
     size_t max_udp_payload;
 
-    struct h3_req *pool;
-    size_t pool_n;
+    struct h3_req *pool_all;    /* slots made so far, at most pool_n, reused via free_list */
+    size_t pool_n, pool_made;
     struct h3_req *free_list;
     struct h3_req_list queue, active;
 

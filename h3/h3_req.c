@@ -1,5 +1,7 @@
 /*
- * h3_req.c: requests. A fixed pool per connection (no malloc per request);
+ * h3_req.c: requests. A pool of request slots per connection, made on demand up to
+ * max_requests and reused (a slot is allocated only when more requests are outstanding
+ * than ever before on this connection, so an idle connection holds none);
  * a FIFO of requests waiting for a stream; the active list; request bodies
  * (memory, mapped file, producer) fed to nghttp3 without copies; response
  * sinks (count, keep, callback); completion with a result.
@@ -19,17 +21,39 @@
 
 int h3_req_pool_init(struct h3_conn *c, size_t n)
 {
-    c->pool = c->mem.calloc(n, sizeof(*c->pool), c->mem.ud);
-    if (!c->pool)
-        return H3_ERR_NOMEM;
+    if (n == 0)
+        return H3_ERR_INVAL;
     c->pool_n = n;
-    for (size_t i = n; i-- > 0;) {
-        c->pool[i].conn = c;
-        c->pool[i].where = H3_REQ_FREE;
-        c->pool[i].next = c->free_list;
-        c->free_list = &c->pool[i];
-    }
+    c->pool_made = 0;
+    c->pool_all = NULL;
+    c->free_list = NULL;
     return 0;
+}
+
+/* A free slot: from the free list, else a new one while under the limit; NULL if none. */
+static struct h3_req *req_slot(struct h3_conn *c, int *err)
+{
+    struct h3_req *r = c->free_list;
+
+    if (r) {
+        c->free_list = r->next;
+        return r;
+    }
+    if (c->pool_made >= c->pool_n) {
+        *err = H3_ERR_NOBUFS;
+        return NULL;
+    }
+    r = c->mem.calloc(1, sizeof(*r), c->mem.ud);
+    if (!r) {
+        *err = H3_ERR_NOMEM;
+        return NULL;
+    }
+    r->conn = c;
+    r->where = H3_REQ_FREE;
+    r->all_next = c->pool_all;
+    c->pool_all = r;
+    c->pool_made++;
+    return r;
 }
 
 static void req_release_resources(struct h3_req *r)
@@ -48,12 +72,14 @@ static void req_release_resources(struct h3_req *r)
 
 void h3_req_pool_free(struct h3_conn *c)
 {
-    if (!c->pool)
-        return;
-    for (size_t i = 0; i < c->pool_n; i++)
-        req_release_resources(&c->pool[i]);
-    c->mem.free(c->pool, c->mem.ud);
-    c->pool = NULL;
+    while (c->pool_all) {
+        struct h3_req *r = c->pool_all;
+        c->pool_all = r->all_next;
+        req_release_resources(r);
+        c->mem.free(r, c->mem.ud);
+    }
+    c->free_list = NULL;
+    c->pool_made = 0;
 }
 
 void h3_req_list_push(struct h3_req_list *l, struct h3_req *r)
@@ -251,10 +277,9 @@ int h3_conn_request(struct h3_conn *c, const struct h3_req_params *p, uint64_t n
         return H3_ERR_CLOSED;
     if (c->shutdown_requested || c->goaway_recv_id >= 0)
         return H3_ERR_SHUTDOWN;
-    if (!(r = c->free_list))
-        return H3_ERR_NOBUFS;
+    if (!(r = req_slot(c, &rv)))
+        return rv;
 
-    c->free_list = r->next;
     struct h3_conn *owner = r->conn;
     memset(r, 0, offsetof(struct h3_req, space));
     r->conn = owner;

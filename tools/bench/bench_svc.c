@@ -1,0 +1,375 @@
+/* bench_svc: the connection service under load, in DPDK or kernel mode, against an
+ * HTTP/3 server (h3sink). Prints one JSON line of figures. Used by tools/bench-upload.
+ *
+ *   bench_svc [EAL-ARGS --] --io dpdk|kernel --remote IP:PORT --ca FILE
+ *             [--local IP/PREFIX --gw IP --dev NAME]      (dpdk mode)
+ *             bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS
+ *
+ * bulk   one connection, one POST of BYTES generated on the worker (zero copy)
+ * small  STREAMS POSTs of SIZE bytes kept in flight for SECONDS
+ * idle   CONNS established connections on one worker, then heap bytes per connection
+ *
+ * Worker CPU: DPDK mode counts the worker lcore's busy cycles (loop iterations that did
+ * work; idle polling excluded); kernel mode the worker thread's CPU time. */
+#include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "dp.h"
+#include "svc.h"
+
+struct bench {
+    struct dp *dp;
+    struct svc *svc;
+    struct sockaddr_in remote;
+    const char *mode;
+    uint64_t arg1, arg2, arg3;
+    int rc;
+    char result[1024];
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct conn_obs {
+    bool established, closed;
+    struct h3_outcome o;
+    unsigned *n_est;
+};
+
+static void on_state(void *ud, uint64_t id, enum h3_state st)
+{
+    struct conn_obs *c = ud;
+    (void)id;
+    if (st == H3_STATE_ESTABLISHED && !c->established) {
+        c->established = true;
+        if (c->n_est)
+            (*c->n_est)++;
+    }
+}
+
+static void on_closed(void *ud, uint64_t id, const struct h3_outcome *o)
+{
+    struct conn_obs *c = ud;
+    (void)id;
+    c->closed = true;
+    c->o = *o;
+}
+
+static const struct svc_conn_cbs cbs = { .on_state = on_state, .on_closed = on_closed };
+
+static bool pump(struct bench *b, const bool *flag, uint64_t deadline)
+{
+    while (!*flag && mono_ns() < deadline)
+        if (!svc_poll(b->svc, 0)) {
+            struct timespec ts = { 0, 50000 };
+            nanosleep(&ts, NULL);
+        }
+    return *flag;
+}
+
+static int open_conn(struct bench *b, struct conn_obs *o, uint64_t *id)
+{
+    struct svc_conn_params p = {
+        .url = "bench", .remote = (const struct sockaddr *)&b->remote,
+        .remote_len = sizeof(b->remote), .host = "198.18.0.1", .insecure = -1, .lcore = -1,
+    };
+    char host[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &b->remote.sin_addr, host, sizeof(host));
+    p.host = host;
+    return svc_connect(b->svc, &p, &cbs, o, id);
+}
+
+static uint64_t worker_cpu_ns(struct bench *b)
+{
+    struct svc_worker_stats ws;
+    svc_worker_stats(b->svc, &ws, 1);
+    return ws.cpu_ns;
+}
+
+struct small_req {
+    struct svc_req r;
+    struct bench *b;
+    uint64_t conn, *done, *failed, rtt_sum;
+    bool *stop;
+};
+
+static void small_done(void *ud, struct svc_req *r, const struct svc_req_result *res)
+{
+    struct small_req *q = ud;
+    if (res->o.result == H3_REQ_COMPLETED && res->o.status / 100 == 2) {
+        (*q->done)++;
+        q->rtt_sum += res->rtt_ns;
+    } else {
+        (*q->failed)++;
+    }
+    if (!*q->stop && svc_request(q->b->svc, q->conn, r) != 0)
+        (*q->failed)++;
+}
+
+struct bulk_obs {
+    bool done;
+    struct svc_req_result res;
+};
+
+static void bulk_done(void *ud, struct svc_req *rq, const struct svc_req_result *res)
+{
+    struct bulk_obs *st = ud;
+    (void)rq;
+    st->done = true;
+    st->res = *res;
+}
+
+static void *run(void *arg)
+{
+    struct bench *b = arg;
+    struct conn_obs o = { 0 };
+    uint64_t id;
+
+    if (strcmp(b->mode, "idle") == 0) {
+        unsigned n = (unsigned)b->arg1, est = 0;
+        struct conn_obs *cs = calloc(n, sizeof(*cs));
+        struct svc_worker_stats w0, w1;
+        svc_worker_stats(b->svc, &w0, 1);
+        struct mallinfo2 m0 = mallinfo2();
+        for (unsigned i = 0; i < n; i++) {
+            cs[i].n_est = &est;
+            if (open_conn(b, &cs[i], &id) != 0) {
+                snprintf(b->result, sizeof(b->result), "{\"error\":\"connect %u failed\"}", i);
+                b->rc = 1;
+                goto out;
+            }
+            if (i % 50 == 49) /* pace the handshakes */
+                while (est + 10 < i && !cs[i].closed)
+                    pump(b, &cs[i].closed, mono_ns() + 1000000);
+        }
+        uint64_t end = mono_ns() + 60000000000ull;
+        bool all = false;
+        while (!all && mono_ns() < end) {
+            all = est == n;
+            pump(b, &all, mono_ns() + 10000000);
+        }
+        struct timespec ts = { 1, 0 }; /* let the handshakes' leftovers settle */
+        nanosleep(&ts, NULL);
+        svc_poll(b->svc, 0);
+        svc_worker_stats(b->svc, &w1, 1);
+        struct mallinfo2 m1 = mallinfo2();
+        uint64_t arena = w1.arena_bytes - w0.arena_bytes;
+        uint64_t heap = m1.uordblks > m0.uordblks ? m1.uordblks - m0.uordblks : 0;
+        snprintf(b->result, sizeof(b->result),
+                 "{\"mode\":\"idle\",\"conns\":%u,\"established\":%u,\"arena_bytes\":%" PRIu64
+                 ",\"libc_heap_bytes\":%" PRIu64 ",\"bytes_per_conn\":%" PRIu64
+                 ",\"arena_per_conn\":%" PRIu64 "}",
+                 n, est, arena, heap, est ? (arena + heap) / est : 0, est ? arena / est : 0);
+        b->rc = est == n ? 0 : 1;
+        svc_shutdown_all(b->svc, 2000000000ull);
+        end = mono_ns() + 10000000000ull;
+        while (svc_conns_active(b->svc) && mono_ns() < end)
+            svc_poll(b->svc, 0);
+    out:
+        free(cs);
+        if (b->dp)
+            dp_request_stop(b->dp);
+        return NULL;
+    }
+
+    if (open_conn(b, &o, &id) != 0 || !pump(b, &o.established, mono_ns() + 10000000000ull)) {
+        snprintf(b->result, sizeof(b->result), "{\"error\":\"no connection\"}");
+        b->rc = 1;
+        goto done;
+    }
+    if (strcmp(b->mode, "bulk") == 0) {
+        struct svc_req r = { .method = "POST", .path = "/bulk", .synth_len = b->arg1 };
+        struct bulk_obs st = { 0 };
+        r.done = bulk_done;
+        r.ud = &st;
+        uint64_t c0 = worker_cpu_ns(b), t0 = mono_ns();
+        svc_request(b->svc, id, &r);
+        pump(b, &st.done, t0 + 600000000000ull);
+        uint64_t wall = mono_ns() - t0, cpu = worker_cpu_ns(b) - c0;
+        bool ok = st.done && st.res.o.status == 200 && st.res.o.body_sent == b->arg1;
+        snprintf(b->result, sizeof(b->result),
+                 "{\"mode\":\"bulk\",\"ok\":%s,\"bytes\":%" PRIu64 ",\"wall_s\":%.3f,"
+                 "\"cpu_s\":%.3f,\"gbit_s\":%.3f,\"cpu_s_per_gib\":%.3f}",
+                 ok ? "true" : "false", st.res.o.body_sent, wall / 1e9, cpu / 1e9,
+                 st.res.o.body_sent * 8.0 / (double)wall,
+                 cpu / 1e9 / ((double)b->arg1 / (1 << 30)));
+        b->rc = ok ? 0 : 1;
+    } else {
+        unsigned streams = (unsigned)b->arg2;
+        uint64_t done = 0, failed = 0;
+        bool stop = false;
+        struct small_req *q = calloc(streams, sizeof(*q));
+        uint64_t c0 = worker_cpu_ns(b), t0 = mono_ns(), end = t0 + b->arg1 * 1000000000ull;
+        for (unsigned i = 0; i < streams; i++) {
+            q[i] = (struct small_req){ .r = { .method = "POST", .path = "/rec",
+                                              .synth_len = b->arg3, .done = small_done,
+                                              .ud = &q[i] },
+                                       .b = b, .conn = id, .done = &done, .failed = &failed,
+                                       .stop = &stop };
+            svc_request(b->svc, id, &q[i].r);
+        }
+        bool never = false;
+        pump(b, &never, end);
+        stop = true;
+        uint64_t wall = mono_ns() - t0, cpu = worker_cpu_ns(b) - c0, rtt = 0;
+        struct svc_conn_info ci;
+        for (;;) { /* let the last ones finish */
+            svc_conn_info(b->svc, id, &ci);
+            if (!ci.requests_active || mono_ns() > end + 10000000000ull)
+                break;
+            svc_poll(b->svc, 0);
+        }
+        for (unsigned i = 0; i < streams; i++)
+            rtt += q[i].rtt_sum;
+        snprintf(b->result, sizeof(b->result),
+                 "{\"mode\":\"small\",\"ok\":%s,\"requests\":%" PRIu64 ",\"failed\":%" PRIu64
+                 ",\"wall_s\":%.3f,\"cpu_s\":%.3f,\"req_s\":%.0f,\"cpu_us_per_req\":%.3f,"
+                 "\"rtt_ms\":%.3f}",
+                 failed == 0 && done ? "true" : "false", done, failed, wall / 1e9, cpu / 1e9,
+                 done / (wall / 1e9), done ? cpu / 1e3 / (double)done : 0,
+                 done ? rtt / 1e6 / (double)done : 0);
+        b->rc = failed == 0 && done ? 0 : 1;
+        free(q);
+    }
+    svc_shutdown(b->svc, id, 0, 2000000000ull);
+    pump(b, &o.closed, mono_ns() + 5000000000ull);
+done:
+    if (b->dp)
+        dp_request_stop(b->dp);
+    return NULL;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: bench_svc [EAL-ARGS --] --io dpdk|kernel --remote IP:PORT --ca FILE "
+                    "[--local IP/PREFIX --gw IP --dev NAME] bulk BYTES | small SECONDS STREAMS "
+                    "SIZE | idle CONNS\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    static struct bench b;
+    const char *io = NULL, *remote = NULL, *ca = NULL, *local = NULL, *gw = NULL, *dev = NULL;
+    struct svc_conf sc;
+    int i, err;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0)
+            break;
+    bool eal = i < argc;
+    if (eal) {
+        int n = rte_eal_init(argc, argv);
+        if (n < 0) {
+            fprintf(stderr, "EAL init failed: %s\n", rte_strerror(rte_errno));
+            return 1;
+        }
+        argc -= n;
+        argv += n;
+    }
+    for (i = 1; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+        const char *k = argv[i] + 2, *v = argv[i + 1];
+        if (!strcmp(k, "io")) io = v;
+        else if (!strcmp(k, "remote")) remote = v;
+        else if (!strcmp(k, "ca")) ca = v;
+        else if (!strcmp(k, "local")) local = v;
+        else if (!strcmp(k, "gw")) gw = v;
+        else if (!strcmp(k, "dev")) dev = v;
+        else return usage();
+    }
+    if (!io || !remote || !ca || i >= argc)
+        return usage();
+    b.mode = argv[i];
+    int need = !strcmp(b.mode, "small") ? 3 : 1;
+    if ((strcmp(b.mode, "bulk") && strcmp(b.mode, "small") && strcmp(b.mode, "idle")) ||
+        argc - i - 1 != need)
+        return usage();
+    b.arg1 = strtoull(argv[i + 1], NULL, 10);
+    if (need == 3) {
+        b.arg2 = strtoull(argv[i + 2], NULL, 10);
+        b.arg3 = strtoull(argv[i + 3], NULL, 10);
+    }
+    char rip[64];
+    unsigned port;
+    if (sscanf(remote, "%63[0-9.]:%u", rip, &port) != 2 || port == 0 || port > 65535 ||
+        inet_pton(AF_INET, rip, &b.remote.sin_addr) != 1 || b.arg1 == 0)
+        return usage();
+    b.remote.sin_family = AF_INET;
+    b.remote.sin_port = htons((uint16_t)port);
+
+    svc_conf_defaults(&sc);
+    sc.ca_file = ca;
+    sc.n_workers = 1;
+    sc.max_conns = 100000;
+    sc.max_requests = 1024;
+    sc.max_streams = 0; /* the peer's limit */
+    if (!strcmp(io, "dpdk")) {
+        struct dp_conf c;
+        char lip[64];
+        unsigned pl;
+        if (!eal || !local || !gw || !dev || sscanf(local, "%63[0-9.]/%u", lip, &pl) != 2)
+            return usage();
+        dp_conf_defaults(&c);
+        c.device = dev;
+        c.prefix_len = (uint8_t)pl;
+        inet_pton(AF_INET, lip, &c.ip);
+        inet_pton(AF_INET, gw, &c.gateway);
+        c.n_workers = 1;
+        c.worker_lcores[0] = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+        c.max_flows = 4096;
+        b.dp = dp_new(&c);
+        if (!b.dp) {
+            fprintf(stderr, "dp_new: %s\n", rte_strerror(rte_errno));
+            return 1;
+        }
+        sc.io = SVC_IO_DPDK;
+        sc.dp = b.dp;
+        sc.worker_lcores[0] = c.worker_lcores[0];
+    } else if (!strcmp(io, "kernel")) {
+        sc.io = SVC_IO_KERNEL;
+        sc.worker_lcores[0] = 1;
+    } else {
+        return usage();
+    }
+    b.svc = svc_new(&sc, &err);
+    if (!b.svc) {
+        fprintf(stderr, "svc_new: %s\n", strerror(-err));
+        return 1;
+    }
+    if (b.dp) {
+        pthread_t th;
+        if (dp_start(b.dp) != 0)
+            return 1;
+        pthread_create(&th, NULL, run, &b);
+        dp_main_loop(b.dp, NULL, NULL);
+        pthread_join(th, NULL);
+        dp_stop(b.dp);
+    } else {
+        run(&b);
+    }
+    svc_del(b.svc);
+    if (b.dp) {
+        dp_del(b.dp);
+        rte_eal_cleanup();
+    }
+    printf("%s\n", b.result);
+    return b.rc;
+}
