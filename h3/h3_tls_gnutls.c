@@ -1,5 +1,6 @@
 /* h3_tls_gnutls.c: the TLS seam implemented with GnuTLS + ngtcp2_crypto_gnutls. */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,103 @@ static const char H3_TLS_PRIORITY[] =
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
     "+CHACHA20-POLY1305:%DISABLE_TLS13_COMPAT_MODE";
 
+/* Certificate credentials (the parsed trust store) are shared by every session with the
+ * same trust anchors: loading a CA bundle per connection would cost its parse time and
+ * tens of KB to MBs per connection. Entries live while a session uses them; the lock is
+ * taken only when a connection is created or freed, never per packet. GnuTLS allows a
+ * credentials structure to be used by sessions in several threads once it is set up. */
+struct h3_cred {
+    struct h3_cred *next;
+    char *ca_file; /* NULL: the system store */
+    bool insecure; /* no trust anchors at all */
+    unsigned refs;
+    gnutls_certificate_credentials_t cred;
+};
+
+static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct h3_cred *cred_list;
+
+static bool cred_match(const struct h3_cred *e, const char *ca_file, bool insecure)
+{
+    if (e->insecure || insecure)
+        return e->insecure == insecure;
+    if (!e->ca_file || !ca_file)
+        return !e->ca_file && !ca_file;
+    return strcmp(e->ca_file, ca_file) == 0;
+}
+
+static struct h3_cred *cred_get(const char *ca_file, bool insecure, char *err, size_t errlen)
+{
+    struct h3_cred *e;
+    int rv;
+
+    pthread_mutex_lock(&cred_lock);
+    for (e = cred_list; e; e = e->next)
+        if (cred_match(e, ca_file, insecure)) {
+            e->refs++;
+            pthread_mutex_unlock(&cred_lock);
+            return e;
+        }
+    e = calloc(1, sizeof(*e));
+    if (!e || (ca_file && !insecure && !(e->ca_file = strdup(ca_file)))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    e->insecure = insecure;
+    if ((rv = gnutls_certificate_allocate_credentials(&e->cred)) != 0) {
+        snprintf(err, errlen, "credentials: %s", gnutls_strerror(rv));
+        goto fail;
+    }
+    if (!insecure) {
+        if (ca_file)
+            rv = gnutls_certificate_set_x509_trust_file(e->cred, ca_file, GNUTLS_X509_FMT_PEM);
+        else
+            rv = gnutls_certificate_set_x509_system_trust(e->cred);
+        if (rv <= 0) {
+            snprintf(err, errlen, "trust store %s: %s", ca_file ? ca_file : "(system)",
+                     rv < 0 ? gnutls_strerror(rv) : "no certificates");
+            goto fail;
+        }
+    }
+    e->refs = 1;
+    e->next = cred_list;
+    cred_list = e;
+    pthread_mutex_unlock(&cred_lock);
+    return e;
+fail:
+    if (e) {
+        if (e->cred)
+            gnutls_certificate_free_credentials(e->cred);
+        free(e->ca_file);
+        free(e);
+    }
+    pthread_mutex_unlock(&cred_lock);
+    return NULL;
+}
+
+static void cred_put(struct h3_cred *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&cred_lock);
+    if (--e->refs == 0) {
+        struct h3_cred **pp = &cred_list;
+        while (*pp != e)
+            pp = &(*pp)->next;
+        *pp = e->next;
+        gnutls_certificate_free_credentials(e->cred);
+        free(e->ca_file);
+        free(e);
+    }
+    pthread_mutex_unlock(&cred_lock);
+}
+
 struct h3_tls {
     /* First member: gnutls_session_get_ptr() yields it for ngtcp2's helper and
      * our callbacks recover the struct from it. */
     ngtcp2_crypto_conn_ref ref;
     gnutls_session_t session;
-    gnutls_certificate_credentials_t cred;
+    struct h3_cred *cred;
     FILE *keylog;
     bool insecure;
     char *host;
@@ -112,28 +204,14 @@ int h3_tls_client_new(const struct h3_tls_params *p, ngtcp2_crypto_get_conn get_
         ret = H3_ERR_NOMEM;
         goto fail;
     }
-    if ((rv = gnutls_certificate_allocate_credentials(&t->cred)) != 0) {
-        snprintf(err, errlen, "credentials: %s", gnutls_strerror(rv));
+    if (!(t->cred = cred_get(p->ca_file, p->insecure, err, errlen)))
         goto fail;
-    }
-    if (!p->insecure) {
-        if (p->ca_file)
-            rv = gnutls_certificate_set_x509_trust_file(t->cred, p->ca_file,
-                                                        GNUTLS_X509_FMT_PEM);
-        else
-            rv = gnutls_certificate_set_x509_system_trust(t->cred);
-        if (rv <= 0) {
-            snprintf(err, errlen, "trust store %s: %s", p->ca_file ? p->ca_file : "(system)",
-                     rv < 0 ? gnutls_strerror(rv) : "no certificates");
-            goto fail;
-        }
-    }
     if ((rv = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA)) != 0) {
         snprintf(err, errlen, "gnutls_init: %s", gnutls_strerror(rv));
         goto fail;
     }
     if ((rv = gnutls_priority_set_direct(t->session, H3_TLS_PRIORITY, NULL)) != 0 ||
-        (rv = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred)) != 0) {
+        (rv = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred->cred)) != 0) {
         snprintf(err, errlen, "session setup: %s", gnutls_strerror(rv));
         goto fail;
     }
@@ -177,8 +255,7 @@ void h3_tls_del(struct h3_tls *t)
         return;
     if (t->session)
         gnutls_deinit(t->session);
-    if (t->cred)
-        gnutls_certificate_free_credentials(t->cred);
+    cred_put(t->cred);
     if (t->keylog)
         fclose(t->keylog);
     free(t->host);
