@@ -69,8 +69,13 @@ int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
     snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
 
     p->rss = port_can_rss(&info, c);
-    p->nb_rxq = p->rss ? c->n_workers : 1;
     p->nb_txq = c->n_workers + 1;
+    /* Without RSS, a device may still spread received packets over every queue it was
+     * created with (net_af_packet's PACKET_FANOUT over its qpairs sockets, net_tap's
+     * multiqueue): poll all of them (up to one per TX queue), the workers in turn, and let
+     * software steering hand each datagram to its flow's owner. */
+    p->nb_rxq = p->rss ? c->n_workers
+                       : (uint16_t)RTE_MAX(1, RTE_MIN(info.max_rx_queues, p->nb_txq));
     p->slow_txq = c->n_workers;
     if (info.max_tx_queues < p->nb_txq || info.max_rx_queues < p->nb_rxq) {
         DP_LOG(ERR, "port %s: needs %u TX queues, device has %u", p->name, p->nb_txq,

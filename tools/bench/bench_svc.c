@@ -366,6 +366,8 @@ int main(int argc, char **argv)
         run(&b);
     }
     svc_del(b.svc);
+    if (b.dp && b.rc)
+        dp_stats_print(b.dp, stderr); /* what the port and the slow path saw */
     if (b.dp) {
         dp_del(b.dp);
         rte_eal_cleanup();
