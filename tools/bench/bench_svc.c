@@ -20,6 +20,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -94,6 +97,46 @@ static int open_conn(struct bench *b, struct conn_obs *o, uint64_t *id)
     inet_ntop(AF_INET, &b->remote.sin_addr, host, sizeof(host));
     p.host = host;
     return svc_connect(b->svc, &p, &cbs, o, id);
+}
+
+/* User and system CPU seconds of the thread called |name| (DPDK 22.11: "rte-worker-N"), from
+ * /proc (clock ticks); false when there is no such thread. */
+static bool thread_cpu(const char *name, double *user, double *sys)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    bool found = false;
+
+    while (d && !found && (e = readdir(d))) {
+        char path[300], comm[64] = "", stat[1024];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(comm, sizeof(comm), f))
+            comm[strcspn(comm, "\n")] = '\0';
+        fclose(f);
+        if (strcmp(comm, name) != 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        if (f && fgets(stat, sizeof(stat), f)) {
+            const char *p = strrchr(stat, ')'); /* fields after the command name */
+            unsigned long ut = 0, st = 0;
+            if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                            &st) == 2) {
+                long hz = sysconf(_SC_CLK_TCK);
+                *user = (double)ut / (double)hz;
+                *sys = (double)st / (double)hz;
+                found = true;
+            }
+        }
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return found;
 }
 
 static uint64_t worker_cpu_ns(struct bench *b)
@@ -199,17 +242,25 @@ static void *run(void *arg)
         struct bulk_obs st = { 0 };
         r.done = bulk_done;
         r.ud = &st;
+        double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
+        char tname[32];
+        struct svc_worker_stats ws;
+        svc_worker_stats(b->svc, &ws, 1);
+        snprintf(tname, sizeof(tname), b->dp ? "rte-worker-%u" : "h3dp-w0", ws.lcore);
+        thread_cpu(tname, &u0, &s0);
         uint64_t c0 = worker_cpu_ns(b), t0 = mono_ns();
         svc_request(b->svc, id, &r);
         pump(b, &st.done, t0 + 600000000000ull);
         uint64_t wall = mono_ns() - t0, cpu = worker_cpu_ns(b) - c0;
+        thread_cpu(tname, &u1, &s1);
         bool ok = st.done && st.res.o.status == 200 && st.res.o.body_sent == b->arg1;
         snprintf(b->result, sizeof(b->result),
                  "{\"mode\":\"bulk\",\"ok\":%s,\"bytes\":%" PRIu64 ",\"wall_s\":%.3f,"
-                 "\"cpu_s\":%.3f,\"gbit_s\":%.3f,\"cpu_s_per_gib\":%.3f}",
+                 "\"cpu_s\":%.3f,\"gbit_s\":%.3f,\"cpu_s_per_gib\":%.3f,"
+                 "\"thread_user_s\":%.2f,\"thread_sys_s\":%.2f}",
                  ok ? "true" : "false", st.res.o.body_sent, wall / 1e9, cpu / 1e9,
                  st.res.o.body_sent * 8.0 / (double)wall,
-                 cpu / 1e9 / ((double)b->arg1 / (1 << 30)));
+                 cpu / 1e9 / ((double)b->arg1 / (1 << 30)), u1 - u0, s1 - s0);
         b->rc = ok ? 0 : 1;
     } else {
         unsigned streams = (unsigned)b->arg2;
