@@ -637,7 +637,7 @@ static char *dump_line(json_t *obj, size_t *len)
     if (obj == NULL)
         return NULL;
     /* Compact output escapes control characters, so the reply is exactly one line. */
-    s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     json_decref(obj);
     if (s == NULL)
         return NULL;

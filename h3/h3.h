@@ -103,6 +103,10 @@ struct h3_outcome {
     char reason[H3_REASON_MAX]; /* reason phrase or local diagnosis, NUL-terminated */
 };
 
+/* The name of a close code ("H3_NO_ERROR", "CONNECTION_REFUSED", ...) for an APPLICATION
+ * or TRANSPORT close; "" for other kinds. Never NULL. */
+const char *h3_close_code_name(uint64_t code, enum h3_close_kind kind);
+
 /* Format |o| for humans into |buf| (|len| bytes); returns |buf|. */
 const char *h3_outcome_str(const struct h3_outcome *o, char *buf, size_t len);
 

@@ -56,7 +56,7 @@ const char *h3_req_result_str(enum h3_req_result r)
     return "?";
 }
 
-static const char *h3_code_name(uint64_t code, enum h3_close_kind kind)
+const char *h3_close_code_name(uint64_t code, enum h3_close_kind kind)
 {
     if (kind == H3_CLOSE_APPLICATION) {
         static const char *const names[] = {
@@ -104,7 +104,7 @@ const char *h3_outcome_str(const struct h3_outcome *o, char *buf, size_t len)
     case H3_CLOSE_APPLICATION:
         snprintf(buf, len, "%s: %s %s 0x%" PRIx64 " (%s)%s%s", o->ok ? "ok" : "error", who,
                  o->kind == H3_CLOSE_APPLICATION ? "application" : "transport", o->code,
-                 h3_code_name(o->code, o->kind), o->reason[0] ? ": " : "", o->reason);
+                 h3_close_code_name(o->code, o->kind), o->reason[0] ? ": " : "", o->reason);
         break;
     case H3_CLOSE_IDLE_TIMEOUT:
         snprintf(buf, len, "error: idle timeout");

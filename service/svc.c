@@ -154,6 +154,12 @@ void svc_del(struct svc *s)
     free(s);
 }
 
+void svc_set_observer(struct svc *s, const struct svc_conn_cbs *cbs, void *ud)
+{
+    s->obs = cbs ? *cbs : (struct svc_conn_cbs){ 0 };
+    s->obs_ud = ud;
+}
+
 int svc_eventfd(const struct svc *s)
 {
     return ctl_bus_eventfd(s->bus);
@@ -223,6 +229,8 @@ static void handle_event(struct svc *s, struct ctl_msg *m)
             c->info.state = st;
             if (c->cbs.on_state)
                 c->cbs.on_state(c->ud, c->id, st);
+            if (s->obs.on_state)
+                s->obs.on_state(s->obs_ud, c->id, st);
         }
         break;
     }
@@ -231,6 +239,8 @@ static void handle_event(struct svc *s, struct ctl_msg *m)
         c->info.goaway_recv_id = id;
         if (c->cbs.on_goaway && !c->info.closed)
             c->cbs.on_goaway(c->ud, c->id, id);
+        if (s->obs.on_goaway && !c->info.closed)
+            s->obs.on_goaway(s->obs_ud, c->id, id);
         break;
     }
     case SVC_EV_REQ_DONE: {
@@ -264,6 +274,8 @@ static void handle_event(struct svc *s, struct ctl_msg *m)
         s->n_closed++;
         if (c->cbs.on_closed)
             c->cbs.on_closed(c->ud, c->id, &c->info.outcome);
+        if (s->obs.on_closed)
+            s->obs.on_closed(s->obs_ud, c->id, &c->info.outcome);
         ctl_msg_free(s->bus, m);
         evict_closed(s);
         return;

@@ -91,6 +91,11 @@ struct svc_conn_cbs {
     void (*on_closed)(void *ud, uint64_t conn, const struct h3_outcome *o);
 };
 
+/* Installs |cbs| (NULL removes) as the observer of EVERY connection: they run after the
+ * connection's own callbacks (the daemon's control plane watches connections that the
+ * upload engine opened). */
+void svc_set_observer(struct svc *s, const struct svc_conn_cbs *cbs, void *ud);
+
 /* Opens a connection on a worker. *|conn| gets its id (> 0, never reused). |cbs| may be
  * NULL; |ud| is passed back. Handshake failures arrive through on_closed. */
 int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc_conn_cbs *cbs,

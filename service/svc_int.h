@@ -143,6 +143,8 @@ struct svc {
     struct svc_conn **conns;
     unsigned n_conns, cap_conns, n_active, n_closed;
     uint64_t next_id;
+    struct svc_conn_cbs obs;  /* observer of every connection */
+    void *obs_ud;
 };
 
 /* svc_worker.c */

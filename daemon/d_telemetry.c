@@ -1,0 +1,130 @@
+/* d_telemetry.c: the snapshot behind /h3dp/stats and /h3dp/conns (see d_telemetry.h). */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "d_telemetry.h"
+#include "svc.h"
+
+#define TEL_CONNS_MAX 128 /* below RTE_TEL_MAX_DICT_ENTRIES */
+#define TEL_PERIOD_NS 1000000000ull
+
+struct tel_conn {
+    uint64_t id, requests, requests_done;
+    unsigned lcore;
+    enum h3_state state;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct svc *svc;
+    uint16_t port;
+    bool have_port;
+    uint64_t last;
+    /* the snapshot */
+    unsigned n_workers, n_conns;
+    uint64_t active, known;
+    struct svc_worker_stats ws[SVC_MAX_WORKERS];
+    struct tel_conn conns[TEL_CONNS_MAX];
+    struct rte_eth_stats es;
+} T = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+    (void)cmd;
+    (void)params;
+    rte_tel_data_start_dict(d);
+    pthread_mutex_lock(&T.lock);
+    rte_tel_data_add_dict_u64(d, "conns_active", T.active);
+    rte_tel_data_add_dict_u64(d, "conns_known", T.known);
+    if (T.have_port) {
+        rte_tel_data_add_dict_u64(d, "port_rx_packets", T.es.ipackets);
+        rte_tel_data_add_dict_u64(d, "port_tx_packets", T.es.opackets);
+        rte_tel_data_add_dict_u64(d, "port_rx_bytes", T.es.ibytes);
+        rte_tel_data_add_dict_u64(d, "port_tx_bytes", T.es.obytes);
+        rte_tel_data_add_dict_u64(d, "port_rx_missed", T.es.imissed);
+        rte_tel_data_add_dict_u64(d, "port_rx_nombuf", T.es.rx_nombuf);
+    }
+    for (unsigned i = 0; i < T.n_workers; i++) {
+        struct rte_tel_data *w = rte_tel_data_alloc();
+        char name[32];
+        if (!w)
+            break;
+        rte_tel_data_start_dict(w);
+        rte_tel_data_add_dict_u64(w, "conns", T.ws[i].conns);
+        rte_tel_data_add_dict_u64(w, "requests", T.ws[i].requests);
+        rte_tel_data_add_dict_u64(w, "busy_cycles", T.ws[i].busy_cycles);
+        rte_tel_data_add_dict_u64(w, "idle_cycles", T.ws[i].idle_cycles);
+        rte_tel_data_add_dict_u64(w, "arena_bytes", T.ws[i].arena_bytes);
+        rte_tel_data_add_dict_u64(w, "arena_peak", T.ws[i].arena_peak);
+        snprintf(name, sizeof(name), "lcore_%u", T.ws[i].lcore);
+        rte_tel_data_add_dict_container(d, name, w, 0);
+    }
+    pthread_mutex_unlock(&T.lock);
+    return 0;
+}
+
+static int tel_conns(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+    (void)cmd;
+    (void)params;
+    rte_tel_data_start_dict(d);
+    pthread_mutex_lock(&T.lock);
+    for (unsigned i = 0; i < T.n_conns; i++) {
+        struct rte_tel_data *c = rte_tel_data_alloc();
+        char name[32];
+        if (!c)
+            break;
+        rte_tel_data_start_dict(c);
+        rte_tel_data_add_dict_string(c, "state", h3_state_str(T.conns[i].state));
+        rte_tel_data_add_dict_u64(c, "lcore", T.conns[i].lcore);
+        rte_tel_data_add_dict_u64(c, "requests", T.conns[i].requests);
+        rte_tel_data_add_dict_u64(c, "requests_done", T.conns[i].requests_done);
+        snprintf(name, sizeof(name), "conn_%llu", (unsigned long long)T.conns[i].id);
+        rte_tel_data_add_dict_container(d, name, c, 0);
+    }
+    pthread_mutex_unlock(&T.lock);
+    return 0;
+}
+
+int d_telemetry_init(struct svc *svc, const char *port_name)
+{
+    int rv;
+
+    T.svc = svc;
+    T.have_port = port_name && rte_eth_dev_get_port_by_name(port_name, &T.port) == 0;
+    rv = rte_telemetry_register_cmd("/h3dp/stats", tel_stats,
+                                    "h3dpd counters: connections, port, worker lcores");
+    if (rv == 0)
+        rv = rte_telemetry_register_cmd("/h3dp/conns", tel_conns,
+                                        "h3dpd connections (the first 128): state, lcore, "
+                                        "requests");
+    return rv;
+}
+
+void d_telemetry_refresh(uint64_t now_ns)
+{
+    if (!T.svc || now_ns - T.last < TEL_PERIOD_NS)
+        return;
+    T.last = now_ns;
+    pthread_mutex_lock(&T.lock);
+    T.n_workers = svc_worker_stats(T.svc, T.ws, SVC_MAX_WORKERS);
+    T.active = svc_conns_active(T.svc);
+    T.known = 0;
+    T.n_conns = 0;
+    for (uint64_t id = svc_conn_next(T.svc, 0); id; id = svc_conn_next(T.svc, id)) {
+        struct svc_conn_info i;
+        T.known++;
+        if (T.n_conns < TEL_CONNS_MAX && svc_conn_info(T.svc, id, &i) == 0)
+            T.conns[T.n_conns++] = (struct tel_conn){
+                .id = id, .requests = i.requests_active, .requests_done = i.requests_done,
+                .lcore = i.lcore, .state = i.state,
+            };
+    }
+    if (T.have_port)
+        rte_eth_stats_get(T.port, &T.es);
+    pthread_mutex_unlock(&T.lock);
+}
