@@ -405,7 +405,12 @@ static int check_lcores(struct loader *ld, struct cfg *c)
 {
     const size_t kw = key_index("dataplane", "workers");
     const size_t kl = key_index("eal", "lcores");
+    const size_t kc = key_index("eal", "cpus");
     struct cfg_lcores *w = &c->dataplane.workers;
+
+    if (c->eal.n_cpus && c->eal.n_cpus != cfg_lcores_count(&c->eal.lcores))
+        return report_key(ld, c, kc, "%u CPUs for %u lcores: give one CPU per lcore",
+                          c->eal.n_cpus, cfg_lcores_count(&c->eal.lcores));
 
     if (ld->key_line[kw] == 0) {
         /* Default: every [eal] lcore but the main one. */
@@ -599,9 +604,26 @@ int cfg_eal_argv(const struct cfg *c, const char *prog, struct cfg_argv *out)
     size_t used = 0;
 
     memset(out, 0, sizeof(*out));
-    if (push_arg(out, &used, prog) < 0 || push_arg(out, &used, "-l") < 0 ||
-        push_arg(out, &used, c->eal.lcores_str) < 0)
+    if (c->eal.n_cpus) {
+        /* --lcores L@C,...: lcore L runs on CPU C (several lcores may share a CPU). */
+        char map[CFG_STR_MAX];
+        size_t n = 0;
+        unsigned int i = 0;
+        for (int l = cfg_lcores_next(&c->eal.lcores, -1); l >= 0 && i < c->eal.n_cpus;
+             l = cfg_lcores_next(&c->eal.lcores, l), i++) {
+            int k = snprintf(map + n, sizeof(map) - n, "%s%d@%u", i ? "," : "", l,
+                             c->eal.cpus[i]);
+            if (k < 0 || (size_t)k >= sizeof(map) - n)
+                goto toolong;
+            n += (size_t)k;
+        }
+        if (push_arg(out, &used, prog) < 0 || push_arg(out, &used, "--lcores") < 0 ||
+            push_arg(out, &used, map) < 0)
+            goto toolong;
+    } else if (push_arg(out, &used, prog) < 0 || push_arg(out, &used, "-l") < 0 ||
+               push_arg(out, &used, c->eal.lcores_str) < 0) {
         goto toolong;
+    }
     if (c->eal.file_prefix[0] != '\0' &&
         (push_arg(out, &used, "--file-prefix") < 0 || push_arg(out, &used, c->eal.file_prefix) < 0))
         goto toolong;

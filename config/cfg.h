@@ -67,6 +67,9 @@ struct cfg_eal {
     struct cfg_lcores lcores;      /* the same, as a set */
     unsigned int main_lcore;       /* lowest id in lcores: EAL's default main lcore */
     char file_prefix[CFG_STR_MAX]; /* empty: EAL's default prefix */
+    char cpus_str[CFG_STR_MAX];    /* [eal] cpus as written; empty: lcore N on CPU N */
+    uint16_t cpus[CFG_LCORE_MAX];  /* CPU of each lcore, in lcore order */
+    unsigned int n_cpus;           /* 0: no mapping (EAL -l), else --lcores L@C,... */
     /* args split into words (quotes removed), NUL-separated in argbuf. */
     char argbuf[CFG_STR_MAX];
     unsigned int argc;

@@ -431,6 +431,40 @@ static int parse_eal_lcores(const struct cfg_key *k, const char *v, struct cfg *
     return parse_str(k, v, c, why, whylen);
 }
 
+/* [eal] cpus: "0,1,1" or "0-1,1": the CPU of each lcore in turn (lcores may share one). */
+static int parse_eal_cpus(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
+                          size_t whylen)
+{
+    const char *p = v;
+
+    c->eal.n_cpus = 0;
+    while (*p != '\0') {
+        char *end;
+        unsigned long lo = strtoul(p, &end, 10), hi;
+        if (end == p || lo >= CFG_LCORE_MAX)
+            return fail(why, whylen, "expected CPU numbers 0..%d separated by ',' (ranges a-b)",
+                        CFG_LCORE_MAX - 1);
+        hi = lo;
+        if (*end == '-') {
+            p = end + 1;
+            hi = strtoul(p, &end, 10);
+            if (end == p || hi >= CFG_LCORE_MAX || hi < lo)
+                return fail(why, whylen, "bad CPU range");
+        }
+        for (unsigned long cpu = lo; cpu <= hi; cpu++) {
+            if (c->eal.n_cpus == CFG_LCORE_MAX)
+                return fail(why, whylen, "more than %d CPUs", CFG_LCORE_MAX);
+            c->eal.cpus[c->eal.n_cpus++] = (uint16_t)cpu;
+        }
+        if (*end == ',' && end[1] != '\0')
+            end++;
+        else if (*end != '\0')
+            return fail(why, whylen, "expected CPU numbers separated by ','");
+        p = end;
+    }
+    return parse_str(k, v, c, why, whylen);
+}
+
 static int parse_file_prefix(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
                              size_t whylen)
 {
@@ -580,6 +614,7 @@ const struct cfg_key cfg_keys[] = {
     S("eal", "args", eal.args, parse_eal_args, 0),
     S("eal", "lcores", eal.lcores_str, parse_eal_lcores, CFG_K_REQUIRED),
     S("eal", "file_prefix", eal.file_prefix, parse_file_prefix, 0),
+    S("eal", "cpus", eal.cpus_str, parse_eal_cpus, 0),
 
     S("port", "device", port.device, parse_device, CFG_K_REQUIRED | CFG_K_DPDK),
     X("port", "ip", port.ip, parse_ip_prefix, dump_ip_prefix, CFG_K_REQUIRED | CFG_K_DPDK),

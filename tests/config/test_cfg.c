@@ -469,6 +469,8 @@ static const struct bad bad_files[] = {
      ":7: [upload] retry_initial_ms: must not exceed [upload] retry_max_ms (30000) (got '60000')"},
     {BASE "[upload]\ningest_socket = run/ingest.sock\n",
      ":7: [upload] ingest_socket: must be an absolute path (got 'run/ingest.sock')"},
+    {"[eal]\nlcores = 0-2\ncpus = 0,1\n[port]\ndevice = net_tap0\nip = 198.18.0.2/24\n",
+     ":3: [eal] cpus: 2 CPUs for 3 lcores: give one CPU per lcore (got '0,1')"},
     {BASE "[upload]\ningest_queue = 0\n",
      ":7: [upload] ingest_queue: out of range 1..16777216 (got '0')"},
     {BASE "[upload]\ncontent_type = json\n",
@@ -636,6 +638,16 @@ static void test_eal_argv(void **state)
     assert_string_equal(av.argv[5], "--no-huge");
     assert_string_equal(av.argv[9], "--vdev=net_tap0,iface=h3dp0");
     assert_null(av.argv[10]);
+
+    /* [eal] cpus: lcores placed on CPUs with --lcores (two workers share CPU 1). */
+    write_file(fx->path, "[eal]\nlcores = 0-2\ncpus = 0,1-1,1\nargs = --no-huge\n"
+                         "[port]\ndevice = net_tap0\nip = 198.18.0.2/24\n");
+    if (cfg_load(fx->path, &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(cfg_eal_argv(&c, "h3dpd", &av), 4);
+    assert_string_equal(av.argv[1], "--lcores");
+    assert_string_equal(av.argv[2], "0@0,1@1,2@1");
+    assert_string_equal(av.argv[3], "--no-huge");
 
     memset(prog, 'p', sizeof(prog));
     prog[sizeof(prog) - 1] = '\0';
