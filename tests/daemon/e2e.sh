@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# End-to-end test of h3dpd and h3ctl (suite 'e2e'; root, else 77).
+#
+#   e2e.sh MODE PEER H3DPD H3CTL H3SINK CERTS CONF_IN
+#
+# MODE dpdk: h3dpd on net_tap (--no-huge), two worker lcores sharing CPU 1, in a private
+# namespace whose TAP side holds 198.18.0.1; MODE kernel: the same daemon with
+# [dataplane] io = kernel, 198.18.0.1 on the namespace's lo. PEER h3sink (ours) or
+# gtlsserver (ngtcp2's) listens on 198.18.0.1:4433. Every check prints "ok: ..." or
+# "FAIL: ..."; the script exits 1 at the first failure with the daemon's log.
+set -uo pipefail
+MODE=${1:?usage: e2e.sh MODE PEER H3DPD H3CTL H3SINK CERTS CONF_IN}
+PEER=$2 H3DPD=$3 H3CTL=$4 H3SINK=$5 CERTS=$6 CONF_IN=$7
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../tools/lib/h3dp-env.sh
+. "$HERE/../../tools/lib/h3dp-env.sh"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: needs root (network namespaces, TAP devices)"
+    exit 77
+fi
+if [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null || ! command -v jq >/dev/null; then
+    echo "SKIP: needs /dev/net/tun, iproute2 and jq"
+    exit 77
+fi
+if [ "$PEER" = gtlsserver ] && ! command -v gtlsserver >/dev/null; then
+    echo "SKIP: gtlsserver not installed"
+    exit 77
+fi
+
+fail() {
+    echo "FAIL: $*"
+    echo "---- h3ctl list ----"
+    "$H3CTL" -s "$H3DP_SOCK" list 2>&1 | tail -8
+    echo "---- h3dpd log ----"
+    tail -40 "$H3DP_LOG" 2>/dev/null
+    [ -f "$H3DP_TMP/sink.out" ] && { echo "---- h3sink ----"; tail -5 "$H3DP_TMP/sink.out"; }
+    exit 1
+}
+ok() { echo "ok: $*"; }
+# ctl ARGS...: h3ctl --json; stdout in $OUT, exit status in $RC.
+ctl() {
+    OUT=$("$H3CTL" -s "$H3DP_SOCK" --json "$@" 2>"$H3DP_TMP/ctl.err")
+    RC=$?
+}
+# jv FILTER: a value of the last reply.
+jv() { jq -r "$1" <<<"$OUT"; }
+expect() { # expect DESC CONDITION...
+    local d=$1
+    shift
+    "$@" || fail "$d (h3ctl exit $RC: $OUT $(cat "$H3DP_TMP/ctl.err"))"
+    ok "$d"
+}
+eq() { [ "$1" = "$2" ]; }
+
+h3dp_env_init "e2$MODE${PEER:0:1}" || exit 1
+URL=https://$H3DP_PEER_IP:$H3DP_PEER_PORT
+h3dp_conf "$MODE" "$CONF_IN" "tls.ca_file=$CERTS/ca.pem" "h3.handshake_timeout_ms=3000" \
+    "h3.shutdown_timeout_ms=10000"
+h3dp_start_daemon "$H3DPD" || fail "h3dpd start"
+ok "h3dpd running ($MODE mode, 2 workers)"
+
+if [ "$PEER" = gtlsserver ]; then
+    mkdir -p "$H3DP_TMP/docroot"
+    head -c 1048576 /dev/urandom >"$H3DP_TMP/docroot/f1m"
+    h3dp_start_gtlsserver "$CERTS" "$H3DP_TMP/docroot" || fail "gtlsserver start"
+    ctl connect "$URL"
+    expect "connect to gtlsserver: established" eq "$RC $(jv .state)" "0 ESTABLISHED"
+    C=$(jv .conn)
+    ctl request "$C" GET /f1m
+    want=$(sha256sum "$H3DP_TMP/docroot/f1m" | cut -d' ' -f1)
+    expect "GET 1 MiB file: 200, 1048576 bytes, SHA-256 matches" \
+        eq "$(jv .status) $(jv .body_bytes) $(jv .body_sha256)" "200 1048576 $want"
+    ctl shutdown "$C" --max-push 3 --wait
+    expect "shutdown --max-push 3 --wait: outcome OK, push limit 3 requested / 0 effective" \
+        eq "$RC $(jv .outcome.ok) $(jv .outcome.code) $(jv .push_limit.requested) $(jv .push_limit.effective)" \
+        "0 true 0x100 3 0"
+    ctl connect "$URL"
+    C=$(jv .conn)
+    ctl close "$C" --error 0x10c
+    expect "close --error 0x10c: error outcome with that code (h3ctl exit 1)" \
+        eq "$RC $(jv .outcome.ok) $(jv .outcome.code)" "1 false 0x10c"
+    ctl list
+    expect "list still answers" eq "$RC $(jv '.conns | length')" "0 2"
+    kill -TERM "$H3DP_DAEMON_PID"
+    wait "$H3DP_DAEMON_PID"
+    rc=$?
+    H3DP_DAEMON_PID=
+    expect "SIGTERM: exit status 0" eq "$rc" 0
+    echo PASS
+    exit 0
+fi
+
+# ---------------------------------------------------------------- against h3sink
+h3dp_start_sink "$H3SINK" "$CERTS" --max-streams 100 || fail "h3sink start"
+
+ctl connect "$URL" --lcore 1
+expect "connect --lcore 1: established on lcore 1" eq "$RC $(jv .state) $(jv .lcore)" "0 ESTABLISHED 1"
+C1=$(jv .conn)
+ctl list
+expect "list shows it established" eq "$(jv ".conns[] | select(.id == $C1) | .state")" ESTABLISHED
+
+ctl request "$C1" GET /bytes/1000000
+want=$(python3 -c 'import hashlib; print(hashlib.sha256(bytes(i % 251 for i in range(1000000))).hexdigest())')
+expect "GET /bytes/1000000: 200, 1000000 bytes, SHA-256 of the pattern" \
+    eq "$(jv .status) $(jv .body_bytes) $(jv .body_sha256)" "200 1000000 $want"
+
+head -c $((100 << 20)) /dev/urandom >"$H3DP_TMP/body100m"
+dig=$(openssl dgst -sha256 -binary "$H3DP_TMP/body100m" | base64 -w0 2>/dev/null ||
+      python3 -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1],"rb").read()).digest()).decode())' "$H3DP_TMP/body100m")
+ctl request "$C1" POST /upload --data-file "$H3DP_TMP/body100m" -H "content-digest: sha-256=:$dig:"
+expect "POST 100 MiB from a file: 200 (h3sink verified the content-digest), all bytes acknowledged" \
+    eq "$(jv .status) $(jv .body_sent)" "200 104857600"
+
+ctl connect "$URL" --lcore 2
+C2=$(jv .conn)
+ctl show "$C2"
+expect "second connection on the other worker lcore (2)" eq "$(jv .state) $(jv .lcore)" "ESTABLISHED 2"
+ctl request "$C2" GET /bytes/5000
+expect "request on lcore 2: 200, 5000 bytes" eq "$(jv .status) $(jv .body_bytes)" "200 5000"
+
+# A request in flight when the graceful shutdown starts still completes.
+head -c $((32 << 20)) /dev/urandom >"$H3DP_TMP/body32m"
+"$H3CTL" -s "$H3DP_SOCK" --json request "$C1" POST /late --data-file "$H3DP_TMP/body32m" \
+    >"$H3DP_TMP/late.out" 2>&1 &
+late=$!
+for _ in $(seq 100); do
+    ctl list
+    [ "$(jv ".conns[] | select(.id == $C1) | .requests")" -ge 1 ] 2>/dev/null && break
+    sleep 0.02
+done
+ctl shutdown "$C1" --max-push 3 --wait
+expect "shutdown --max-push 3 --wait: outcome OK (H3_NO_ERROR), push limit requested 3, effective 0" \
+    eq "$RC $(jv .outcome.ok) $(jv .outcome.code) $(jv .push_limit.requested) $(jv .push_limit.effective)" \
+    "0 true 0x100 3 0"
+wait "$late"
+lrc=$?
+OUT=$(cat "$H3DP_TMP/late.out")
+expect "the 32 MiB POST started just before the shutdown completed (200)" \
+    eq "$lrc $(jv .status) $(jv .body_sent)" "0 200 33554432"
+
+ctl close "$C2" --error 0x10c
+expect "close --error 0x10c: error outcome carrying 0x10c (h3ctl exit 1)" \
+    eq "$RC $(jv .outcome.ok) $(jv .outcome.code)" "1 false 0x10c"
+ctl wait "$C2"
+expect "wait on the closed connection returns its outcome" eq "$(jv .outcome.code)" 0x10c
+
+ctl connect "https://$H3DP_PEER_IP:9"
+expect "connect to a port where nothing listens: handshake-timeout error" \
+    eq "$RC $(grep -c 'handshake timeout' "$H3DP_TMP/ctl.err")" "1 1"
+
+# Bad control input: each its error code, and the daemon keeps answering.
+python3 - "$H3DP_SOCK" "$C2" >"$H3DP_TMP/bad.out" 2>&1 <<'PY' || { cat "$H3DP_TMP/bad.out"; fail "bad control input"; }
+import json, socket, sys
+path, closed = sys.argv[1], int(sys.argv[2])
+def ask(line):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.sendall(line if isinstance(line, bytes) else line.encode())
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    s.close()
+    return json.loads(buf)
+cases = [
+    ("malformed JSON", '{"v":1,"id":1,"cmd":\n', "E_PARSE"),
+    ("unknown command", '{"v":1,"id":2,"cmd":"frobnicate"}\n', "E_UNKNOWN_CMD"),
+    ("missing field", '{"v":1,"id":3,"cmd":"show","args":{}}\n', "E_BAD_REQUEST"),
+    ("mistyped field", '{"v":1,"id":4,"cmd":"show","args":{"conn":"one"}}\n', "E_BAD_REQUEST"),
+    ("oversize line", b'{"v":1,"id":5,"cmd":"list","pad":"' + b"x" * 70000 + b'"}\n', "E_TOO_LONG"),
+    ("bad URL", '{"v":1,"id":6,"cmd":"connect","args":{"url":"ftp://198.18.0.1"}}\n', "E_BAD_URL"),
+    ("unknown connection id", '{"v":1,"id":7,"cmd":"show","args":{"conn":999}}\n', "E_NO_SUCH_CONN"),
+    ("command on a closed connection",
+     '{"v":1,"id":8,"cmd":"request","args":{"conn":%d,"method":"GET","path":"/"}}\n' % closed,
+     "E_CONN_CLOSED"),
+    ("no version", '{"id":9,"cmd":"list"}\n', "E_VERSION"),
+]
+bad = 0
+for name, line, code in cases:
+    r = ask(line)
+    got = r.get("code")
+    print(("ok" if got == code and r.get("ok") is False else "FAIL") +
+          f": {name}: {got} ({r.get('message')})")
+    bad += got != code
+    r = ask('{"v":1,"id":10,"cmd":"list"}\n')
+    if r.get("ok") is not True:
+        print("FAIL: list after", name)
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+cat "$H3DP_TMP/bad.out"
+ok "bad control input: each its error, list answers after each"
+
+# The peer's GOAWAY is reported and the connection closes OK.
+ctl connect "$URL"
+C4=$(jv .conn)
+kill -USR1 "$H3DP_SINK_PID"
+ctl wait "$C4" --timeout 15s
+expect "h3sink GOAWAY (SIGUSR1): the connection closes OK" eq "$RC $(jv .outcome.ok)" "0 true"
+ctl show "$C4"
+expect "show reports the GOAWAY received (id $(jv .goaway.received_id))" \
+    test "$(jv .goaway.received_id)" != null
+wait "$H3DP_SINK_PID" 2>/dev/null
+H3DP_SINK_PID=
+
+# SIGTERM with open connections: graceful, exit 0.
+h3dp_start_sink "$H3SINK" "$CERTS" || fail "h3sink restart"
+ctl connect "$URL" --lcore 1
+ctl connect "$URL" --lcore 2
+ctl list
+expect "two connections open before SIGTERM" \
+    eq "$(jv '[.conns[] | select(.state == "ESTABLISHED")] | length')" 2
+kill -TERM "$H3DP_DAEMON_PID"
+wait "$H3DP_DAEMON_PID"
+rc=$?
+H3DP_DAEMON_PID=
+h3dp_stop_sink
+closed_ok=$(jq -r .connections_closed_ok <<<"$H3DP_SINK_FINAL")
+expect "SIGTERM: exit status 0, 2 connections closed gracefully (h3sink counted $closed_ok OK closes)" \
+    eq "$rc $(grep -c 'shutting down 2 connection' "$H3DP_LOG") $closed_ok" "0 1 2"
+echo PASS
