@@ -213,6 +213,17 @@ ctl connect "$URL" --lcore 2
 ctl list
 expect "two connections open before SIGTERM" \
     eq "$(jv '[.conns[] | select(.state == "ESTABLISHED")] | length')" 2
+if [ "$MODE" = dpdk ] && command -v dpdk-telemetry.py >/dev/null; then
+    sleep 1.2 # the telemetry snapshot is refreshed once a second
+    tel=$(printf '/h3dp/stats\n/h3dp/conns\n' | dpdk-telemetry.py -f "$H3DP_PREFIX" 2>&1)
+    OUT=$(grep '"/h3dp/stats"' <<<"$tel")
+    stats_active=$(jq -r '."/h3dp/stats".conns_active' <<<"$OUT" 2>/dev/null)
+    OUT=$(grep '"/h3dp/conns"' <<<"$tel")
+    conns_est=$(jq -r '[."/h3dp/conns"[] | select(.state == "established")] | length' \
+                <<<"$OUT" 2>/dev/null)
+    expect "DPDK telemetry: /h3dp/stats conns_active 2, /h3dp/conns lists 2 established" \
+        eq "$stats_active $conns_est" "2 2"
+fi
 kill -TERM "$H3DP_DAEMON_PID"
 wait "$H3DP_DAEMON_PID"
 rc=$?
