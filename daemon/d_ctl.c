@@ -273,9 +273,9 @@ struct show_ctx {
     uint64_t token;
 };
 
-static double ms(uint64_t ns)
+static json_int_t us(uint64_t ns)
 {
-    return (double)ns / 1e6;
+    return (json_int_t)((ns + 500) / 1000);
 }
 
 static void show_done(void *ud, uint64_t conn, int err, const struct h3_stats *st)
@@ -291,7 +291,7 @@ static void show_done(void *ud, uint64_t conn, int err, const struct h3_stats *s
     }
     json_t *r = json_pack(
         "{s:I, s:s, s:s, s:i, s:s, s:s, s:s,"
-        " s:{s:f, s:f, s:f}, s:I, s:I,"
+        " s:{s:I, s:I, s:I}, s:I, s:I,"
         " s:{s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:{s:I, s:I},"
@@ -299,8 +299,8 @@ static void show_done(void *ud, uint64_t conn, int err, const struct h3_stats *s
         "conn", (json_int_t)conn, "state", state_name(st->state), "url", i.url, "lcore",
         (int)i.lcore, "alpn", st->alpn, "tls_version", st->tls_version, "tls_cipher",
         st->tls_cipher,
-        "rtt", "min_ms", ms(st->rtt_min_ns), "smoothed_ms", ms(st->rtt_smoothed_ns), "var_ms",
-        ms(st->rtt_var_ns), "cwnd", (json_int_t)st->cwnd, "bytes_in_flight",
+        "rtt", "min_us", us(st->rtt_min_ns), "smoothed_us", us(st->rtt_smoothed_ns), "var_us",
+        us(st->rtt_var_ns), "cwnd", (json_int_t)st->cwnd, "bytes_in_flight",
         (json_int_t)st->bytes_in_flight,
         "packets", "sent", (json_int_t)st->pkts_sent, "recv", (json_int_t)st->pkts_recv,
         "recv_dropped", (json_int_t)st->pkts_recv_dropped, "lost", (json_int_t)st->pkts_lost,
@@ -415,13 +415,13 @@ static void req_done(void *ud, struct svc_req *r, const struct svc_req_result *r
                             " body bytes acknowledged)",
                             h3_req_result_str(res->o.result), res->o.code, res->o.body_sent);
     } else {
-        json_t *out = json_pack("{s:I, s:i, s:o, s:I, s:s, s:I, s:I, s:f}", "conn",
+        json_t *out = json_pack("{s:I, s:i, s:o, s:I, s:s, s:I, s:I, s:I}", "conn",
                                 (json_int_t)q->conn, "status", res->o.status, "headers",
                                 headers_json(res->headers ? res->headers : "",
                                              res->headers_len),
                                 "body_bytes", (json_int_t)res->o.body_recv, "body_sha256", hex,
                                 "body_sent", (json_int_t)res->o.body_sent, "stream_id",
-                                (json_int_t)res->o.stream_id, "rtt_ms", ms(res->rtt_ns));
+                                (json_int_t)res->o.stream_id, "rtt_us", us(res->rtt_ns));
         if (out)
             ctl_server_reply(d->srv, q->token, out);
         else
