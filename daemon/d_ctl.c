@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 #include "d_ctl.h"
 #include "dp.h"
 #include "svc.h"
+#include "upload.h"
 
 #define D_CONNECT_MARGIN_MS 2000          /* beyond the handshake timeout */
 #define D_FOREVER_MS ((uint32_t)CTL_DURATION_MAX_MS) /* wait without a limit */
@@ -42,8 +44,14 @@ struct d_ctl {
     struct dp *dp;
     struct ctl_server *srv;
     struct d_waiter *waiters;
+    struct up *up;
     bool quit;
 };
+
+void d_ctl_set_upload(struct d_ctl *d, struct up *u)
+{
+    d->up = u;
+}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -670,6 +678,13 @@ json_t *d_ctl_stats_json(struct d_ctl *d)
                           "lcores", lc, "conns", "active", (json_int_t)svc_conns_active(d->svc),
                           "known", (json_int_t)known, "control",
                           ctl_server_stats_json(d->srv));
+    if (r && d->up) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        json_object_set_new(r, "upload",
+                            up_stats_json(d->up, (uint64_t)ts.tv_sec * 1000000000ull +
+                                                     (uint64_t)ts.tv_nsec));
+    }
     if (r && d->dp) {
         struct rte_eth_stats es;
         uint16_t port;

@@ -25,6 +25,10 @@ struct d_ctl *d_ctl_new(const struct cfg *cfg, struct svc *svc, struct dp *dp,
 /* Answers what is still pending with E_FAILED ("daemon exiting") and frees. NULL is fine. */
 void d_ctl_del(struct d_ctl *d);
 
+struct up;
+/* The upload engine whose counters `stats` includes (NULL: none). */
+void d_ctl_set_upload(struct d_ctl *d, struct up *u);
+
 /* True once `quit` was accepted (the caller starts the graceful exit). */
 bool d_ctl_quit_requested(const struct d_ctl *d);
 

@@ -8,6 +8,7 @@
 
 #include "d_telemetry.h"
 #include "svc.h"
+#include "upload.h"
 
 #define TEL_CONNS_MAX 128 /* below RTE_TEL_MAX_DICT_ENTRIES */
 #define TEL_PERIOD_NS 1000000000ull
@@ -30,6 +31,9 @@ static struct {
     struct svc_worker_stats ws[SVC_MAX_WORKERS];
     struct tel_conn conns[TEL_CONNS_MAX];
     struct rte_eth_stats es;
+    struct up *up;
+    bool have_up;
+    uint64_t up_v[8]; /* accepted, queued, in flight, acked, failed, retried (records), acked bytes, rtt us */
 } T = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -47,6 +51,15 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
         rte_tel_data_add_dict_u64(d, "port_tx_bytes", T.es.obytes);
         rte_tel_data_add_dict_u64(d, "port_rx_missed", T.es.imissed);
         rte_tel_data_add_dict_u64(d, "port_rx_nombuf", T.es.rx_nombuf);
+    }
+    if (T.have_up) {
+        static const char *const names[8] = {
+            "upload_records_accepted", "upload_records_queued", "upload_records_in_flight",
+            "upload_records_acked", "upload_records_failed", "upload_records_retried",
+            "upload_bytes_acked", "upload_rtt_us",
+        };
+        for (int k = 0; k < 8; k++)
+            rte_tel_data_add_dict_u64(d, names[k], T.up_v[k]);
     }
     for (unsigned i = 0; i < T.n_workers; i++) {
         struct rte_tel_data *w = rte_tel_data_alloc();
@@ -105,6 +118,17 @@ int d_telemetry_init(struct svc *svc, const char *port_name)
     return rv;
 }
 
+void d_telemetry_set_upload(struct up *u)
+{
+    T.up = u;
+}
+
+static uint64_t jv(json_t *r, const char *a, const char *b)
+{
+    json_t *o = json_object_get(r, a);
+    return (uint64_t)json_integer_value(b ? json_object_get(o, b) : o);
+}
+
 void d_telemetry_refresh(uint64_t now_ns)
 {
     if (!T.svc || now_ns - T.last < TEL_PERIOD_NS)
@@ -126,5 +150,20 @@ void d_telemetry_refresh(uint64_t now_ns)
     }
     if (T.have_port)
         rte_eth_stats_get(T.port, &T.es);
+    if (T.up) {
+        json_t *r = up_stats_json(T.up, now_ns);
+        if (r) {
+            T.up_v[0] = jv(r, "accepted", "records");
+            T.up_v[1] = jv(r, "queued", "records");
+            T.up_v[2] = jv(r, "in_flight", "records");
+            T.up_v[3] = jv(r, "acked", "records");
+            T.up_v[4] = jv(r, "failed", "records");
+            T.up_v[5] = jv(r, "retried", "records");
+            T.up_v[6] = jv(r, "acked", "bytes");
+            T.up_v[7] = jv(r, "rtt_us", NULL);
+            T.have_up = true;
+            json_decref(r);
+        }
+    }
     pthread_mutex_unlock(&T.lock);
 }

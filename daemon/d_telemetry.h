@@ -14,6 +14,10 @@ struct svc;
 /* Registers the commands. Returns 0 or a negative error from rte_telemetry. */
 int d_telemetry_init(struct svc *svc, const char *port_name);
 
+struct up;
+/* The upload engine to include in /h3dp/stats (NULL: none). */
+void d_telemetry_set_upload(struct up *u);
+
 /* Main loop: refreshes the snapshot when a second has passed since the last one. */
 void d_telemetry_refresh(uint64_t now_ns);
 

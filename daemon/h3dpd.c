@@ -39,6 +39,7 @@
 #include "dp.h"
 #include "h3_kio.h"
 #include "svc.h"
+#include "upload.h"
 
 RTE_LOG_REGISTER_DEFAULT(h3dpd_logtype, INFO);
 #define D_LOG(level, fmt, ...)                                                                     \
@@ -96,21 +97,57 @@ struct daemon {
     struct svc *svc;
     struct ctl_server *srv;
     struct d_ctl *ctl;
-    bool quitting;
-    uint64_t quit_deadline;
+    struct up *up;        /* NULL when [upload] url is empty */
+    bool quitting, conns_shut;
+    uint64_t quit_deadline, upload_deadline;
     bool done;
 };
 
-/* Starts the graceful exit once (signal or `quit`), and tells when it is over. */
+/* The upload engine from [upload] (none when no url is configured). */
+static int upload_open(struct daemon *D)
+{
+    int err = 0;
+
+    if (!D->cfg->upload.url_str[0])
+        return 0;
+    D->up = up_new(D->cfg, D->svc, &err);
+    if (!D->up) {
+        fprintf(stderr, "h3dpd: upload engine: %s\n",
+                err == -EINVAL ? "[upload] url must name the collector by its IPv4 address"
+                               : strerror(-err));
+        return -1;
+    }
+    if (up_attach(D->up, D->srv) < 0) {
+        fprintf(stderr, "h3dpd: upload engine: cannot register its command\n");
+        return -1;
+    }
+    d_ctl_set_upload(D->ctl, D->up);
+    d_telemetry_set_upload(D->up);
+    return 0;
+}
+
+/* Starts the graceful exit once (signal or `quit`): the upload engine's sources stop and
+ * what it has in flight finishes, then every connection is shut down gracefully; tells
+ * when it is over. */
 static void check_quit(struct daemon *D, uint64_t now)
 {
+    uint64_t t = (uint64_t)D->cfg->h3.shutdown_timeout_ms * 1000000ull;
+
     if (!D->quitting && (atomic_load(&g_quit) || d_ctl_quit_requested(D->ctl))) {
-        uint64_t t = (uint64_t)D->cfg->h3.shutdown_timeout_ms * 1000000ull;
         D->quitting = true;
-        D->quit_deadline = now + (t ? t : 30000000000ull) + H3DPD_QUIT_GRACE_NS;
+        D->upload_deadline = now + (t ? t : 30000000000ull);
+        D->quit_deadline = D->upload_deadline + (t ? t : 30000000000ull) + H3DPD_QUIT_GRACE_NS;
+        if (D->up)
+            up_stop(D->up, D->upload_deadline);
+    }
+    if (D->quitting && !D->conns_shut &&
+        (!D->up || up_done(D->up) || now >= D->upload_deadline)) {
+        D->conns_shut = true;
         printf("h3dpd: shutting down %u connection(s) gracefully\n", svc_conns_active(D->svc));
         svc_shutdown_all(D->svc, t);
     }
+    if (!D->conns_shut)
+        return;
     if (D->quitting && (svc_conns_active(D->svc) == 0 || now >= D->quit_deadline)) {
         if (svc_conns_active(D->svc))
             printf("h3dpd: %u connection(s) still open at the deadline: dropped\n",
@@ -126,6 +163,8 @@ static unsigned main_hook(void *arg, uint64_t now_ns)
     int n = ctl_server_poll(D->srv, 0);
     unsigned work = (n > 0 ? (unsigned)n : 0) + svc_poll(D->svc, now_ns);
 
+    if (D->up)
+        work += up_poll(D->up, mono_ns());
     d_telemetry_refresh(now_ns);
     check_quit(D, mono_ns());
     if (D->done)
@@ -144,8 +183,11 @@ static void on_svc_event(void *arg)
 static void kernel_loop(struct daemon *D)
 {
     while (!D->done) {
-        svc_poll(D->svc, 0);
-        int timeout = svc_arm(D->svc) ? H3DPD_IDLE_MS : 0;
+        unsigned work = svc_poll(D->svc, 0);
+        if (D->up)
+            work += up_poll(D->up, mono_ns());
+        /* The upload engine has timers (linger, retries, rate): wake up often while it works. */
+        int timeout = svc_arm(D->svc) ? (work ? 0 : D->up ? 1 : H3DPD_IDLE_MS) : 0;
         if (atomic_load(&g_quit) || D->quitting)
             timeout = timeout ? 20 : 0;
         ctl_server_poll(D->srv, timeout);
@@ -317,7 +359,8 @@ static int run_kernel(const struct cfg *c, const struct dp_conf *d)
         return EXIT_RUNTIME;
     }
     D.ctl = d_ctl_new(c, D.svc, NULL, D.srv, &err);
-    if (!D.ctl || ctl_server_watch(D.srv, svc_eventfd(D.svc), on_svc_event, &D) < 0) {
+    if (!D.ctl || ctl_server_watch(D.srv, svc_eventfd(D.svc), on_svc_event, &D) < 0 ||
+        upload_open(&D) < 0) {
         fprintf(stderr, "h3dpd: control handlers: %s\n", strerror(-err));
         status = EXIT_RUNTIME;
     } else {
@@ -326,6 +369,7 @@ static int run_kernel(const struct cfg *c, const struct dp_conf *d)
     }
     d_ctl_del(D.ctl);
     svc_del(D.svc);
+    up_del(D.up);
     ctl_server_del(D.srv);
     if (status == EXIT_SUCCESS)
         printf("h3dpd: stopped\n");
@@ -384,6 +428,14 @@ static int run(const struct cfg *c, const char *prog)
     }
     if (d_telemetry_init(D.svc, d.device) < 0)
         D_LOG(WARNING, "DPDK telemetry commands not registered");
+    if (upload_open(&D) < 0) {
+        d_ctl_del(D.ctl);
+        svc_del(D.svc);
+        ctl_server_del(D.srv);
+        dp_del(dp);
+        rte_eal_cleanup();
+        return EXIT_RUNTIME;
+    }
     atomic_store(&g_dp, dp);
     rc = dp_start(dp);
     if (rc < 0) {
@@ -398,6 +450,7 @@ static int run(const struct cfg *c, const char *prog)
     dp_stop(dp);
     d_ctl_del(D.ctl);
     svc_del(D.svc);
+    up_del(D.up);
     ctl_server_del(D.srv);
     printf("h3dpd: final counters\n");
     dp_stats_print(dp, stdout);

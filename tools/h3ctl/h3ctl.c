@@ -10,6 +10,7 @@
  * "outcome" is not OK); 2 usage error; 3 the daemon cannot be reached or did not answer.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -41,6 +42,7 @@ struct opts {
     bool json;
     bool timeout_set;
     uint64_t timeout_ms; /* 0 = wait forever */
+    json_t **capture;    /* upload --watch: keep the result instead of printing it */
 };
 
 /* ---- help ---------------------------------------------------------------------------- */
@@ -717,7 +719,9 @@ static int run(const struct opts *o, const struct ctl_cmd_schema *cmd, json_t *a
             json_decref(reply);
             return EXIT_FAILED;
         }
-        if (o->json) {
+        if (o->capture) {
+            *o->capture = json_incref(result);
+        } else if (o->json) {
             char *s = json_dumps(result, JSON_INDENT(2) | JSON_ENCODE_ANY);
             printf("%s\n", s != NULL ? s : "null");
             free(s);
@@ -740,6 +744,61 @@ static int run(const struct opts *o, const struct ctl_cmd_schema *cmd, json_t *a
         rc = EXIT_FAILED;
     }
     json_decref(reply);
+    return rc;
+}
+
+static uint64_t jget(json_t *r, const char *a, const char *b)
+{
+    json_t *o = json_object_get(r, a);
+    return (uint64_t)json_integer_value(b ? json_object_get(o, b) : o);
+}
+
+/* upload status --watch: one live line a second (records/s and MB/s acknowledged over the
+ * last second, in flight, retries, failures, RTT) until the engine is idle or stopped.
+ * On a terminal the line is redrawn in place; otherwise one line per second. */
+static int watch_upload(struct opts *o, const struct ctl_cmd_schema *cmd, json_t *args)
+{
+    bool tty = isatty(STDOUT_FILENO);
+    uint64_t prev_rec = 0, prev_bytes = 0;
+    struct timespec prev_t = { 0, 0 };
+    int rc = EXIT_OK, idle_polls = 0;
+
+    json_object_set_new(args, "action", json_string("status"));
+    for (;;) {
+        json_t *r = NULL;
+        struct timespec t;
+        o->capture = &r;
+        rc = run(o, cmd, args);
+        if (rc != EXIT_OK || !r)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        uint64_t rec = jget(r, "acked", "records"), bytes = jget(r, "acked", "bytes");
+        double dt = prev_t.tv_sec ? (double)(t.tv_sec - prev_t.tv_sec) +
+                                        (double)(t.tv_nsec - prev_t.tv_nsec) / 1e9
+                                  : 0;
+        double rps = dt > 0 ? (double)(rec - prev_rec) / dt : 0;
+        double mbs = dt > 0 ? (double)(bytes - prev_bytes) / dt / 1e6 : 0;
+        const char *state = json_string_value(json_object_get(r, "state"));
+        printf("%s%-8s %10.0f rec/s %8.1f MB/s  acked %10" PRIu64 "  in flight %6" PRIu64
+               "  retried %6" PRIu64 "  failed %4" PRIu64 "  rtt %6.2f ms%s",
+               tty ? "\r" : "", state ? state : "?", rps, mbs, rec,
+               jget(r, "in_flight", "records"), jget(r, "retried", "records"),
+               jget(r, "failed", "records"), (double)jget(r, "rtt_us", NULL) / 1e3,
+               tty ? "\033[K" : "\n");
+        fflush(stdout);
+        prev_rec = rec;
+        prev_bytes = bytes;
+        prev_t = t;
+        bool idle = state && (strcmp(state, "idle") == 0 || strcmp(state, "stopped") == 0);
+        json_decref(r);
+        if (idle && ++idle_polls >= 2)
+            break;
+        if (!idle)
+            idle_polls = 0;
+        sleep(1);
+    }
+    if (tty)
+        printf("\n");
     return rc;
 }
 
@@ -785,8 +844,15 @@ int main(int argc, char **argv)
         }
     args = json_object();
     rc = build_args(cmd, argc - i - 1, argv + i + 1, args);
-    if (rc == EXIT_OK)
+    if (rc == EXIT_OK && cmd->id == CTL_CMD_UPLOAD && json_is_true(json_object_get(args, "watch"))) {
+        const char *act = json_string_value(json_object_get(args, "action"));
+        if (act && strcmp(act, "status") != 0)
+            rc = usage_error(cmd->name, "--watch goes with status");
+        else
+            rc = watch_upload(&o, cmd, args);
+    } else if (rc == EXIT_OK) {
         rc = run(&o, cmd, args);
+    }
     json_decref(args);
     return rc;
 }
