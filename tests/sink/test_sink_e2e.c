@@ -686,6 +686,34 @@ static void test_post_digest(void **state)
     free(body);
 }
 
+/* Upload batches: records of 2xx answers counted, a repeated batch id counted as a
+ * duplicate, a 4xx answer not counted. */
+static void test_records_batches(void **state)
+{
+    static uint8_t body[300];
+    const char *b1[] = {"h3dp-batch", "boot-1", "h3dp-records", "3", NULL};
+    const char *b2[] = {"h3dp-batch", "boot-2", "h3dp-records", "5", NULL};
+    const char *bad[] = {"h3dp-batch", "boot-3", "h3dp-records", "7", "content-digest",
+                         "sha-256=:AAAA:", NULL};
+    struct net *n = net_new(NULL, 0);
+    struct req *r[4];
+    (void)state;
+    r[0] = cli_request(n->c, "POST", "/t", b1, body, 300);
+    r[1] = cli_request(n->c, "POST", "/t", b2, body, 100);
+    r[2] = cli_request(n->c, "POST", "/t", b1, body, 300); /* a retry of batch 1 */
+    r[3] = cli_request(n->c, "POST", "/t", bad, body, 10);  /* 400: not counted */
+    assert_true(run(n, all_closed, 60 * NS));
+    assert_int_equal(r[0]->status, 200);
+    assert_int_equal(r[2]->status, 200);
+    assert_int_equal(r[3]->status, 400);
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->records_2xx, 3 + 5 + 3);
+    assert_int_equal(st->batches_unique, 2);
+    assert_int_equal(st->batches_dup, 1);
+    assert_int_equal(st->records_dup, 3);
+    net_del(n);
+}
+
 static void test_loss(void **state)
 {
     size_t len = 2 << 20;
@@ -905,6 +933,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get),          cmocka_unit_test(test_post_digest),
+        cmocka_unit_test(test_records_batches),
         cmocka_unit_test(test_loss),         cmocka_unit_test(test_goaway_drains),
         cmocka_unit_test(test_close_all),    cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_stream_limit), cmocka_unit_test(test_malformed),

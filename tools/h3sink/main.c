@@ -6,6 +6,7 @@
  * into sendmmsg batches (UDP GSO when available), timers from sink_expiry on
  * CLOCK_MONOTONIC.
  *   SIGUSR1          GOAWAY, exit 0 once every connection is drained and closed
+ *   SIGHUP           GOAWAY on the current connections, keep serving new ones
  *   SIGTERM, SIGINT  the same, but after --drain-timeout close what is left
  *                    (H3_REQUEST_CANCELLED) and exit 0; a second one closes now
  * Exit codes: 0 done, 1 runtime error, 2 usage error.
@@ -83,12 +84,14 @@ struct rxbatch {
     uint8_t buf[RX_BATCH][MSG_MAX];
 };
 
-static volatile sig_atomic_t sig_goaway, sig_term;
+static volatile sig_atomic_t sig_goaway, sig_term, sig_goaway_keep;
 
 static void on_signal(int sig)
 {
     if (sig == SIGUSR1)
         sig_goaway = 1;
+    else if (sig == SIGHUP)
+        sig_goaway_keep = 1;
     else
         sig_term++;
 }
@@ -492,7 +495,7 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
     if (o->json) {
         json_t *j = json_pack(
             "{s:b, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-            " s:I, s:I, s:I, s:I, s:f, s:f}",
+            " s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I}",
             "final", final, "uptime_s", (double)(now - tt->start) / NS_PER_S, "connections",
             (json_int_t)st->conns_accepted, "connections_closed", (json_int_t)st->conns_closed,
             "connections_closed_ok", (json_int_t)st->conns_closed_ok, "connections_closed_error",
@@ -505,7 +508,9 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             "body_bytes_out", (json_int_t)st->body_bytes_out, "digest_ok",
             (json_int_t)st->digest_ok, "digest_bad", (json_int_t)st->digest_bad, "digest_none",
             (json_int_t)st->digest_none, "goaways_sent", (json_int_t)st->goaways_sent, "rate_mb_s",
-            avg, "interval_rate_mb_s", cur);
+            avg, "interval_rate_mb_s", cur, "records", (json_int_t)st->records_2xx,
+            "batches", (json_int_t)st->batches_unique, "batches_dup",
+            (json_int_t)st->batches_dup, "records_dup", (json_int_t)st->records_dup);
         if (j != NULL && final) {
             /* How the last connections ended (oldest first). */
             json_t *arr = json_array();
@@ -582,12 +587,14 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     /* Signals are only delivered inside ppoll: no lost wake-ups. */
     sigemptyset(&block);
     sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, &orig);
@@ -619,6 +626,11 @@ int main(int argc, char **argv)
             break;
         }
         now = now_ns();
+        if (sig_goaway_keep) {
+            /* GOAWAY on the current connections; new ones are still served. */
+            sig_goaway_keep = 0;
+            sink_goaway_keep_serving(s, now);
+        }
         if (sig_goaway || sig_term) {
             if (!draining) {
                 draining = 1;

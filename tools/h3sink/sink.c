@@ -73,6 +73,8 @@ struct sstream {
     gnutls_hash_hd_t hash;
     uint8_t expect[SINK_SHA256_LEN];
     char small[96];
+    uint64_t records; /* h3dp-records */
+    uint64_t batch;   /* hash of h3dp-batch, 0: none */
 };
 
 struct cident {
@@ -123,6 +125,8 @@ struct sink {
     struct sconn *conns;
     size_t nconns;
     int refusing;
+    uint64_t *batches; /* open-addressing set of h3dp-batch hashes (0 = empty slot) */
+    size_t batches_cap, batches_n;
     struct cident *cidmap[CIDMAP_BUCKETS];
     struct sstream *pool;
     struct sink_stats st;
@@ -446,6 +450,54 @@ static void count_status(struct sink *s, int status)
         s->st.responses_5xx++;
 }
 
+/* Inserts |h| into the batch set; returns 1 if it was there already, -1 out of memory. */
+static int batch_seen(struct sink *s, uint64_t h)
+{
+    if (s->batches_n * 2 >= s->batches_cap) {
+        size_t cap = s->batches_cap ? 2 * s->batches_cap : 4096;
+        uint64_t *t = calloc(cap, sizeof(*t));
+        if (t == NULL)
+            return -1;
+        for (size_t i = 0; i < s->batches_cap; i++) {
+            uint64_t k = s->batches[i];
+            if (k == 0)
+                continue;
+            size_t j = k & (cap - 1);
+            while (t[j] != 0)
+                j = (j + 1) & (cap - 1);
+            t[j] = k;
+        }
+        free(s->batches);
+        s->batches = t;
+        s->batches_cap = cap;
+    }
+    size_t j = h & (s->batches_cap - 1);
+    while (s->batches[j] != 0) {
+        if (s->batches[j] == h)
+            return 1;
+        j = (j + 1) & (s->batches_cap - 1);
+    }
+    s->batches[j] = h;
+    s->batches_n++;
+    return 0;
+}
+
+/* Counts the records of a 2xx-answered upload and repeats of its batch id. */
+static void count_records(struct sink *s, const struct sstream *st, int status)
+{
+    if (status < 200 || status >= 300)
+        return;
+    s->st.records_2xx += st->records;
+    if (st->batch == 0)
+        return;
+    if (batch_seen(s, st->batch) == 1) {
+        s->st.batches_dup++;
+        s->st.records_dup += st->records;
+    } else {
+        s->st.batches_unique++;
+    }
+}
+
 /* Finish the digest and pick the receipt word and status for a POST/PUT. */
 static int upload_verdict(struct sink *s, struct sstream *st, const char **word)
 {
@@ -509,6 +561,7 @@ static int submit_response(struct sconn *c, struct sstream *st)
     if (code >= 400)
         s->st.requests_bad++;
     count_status(s, code);
+    count_records(s, st, code);
 
     snprintf(status, sizeof(status), "%d", code);
     snprintf(clen, sizeof(clen), "%llu", (unsigned long long)st->resp_len);
@@ -627,6 +680,21 @@ static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_r
         break;
     }
     n = nghttp3_rcbuf_get_buf(name);
+    if (n.len == 12 && memcmp(n.base, "h3dp-records", 12) == 0) {
+        uint64_t r = 0;
+        for (size_t i = 0; i < v.len && v.base[i] >= '0' && v.base[i] <= '9' && r < (1ull << 40);
+             i++)
+            r = r * 10 + (uint64_t)(v.base[i] - '0');
+        st->records = r;
+        return 0;
+    }
+    if (n.len == 10 && memcmp(n.base, "h3dp-batch", 10) == 0) {
+        uint64_t hv = 1469598103934665603ull; /* FNV-1a */
+        for (size_t i = 0; i < v.len; i++)
+            hv = (hv ^ v.base[i]) * 1099511628211ull;
+        st->batch = hv ? hv : 1;
+        return 0;
+    }
     if (n.len == 14 && memcmp(n.base, "content-digest", 14) == 0) {
         int d = sink_digest_parse((const char *)v.base, v.len, st->expect);
         /* A malformed field anywhere makes the request's digest malformed. */
@@ -1302,6 +1370,7 @@ void sink_del(struct sink *s)
         s->pool = st->next;
         free(st);
     }
+    free(s->batches);
     if (s->prio)
         gnutls_priority_deinit(s->prio);
     if (s->cred)
@@ -1447,6 +1516,13 @@ void sink_goaway(struct sink *s, uint64_t now_ns)
     if (s == NULL)
         return;
     s->refusing = 1;
+    sink_goaway_keep_serving(s, now_ns);
+}
+
+void sink_goaway_keep_serving(struct sink *s, uint64_t now_ns)
+{
+    if (s == NULL)
+        return;
     for (struct sconn *c = s->conns; c; c = c->next) {
         if (c->state != C_OPEN || c->goaway)
             continue;

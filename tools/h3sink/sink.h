@@ -82,6 +82,10 @@ struct sink_stats {
     uint64_t body_bytes_out; /* response body bytes handed to nghttp3 */
     uint64_t digest_ok, digest_bad, digest_none;
     uint64_t goaways_sent;
+    /* Uploads that carry h3dp-records: N and h3dp-batch: ID (the h3dp upload engine):
+     * records of 2xx-answered requests, batches seen once, and repeats of a batch id
+     * already answered 2xx (at-least-once duplicates) with their records. */
+    uint64_t records_2xx, batches_unique, batches_dup, records_dup;
     uint64_t pkts_in, pkts_out, bytes_in, bytes_out; /* UDP payload */
     uint64_t pkts_dropped;         /* unparsable, unknown-connection or rejected */
     uint64_t version_negotiations; /* Version Negotiation packets sent */
@@ -129,6 +133,10 @@ void sink_handle_expiry(struct sink *s, uint64_t now_ns);
  * requests in flight finish, then close each connection with H3_NO_ERROR.
  * New connections are refused from now on. Follow with sink_flush(). */
 void sink_goaway(struct sink *s, uint64_t now_ns);
+
+/* GOAWAY on every open connection, as sink_goaway(), but new connections are still
+ * accepted (a collector asking its clients to move to a new connection). */
+void sink_goaway_keep_serving(struct sink *s, uint64_t now_ns);
 
 /* Close every connection now with application error |app_error_code| and
  * |reason| (may be NULL). Follow with sink_flush() to send the CONNECTION_CLOSE
