@@ -53,6 +53,8 @@ struct up_batch {
     void *map;                  /* spool: the file */
     size_t map_len;
     char *name;                 /* spool: file name */
+    dev_t dev;                  /* spool: the file sent (a new file under the same name */
+    ino_t ino;                  /*        is not removed with it) */
     struct h3_header hdrs[4];
     char h_batch[48], h_records[24], h_digest[64];
 };
@@ -277,8 +279,12 @@ static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result 
                               : res->rtt_ns;
         if (b->src == UP_SRC_SPOOL) {
             char path[PATH_MAX];
+            struct stat now;
             snprintf(path, sizeof(path), "%s/%s", u->spool_dir, b->name);
-            if (unlink(path) != 0 && errno != ENOENT)
+            /* Remove the file that was sent, not one renamed over it since. */
+            if (lstat(path, &now) == 0 && (now.st_dev != b->dev || now.st_ino != b->ino))
+                ;
+            else if (unlink(path) != 0 && errno != ENOENT)
                 fprintf(stderr, "h3dpd: upload: cannot remove %s: %s\n", path, strerror(errno));
             spool_forget(u, b);
         }
@@ -525,6 +531,8 @@ static void spool_add(struct up *u, const char *name)
         b->r.body_len = b->map_len;
     }
     close(fd);
+    b->dev = st.st_dev;
+    b->ino = st.st_ino;
     b->src = UP_SRC_SPOOL;
     b->records = 1;
     b->bytes = b->map_len;

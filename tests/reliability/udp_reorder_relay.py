@@ -5,7 +5,8 @@ back and sent right after the next one (a swap of two neighbours), which is the 
 a QUIC receiver must tolerate (RFC 9000 §13.3, RFC 9002 §6.1). Prints "ready" once bound;
 on SIGTERM prints "reordered N forwarded M" and exits.
 
-usage: udp_reorder_relay.py LISTEN_PORT TARGET_PORT PCT SEED
+usage: udp_reorder_relay.py LISTEN_PORT TARGET_PORT PCT SEED [ADDR]
+(ADDR: the address it listens on and forwards to, default 127.0.0.1)
 """
 import random
 import selectors
@@ -16,11 +17,12 @@ import sys
 
 def main():
     listen_port, target_port, pct, seed = (int(x) for x in sys.argv[1:5])
+    addr = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1"
     rng = random.Random(seed)
     front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    front.bind(("127.0.0.1", listen_port))
+    front.bind((addr, listen_port))
     back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    back.connect(("127.0.0.1", target_port))
+    back.connect((addr, target_port))
     client = None
     held = {front: None, back: None}
     stats = {"reordered": 0, "forwarded": 0}

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Reliability of the upload engine on the DPDK path (suite 'reliability'; root, else 77).
+#
+#   rel_upload.sh CASE H3DPD H3CTL H3SINK CERTS CONF_IN RELAY PRODUCER
+#
+# h3dpd runs on net_tap in a private namespace and uploads to h3sink on the TAP's kernel
+# side (198.18.0.1:4433). CASE:
+#   goaway        generator upload; h3sink sends GOAWAY (SIGHUP) twice mid-upload: every
+#                 acknowledged record reaches it, nothing fails, duplicates reported
+#   sink_restart  spool files; h3sink is killed (SIGKILL) mid-upload and restarted 2 s
+#                 later: every file is delivered (the spool empties) and received
+#   loss          generator upload through 5% loss each way (nftables; this kernel has no
+#                 netem): completes, byte-exact counts
+#   reorder       the same through a relay that swaps 5% of neighbouring datagrams
+#   daemon_kill   spool files; h3dpd is killed (SIGKILL) mid-upload and restarted: the
+#                 spool resumes and empties; every file was received at least once
+#   ingest_flood  a producer floods the ingest socket far beyond [upload] ingest_queue
+#                 against a slow collector: it sees EAGAIN (backpressure), and the records
+#                 it sent = accepted = acknowledged = received
+set -uo pipefail
+CASE=${1:?usage: rel_upload.sh CASE H3DPD H3CTL H3SINK CERTS CONF_IN RELAY PRODUCER}
+H3DPD=$2 H3CTL=$3 H3SINK=$4 CERTS=$5 CONF_IN=$6 RELAY=$7 PRODUCER=$8
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../tools/lib/h3dp-env.sh
+. "$HERE/../../tools/lib/h3dp-env.sh"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: needs root (network namespaces, TAP devices)"
+    exit 77
+fi
+for c in ip jq python3; do
+    command -v $c >/dev/null || { echo "SKIP: needs $c"; exit 77; }
+done
+[ -c /dev/net/tun ] || { echo "SKIP: needs /dev/net/tun"; exit 77; }
+if [ "$CASE" = loss ] && ! command -v nft >/dev/null; then
+    echo "SKIP: needs nft"
+    exit 77
+fi
+
+fail() {
+    echo "FAIL: $*"
+    echo "---- h3dpd log ----"
+    tail -30 "$H3DP_LOG" 2>/dev/null
+    echo "---- upload status ----"
+    "$H3CTL" -s "$H3DP_SOCK" --json upload status 2>&1 | head -40
+    exit 1
+}
+ok() { echo "ok: $*"; }
+ctl() { "$H3CTL" -s "$H3DP_SOCK" "$@"; }
+status() { ctl --json upload status; }
+# wait_idle SECONDS: until the engine has nothing queued or in flight (and the spool is empty).
+wait_idle() {
+    local i
+    for i in $(seq $(($1 * 10))); do
+        S=$(status 2>/dev/null) || { sleep 0.1; continue; }
+        if [ "$(jq -r .state <<<"$S")" = idle ] &&
+            [ -z "$(ls -A "$SPOOL" 2>/dev/null | grep -v '^\.failed-')" ]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+make_spool() { # make_spool N TAG: N files of 20 KiB, written under a temp name, renamed in
+    local i
+    for i in $(seq "$1"); do
+        head -c 20480 /dev/urandom >"$SPOOL/.$2$i.tmp" && mv "$SPOOL/.$2$i.tmp" "$SPOOL/$2$i"
+    done
+}
+
+h3dp_env_init "ru${CASE:0:4}" || exit 1
+SPOOL=$H3DP_TMP/spool
+mkdir -p "$SPOOL"
+PORT=4433 EXTRA=()
+if [ "$CASE" = reorder ]; then
+    PORT=4434 # the relay listens on 4433 and forwards to h3sink on 4434
+    EXTRA=("upload.connections=1") # the relay follows one client
+fi
+h3dp_conf dpdk "$CONF_IN" "tls.ca_file=$CERTS/ca.pem" "h3.handshake_timeout_ms=2000" \
+    "h3.idle_timeout_ms=5000" "h3.keepalive_ms=2000" "upload.spool_dir=$SPOOL" \
+    "upload.ingest_socket=$H3DP_TMP/ingest.sock" "upload.ingest_queue=1000" \
+    "upload.retry_initial_ms=100" "upload.retry_max_ms=1000" "upload.retry_limit=0" \
+    "upload.batch_bytes=64K" "${EXTRA[@]}"
+H3DP_PEER_PORT=$PORT
+h3dp_start_daemon "$H3DPD" || fail "h3dpd start"
+SINK_ARGS=()
+[ "$CASE" = ingest_flood ] && SINK_ARGS=(--response-delay-ms 20)
+h3dp_start_sink "$H3SINK" "$CERTS" "${SINK_ARGS[@]}" || fail "h3sink start"
+
+case $CASE in
+goaway)
+    ctl upload start --rate 20000 --record-size 512 --duration 6s >/dev/null || fail "upload start"
+    sleep 2
+    kill -HUP "$H3DP_SINK_PID"
+    sleep 2
+    kill -HUP "$H3DP_SINK_PID"
+    wait_idle 30 || fail "the upload did not finish"
+    ;;
+sink_restart)
+    make_spool 200 a
+    sleep 0.5
+    kill -KILL "$H3DP_SINK_PID"
+    wait "$H3DP_SINK_PID" 2>/dev/null
+    H3DP_SINK_PID=
+    cp "$H3DP_TMP/sink.out" "$H3DP_TMP/sink1.out"
+    make_spool 100 b # more files while the collector is down
+    sleep 2
+    h3dp_start_sink "$H3SINK" "$CERTS" || fail "h3sink restart"
+    wait_idle 60 || fail "the spool did not empty after the collector came back"
+    ;;
+loss)
+    ip netns exec "$H3DP_NS" nft -f - <<NFT || fail "nft rules"
+table inet h3dprel {
+    chain in { type filter hook input priority 0; iifname "$H3DP_IFC" udp dport 4433 numgen random mod 100 < 5 counter drop; }
+    chain out { type filter hook output priority 0; oifname "$H3DP_IFC" udp sport 4433 numgen random mod 100 < 5 counter drop; }
+}
+NFT
+    ctl upload start --rate 10000 --record-size 1024 --duration 5s >/dev/null || fail "upload start"
+    wait_idle 60 || fail "the upload did not finish through loss"
+    drops=$(ip netns exec "$H3DP_NS" nft list table inet h3dprel |
+        sed -n 's/.*packets \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}')
+    [ "${drops:-0}" -gt 0 ] || fail "no datagram was dropped"
+    ok "impairment: $drops datagrams dropped by nft (5% each way)"
+    ;;
+reorder)
+    ip netns exec "$H3DP_NS" python3 "$RELAY" 4433 4434 5 7 "$H3DP_PEER_IP" \
+        >"$H3DP_TMP/relay.out" 2>&1 &
+    H3DP_PEER_PID=$!
+    sleep 0.3
+    ctl upload start --rate 2000 --record-size 1024 --duration 5s >/dev/null || fail "upload start"
+    wait_idle 60 || fail "the upload did not finish through reordering"
+    kill -TERM "$H3DP_PEER_PID"
+    wait "$H3DP_PEER_PID" 2>/dev/null
+    H3DP_PEER_PID=
+    reordered=$(sed -n 's/.*reordered \([0-9]*\).*/\1/p' "$H3DP_TMP/relay.out")
+    [ "${reordered:-0}" -gt 0 ] || fail "no reordering happened"
+    ok "impairment: $reordered datagram pairs swapped by the relay"
+    ;;
+daemon_kill)
+    make_spool 300 a
+    sleep 0.4
+    kill -KILL "$H3DP_DAEMON_PID"
+    wait "$H3DP_DAEMON_PID" 2>/dev/null
+    H3DP_DAEMON_PID=
+    left=$(ls "$SPOOL" | grep -vc '^\.')
+    ok "h3dpd killed with $left of 300 spool files left"
+    [ "$left" -gt 0 ] || fail "the spool emptied before the kill: nothing to resume"
+    ip netns exec "$H3DP_NS" ip link del "$H3DP_IFC" 2>/dev/null
+    rm -rf "/var/run/dpdk/$H3DP_PREFIX"
+    h3dp_start_daemon "$H3DPD" || fail "h3dpd restart"
+    wait_idle 60 || fail "the spool did not empty after the restart"
+    ;;
+ingest_flood)
+    out=$(ip netns exec "$H3DP_NS" python3 "$PRODUCER" "$H3DP_TMP/ingest.sock" 20000 200) ||
+        fail "producer: $out"
+    wait_idle 60 || fail "the ingested records were not all acknowledged"
+    sent=$(jq -r .sent <<<"$out") eagain=$(jq -r .eagain <<<"$out")
+    [ "$eagain" -gt 0 ] || fail "the producer never saw backpressure"
+    ok "producer sent $sent records and was told to retry (EAGAIN) $eagain times"
+    ;;
+*)
+    echo "unknown case $CASE"
+    exit 2
+    ;;
+esac
+
+S=$(status)
+acc=$(jq -r .accepted.records <<<"$S") ack=$(jq -r .acked.records <<<"$S")
+failed=$(jq -r .failed.records <<<"$S") ackb=$(jq -r .acked.bytes <<<"$S")
+retried=$(jq -r .retried.records <<<"$S")
+h3dp_stop_sink
+srec=$(jq -r .records <<<"$H3DP_SINK_FINAL") sdup=$(jq -r .records_dup <<<"$H3DP_SINK_FINAL")
+sbytes=$(jq -r .body_bytes_in <<<"$H3DP_SINK_FINAL")
+echo "engine: accepted $acc, acknowledged $ack ($ackb bytes), failed $failed, retried $retried;" \
+    "h3sink: $srec records ($sdup duplicates), $sbytes bytes"
+[ "$failed" = 0 ] || fail "$failed records failed"
+case $CASE in
+sink_restart)
+    # Files acknowledged by the killed collector were removed; the rest was sent again to
+    # the restarted one (the killed one's counts die with it).
+    [ -z "$(ls "$SPOOL" | grep -v '^\.')" ] || fail "spool files left"
+    [ "$srec" -ge 1 ] && [ "$ack" -ge 300 ] ||
+        fail "not every spool file acknowledged (acked $ack of 300)"
+    ok "all 300 spool files acknowledged after the collector's restart; it received $srec after it"
+    ;;
+daemon_kill)
+    [ -z "$(ls "$SPOOL" | grep -v '^\.')" ] || fail "spool files left"
+    [ "$srec" -ge 300 ] || fail "the collector received $srec of 300 files"
+    ok "the spool resumed: all 300 files received ($srec uploads, $((srec - 300)) repeated after the crash)"
+    ;;
+*)
+    [ "$acc" = "$ack" ] || fail "accepted $acc != acknowledged $ack"
+    [ $((srec - sdup)) = "$ack" ] || fail "h3sink has $((srec - sdup)) unique records, engine acked $ack"
+    [ "$sbytes" -ge "$ackb" ] || fail "h3sink got $sbytes bytes < $ackb acknowledged"
+    if [ "$CASE" = ingest_flood ]; then
+        [ "$acc" = "$sent" ] || fail "producer sent $sent, engine accepted $acc"
+    fi
+    ok "nothing lost: $ack records acknowledged and received ($sdup duplicates reported)"
+    ;;
+esac
+echo PASS
