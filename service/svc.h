@@ -149,6 +149,9 @@ struct svc_req_result {
                                      for a header h3 refused; o.result is then FAILED, or
                                      NOT_PROCESSED when the connection was going away) */
     uint64_t rtt_ns;              /* from submission on the worker to completion */
+    char retry_after[32];         /* the response's retry-after value (RFC 9110 §10.2.3),
+                                     NUL-terminated, "" when absent or longer than 31
+                                     bytes; captured for every request, no copy else */
     /* keep_response only (valid during the callback): */
     const char *headers; size_t headers_len;  /* "name: value\n" lines */
     uint8_t body_sha256[32];      /* SHA-256 of the whole response body */

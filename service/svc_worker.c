@@ -38,6 +38,7 @@ struct svc_wreq {
     char *hdrs;
     size_t hdrs_len;
     bool keep;
+    char retry_after[32]; /* see svc_req_result */
 };
 
 /* ---------------------------------------------------------------- timer heap */
@@ -182,6 +183,7 @@ static void req_finish(struct svc_wreq *wr, const struct h3_req_outcome *o, int 
     d->res.o = *o;
     d->res.err = err;
     d->res.rtt_ns = w->now > wr->t0 ? w->now - wr->t0 : 0;
+    memcpy(d->res.retry_after, wr->retry_after, sizeof(d->res.retry_after));
     if (wr->keep) {
         gnutls_hash_deinit(wr->hash, d->res.body_sha256);
         d->res.headers = wr->hdrs; /* freed by the main side after done() */
@@ -207,7 +209,12 @@ static void req_on_header(struct h3_req *r, void *ud, const char *name, size_t n
                           const char *value, size_t vlen)
 {
     struct svc_wreq *wr = ud;
+    static const char ra[] = "retry-after"; /* RFC 9110 §10.2.3: when to retry a 429/503 */
     (void)r;
+    if (nlen == sizeof(ra) - 1 && memcmp(name, ra, nlen) == 0 && vlen < sizeof(wr->retry_after)) {
+        memcpy(wr->retry_after, value, vlen);
+        wr->retry_after[vlen] = '\0';
+    }
     if (!wr->keep || !wr->hdrs || wr->hdrs_len + nlen + vlen + 4 > SVC_HDRS_MAX)
         return;
     char *p = wr->hdrs + wr->hdrs_len;
@@ -315,7 +322,7 @@ static void cmd_request(struct svc_worker *w, struct ctl_msg *m, struct svc_conn
         wr->synth_len = rq->synth_len;
     }
     p.sink = wr->keep ? H3_SINK_CALLBACK : H3_SINK_COUNT;
-    p.on_header = wr->keep ? req_on_header : NULL;
+    p.on_header = req_on_header;
     p.on_data = req_on_data;
     p.on_complete = req_on_complete;
     p.ud = wr;
