@@ -17,10 +17,12 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
+#include <zstd.h>
 
 #include "cfg.h"
 #include "ctl_server.h"
 #include "svc.h"
+#include "up_retry.h"
 #include "upload.h"
 
 #define UP_MAX_CONNS 64
@@ -30,6 +32,12 @@
 #define UP_SPOOL_BUCKETS 1024
 #define UP_INGEST_BURST 256       /* records read per poll */
 #define UP_RTT_EWMA_SHIFT 3       /* rtt += (sample - rtt) / 8 */
+#define UP_ZSTD_LEVEL 1           /* fast: bodies are compressed on the main thread */
+/* Body buffers come from power-of-two free lists (4 KiB .. 4 MiB), so a steady upload
+ * allocates nothing per request; larger ones (big spool files) are malloc'd and freed. */
+#define UP_BUF_MIN_SHIFT 12
+#define UP_BUF_CLASSES 11
+#define UP_BUF_POOL_MAX (64u << 20) /* bytes the free lists may keep */
 
 enum up_src { UP_SRC_GEN, UP_SRC_SPOOL, UP_SRC_INGEST };
 
@@ -49,13 +57,16 @@ struct up_batch {
     unsigned attempts;
     uint64_t not_before;
     int slot, last_slot;
-    uint8_t *mem;               /* ingest: the records, back to back */
+    uint8_t *mem;               /* ingest: the records, back to back (a pool buffer) */
+    size_t mem_cap;
+    uint8_t *z;                 /* the zstd-coded body (a pool buffer), when smaller */
+    size_t z_cap;
     void *map;                  /* spool: the file */
     size_t map_len;
     char *name;                 /* spool: file name */
     dev_t dev;                  /* spool: the file sent (a new file under the same name */
     ino_t ino;                  /*        is not removed with it) */
-    struct h3_header hdrs[4];
+    struct h3_header hdrs[5];
     char h_batch[48], h_records[24], h_digest[64];
 };
 
@@ -93,17 +104,29 @@ struct up {
     char spool_dir[CFG_STR_MAX];
     uint64_t spool_next_scan, spool_pending;
     struct up_batch *spool_names[UP_SPOOL_BUCKETS];
-    /* ingest */
+    /* ingest: records land in |stage|, then move to a batch of their exact size */
     int ingest_fd;
     char ingest_path[CFG_SOCKET_PATH_MAX];
     bool ingest_readable, ingest_full;
-    struct up_batch *ingest_cur;
-    uint64_t ingest_cur_first, ingest_held, ingest_full_events, ingest_oversize;
+    uint8_t *stage;
+    size_t stage_len;
+    uint64_t stage_records, stage_first;
+    uint64_t ingest_held, ingest_full_events, ingest_oversize;
     uint32_t ingest_queue;
+    /* memory: batch and body-buffer free lists, zstd */
+    struct up_batch *free_batches;
+    void *free_bufs[UP_BUF_CLASSES];
+    uint64_t pooled_bytes;
+    ZSTD_CCtx *zc;              /* NULL: [upload] compress = none */
+    uint8_t *pattern;           /* generator bodies to compress (byte i = i % 251) */
+    size_t pattern_len;
     /* accounting (records and bytes) */
     struct up_count accepted, queued, inflight, acked, failed, retried;
     uint64_t requests_sent, requests_acked, requests_retried, requests_failed;
     uint64_t status_4xx, status_5xx, not_processed, conn_errors, maybe_dup;
+    uint64_t retry_after_used;     /* retries delayed by the collector's Retry-After */
+    uint64_t body_bytes_sent;      /* request bodies handed to connections, as coded */
+    uint64_t coded_records, coded_bytes, coded_out; /* zstd: records, bytes in, bytes out */
     uint64_t rtt_ns;
     uint64_t now;
 };
@@ -165,13 +188,116 @@ static void spool_forget(struct up *u, struct up_batch *b)
     u->spool_pending--;
 }
 
-static void batch_free(struct up_batch *b)
+/* The smallest class holding |n| bytes, or -1 (too large for the pool). */
+static int buf_class(size_t n)
+{
+    for (int c = 0; c < UP_BUF_CLASSES; c++)
+        if (n <= (size_t)1 << (UP_BUF_MIN_SHIFT + c))
+            return c;
+    return -1;
+}
+
+/* A buffer of at least |n| bytes; *|cap| gets its real size (give both back to buf_put). */
+static uint8_t *buf_get(struct up *u, size_t n, size_t *cap)
+{
+    int c = buf_class(n);
+    if (c < 0) {
+        *cap = n;
+        return malloc(n);
+    }
+    *cap = (size_t)1 << (UP_BUF_MIN_SHIFT + c);
+    void *p = u->free_bufs[c];
+    if (p) {
+        u->free_bufs[c] = *(void **)p;
+        u->pooled_bytes -= *cap;
+        return p;
+    }
+    return malloc(*cap);
+}
+
+static void buf_put(struct up *u, uint8_t *p, size_t cap)
+{
+    int c;
+    if (!p)
+        return;
+    c = buf_class(cap);
+    if (c < 0 || ((size_t)1 << (UP_BUF_MIN_SHIFT + c)) != cap ||
+        u->pooled_bytes + cap > UP_BUF_POOL_MAX) {
+        free(p);
+        return;
+    }
+    *(void **)p = u->free_bufs[c];
+    u->free_bufs[c] = p;
+    u->pooled_bytes += cap;
+}
+
+static struct up_batch *batch_get(struct up *u)
+{
+    struct up_batch *b = u->free_batches;
+    if (!b)
+        return calloc(1, sizeof(*b));
+    u->free_batches = b->next;
+    memset(b, 0, sizeof(*b));
+    return b;
+}
+
+/* Releases what |b| holds and keeps it for the next batch. */
+static void batch_free(struct up *u, struct up_batch *b)
 {
     if (b->map)
         munmap(b->map, b->map_len);
-    free(b->mem);
+    buf_put(u, b->mem, b->mem_cap);
+    buf_put(u, b->z, b->z_cap);
     free(b->name);
-    free(b);
+    b->next = u->free_batches;
+    u->free_batches = b;
+}
+
+/* [upload] compress = zstd: codes the body of |b| (memory, file or generated bytes) when
+ * that makes it smaller; the digest and content-encoding then describe the coded bytes
+ * (RFC 9530 §2: the digest covers the content as sent). The source is released. */
+static void batch_compress(struct up *u, struct up_batch *b)
+{
+    const uint8_t *src = b->r.body;
+    size_t len = b->r.body ? b->r.body_len : (size_t)b->r.synth_len, zcap, n;
+    uint8_t *z;
+
+    if (len == 0)
+        return;
+    if (!src) { /* generated: the pattern is materialised once and reused */
+        if (u->pattern_len < len) {
+            uint8_t *p = realloc(u->pattern, len);
+            if (!p)
+                return;
+            for (size_t i = u->pattern_len; i < len; i++)
+                p[i] = (uint8_t)(i % 251);
+            u->pattern = p;
+            u->pattern_len = len;
+        }
+        src = u->pattern;
+    }
+    z = buf_get(u, ZSTD_compressBound(len), &zcap);
+    if (!z)
+        return;
+    n = ZSTD_compressCCtx(u->zc, z, zcap, src, len, UP_ZSTD_LEVEL);
+    if (ZSTD_isError(n) || n >= len) {
+        buf_put(u, z, zcap); /* incompressible: sent as it is */
+        return;
+    }
+    u->coded_records += b->records;
+    u->coded_bytes += len;
+    u->coded_out += n;
+    b->z = z;
+    b->z_cap = zcap;
+    b->r.body = z;
+    b->r.body_len = n;
+    b->r.synth_len = 0;
+    buf_put(u, b->mem, b->mem_cap);
+    b->mem = NULL;
+    if (b->map) {
+        munmap(b->map, b->map_len);
+        b->map = NULL;
+    }
 }
 
 static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result *res);
@@ -184,11 +310,15 @@ static void batch_accept(struct up *u, struct up_batch *b)
     b->u = u;
     b->seq = ++u->seq;
     b->slot = b->last_slot = -1;
+    if (u->zc)
+        batch_compress(u, b);
     snprintf(b->h_batch, sizeof(b->h_batch), "%s-%" PRIu64, u->boot, b->seq);
     snprintf(b->h_records, sizeof(b->h_records), "%" PRIu64, b->records);
     b->hdrs[n++] = (struct h3_header){ "content-type", u->content_type };
     b->hdrs[n++] = (struct h3_header){ "h3dp-batch", b->h_batch };
     b->hdrs[n++] = (struct h3_header){ "h3dp-records", b->h_records };
+    if (b->z)
+        b->hdrs[n++] = (struct h3_header){ "content-encoding", "zstd" }; /* RFC 8878 §7.2 */
     if (b->r.body && b->r.body_len) {
         /* RFC 9530 content-digest, once per batch: the collector can check the bytes. */
         uint8_t dig[32];
@@ -228,13 +358,14 @@ static void batch_fail(struct up *u, struct up_batch *b)
     }
     if (b->src == UP_SRC_INGEST)
         u->ingest_held -= b->records;
-    batch_free(b);
+    batch_free(u, b);
 }
 
-/* Retries: immediately for a request the server did not process, else after a back-off
+/* Retries: immediately for a request the server did not process (|backoff| false), after
+ * the collector's Retry-After when it gave one (|after_ns| >= 0), else after a back-off
  * doubling from retry_initial_ms to retry_max_ms with jitter (50..100%); beyond
  * retry_limit attempts (0 = no limit) the batch fails. */
-static void batch_retry(struct up *u, struct up_batch *b, bool backoff)
+static void batch_retry(struct up *u, struct up_batch *b, bool backoff, int64_t after_ns)
 {
     b->attempts++;
     if (u->retry_limit && b->attempts > u->retry_limit) {
@@ -247,6 +378,12 @@ static void batch_retry(struct up *u, struct up_batch *b, bool backoff)
     if (!backoff) {
         b->not_before = 0;
         q_push(&u->ready, b);
+        return;
+    }
+    if (after_ns >= 0) {
+        u->retry_after_used++;
+        b->not_before = u->now + (uint64_t)after_ns;
+        q_push(&u->delayed, b);
         return;
     }
     uint64_t d = u->retry_initial_ns;
@@ -290,7 +427,7 @@ static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result 
         }
         if (b->src == UP_SRC_INGEST)
             u->ingest_held -= b->records;
-        batch_free(b);
+        batch_free(u, b);
         return;
     }
     if (res->o.result == H3_REQ_COMPLETED) {
@@ -299,7 +436,7 @@ static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result 
         else if (st >= 400)
             u->status_4xx++;
         if (st == 408 || st == 429 || st >= 500) {
-            batch_retry(u, b, true);
+            batch_retry(u, b, true, up_retry_after_ns(res->retry_after, time(NULL)));
             return;
         }
         /* Any other answer is final: the batch failed (counted, never retried). */
@@ -308,14 +445,14 @@ static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result 
     }
     if (res->o.result == H3_REQ_NOT_PROCESSED) {
         u->not_processed++;
-        batch_retry(u, b, false);
+        batch_retry(u, b, false, -1);
         return;
     }
     /* Reset, cancelled, connection closed: the server may have processed it. */
     u->conn_errors++;
     if (res->o.stream_id >= 0)
         u->maybe_dup += b->records;
-    batch_retry(u, b, true);
+    batch_retry(u, b, true, -1);
 }
 
 /* ---------------------------------------------------------------- connections */
@@ -437,6 +574,7 @@ static unsigned dispatch(struct up *u)
         cnt_sub(&u->queued, b);
         cnt_add(&u->inflight, b);
         u->requests_sent++;
+        u->body_bytes_sent += b->r.body ? b->r.body_len : b->r.synth_len;
         n++;
     }
     return n;
@@ -476,7 +614,7 @@ static unsigned gen_poll(struct up *u)
         /* At a rate: full batches, or what is due once the linger time has passed. */
         if (u->gen.rate && k < per && u->now - u->gen_last_batch < u->linger_ns)
             break;
-        struct up_batch *b = calloc(1, sizeof(*b));
+        struct up_batch *b = batch_get(u);
         if (!b)
             break;
         b->src = UP_SRC_GEN;
@@ -512,18 +650,19 @@ static void spool_add(struct up *u, const char *name)
         close(fd);
         return;
     }
-    struct up_batch *b = calloc(1, sizeof(*b));
+    struct up_batch *b = batch_get(u);
     if (!b || !(b->name = strdup(name))) {
-        free(b);
+        if (b)
+            batch_free(u, b);
         close(fd);
         return;
     }
     if (st.st_size > 0) {
         b->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (b->map == MAP_FAILED) {
+            b->map = NULL;
             close(fd);
-            free(b->name);
-            free(b);
+            batch_free(u, b);
             return;
         }
         b->map_len = (size_t)st.st_size;
@@ -563,14 +702,27 @@ static unsigned spool_poll(struct up *u)
     return (unsigned)u->spool_pending - before;
 }
 
+/* Moves the staged records into a batch of their exact size (a pool buffer). */
 static void ingest_flush(struct up *u)
 {
-    struct up_batch *b = u->ingest_cur;
-    if (!b || b->records == 0)
+    struct up_batch *b;
+
+    if (u->stage_records == 0)
         return;
-    u->ingest_cur = NULL;
+    b = batch_get(u);
+    if (!b || !(b->mem = buf_get(u, u->stage_len, &b->mem_cap))) {
+        if (b)
+            batch_free(u, b);
+        return; /* out of memory: the records stay staged, the next poll tries again */
+    }
+    memcpy(b->mem, u->stage, u->stage_len);
+    b->src = UP_SRC_INGEST;
+    b->records = u->stage_records;
+    b->bytes = u->stage_len;
     b->r.body = b->mem;
-    b->r.body_len = b->bytes;
+    b->r.body_len = u->stage_len;
+    u->stage_records = 0;
+    u->stage_len = 0;
     batch_accept(u, b);
 }
 
@@ -580,32 +732,20 @@ static unsigned ingest_poll(struct up *u)
 
     if (u->ingest_fd < 0)
         return 0;
-    if (u->ingest_cur && u->ingest_cur->records &&
-        (u->stopping || u->now - u->ingest_cur_first >= u->linger_ns))
+    if (u->stage_records && (u->stopping || u->now - u->stage_first >= u->linger_ns))
         ingest_flush(u);
     while (u->ingest_readable && !u->stopping && n < UP_INGEST_BURST) {
-        if (u->ingest_held >= u->ingest_queue) {
-            /* Full: leave the records in the socket; producers get EAGAIN. */
+        if (u->ingest_held >= u->ingest_queue || u->stage_len >= u->batch_bytes) {
+            /* Full (or a flush failed): leave the records in the socket; producers get
+             * EAGAIN. */
             if (!u->ingest_full)
                 u->ingest_full_events++;
             u->ingest_full = true;
             break;
         }
         u->ingest_full = false;
-        if (!u->ingest_cur) {
-            u->ingest_cur = calloc(1, sizeof(*u->ingest_cur));
-            if (u->ingest_cur)
-                u->ingest_cur->mem = malloc(u->batch_bytes + UP_RECORD_MAX);
-            if (!u->ingest_cur || !u->ingest_cur->mem) {
-                if (u->ingest_cur)
-                    free(u->ingest_cur);
-                u->ingest_cur = NULL;
-                break;
-            }
-            u->ingest_cur->src = UP_SRC_INGEST;
-        }
-        struct up_batch *b = u->ingest_cur;
-        ssize_t r = recv(u->ingest_fd, b->mem + b->bytes, UP_RECORD_MAX, MSG_DONTWAIT | MSG_TRUNC);
+        ssize_t r = recv(u->ingest_fd, u->stage + u->stage_len, UP_RECORD_MAX,
+                         MSG_DONTWAIT | MSG_TRUNC);
         if (r < 0) {
             u->ingest_readable = false;
             break;
@@ -614,13 +754,13 @@ static unsigned ingest_poll(struct up *u)
             u->ingest_oversize++; /* refused and counted; the producer's record was too big */
             continue;
         }
-        if (b->records == 0)
-            u->ingest_cur_first = u->now;
-        b->records++;
-        b->bytes += (uint64_t)r;
+        if (u->stage_records == 0)
+            u->stage_first = u->now;
+        u->stage_records++;
+        u->stage_len += (size_t)r;
         u->ingest_held++;
         n++;
-        if (b->bytes >= u->batch_bytes)
+        if (u->stage_len >= u->batch_bytes)
             ingest_flush(u);
     }
     return n;
@@ -639,6 +779,9 @@ static int ingest_open(struct up *u)
     if (strlen(u->ingest_path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", u->ingest_path);
+    u->stage = malloc((size_t)u->batch_bytes + UP_RECORD_MAX);
+    if (!u->stage)
+        return -ENOMEM;
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
@@ -703,12 +846,17 @@ struct up *up_new(const struct cfg *cfg, struct svc *svc, int *err)
         free(u);
         return NULL;
     }
+    if (c->compress == CFG_COMPRESS_ZSTD && !(u->zc = ZSTD_createCCtx())) {
+        *err = -ENOMEM;
+        free(u);
+        return NULL;
+    }
     snprintf(u->ingest_path, sizeof(u->ingest_path), "%s", c->ingest_socket);
     if (u->ingest_path[0]) {
         int rv = ingest_open(u);
         if (rv < 0) {
             *err = rv;
-            free(u);
+            up_del(u);
             return NULL;
         }
     }
@@ -754,7 +902,7 @@ unsigned up_poll(struct up *u, uint64_t now_ns)
                 spool_forget(u, b);
             if (b->src == UP_SRC_INGEST)
                 u->ingest_held -= b->records;
-            batch_free(b);
+            batch_free(u, b);
         }
     }
     return n;
@@ -768,19 +916,18 @@ void up_stop(struct up *u, uint64_t deadline_ns)
     ingest_flush(u);
     /* Spool batches not yet sent stay on disk for the next run. */
     for (struct up_queue *q = &u->ready; q; q = q == &u->ready ? &u->delayed : NULL) {
-        struct up_batch *keep = NULL, *b;
+        struct up_batch *b;
         struct up_queue rest = { 0 };
         while ((b = q_pop(q))) {
             if (b->src == UP_SRC_SPOOL) {
                 cnt_sub(&u->queued, b);
                 cnt_sub(&u->accepted, b);
                 spool_forget(u, b);
-                batch_free(b);
+                batch_free(u, b);
             } else {
                 q_push(&rest, b);
             }
         }
-        (void)keep;
         *q = rest;
     }
 }
@@ -788,7 +935,7 @@ void up_stop(struct up *u, uint64_t deadline_ns)
 bool up_done(const struct up *u)
 {
     return u->ready.n == 0 && u->delayed.n == 0 && u->inflight.records == 0 &&
-           (!u->ingest_cur || u->ingest_cur->records == 0);
+           u->stage_records == 0;
 }
 
 json_t *up_stats_json(const struct up *u, uint64_t now_ns)
@@ -804,7 +951,8 @@ json_t *up_stats_json(const struct up *u, uint64_t now_ns)
     return json_pack(
         "{s:s, s:s, s:{s:i, s:i, s:i, s:i}, s:I, s:f,"
         " s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I},"
-        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
+        " s:{s:s, s:I, s:I, s:I},"
         " s:{s:b, s:I, s:I, s:I, s:I},"
         " s:{s:s, s:I}, s:{s:s, s:I, s:I, s:I, s:b}}",
         "state", u->stopping ? (up_done(u) ? "stopped" : "stopping")
@@ -818,7 +966,10 @@ json_t *up_stats_json(const struct up *u, uint64_t now_ns)
         (json_int_t)u->requests_acked, "retried", (json_int_t)u->requests_retried, "failed",
         (json_int_t)u->requests_failed, "not_processed", (json_int_t)u->not_processed,
         "conn_errors", (json_int_t)u->conn_errors, "status_4xx", (json_int_t)u->status_4xx,
-        "status_5xx", (json_int_t)u->status_5xx,
+        "status_5xx", (json_int_t)u->status_5xx, "retry_after",
+        (json_int_t)u->retry_after_used, "body_bytes", (json_int_t)u->body_bytes_sent,
+        "compress", "codec", u->zc ? "zstd" : "none", "records", (json_int_t)u->coded_records,
+        "bytes_in", (json_int_t)u->coded_bytes, "bytes_out", (json_int_t)u->coded_out,
         "generator", "active", u->gen_active, "record_bytes", (json_int_t)u->gen.record_bytes,
         "rate", (json_int_t)u->gen.rate, "made", (json_int_t)u->gen_made, "behind",
         (json_int_t)u->gen_behind,
@@ -893,12 +1044,23 @@ void up_del(struct up *u)
     if (!u)
         return;
     while ((b = q_pop(&u->ready)) || (b = q_pop(&u->delayed)))
-        batch_free(b);
-    if (u->ingest_cur)
-        batch_free(u->ingest_cur);
+        batch_free(u, b);
+    while ((b = u->free_batches)) {
+        u->free_batches = b->next;
+        free(b);
+    }
+    for (int c = 0; c < UP_BUF_CLASSES; c++)
+        while (u->free_bufs[c]) {
+            void *p = u->free_bufs[c];
+            u->free_bufs[c] = *(void **)p;
+            free(p);
+        }
     if (u->ingest_fd >= 0) {
         close(u->ingest_fd);
         unlink(u->ingest_path);
     }
+    ZSTD_freeCCtx(u->zc);
+    free(u->pattern);
+    free(u->stage);
     free(u);
 }
