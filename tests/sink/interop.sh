@@ -7,7 +7,10 @@
 #             exit 0) and the final --json totals
 #   sigterm   SIGTERM with a request held in flight: exit 0 after --drain-timeout
 #   ipv6      GET /bytes/N over [::1] (skip when there is no IPv6 loopback)
-#   cli       usage errors exit 2, unreadable key and busy port exit 1
+#   fault     --fault-status 503 --fault-every 2: half of the POSTs are 503,
+#             counted in faults_sent/responses_5xx and never as accepted
+#   cli       usage errors exit 2 (the fault flags' ranges too), unreadable key
+#             and busy port exit 1
 # Exit 77 (skip) when gtlsclient is missing.
 set -u
 sink=$1 check=$2 certs=$3 case=$4
@@ -74,13 +77,14 @@ get-post)
     head -c 5000000 /dev/urandom >"$work/up"
     client --download "$work/dl" -m POST -d "$work/up" 127.0.0.1 "$port" "$url/upload" ||
         fail "POST exit $?"
-    grep -qx '{"bytes":5000000,"digest":"none"}' "$work/dl/upload" ||
+    grep -qx '{"bytes":5000000,"decoded":5000000,"digest":"none"}' "$work/dl/upload" ||
         fail "POST receipt: $(cat "$work/dl/upload")"
 
     # Several requests on one connection (2 POSTs of the same file).
     client --download "$work/dl" -m POST -d "$work/up" -n 2 127.0.0.1 "$port" \
         "$url/multi" || fail "POST x2 exit $?"
-    grep -qx '{"bytes":5000000,"digest":"none"}' "$work/dl/multi" || fail "POST x2 receipt"
+    grep -qx '{"bytes":5000000,"decoded":5000000,"digest":"none"}' "$work/dl/multi" ||
+        fail "POST x2 receipt"
 
     # Junk /bytes path: 400 with an explanation.
     client --download "$work/dl" 127.0.0.1 "$port" "$url/bytes/12x" || fail "GET junk $?"
@@ -110,7 +114,13 @@ get-post)
     [ "$(json_field digest_bad)" = 0 ] || fail "digest_bad != 0"
     [ "$(json_field responses_4xx)" = 1 ] || fail "responses_4xx != 1"
     [ "$(json_field responses_2xx)" = 6 ] || fail "responses_2xx != 6"
-    [ "$(json_field body_bytes_out)" = $((n + big + 3 * 34 + $(wc -c <"$work/dl/12x"))) ] ||
+    # No content coding: decoded bytes are the bytes received.
+    [ "$(json_field body_bytes_decoded)" = 15000000 ] ||
+        fail "body_bytes_decoded $(json_field body_bytes_decoded) != 15000000"
+    [ "$(json_field decode_errors)" = 0 ] || fail "decode_errors != 0"
+    [ "$(json_field faults_sent)" = 0 ] || fail "faults_sent != 0"
+    receipt=$(wc -c <"$work/dl/upload")
+    [ "$(json_field body_bytes_out)" = $((n + big + 3 * receipt + $(wc -c <"$work/dl/12x"))) ] ||
         fail "body_bytes_out $(json_field body_bytes_out)"
     # The drained connection ended with H3_NO_ERROR (0x100 = 256) from either side
     # (gtlsclient closes as soon as its last stream is done).
@@ -165,6 +175,39 @@ ipv6)
     wait_exit 10
     [ "$rc" = 0 ] || fail "exit $rc"
     ;;
+fault)
+    start_sink --json --stats-interval 0 --idle-timeout 3 --fault-status 503 --fault-every 2 \
+        --fault-retry-after 3
+    url=https://127.0.0.1:$port
+    mkdir "$work/dl"
+    head -c 300000 /dev/urandom >"$work/up"
+    # Four POSTs, one at a time: the 2nd and the 4th are the faulted ones.
+    for i in 1 2 3 4; do
+        client --download "$work/dl" -m POST -d "$work/up" 127.0.0.1 "$port" "$url/up$i" ||
+            fail "POST $i exit $?"
+    done
+    for i in 1 3; do
+        grep -qx '{"bytes":300000,"decoded":300000,"digest":"none"}' "$work/dl/up$i" ||
+            fail "POST $i: $(cat "$work/dl/up$i")"
+    done
+    for i in 2 4; do
+        grep -qx '{"fault":"injected","status":503}' "$work/dl/up$i" ||
+            fail "POST $i not faulted: $(cat "$work/dl/up$i")"
+    done
+    # GETs do not count towards N.
+    client --download "$work/dl" 127.0.0.1 "$port" "$url/bytes/1000" || fail "GET exit $?"
+    "$check" "$work/dl/1000" 1000 || fail "GET during faults"
+    kill -USR1 "$pid"
+    wait_exit 10
+    [ "$rc" = 0 ] || fail "h3sink exit $rc"
+    [ "$(json_field faults_sent)" = 2 ] || fail "faults_sent $(json_field faults_sent) != 2"
+    [ "$(json_field responses_5xx)" = 2 ] || fail "responses_5xx != 2"
+    [ "$(json_field responses_2xx)" = 3 ] || fail "responses_2xx != 3"
+    [ "$(json_field requests_bad)" = 0 ] || fail "requests_bad != 0"
+    [ "$(json_field digest_none)" = 2 ] || fail "digest_none != 2"
+    [ "$(json_field body_bytes_in)" = 1200000 ] || fail "body_bytes_in != 1200000"
+    [ "$(json_field body_bytes_decoded)" = 1200000 ] || fail "body_bytes_decoded != 1200000"
+    ;;
 cli)
     "$sink" --addr 127.0.0.1 >/dev/null 2>"$work/e"; rc=$?
     [ "$rc" = 2 ] && grep -q "required" "$work/e" || fail "missing flags: exit $rc"
@@ -174,6 +217,23 @@ cli)
     [ "$rc" = 2 ] && grep -q "bad value '70000' for --port" "$work/e" || fail "bad port: $rc"
     "$sink" --addr 127.0.0.1 --port 0 --cert x --key y --max-streams -1 2>"$work/e"; rc=$?
     [ "$rc" = 2 ] || fail "bad --max-streams: exit $rc"
+    # The fault hook's flags: status 100..599, N >= 1, S 0..86400, and the last
+    # two only with --fault-status.
+    for bad in "--fault-status 99" "--fault-status 600" "--fault-status 5x3" \
+        "--fault-status -503" "--fault-status 503 --fault-every 0" \
+        "--fault-status 503 --fault-every x" "--fault-status 503 --fault-retry-after 86401" \
+        "--fault-status 503 --fault-retry-after -1" "--fault-status 503 --fault-retry-after 1.5"; do
+        # shellcheck disable=SC2086 # split the flags on purpose
+        "$sink" --addr 127.0.0.1 --port 0 --cert x --key y $bad 2>"$work/e"; rc=$?
+        [ "$rc" = 2 ] && grep -q "bad value '.*' for --fault-" "$work/e" ||
+            fail "$bad: exit $rc: $(cat "$work/e")"
+    done
+    grep -q "0..86400" "$work/e" || fail "no range in: $(cat "$work/e")"
+    for bad in "--fault-every 2" "--fault-retry-after 5"; do
+        # shellcheck disable=SC2086
+        "$sink" --addr 127.0.0.1 --port 0 --cert x --key y $bad 2>"$work/e"; rc=$?
+        [ "$rc" = 2 ] && grep -q "need --fault-status" "$work/e" || fail "$bad alone: exit $rc"
+    done
     "$sink" --addr 127.0.0.1 --port 0 --cert "$certs/server.pem" --key /nonexistent \
         2>"$work/e"; rc=$?
     [ "$rc" = 1 ] && grep -q "cannot load certificate" "$work/e" || fail "bad key: exit $rc"

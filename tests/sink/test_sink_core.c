@@ -1,5 +1,6 @@
-/* Unit tests of the h3sink server core without a client: parameters, certificate
- * errors, junk and unknown-version datagrams, timers with no connection. */
+/* Unit tests of the h3sink server core without a client: parameters (the fault
+ * hook's too), certificate errors, junk and unknown-version datagrams, timers
+ * with no connection. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -94,6 +95,51 @@ static void test_keylog_error(void **state)
     p.keylog_file = "/nonexistent/dir/keylog";
     assert_null(sink_new(&p, err, sizeof(err)));
     assert_non_null(strstr(err, "key log"));
+}
+
+/* The fault hook's status and retry-after are checked by sink_new. */
+static void test_fault_params(void **state)
+{
+    static char cert[512], key[512];
+    struct sink_params p;
+    struct sink *s;
+    char err[256];
+    (void)state;
+    snprintf(cert, sizeof(cert), "%s/server.pem", certs_dir);
+    snprintf(key, sizeof(key), "%s/server-key.pem", certs_dir);
+    sink_params_default(&p);
+    assert_int_equal(p.fault_status, 0);
+    assert_int_equal(p.fault_every, 1);
+    assert_int_equal(p.fault_retry_after, 0);
+    p.cert_file = cert;
+    p.key_file = key;
+
+    static const int bad_status[] = {-1, 1, 99, 600, 1000};
+    for (size_t i = 0; i < sizeof(bad_status) / sizeof(bad_status[0]); i++) {
+        p.fault_status = bad_status[i];
+        err[0] = '\0';
+        assert_null(sink_new(&p, err, sizeof(err)));
+        assert_non_null(strstr(err, "100..599"));
+    }
+    p.fault_status = 503;
+    p.fault_retry_after = 1;
+    p.fault_retry_after_s = SINK_RETRY_AFTER_MAX + 1;
+    err[0] = '\0';
+    assert_null(sink_new(&p, err, sizeof(err)));
+    assert_non_null(strstr(err, "retry-after"));
+
+    /* The bounds themselves are fine, and fault_every 0 means 1. */
+    static const int good_status[] = {SINK_STATUS_MIN, 429, SINK_STATUS_MAX};
+    p.fault_retry_after_s = SINK_RETRY_AFTER_MAX;
+    p.fault_every = 0;
+    for (size_t i = 0; i < sizeof(good_status) / sizeof(good_status[0]); i++) {
+        p.fault_status = good_status[i];
+        s = sink_new(&p, err, sizeof(err));
+        if (s == NULL)
+            fail_msg("sink_new refused status %d: %s", good_status[i], err);
+        assert_int_equal(sink_stats(s)->faults_sent, 0);
+        sink_del(s);
+    }
 }
 
 static void test_idle_sink(void **state)
@@ -201,7 +247,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_errors),          cmocka_unit_test(test_keylog_error),
         cmocka_unit_test(test_idle_sink),           cmocka_unit_test(test_junk),
-        cmocka_unit_test(test_version_negotiation),
+        cmocka_unit_test(test_version_negotiation), cmocka_unit_test(test_fault_params),
     };
     if (argc != 2) {
         fprintf(stderr, "usage: %s CERTS_DIR\n", argv[0]);

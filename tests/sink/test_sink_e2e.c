@@ -2,8 +2,11 @@
  * End-to-end tests of the h3sink core in memory: a small ngtcp2 + nghttp3 +
  * GnuTLS client in this file talks to a struct sink through datagram queues,
  * with an injected clock and optional deterministic packet loss. Asserts
- * requests/responses (statuses, bodies, digest verdicts), GOAWAY draining,
- * immediate close, idle timeout, stream limits and malformed messages.
+ * requests/responses (statuses, bodies, digest verdicts), zstd-coded uploads
+ * (decoded counts, corrupt and truncated frames, unsupported codings), the
+ * fault hook (every Nth upload answered with a status and retry-after),
+ * GOAWAY draining, immediate close, idle timeout, stream limits and malformed
+ * messages.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,6 +25,7 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <zstd.h>
 
 #include "sink.h"
 #include "sink_http.h"
@@ -43,6 +47,7 @@ struct req {
     uint64_t body_len;
     int pattern_bad;
     char body[256];
+    char retry_after[16], accept_encoding[32]; /* response fields, "" if absent */
     int ended, closed, reset;
     uint64_t close_code;
     const uint8_t *up;
@@ -98,16 +103,31 @@ static struct req *req_of(struct cli *c, int64_t id)
     return NULL;
 }
 
+/* Copy a field value into |dst| (|cap| bytes) as a string, cut if too long. */
+static void copy_value(char *dst, size_t cap, const nghttp3_vec *v)
+{
+    size_t n = v->len < cap - 1 ? v->len : cap - 1;
+    memcpy(dst, v->base, n);
+    dst[n] = '\0';
+}
+
 static int h_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_rcbuf *name,
                          nghttp3_rcbuf *value, uint8_t flags, void *cud, void *sud)
 {
     struct req *r = req_of(cud, sid);
-    nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
-    (void)h, (void)name, (void)flags, (void)sud;
-    if (r != NULL && token == NGHTTP3_QPACK_TOKEN__STATUS) {
+    nghttp3_vec v = nghttp3_rcbuf_get_buf(value), nm = nghttp3_rcbuf_get_buf(name);
+    (void)h, (void)flags, (void)sud;
+    if (r == NULL)
+        return 0;
+    if (token == NGHTTP3_QPACK_TOKEN__STATUS) {
         char b[8] = {0};
         memcpy(b, v.base, v.len < 7 ? v.len : 7);
         r->status = atoi(b);
+    } else if (nm.len == strlen("retry-after") && memcmp(nm.base, "retry-after", nm.len) == 0) {
+        copy_value(r->retry_after, sizeof(r->retry_after), &v);
+    } else if (nm.len == strlen("accept-encoding") &&
+               memcmp(nm.base, "accept-encoding", nm.len) == 0) {
+        copy_value(r->accept_encoding, sizeof(r->accept_encoding), &v);
     }
     return 0;
 }
@@ -668,20 +688,25 @@ static void test_post_digest(void **state)
     r[4] = cli_request(n->c, "POST", "/up", h_other, body, 0);
     assert_true(run(n, all_closed, 60 * NS));
     assert_int_equal(r[0]->status, 200);
-    assert_string_equal(r[0]->body, "{\"bytes\":1048576,\"digest\":\"ok\"}\n");
+    assert_string_equal(r[0]->body, "{\"bytes\":1048576,\"decoded\":1048576,\"digest\":\"ok\"}\n");
     assert_int_equal(r[1]->status, 400);
-    assert_string_equal(r[1]->body, "{\"bytes\":1048576,\"digest\":\"mismatch\"}\n");
+    assert_string_equal(r[1]->body,
+                        "{\"bytes\":1048576,\"decoded\":1048576,\"digest\":\"mismatch\"}\n");
     assert_int_equal(r[2]->status, 400);
-    assert_string_equal(r[2]->body, "{\"bytes\":10,\"digest\":\"malformed\"}\n");
+    assert_string_equal(r[2]->body, "{\"bytes\":10,\"decoded\":10,\"digest\":\"malformed\"}\n");
     assert_int_equal(r[3]->status, 200);
-    assert_string_equal(r[3]->body, "{\"bytes\":1000,\"digest\":\"none\"}\n");
+    assert_string_equal(r[3]->body, "{\"bytes\":1000,\"decoded\":1000,\"digest\":\"none\"}\n");
     assert_int_equal(r[4]->status, 200);
-    assert_string_equal(r[4]->body, "{\"bytes\":0,\"digest\":\"none\"}\n");
+    assert_string_equal(r[4]->body, "{\"bytes\":0,\"decoded\":0,\"digest\":\"none\"}\n");
     const struct sink_stats *st = sink_stats(n->s);
     assert_int_equal(st->digest_ok, 1);
     assert_int_equal(st->digest_bad, 2);
     assert_int_equal(st->digest_none, 2);
     assert_int_equal(st->body_bytes_in, 2 * len + 10 + 1000);
+    /* No content coding: decoded is what was received. */
+    assert_int_equal(st->body_bytes_decoded, st->body_bytes_in);
+    assert_int_equal(st->decode_errors, 0);
+    assert_int_equal(st->faults_sent, 0);
     net_del(n);
     free(body);
 }
@@ -733,7 +758,7 @@ static void test_loss(void **state)
     down = cli_request(n->c, "GET", "/bytes/2000000", NULL, NULL, 0);
     assert_true(run(n, all_closed, 300 * NS));
     assert_int_equal(up->status, 200);
-    assert_string_equal(up->body, "{\"bytes\":2097152,\"digest\":\"ok\"}\n");
+    assert_string_equal(up->body, "{\"bytes\":2097152,\"decoded\":2097152,\"digest\":\"ok\"}\n");
     assert_int_equal(down->status, 200);
     assert_int_equal(down->body_len, 2000000);
     assert_false(down->pattern_bad);
@@ -929,15 +954,402 @@ static void test_two_clients(void **state)
     net_del(n);
 }
 
+/* ------------------------------------------------------------ zstd uploads */
+
+/* Zstandard frame magic and skippable frame magic, little-endian (RFC 8878 §3.1.1,
+ * §3.1.2). */
+static const uint8_t zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+static const uint8_t skippable_magic[4] = {0x50, 0x2a, 0x4d, 0x18};
+/* Frame_Header_Descriptor 0: no Frame_Content_Size, not single-segment, no
+ * checksum, so a Window_Descriptor follows (RFC 8878 §3.1.1.1). */
+#define FHD_WINDOWED 0x00
+/* Window_Descriptor = Exponent << 3 | Mantissa, window = 2^(10 + Exponent) plus
+ * Mantissa eighths: 2^23 is 8 MiB exactly, one mantissa step more is above the
+ * limit of the "zstd" coding (RFC 9659). */
+#define WD_8MIB       (13 << 3)
+#define WD_ABOVE_8MIB ((13 << 3) | 1)
+/* Block_Header of an empty Raw_Block that ends the frame (RFC 8878 §3.1.1.2). */
+#define LAST_EMPTY_RAW_BLOCK 0x01
+
+/* A frame with only the header above and one empty block: decodes to nothing. */
+static size_t empty_frame(uint8_t *out, uint8_t window_descriptor)
+{
+    memcpy(out, zstd_magic, sizeof(zstd_magic));
+    out[4] = FHD_WINDOWED;
+    out[5] = window_descriptor;
+    out[6] = LAST_EMPTY_RAW_BLOCK;
+    out[7] = 0;
+    out[8] = 0;
+    return 9;
+}
+
+/* |len| bytes that compress to about half: 16 symbols from a fixed LCG. */
+static uint8_t *half_random(size_t len, uint32_t seed)
+{
+    uint8_t *b = malloc(len);
+    assert_non_null(b);
+    for (size_t i = 0; i < len; i++) {
+        seed = seed * 1103515245u + 12345u;
+        b[i] = (uint8_t)('a' + (seed >> 28));
+    }
+    return b;
+}
+
+/* Compress |len| bytes of |in| into a new buffer; *zlen gets its size. With
+ * |checksum| the frame carries an XXH64 content checksum (RFC 8878 §3.1.1). */
+static uint8_t *zstd_of(const uint8_t *in, size_t len, int checksum, size_t *zlen)
+{
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    size_t cap = ZSTD_compressBound(len);
+    uint8_t *z = malloc(cap);
+    assert_non_null(cc);
+    assert_non_null(z);
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, checksum)));
+    *zlen = ZSTD_compress2(cc, z, cap, in, len);
+    assert_false(ZSTD_isError(*zlen));
+    ZSTD_freeCCtx(cc);
+    return z;
+}
+
+static int has(const char *hay, const char *needle)
+{
+    return strstr(hay, needle) != NULL;
+}
+
+/* zstd uploads are decoded and counted; the digest covers the compressed bytes. */
+static void test_zstd_post(void **state)
+{
+    const size_t len = 2 << 20, small = 1000, second = 4000;
+    uint8_t *plain = half_random(len, 7), *multi;
+    size_t zlen, alen, blen, mlen = 0, wlen;
+    uint8_t *z, *za, *zb, window_ok[16];
+    char over_z[128], over_plain[128], want[160];
+    const char *h_good[] = {"content-encoding",
+                            "zstd",
+                            "content-digest",
+                            over_z,
+                            "h3dp-records",
+                            "4",
+                            "h3dp-batch",
+                            "z-1",
+                            NULL};
+    const char *h_plain[] = {"content-encoding", "zstd", "content-digest", over_plain, NULL};
+    const char *h_identity[] = {"content-encoding", "identity", NULL};
+    const char *h_two_lines[] = {"content-encoding", "identity", "content-encoding", "ZSTD", NULL};
+    const char *h_zstd[] = {"content-encoding", "zstd", NULL};
+    struct net *n = net_new(NULL, 0);
+    struct req *r[6];
+    (void)state;
+
+    z = zstd_of(plain, len, 0, &zlen);
+    assert_true(zlen > len / 4 && zlen < len); /* compressed, but many packets */
+    /* 2 MiB is a multiple of any power-of-two scratch buffer: the frame ends
+     * exactly when the buffer is full, which must not look like a truncation. */
+    digest_b64(z, zlen, over_z, sizeof(over_z));
+    digest_b64(plain, len, over_plain, sizeof(over_plain));
+    /* Two frames with a skippable frame between them (RFC 8878 §3). */
+    za = zstd_of(plain, small, 1, &alen);
+    zb = zstd_of(plain + small, second, 0, &blen);
+    multi = malloc(alen + 8 + 3 + blen);
+    assert_non_null(multi);
+    memcpy(multi, za, alen);
+    mlen = alen;
+    memcpy(multi + mlen, skippable_magic, 4);
+    multi[mlen + 4] = 3, multi[mlen + 5] = multi[mlen + 6] = multi[mlen + 7] = 0;
+    memcpy(multi + mlen + 8, "abc", 3);
+    mlen += 8 + 3;
+    memcpy(multi + mlen, zb, blen);
+    mlen += blen;
+    wlen = empty_frame(window_ok, WD_8MIB);
+
+    r[0] = cli_request(n->c, "POST", "/z", h_good, z, zlen);
+    r[1] = cli_request(n->c, "PUT", "/z", h_plain, z, zlen);
+    r[2] = cli_request(n->c, "POST", "/id", h_identity, plain, small);
+    r[3] = cli_request(n->c, "POST", "/multi", h_two_lines, multi, mlen);
+    r[4] = cli_request(n->c, "POST", "/window", h_zstd, window_ok, wlen);
+    r[5] = cli_request(n->c, "GET", "/bytes/10", h_zstd, NULL, 0);
+    assert_true(run(n, all_closed, 60 * NS));
+
+    snprintf(want, sizeof(want), "{\"bytes\":%zu,\"decoded\":%zu,\"digest\":\"ok\"}\n", zlen, len);
+    assert_int_equal(r[0]->status, 200);
+    assert_string_equal(r[0]->body, want);
+    /* A digest over the decoded content is not the digest of the content sent. */
+    snprintf(want, sizeof(want), "{\"bytes\":%zu,\"decoded\":%zu,\"digest\":\"mismatch\"}\n", zlen,
+             len);
+    assert_int_equal(r[1]->status, 400);
+    assert_string_equal(r[1]->body, want);
+    assert_int_equal(r[2]->status, 200);
+    assert_string_equal(r[2]->body, "{\"bytes\":1000,\"decoded\":1000,\"digest\":\"none\"}\n");
+    snprintf(want, sizeof(want), "{\"bytes\":%zu,\"decoded\":%zu,\"digest\":\"none\"}\n", mlen,
+             small + second);
+    assert_int_equal(r[3]->status, 200);
+    assert_string_equal(r[3]->body, want);
+    snprintf(want, sizeof(want), "{\"bytes\":%zu,\"decoded\":0,\"digest\":\"none\"}\n", wlen);
+    assert_int_equal(r[4]->status, 200);
+    assert_string_equal(r[4]->body, want);
+    /* Other methods' content is not looked at. */
+    assert_int_equal(r[5]->status, 200);
+    assert_int_equal(r[5]->body_len, 10);
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(r[i]->accept_encoding, "");
+
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->body_bytes_in, 2 * zlen + small + mlen + wlen);
+    assert_int_equal(st->body_bytes_decoded, 2 * len + small + small + second);
+    assert_int_equal(st->decode_errors, 0);
+    assert_int_equal(st->digest_ok, 1);
+    assert_int_equal(st->digest_bad, 1);
+    assert_int_equal(st->digest_none, 3);
+    assert_int_equal(st->responses_2xx, 5);
+    assert_int_equal(st->responses_4xx, 1);
+    assert_int_equal(st->records_2xx, 4);
+    net_del(n);
+    free(plain), free(z), free(za), free(zb), free(multi);
+}
+
+/* Corrupt, truncated, empty and too-large-window zstd bodies are 400 and counted
+ * in decode_errors; other codings are 415 with accept-encoding: zstd. None of
+ * them counts records. */
+static void test_zstd_errors(void **state)
+{
+    const size_t len = 200000;
+    uint8_t *plain = half_random(len, 11), *z, *flipped, *badmagic;
+    size_t zlen, wlen;
+    uint8_t window_big[16];
+    char over_flipped[128];
+    const char *h_zstd[] = {"content-encoding", "zstd", "h3dp-records", "5", NULL};
+    const char *h_flipped[] = {
+        "content-encoding", "zstd", "content-digest", over_flipped, "h3dp-records", "5", NULL};
+    const char *h_gzip[] = {"content-encoding", "gzip", "h3dp-records", "5", NULL};
+    const char *h_layered[] = {"content-encoding", "br, zstd", NULL};
+    struct net *n = net_new(NULL, 0);
+    struct req *r[7];
+    (void)state;
+
+    z = zstd_of(plain, len, 1, &zlen);
+    assert_true(zlen > 1000);
+    flipped = malloc(zlen);
+    badmagic = malloc(zlen);
+    assert_non_null(flipped);
+    assert_non_null(badmagic);
+    memcpy(flipped, z, zlen);
+    flipped[zlen / 2] ^= 0x5a; /* the content checksum catches what decodes */
+    digest_b64(flipped, zlen, over_flipped, sizeof(over_flipped));
+    memcpy(badmagic, z, zlen);
+    badmagic[0] ^= 0xff;
+    wlen = empty_frame(window_big, WD_ABOVE_8MIB);
+
+    r[0] = cli_request(n->c, "POST", "/flipped", h_flipped, flipped, zlen);
+    r[1] = cli_request(n->c, "POST", "/truncated", h_zstd, z, zlen - 3);
+    r[2] = cli_request(n->c, "PUT", "/empty", h_zstd, (const uint8_t *)"", 0);
+    r[3] = cli_request(n->c, "POST", "/magic", h_zstd, badmagic, zlen);
+    r[4] = cli_request(n->c, "POST", "/window", h_zstd, window_big, wlen);
+    r[5] = cli_request(n->c, "POST", "/gzip", h_gzip, plain, 1000);
+    r[6] = cli_request(n->c, "PUT", "/layered", h_layered, plain, 10);
+    assert_true(run(n, all_closed, 60 * NS));
+
+    for (int i = 0; i < 5; i++) {
+        if (r[i]->status != 400 || !has(r[i]->body, "\"error\":\"zstd decode failed: "))
+            fail_msg("request %d: %d %s", i, r[i]->status, r[i]->body);
+        assert_string_equal(r[i]->accept_encoding, "");
+    }
+    /* The digest is of the bytes sent, so it still matches. */
+    assert_true(has(r[0]->body, "\"digest\":\"ok\""));
+    assert_true(has(r[1]->body, "truncated frame"));
+    assert_string_equal(r[2]->body, "{\"bytes\":0,\"decoded\":0,\"digest\":\"none\","
+                                    "\"error\":\"zstd decode failed: no zstd frame\"}\n");
+    assert_true(has(r[3]->body, "\"decoded\":0,"));
+    assert_true(has(r[4]->body, "\"decoded\":0,"));
+    assert_true(has(r[4]->body, "too much memory"));
+    for (int i = 5; i < 7; i++) {
+        assert_int_equal(r[i]->status, 415);
+        assert_string_equal(r[i]->accept_encoding, "zstd");
+        assert_string_equal(
+            r[i]->body,
+            "{\"error\":\"unsupported content-encoding\",\"accept-encoding\":\"zstd\"}\n");
+    }
+
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->decode_errors, 5);
+    assert_int_equal(st->responses_4xx, 7);
+    assert_int_equal(st->responses_2xx, 0);
+    assert_int_equal(st->requests_bad, 7);
+    assert_int_equal(st->records_2xx, 0);
+    assert_int_equal(st->digest_ok, 1);
+    assert_int_equal(st->digest_none, 4); /* 415 answers give no digest verdict */
+    assert_int_equal(st->body_bytes_in, 3 * zlen - 3 + wlen + 1000 + 10);
+    /* Only the flipped and truncated frames decode partly; 415 bodies not at all. */
+    assert_true(st->body_bytes_decoded < 2 * len);
+    net_del(n);
+    free(plain), free(z), free(flipped), free(badmagic);
+}
+
+static int sink_got_body(struct net *n)
+{
+    return sink_stats(n->s)->body_bytes_in >= 64 * 1024;
+}
+
+/* zstd uploads that end early (stream reset, connection gone) free their
+ * decoders: valgrind checks. */
+static void test_zstd_cancel(void **state)
+{
+    const size_t len = 3 << 20;
+    uint8_t *plain = malloc(len), *z;
+    size_t zlen;
+    const char *h_zstd[] = {"content-encoding", "zstd", NULL};
+    struct net *n = net_new(NULL, 0);
+    struct req *cut, *left;
+    (void)state;
+    assert_non_null(plain);
+    gnutls_rnd(GNUTLS_RND_NONCE, plain, len); /* incompressible: many packets */
+    z = zstd_of(plain, len, 0, &zlen);
+    cut = cli_request(n->c, "POST", "/cut", h_zstd, z, zlen);
+    left = cli_request(n->c, "POST", "/left", h_zstd, z, zlen);
+    assert_true(run(n, sink_got_body, 10 * NS));
+    assert_true(sink_stats(n->s)->body_bytes_decoded > 0);
+    assert_int_equal(ngtcp2_conn_shutdown_stream(n->c->q, 0, cut->id, 0x10c), 0);
+    for (int i = 0; i < 8 && !cut->closed; i++)
+        step(n);
+    assert_true(cut->closed);
+    assert_int_equal(cut->status, 0);
+    /* The sink's side closes once its own reset is acknowledged. */
+    for (int i = 0; i < 8 && sink_stats(n->s)->streams_reset == 0; i++)
+        step(n);
+    assert_int_equal(sink_stats(n->s)->streams_reset, 1);
+    assert_int_equal(sink_stats(n->s)->decode_errors, 0);
+    assert_int_equal(sink_stats(n->s)->requests, 2);
+    assert_true(sink_stats(n->s)->body_bytes_in < 2 * zlen);
+    assert_false(left->closed); /* still uploading when the sink goes */
+    net_del(n);
+    free(plain), free(z);
+}
+
+/* ------------------------------------------------------------ the fault hook */
+
+static struct req *post_and_wait(struct net *n, const char *method, const char *const *hdrs,
+                                 const uint8_t *body, size_t len)
+{
+    struct req *r = cli_request(n->c, method, "/t", hdrs, body, len);
+    assert_non_null(r);
+    assert_true(run(n, all_closed, 10 * NS));
+    return r;
+}
+
+/* Every 3rd POST/PUT is answered 503 with retry-after, the others normally;
+ * GETs do not count; a fault wins over the 415 the upload would get. */
+static void test_fault_every(void **state)
+{
+    static uint8_t body[500];
+    static const char *batch[] = {"b1", "b2", "b3", "b4", "b5", "b6", "b7"};
+    struct sink_params p;
+    struct net *n;
+    struct req *r[7], *get;
+    (void)state;
+    sink_params_default(&p);
+    p.fault_status = 503;
+    p.fault_every = 3;
+    p.fault_retry_after = 1;
+    p.fault_retry_after_s = 7;
+    n = net_new(&p, 0);
+    for (int i = 0; i < 7; i++) {
+        const char *h[] = {"h3dp-records", "2", "h3dp-batch", batch[i], NULL, NULL, NULL};
+        if (i == 2) {
+            get = post_and_wait(n, "GET", NULL, NULL, 0);
+            h[4] = "content-encoding", h[5] = "gzip";
+        }
+        r[i] = post_and_wait(n, i % 2 ? "PUT" : "POST", h, body, sizeof(body));
+    }
+    assert_int_equal(get->status, 200);
+    assert_string_equal(get->retry_after, "");
+    for (int i = 0; i < 7; i++) {
+        int faulted = (i + 1) % 3 == 0;
+        if (r[i]->status != (faulted ? 503 : 200))
+            fail_msg("upload %d: status %d", i + 1, r[i]->status);
+        assert_true(r[i]->ended);
+        if (faulted) {
+            assert_string_equal(r[i]->retry_after, "7");
+            assert_string_equal(r[i]->body, "{\"fault\":\"injected\",\"status\":503}\n");
+            assert_string_equal(r[i]->accept_encoding, "");
+        } else {
+            assert_string_equal(r[i]->retry_after, "");
+            assert_string_equal(r[i]->body,
+                                "{\"bytes\":500,\"decoded\":500,\"digest\":\"none\"}\n");
+        }
+    }
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->faults_sent, 2);
+    assert_int_equal(st->responses_5xx, 2);
+    assert_int_equal(st->responses_2xx, 6);
+    assert_int_equal(st->responses_4xx, 0);
+    assert_int_equal(st->requests_bad, 0);
+    assert_int_equal(st->records_2xx, 5 * 2);
+    assert_int_equal(st->batches_unique, 5);
+    assert_int_equal(st->digest_none, 5);
+    assert_int_equal(st->body_bytes_in, 7 * sizeof(body));
+    net_del(n);
+}
+
+/* fault_every 0 means every upload; no retry-after unless asked; a 204 fault has
+ * no content (RFC 9110 §6.4.1). */
+static void test_fault_all(void **state)
+{
+    static uint8_t body[100];
+    const char *h[] = {"h3dp-records", "3", NULL};
+    struct sink_params p;
+    struct net *n;
+    struct req *a, *b;
+    (void)state;
+    sink_params_default(&p);
+    p.fault_status = 429;
+    p.fault_every = 0;
+    n = net_new(&p, 0);
+    a = post_and_wait(n, "POST", h, body, sizeof(body));
+    b = post_and_wait(n, "PUT", h, body, sizeof(body));
+    assert_int_equal(a->status, 429);
+    assert_int_equal(b->status, 429);
+    assert_string_equal(a->retry_after, "");
+    assert_string_equal(b->body, "{\"fault\":\"injected\",\"status\":429}\n");
+    assert_int_equal(sink_stats(n->s)->faults_sent, 2);
+    assert_int_equal(sink_stats(n->s)->responses_4xx, 2);
+    assert_int_equal(sink_stats(n->s)->requests_bad, 0);
+    assert_int_equal(sink_stats(n->s)->records_2xx, 0);
+    net_del(n);
+
+    p.fault_status = 204;
+    p.fault_retry_after = 1;
+    p.fault_retry_after_s = 0;
+    n = net_new(&p, 0);
+    a = post_and_wait(n, "POST", h, body, sizeof(body));
+    assert_int_equal(a->status, 204);
+    assert_true(a->ended);
+    assert_int_equal(a->body_len, 0);
+    assert_string_equal(a->retry_after, "0");
+    /* A 2xx fault still accepts nothing. */
+    assert_int_equal(sink_stats(n->s)->responses_2xx, 1);
+    assert_int_equal(sink_stats(n->s)->records_2xx, 0);
+    assert_int_equal(sink_stats(n->s)->faults_sent, 1);
+    net_del(n);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_get),          cmocka_unit_test(test_post_digest),
+        cmocka_unit_test(test_get),
+        cmocka_unit_test(test_post_digest),
         cmocka_unit_test(test_records_batches),
-        cmocka_unit_test(test_loss),         cmocka_unit_test(test_goaway_drains),
-        cmocka_unit_test(test_close_all),    cmocka_unit_test(test_idle_timeout),
-        cmocka_unit_test(test_stream_limit), cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_two_clients),  cmocka_unit_test(test_cancel_held),
+        cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_goaway_drains),
+        cmocka_unit_test(test_close_all),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_stream_limit),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_two_clients),
+        cmocka_unit_test(test_cancel_held),
+        cmocka_unit_test(test_zstd_post),
+        cmocka_unit_test(test_zstd_errors),
+        cmocka_unit_test(test_zstd_cancel),
+        cmocka_unit_test(test_fault_every),
+        cmocka_unit_test(test_fault_all),
     };
     if (argc != 2) {
         fprintf(stderr, "usage: %s CERTS_DIR\n", argv[0]);

@@ -1,5 +1,5 @@
 /* Unit tests of h3sink's pure helpers: content-digest parsing, base64, /bytes/N
- * paths, the body pattern and the receipt. */
+ * paths, the body pattern, content-encoding folding and the receipt. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,11 +172,59 @@ static void test_pattern(void **state)
 
 static void test_receipt(void **state)
 {
-    char out[64];
+    static const char plain[] = "{\"bytes\":1234,\"decoded\":99999,\"digest\":\"ok\"}\n";
+    static const char with_err[] =
+        "{\"bytes\":7,\"decoded\":0,\"digest\":\"none\",\"error\":\"zstd: bad\"}\n";
+    char out[128];
     (void)state;
-    assert_int_equal(sink_receipt(out, sizeof(out), 1234, "ok"), 29);
-    assert_string_equal(out, "{\"bytes\":1234,\"digest\":\"ok\"}\n");
-    assert_int_equal(sink_receipt(out, 10, 1234, "ok"), -1);
+    assert_int_equal(sink_receipt(out, sizeof(out), 1234, 99999, "ok", NULL), sizeof(plain) - 1);
+    assert_string_equal(out, plain);
+    /* Exactly big enough (with the NUL), and one byte short. */
+    assert_int_equal(sink_receipt(out, sizeof(plain), 1234, 99999, "ok", NULL), sizeof(plain) - 1);
+    assert_int_equal(sink_receipt(out, sizeof(plain) - 1, 1234, 99999, "ok", NULL), -1);
+    assert_int_equal(sink_receipt(out, 10, 1234, 0, "ok", NULL), -1);
+
+    assert_int_equal(sink_receipt(out, sizeof(out), 7, 0, "none", "zstd: bad"),
+                     sizeof(with_err) - 1);
+    assert_string_equal(out, with_err);
+    assert_int_equal(sink_receipt(out, sizeof(with_err), 7, 0, "none", "zstd: bad"),
+                     sizeof(with_err) - 1);
+    assert_int_equal(sink_receipt(out, sizeof(with_err) - 1, 7, 0, "none", "zstd: bad"), -1);
+    /* Nothing in the error can break the JSON string. */
+    assert_true(sink_receipt(out, sizeof(out), 1, 1, "ok", "a\"b\\c\nd\xc3") > 0);
+    assert_string_equal(out,
+                        "{\"bytes\":1,\"decoded\":1,\"digest\":\"ok\",\"error\":\"a?b?c?d?\"}\n");
+}
+
+static int coding(const char *v, int prev)
+{
+    return sink_coding_parse(v, strlen(v), prev);
+}
+
+static void test_coding(void **state)
+{
+    (void)state;
+    assert_int_equal(coding("zstd", SINK_CODING_IDENTITY), SINK_CODING_ZSTD);
+    assert_int_equal(coding("ZStd", SINK_CODING_IDENTITY), SINK_CODING_ZSTD);
+    assert_int_equal(coding(" \tzstd\t ", SINK_CODING_IDENTITY), SINK_CODING_ZSTD);
+    assert_int_equal(coding("identity", SINK_CODING_IDENTITY), SINK_CODING_IDENTITY);
+    assert_int_equal(coding("", SINK_CODING_IDENTITY), SINK_CODING_IDENTITY);
+    assert_int_equal(coding(" , ,", SINK_CODING_IDENTITY), SINK_CODING_IDENTITY);
+    assert_int_equal(coding("identity, zstd,", SINK_CODING_IDENTITY), SINK_CODING_ZSTD);
+    assert_int_equal(coding("zstd ,IDENTITY", SINK_CODING_IDENTITY), SINK_CODING_ZSTD);
+    assert_int_equal(coding("gzip", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("br, zstd", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("zstd, gzip", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("zstd, zstd", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("zstdx", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("zst", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("z std", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    /* Several field lines fold as one list. */
+    assert_int_equal(coding("zstd", SINK_CODING_ZSTD), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("identity", SINK_CODING_ZSTD), SINK_CODING_ZSTD);
+    assert_int_equal(coding("", SINK_CODING_ZSTD), SINK_CODING_ZSTD);
+    assert_int_equal(coding("zstd", SINK_CODING_UNSUPPORTED), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("identity", SINK_CODING_UNSUPPORTED), SINK_CODING_UNSUPPORTED);
 }
 
 int main(void)
@@ -185,7 +233,7 @@ int main(void)
         cmocka_unit_test(test_digest_valid),     cmocka_unit_test(test_digest_absent),
         cmocka_unit_test(test_digest_malformed), cmocka_unit_test(test_base64),
         cmocka_unit_test(test_bytes_path),       cmocka_unit_test(test_pattern),
-        cmocka_unit_test(test_receipt),
+        cmocka_unit_test(test_receipt),          cmocka_unit_test(test_coding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

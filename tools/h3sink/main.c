@@ -121,7 +121,11 @@ static void usage(FILE *f)
                "  --quiet                no human-readable totals\n"
                "test hooks:\n"
                "  --response-delay-ms MS delay every response\n"
-               "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n");
+               "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n"
+               "  --fault-status CODE    answer every Nth POST/PUT with CODE (100..599)\n"
+               "                         once its body is read\n"
+               "  --fault-every N        N for --fault-status (default 1: every one)\n"
+               "  --fault-retry-after S  send retry-after: S with those answers (0..86400)\n");
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -170,6 +174,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_QUIET,
         O_DELAY,
         O_FAULT,
+        O_FAULT_STATUS,
+        O_FAULT_EVERY,
+        O_FAULT_RETRY_AFTER,
         O_HELP
     };
     static const struct option lo[] = {
@@ -188,6 +195,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"quiet", no_argument, NULL, O_QUIET},
         {"response-delay-ms", required_argument, NULL, O_DELAY},
         {"fault-bad-headers", no_argument, NULL, O_FAULT},
+        {"fault-status", required_argument, NULL, O_FAULT_STATUS},
+        {"fault-every", required_argument, NULL, O_FAULT_EVERY},
+        {"fault-retry-after", required_argument, NULL, O_FAULT_RETRY_AFTER},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -195,7 +205,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     const uint64_t varint_max = (1ULL << 62) - 1;
     uint64_t v;
     double d;
-    int c;
+    int c, fault_tuned = 0;
+    const char *range = "";
 
     memset(o, 0, sizeof(*o));
     sink_params_default(&o->p);
@@ -262,6 +273,27 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 goto bad;
             o->p.response_delay_ns = v * 1000000ULL;
             break;
+        case O_FAULT_STATUS:
+            range = " (an HTTP status code, 100..599)";
+            if (parse_u64(optarg, SINK_STATUS_MAX, &v) < 0 || v < SINK_STATUS_MIN)
+                goto bad;
+            o->p.fault_status = (int)v;
+            break;
+        case O_FAULT_EVERY:
+            range = " (a count, at least 1)";
+            if (parse_u64(optarg, UINT64_MAX, &v) < 0 || v == 0)
+                goto bad;
+            o->p.fault_every = v;
+            fault_tuned = 1;
+            break;
+        case O_FAULT_RETRY_AFTER:
+            range = " (whole seconds, 0..86400)";
+            if (parse_u64(optarg, SINK_RETRY_AFTER_MAX, &v) < 0)
+                goto bad;
+            o->p.fault_retry_after = 1;
+            o->p.fault_retry_after_s = (uint32_t)v;
+            fault_tuned = 1;
+            break;
         case O_HELP:
             usage(stdout);
             exit(0);
@@ -272,6 +304,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     }
     if (optind != argc) {
         fprintf(stderr, "h3sink: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (fault_tuned && o->p.fault_status == 0) {
+        fprintf(stderr, "h3sink: --fault-every and --fault-retry-after need --fault-status\n");
         return -1;
     }
     if (!o->addr || !o->port || !o->cert || !o->key) {
@@ -286,7 +322,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->p.keylog_file = o->keylog;
     return 0;
 bad:
-    fprintf(stderr, "h3sink: bad value '%s' for --%s\n", optarg, lo[c - O_ADDR].name);
+    fprintf(stderr, "h3sink: bad value '%s' for --%s%s\n", optarg, lo[c - O_ADDR].name, range);
     return -1;
 }
 
@@ -495,7 +531,7 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
     if (o->json) {
         json_t *j = json_pack(
             "{s:b, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-            " s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I}",
+            " s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "final", final, "uptime_s", (double)(now - tt->start) / NS_PER_S, "connections",
             (json_int_t)st->conns_accepted, "connections_closed", (json_int_t)st->conns_closed,
             "connections_closed_ok", (json_int_t)st->conns_closed_ok, "connections_closed_error",
@@ -508,9 +544,11 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             "body_bytes_out", (json_int_t)st->body_bytes_out, "digest_ok",
             (json_int_t)st->digest_ok, "digest_bad", (json_int_t)st->digest_bad, "digest_none",
             (json_int_t)st->digest_none, "goaways_sent", (json_int_t)st->goaways_sent, "rate_mb_s",
-            avg, "interval_rate_mb_s", cur, "records", (json_int_t)st->records_2xx,
-            "batches", (json_int_t)st->batches_unique, "batches_dup",
-            (json_int_t)st->batches_dup, "records_dup", (json_int_t)st->records_dup);
+            avg, "interval_rate_mb_s", cur, "records", (json_int_t)st->records_2xx, "batches",
+            (json_int_t)st->batches_unique, "batches_dup", (json_int_t)st->batches_dup,
+            "records_dup", (json_int_t)st->records_dup, "body_bytes_decoded",
+            (json_int_t)st->body_bytes_decoded, "decode_errors", (json_int_t)st->decode_errors,
+            "faults_sent", (json_int_t)st->faults_sent);
         if (j != NULL && final) {
             /* How the last connections ended (oldest first). */
             json_t *arr = json_array();
@@ -539,12 +577,15 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
     } else if (!o->quiet) {
         printf("%s: connections %" PRIu64 " (closed %" PRIu64 ", ok %" PRIu64 ", error %" PRIu64
                ", idle %" PRIu64 ") requests %" PRIu64 " (bad %" PRIu64 ") body in %" PRIu64
-               " B out %" PRIu64 " B rate %.1f MB/s (now %.1f)"
-               " digest ok %" PRIu64 " bad %" PRIu64 " none %" PRIu64 " goaway %" PRIu64 "\n",
+               " B (decoded %" PRIu64 " B, decode errors %" PRIu64 ") out %" PRIu64
+               " B rate %.1f MB/s (now %.1f)"
+               " digest ok %" PRIu64 " bad %" PRIu64 " none %" PRIu64 " goaway %" PRIu64
+               " faults %" PRIu64 "\n",
                final ? "total" : "stats", st->conns_accepted, st->conns_closed, st->conns_closed_ok,
                st->conns_closed_error, st->conns_idle_timeout, st->requests, st->requests_bad,
-               st->body_bytes_in, st->body_bytes_out, avg, cur, st->digest_ok, st->digest_bad,
-               st->digest_none, st->goaways_sent);
+               st->body_bytes_in, st->body_bytes_decoded, st->decode_errors, st->body_bytes_out,
+               avg, cur, st->digest_ok, st->digest_bad, st->digest_none, st->goaways_sent,
+               st->faults_sent);
     }
     fflush(stdout);
 }

@@ -5,7 +5,9 @@
  * connections. Each connection is an ngtcp2 server conn + an nghttp3 server conn
  * + a GnuTLS session. Request streams come from a pool (no malloc per request in
  * steady state); bodies are counted and, when a content-digest is given, hashed,
- * never stored. Response bodies point into static or per-stream memory.
+ * never stored. A zstd-coded upload gets a decoder for the life of its body; the
+ * decoded bytes go to one scratch buffer per sink and are only counted. Response
+ * bodies point into static or per-stream memory.
  */
 #include "sink.h"
 #include "sink_http.h"
@@ -22,6 +24,8 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <zstd.h>
+#include <zstd_errors.h>
 
 /* Length of the connection IDs we issue (RFC 9000 §5.1 allows up to 20). */
 #define SINK_SCIDLEN   18
@@ -43,6 +47,23 @@
 #define QPACK_MAX_TABLE_CAPACITY 4096
 #define QPACK_BLOCKED_STREAMS    100
 #define HANDSHAKE_TIMEOUT_NS     (10ULL * 1000000000ULL)
+/* HTTP status codes (RFC 9110 §15). */
+#define HTTP_OK                     200
+#define HTTP_NO_CONTENT             204
+#define HTTP_NOT_MODIFIED           304
+#define HTTP_BAD_REQUEST            400
+#define HTTP_UNSUPPORTED_MEDIA_TYPE 415
+#define HTTP_INTERNAL_SERVER_ERROR  500
+/* The "zstd" content coding caps the window at 8 MB (RFC 8878 §3.1.1.1.2, made a
+ * requirement for HTTP by RFC 9659): larger frames are rejected, which bounds a
+ * request's decoder memory. */
+#define ZSTD_HTTP_WINDOWLOG_MAX 23
+/* Decoded bytes are only counted, so the output buffer can be small: zstd keeps
+ * the window itself and hands it out in pieces of this size. */
+#define ZSTD_SCRATCH_LEN (16 * 1024)
+/* A response body built per stream: receipts, error texts. */
+#define RESP_SMALL_LEN 256
+#define ZSTD_ERR_LEN   96
 /* TLS 1.3 only; no middlebox compatibility mode in QUIC (RFC 9001 §8.4). */
 #define TLS_PRIORITY                                                                               \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"                         \
@@ -50,6 +71,8 @@
     "+GROUP-SECP384R1:+GROUP-SECP521R1:%DISABLE_TLS13_COMPAT_MODE"
 
 enum method { M_OTHER, M_GET, M_HEAD, M_POST, M_PUT };
+/* How decoding a zstd body went. */
+enum zstate { Z_OK, Z_CORRUPT, Z_NOMEM };
 enum cstate { C_OPEN, C_CLOSING, C_DRAINING };
 
 struct sconn;
@@ -65,14 +88,21 @@ struct sstream {
     uint8_t fault;  /* :path is /fault/bad-headers */
     uint8_t delayed;
     uint8_t responded;
+    uint8_t coding;   /* enum sink_coding of content-encoding */
+    uint8_t zstate;   /* enum zstate */
+    uint8_t injected; /* answered with params.fault_status */
     uint64_t bytes_n;
     uint64_t body_in;
+    uint64_t decoded; /* body bytes with the content coding removed */
+    ZSTD_DStream *zd; /* zstd uploads, from the first body byte to the end */
+    size_t zneed;     /* last ZSTD_decompressStream() result: 0 at a frame end */
+    const char *zerr; /* static text of a decode failure */
     uint64_t resp_off, resp_len;
     const uint8_t *resp_buf; /* NULL: the /bytes pattern */
     uint64_t respond_at;
     gnutls_hash_hd_t hash;
     uint8_t expect[SINK_SHA256_LEN];
-    char small[96];
+    char small[RESP_SMALL_LEN];
     uint64_t records; /* h3dp-records */
     uint64_t batch;   /* hash of h3dp-batch, 0: none */
 };
@@ -125,6 +155,7 @@ struct sink {
     struct sconn *conns;
     size_t nconns;
     int refusing;
+    uint64_t uploads;  /* POST/PUT requests seen: the fault hook counts them */
     uint64_t *batches; /* open-addressing set of h3dp-batch hashes (0 = empty slot) */
     size_t batches_cap, batches_n;
     struct cident *cidmap[CIDMAP_BUCKETS];
@@ -134,6 +165,7 @@ struct sink {
     unsigned npend;
     struct pending pend[PEND_MAX];
     uint8_t tx[TXBUF_LEN];
+    uint8_t zscratch[ZSTD_SCRATCH_LEN];
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -230,12 +262,19 @@ static struct sstream *stream_get(struct sconn *c, int64_t id)
     return st;
 }
 
+static void zstd_free(struct sstream *st)
+{
+    ZSTD_freeDStream(st->zd);
+    st->zd = NULL;
+}
+
 static void stream_put(struct sstream *st)
 {
     struct sconn *c = st->c;
     struct sink *s = c->s;
     if (st->hash != NULL)
         gnutls_hash_deinit(st->hash, NULL);
+    zstd_free(st);
     if (st->delayed) {
         for (struct sstream **pp = &c->delayed; *pp; pp = &(*pp)->dnext)
             if (*pp == st) {
@@ -506,48 +545,94 @@ static int upload_verdict(struct sink *s, struct sstream *st, const char **word)
     case SINK_DIGEST_MALFORMED:
         s->st.digest_bad++;
         *word = "malformed";
-        return 400;
+        return HTTP_BAD_REQUEST;
     case SINK_DIGEST_SHA256:
         if (st->hash == NULL) {
             *word = "error";
-            return 500;
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
         gnutls_hash_deinit(st->hash, got);
         st->hash = NULL;
         if (memcmp(got, st->expect, SINK_SHA256_LEN) != 0) {
             s->st.digest_bad++;
             *word = "mismatch";
-            return 400;
+            return HTTP_BAD_REQUEST;
         }
         s->st.digest_ok++;
         *word = "ok";
-        return 200;
+        return HTTP_OK;
     default:
         s->st.digest_none++;
         *word = "none";
-        return 200;
+        return HTTP_OK;
     }
+}
+
+static int is_upload(const struct sstream *st)
+{
+    return st->method == M_POST || st->method == M_PUT;
+}
+
+/* 1xx, 204 and 304 responses never have content (RFC 9110 §6.4.1). */
+static int status_has_content(int code)
+{
+    return code >= HTTP_OK && code != HTTP_NO_CONTENT && code != HTTP_NOT_MODIFIED;
+}
+
+/* Status and body (in st->small) of a POST/PUT that the fault hook leaves alone:
+ * 415 for a coding we cannot decode, else the receipt with the digest verdict
+ * and, when the zstd data did not decode, 400 with the reason. */
+static int upload_answer(struct sink *s, struct sstream *st)
+{
+    static const char unsupported[] =
+        "{\"error\":\"unsupported content-encoding\",\"accept-encoding\":\"zstd\"}\n";
+    char err[ZSTD_ERR_LEN];
+    const char *word, *error = NULL;
+    int code, n;
+
+    if (st->coding == SINK_CODING_UNSUPPORTED) {
+        memcpy(st->small, unsupported, sizeof(unsupported));
+        st->resp_len = sizeof(unsupported) - 1;
+        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+    code = upload_verdict(s, st, &word);
+    if (st->zstate == Z_NOMEM) {
+        error = "out of memory";
+        code = HTTP_INTERNAL_SERVER_ERROR;
+    } else if (st->zstate == Z_CORRUPT) {
+        snprintf(err, sizeof(err), "zstd decode failed: %s", st->zerr);
+        error = err;
+        s->st.decode_errors++;
+        if (code < HTTP_BAD_REQUEST)
+            code = HTTP_BAD_REQUEST;
+    }
+    n = sink_receipt(st->small, sizeof(st->small), st->body_in, st->decoded, word, error);
+    st->resp_len = n < 0 ? 0 : (uint64_t)n;
+    return code;
 }
 
 static int submit_response(struct sconn *c, struct sstream *st)
 {
     struct sink *s = c->s;
-    char status[4], clen[24];
+    char status[4], clen[24], retry[12];
     const char *ctype = "text/plain";
-    const char *word;
-    int code = 200, n, rv, with_body = st->method != M_HEAD;
-    nghttp3_nv nva[4];
+    int code = HTTP_OK, rv, with_body = st->method != M_HEAD;
+    nghttp3_nv nva[6];
     size_t nvlen = 0;
 
     st->responded = 1;
     st->resp_buf = (const uint8_t *)st->small;
-    if (st->method == M_POST || st->method == M_PUT) {
-        code = upload_verdict(s, st, &word);
-        n = sink_receipt(st->small, sizeof(st->small), st->body_in, word);
-        st->resp_len = n < 0 ? 0 : (uint64_t)n;
+    if (st->injected) {
+        code = s->p.fault_status;
+        st->resp_len = (uint64_t)snprintf(st->small, sizeof(st->small),
+                                          "{\"fault\":\"injected\",\"status\":%d}\n", code);
+        ctype = "application/json";
+        s->st.faults_sent++;
+    } else if (is_upload(st)) {
+        code = upload_answer(s, st);
         ctype = "application/json";
     } else if (st->bytes < 0) {
-        code = 400;
+        code = HTTP_BAD_REQUEST;
         st->resp_len =
             (uint64_t)snprintf(st->small, sizeof(st->small), "bad /bytes/N (0 <= N <= %llu)\n",
                                (unsigned long long)SINK_BYTES_MAX);
@@ -558,10 +643,15 @@ static int submit_response(struct sconn *c, struct sstream *st)
     } else {
         st->resp_len = (uint64_t)snprintf(st->small, sizeof(st->small), "ok\n");
     }
-    if (code >= 400)
+    /* An injected fault is the server's doing, not a bad request, and its
+     * upload was not accepted: no records. */
+    if (code >= HTTP_BAD_REQUEST && !st->injected)
         s->st.requests_bad++;
     count_status(s, code);
-    count_records(s, st, code);
+    if (!st->injected)
+        count_records(s, st, code);
+    if (!status_has_content(code))
+        st->resp_len = 0;
 
     snprintf(status, sizeof(status), "%d", code);
     snprintf(clen, sizeof(clen), "%llu", (unsigned long long)st->resp_len);
@@ -572,8 +662,17 @@ static int submit_response(struct sconn *c, struct sstream *st)
     else
         nva[nvlen++] = (nghttp3_nv)NV(":status", status, strlen(status));
     nva[nvlen++] = (nghttp3_nv)NV("server", "h3sink", 6);
-    nva[nvlen++] = (nghttp3_nv)NV("content-type", ctype, strlen(ctype));
-    nva[nvlen++] = (nghttp3_nv)NV("content-length", clen, strlen(clen));
+    if (status_has_content(code)) {
+        nva[nvlen++] = (nghttp3_nv)NV("content-type", ctype, strlen(ctype));
+        nva[nvlen++] = (nghttp3_nv)NV("content-length", clen, strlen(clen));
+    }
+    if (st->injected && s->p.fault_retry_after) {
+        snprintf(retry, sizeof(retry), "%u", (unsigned)s->p.fault_retry_after_s);
+        nva[nvlen++] = (nghttp3_nv)NV("retry-after", retry, strlen(retry));
+    }
+    /* Which codings the request could have used (RFC 9110 §15.5.16). */
+    if (code == HTTP_UNSUPPORTED_MEDIA_TYPE && !st->injected)
+        nva[nvlen++] = (nghttp3_nv)NV("accept-encoding", "zstd", 4);
     if (!with_body)
         st->resp_len = 0;
     rv = nghttp3_conn_submit_response(c->h, st->id, nva, nvlen,
@@ -600,6 +699,78 @@ static int h3_stream_close(nghttp3_conn *h, int64_t sid, uint64_t code, void *cu
     return 0;
 }
 
+static void zstd_fail(struct sstream *st, enum zstate why, const char *text)
+{
+    st->zstate = (uint8_t)why;
+    st->zerr = text;
+    zstd_free(st);
+}
+
+/* Decode |len| bytes of a zstd upload's body as they arrive, counting the output
+ * in the scratch buffer; zstd itself checks each frame's content size and
+ * checksum when the frame carries them (RFC 8878 §3.1.1). The decoder is made
+ * on the first byte, so a request without a body allocates nothing. */
+static void zstd_feed(struct sink *s, struct sstream *st, const uint8_t *data, size_t len)
+{
+    ZSTD_inBuffer in = {data, len, 0};
+
+    if (st->zstate != Z_OK)
+        return;
+    if (st->zd == NULL) {
+        st->zd = ZSTD_createDStream();
+        if (st->zd == NULL || ZSTD_isError(ZSTD_DCtx_setParameter(st->zd, ZSTD_d_windowLogMax,
+                                                                  ZSTD_HTTP_WINDOWLOG_MAX))) {
+            zstd_fail(st, Z_NOMEM, NULL);
+            return;
+        }
+    }
+    for (;;) {
+        ZSTD_outBuffer out = {s->zscratch, sizeof(s->zscratch), 0};
+        size_t r = ZSTD_decompressStream(st->zd, &out, &in);
+
+        st->decoded += out.pos;
+        s->st.body_bytes_decoded += out.pos;
+        if (ZSTD_isError(r)) {
+            zstd_fail(st,
+                      ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? Z_NOMEM : Z_CORRUPT,
+                      ZSTD_getErrorName(r));
+            return;
+        }
+        st->zneed = r;
+        /* A full scratch buffer may leave decoded bytes inside zstd: ask again,
+         * unless the frame is done (0): another call would only wait for the
+         * next frame's header and say so. */
+        if (in.pos == in.size && (out.pos < out.size || r == 0))
+            return;
+    }
+}
+
+/* Count |len| body bytes of |st| with their content coding removed. */
+static void body_decode(struct sink *s, struct sstream *st, const uint8_t *data, size_t len)
+{
+    /* Other methods' bodies are not looked at: counted as they are. */
+    if (!is_upload(st) || st->coding == SINK_CODING_IDENTITY) {
+        st->decoded += len;
+        s->st.body_bytes_decoded += len;
+    } else if (st->coding == SINK_CODING_ZSTD) {
+        zstd_feed(s, st, data, len);
+    }
+    /* An unsupported coding cannot be decoded: 415, nothing counted. */
+}
+
+/* The body is complete: a zstd body must have ended on a frame boundary, with at
+ * least one frame (RFC 8878 §3). Frees the decoder. */
+static void body_end(struct sstream *st)
+{
+    if (is_upload(st) && st->coding == SINK_CODING_ZSTD && st->zstate == Z_OK) {
+        if (st->zd == NULL)
+            zstd_fail(st, Z_CORRUPT, "no zstd frame");
+        else if (st->zneed != 0)
+            zstd_fail(st, Z_CORRUPT, "truncated frame");
+    }
+    zstd_free(st);
+}
+
 static int h3_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_t len, void *cud,
                         void *sud)
 {
@@ -609,8 +780,10 @@ static int h3_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_
     c->s->st.body_bytes_in += len;
     if (st != NULL) {
         st->body_in += len;
+        /* The digest covers the content as sent, before decoding (RFC 9530 §2). */
         if (st->hash != NULL && gnutls_hash(st->hash, data, len) < 0)
             return NGHTTP3_ERR_CALLBACK_FAILURE;
+        body_decode(c->s, st, data, len);
     }
     ngtcp2_conn_extend_max_stream_offset(c->q, sid, len);
     ngtcp2_conn_extend_max_offset(c->q, len);
@@ -657,6 +830,7 @@ static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_r
                           nghttp3_rcbuf *value, uint8_t flags, void *cud, void *sud)
 {
     static const char fault_path[] = "/fault/bad-headers";
+    static const char content_encoding[] = "content-encoding";
     struct sstream *st = sud;
     nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
     nghttp3_vec n;
@@ -680,6 +854,11 @@ static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_r
         break;
     }
     n = nghttp3_rcbuf_get_buf(name);
+    if (n.len == sizeof(content_encoding) - 1 &&
+        memcmp(n.base, content_encoding, sizeof(content_encoding) - 1) == 0) {
+        st->coding = (uint8_t)sink_coding_parse((const char *)v.base, v.len, st->coding);
+        return 0;
+    }
     if (n.len == 12 && memcmp(n.base, "h3dp-records", 12) == 0) {
         uint64_t r = 0;
         for (size_t i = 0; i < v.len && v.base[i] >= '0' && v.base[i] <= '9' && r < (1ull << 40);
@@ -710,11 +889,16 @@ static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_r
 static int h3_end_headers(nghttp3_conn *h, int64_t sid, int fin, void *cud, void *sud)
 {
     struct sconn *c = cud;
+    struct sstream *st = sud;
+    struct sink *s = c->s;
     (void)h;
     (void)sid;
     (void)fin;
-    (void)sud;
-    c->s->st.requests++;
+    s->st.requests++;
+    if (st != NULL && is_upload(st)) {
+        s->uploads++;
+        st->injected = s->p.fault_status != 0 && s->uploads % s->p.fault_every == 0;
+    }
     return 0;
 }
 
@@ -726,6 +910,7 @@ static int h3_end_stream(nghttp3_conn *h, int64_t sid, void *cud, void *sud)
     (void)sid;
     if (st == NULL || st->responded || st->delayed)
         return 0;
+    body_end(st);
     if (c->s->p.response_delay_ns > 0) {
         st->delayed = 1;
         st->respond_at = c->s->now + c->s->p.response_delay_ns;
@@ -1294,6 +1479,7 @@ void sink_params_default(struct sink_params *p)
     p->initial_max_data = 16ULL << 20;
     p->initial_max_stream_data_bidi_remote = 4ULL << 20;
     p->idle_timeout_ns = 30ULL * 1000000000ULL;
+    p->fault_every = 1;
 }
 
 struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
@@ -1304,6 +1490,17 @@ struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
 
     if (p == NULL || p->cert_file == NULL || p->key_file == NULL) {
         set_err(err, errlen, "certificate and key files are required");
+        return NULL;
+    }
+    if (p->fault_status != 0 &&
+        (p->fault_status < SINK_STATUS_MIN || p->fault_status > SINK_STATUS_MAX)) {
+        set_err(err, errlen, "fault status %d is not an HTTP status code (%d..%d)", p->fault_status,
+                SINK_STATUS_MIN, SINK_STATUS_MAX);
+        return NULL;
+    }
+    if (p->fault_retry_after && p->fault_retry_after_s > SINK_RETRY_AFTER_MAX) {
+        set_err(err, errlen, "fault retry-after %u s is above %d s",
+                (unsigned)p->fault_retry_after_s, SINK_RETRY_AFTER_MAX);
         return NULL;
     }
     s = calloc(1, sizeof(*s));
@@ -1321,6 +1518,8 @@ struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
         s->p.initial_max_stream_data_bidi_remote = d.initial_max_stream_data_bidi_remote;
     if (s->p.idle_timeout_ns == 0)
         s->p.idle_timeout_ns = d.idle_timeout_ns;
+    if (s->p.fault_every == 0)
+        s->p.fault_every = d.fault_every;
     s->p.cert_file = s->p.key_file = s->p.keylog_file = NULL; /* not kept */
 
     if (gnutls_certificate_allocate_credentials(&s->cred) != 0) {

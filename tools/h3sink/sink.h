@@ -10,8 +10,14 @@
  * Behaviour (HTTP semantics, see tools/h3sink/README.md):
  *   POST/PUT  any path: body bytes counted and hashed, never kept. If the request
  *             carries `content-digest: sha-256=:<base64>:` (RFC 9530) the SHA-256 of
- *             the body is verified. 200 {"bytes":N,"digest":"ok"|"none"} or
- *             400 {"bytes":N,"digest":"mismatch"|"malformed"}.
+ *             the body as sent is verified. A `content-encoding: zstd` body
+ *             (RFC 8878 §7.2) is decoded as it arrives, only to count (and let
+ *             zstd check) the decoded bytes. 200 {"bytes":N,"decoded":D,"digest":
+ *             "ok"|"none"}, 400 {...,"digest":"mismatch"|"malformed"} or, when
+ *             the zstd data is corrupt or truncated, 400 {...,"error":"..."};
+ *             415 (with accept-encoding: zstd) for any other content coding.
+ *             With params.fault_status, every fault_every-th POST/PUT is answered
+ *             with that status once its body is read (a test hook for retries).
  *   GET /bytes/N  200 with N bytes, byte i = i % 251 (N <= SINK_BYTES_MAX, else 400).
  *   GET /fault/bad-headers  with params.fault_bad_response_headers: a response with
  *             an invalid :status ("2x0"), so the client sees a stream error.
@@ -38,6 +44,13 @@ struct sink;
 /* HTTP/3 error codes (RFC 9114 §8.1) used in close codes and stats. */
 #define SINK_H3_NO_ERROR 0x100ULL
 
+/* Status codes are three digits, 100..599 (RFC 9110 §15). */
+#define SINK_STATUS_MIN 100
+#define SINK_STATUS_MAX 599
+/* Largest retry-after the fault hook sends: a day is already longer than any
+ * retry test waits, so more is a typo. */
+#define SINK_RETRY_AFTER_MAX 86400
+
 /* Server parameters. Start from sink_params_default(); zero numeric fields mean
  * "default" too. The strings are only read during sink_new(). */
 struct sink_params {
@@ -52,6 +65,14 @@ struct sink_params {
                                        invalid :status ("2x0"): a stream error */
     uint64_t response_delay_ns;     /* delay every response by this much (keeps
                                        requests in flight for shutdown tests) */
+    int fault_status;               /* 0: off; else answer every fault_every-th
+                                       POST/PUT (counted from 1, as their headers
+                                       arrive) with this status (SINK_STATUS_MIN..
+                                       SINK_STATUS_MAX) once its body is read */
+    uint64_t fault_every;           /* 1 (every POST/PUT) */
+    int fault_retry_after;          /* 1: faulted answers carry retry-after */
+    uint32_t fault_retry_after_s;   /* its delay-seconds (RFC 9110 §10.2.3),
+                                       0..SINK_RETRY_AFTER_MAX */
 };
 
 /* Called by sink_flush() once per datagram to send to |remote|. */
@@ -75,12 +96,17 @@ struct sink_stats {
     uint64_t conns_closed_error; /* any other code (idle timeouts are separate) */
     uint64_t conns_idle_timeout;
     uint64_t requests;     /* request header sections accepted */
-    uint64_t requests_bad; /* requests answered 4xx or reset as malformed */
+    uint64_t requests_bad; /* answered 4xx/5xx (not by the fault hook) or reset as malformed */
     uint64_t responses_2xx, responses_4xx, responses_5xx;
     uint64_t streams_reset;  /* request streams that ended with an error code */
     uint64_t body_bytes_in;  /* request body bytes received */
-    uint64_t body_bytes_out; /* response body bytes handed to nghttp3 */
+    uint64_t body_bytes_decoded; /* the same with the zstd coding of POST/PUT bodies
+                                    removed (== body_bytes_in without codings);
+                                    bodies with an unsupported coding not counted */
+    uint64_t body_bytes_out;     /* response body bytes handed to nghttp3 */
     uint64_t digest_ok, digest_bad, digest_none;
+    uint64_t decode_errors; /* POST/PUTs answered 400: corrupt or truncated zstd */
+    uint64_t faults_sent;   /* answers of the fault_status hook */
     uint64_t goaways_sent;
     /* Uploads that carry h3dp-records: N and h3dp-batch: ID (the h3dp upload engine):
      * records of 2xx-answered requests, batches seen once, and repeats of a batch id
@@ -98,7 +124,9 @@ void sink_params_default(struct sink_params *p);
 
 /* Create a server. |p|: parameters (cert_file and key_file required).
  * Returns the server, or NULL with a message in |err| (|errlen| bytes, may be 0):
- * unreadable certificate/key, bad parameter, out of memory. */
+ * unreadable certificate/key, bad parameter (fault_status outside
+ * SINK_STATUS_MIN..SINK_STATUS_MAX, fault_retry_after_s above
+ * SINK_RETRY_AFTER_MAX), out of memory. */
 struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen);
 
 /* Free |s| and every connection without sending anything. NULL is fine. */

@@ -307,9 +307,78 @@ int sink_bytes_path(const char *path, size_t len, uint64_t max, uint64_t *n)
     return 1;
 }
 
-int sink_receipt(char *out, size_t cap, uint64_t bytes, const char *digest_word)
+int sink_receipt(char *out, size_t cap, uint64_t bytes, uint64_t decoded, const char *digest_word,
+                 const char *error)
 {
-    int n = snprintf(out, cap, "{\"bytes\":%llu,\"digest\":\"%s\"}\n", (unsigned long long)bytes,
-                     digest_word);
-    return n < 0 || (size_t)n >= cap ? -1 : n;
+    int n = snprintf(out, cap, "{\"bytes\":%llu,\"decoded\":%llu,\"digest\":\"%s\"",
+                     (unsigned long long)bytes, (unsigned long long)decoded, digest_word);
+    size_t o;
+
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    o = (size_t)n;
+    if (error != NULL) {
+        static const char key[] = ",\"error\":\"";
+        size_t elen = strlen(error);
+        if (o + sizeof(key) - 1 + elen >= cap)
+            return -1;
+        memcpy(out + o, key, sizeof(key) - 1);
+        o += sizeof(key) - 1;
+        for (size_t i = 0; i < elen; i++) {
+            unsigned char ch = (unsigned char)error[i];
+            /* Printable ASCII needs no escape except these two (RFC 8259 §7). */
+            out[o++] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '?' : (char)ch;
+        }
+        out[o++] = '"';
+    }
+    if (o + 2 >= cap)
+        return -1;
+    out[o++] = '}';
+    out[o++] = '\n';
+    out[o] = '\0';
+    return (int)o;
+}
+
+/* ASCII case-insensitive equality of |a| (|alen| bytes) and the lowercase |lc|. */
+static int token_is(const char *a, size_t alen, const char *lc)
+{
+    size_t n = strlen(lc);
+    if (alen != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = a[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lc[i])
+            return 0;
+    }
+    return 1;
+}
+
+int sink_coding_parse(const char *v, size_t len, int prev)
+{
+    size_t i = 0;
+    int r = prev;
+
+    while (i < len) {
+        size_t b, e;
+        while (i < len && (v[i] == ' ' || v[i] == '\t'))
+            i++;
+        b = i;
+        while (i < len && v[i] != ',')
+            i++;
+        e = i;
+        while (e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+            e--;
+        if (i < len)
+            i++; /* the comma */
+        if (e == b || token_is(v + b, e - b, "identity"))
+            continue;
+        /* zstd over zstd would need two decoders: not something h3sink does. */
+        if (token_is(v + b, e - b, "zstd") && r == SINK_CODING_IDENTITY)
+            r = SINK_CODING_ZSTD;
+        else
+            r = SINK_CODING_UNSUPPORTED;
+    }
+    return r;
 }

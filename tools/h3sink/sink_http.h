@@ -5,6 +5,8 @@
  * dictionary (RFC 8941 §3.2) of algorithm = byte sequence. h3sink verifies the
  * `sha-256` member; other algorithms are ignored. The /bytes/N body pattern is
  * byte i = i % SINK_PATTERN_MOD, so any client can check it byte for byte.
+ * `content-encoding` (RFC 9110 §8.4) is reduced to the one coding h3sink
+ * decodes, "zstd" (RFC 8878 §7.2), or "unsupported".
  */
 #ifndef H3SINK_SINK_HTTP_H
 #define H3SINK_SINK_HTTP_H
@@ -23,6 +25,19 @@ enum sink_digest_parse {
     SINK_DIGEST_SHA256 = 1,    /* *out holds the expected SHA-256 */
     SINK_DIGEST_MALFORMED = -1 /* the field value is not a valid dictionary */
 };
+
+enum sink_coding {
+    SINK_CODING_IDENTITY = 0,   /* no coding (absent, empty or only "identity") */
+    SINK_CODING_ZSTD = 1,       /* exactly one "zstd" coding */
+    SINK_CODING_UNSUPPORTED = 2 /* any other coding, or zstd applied twice */
+};
+
+/* Fold one content-encoding field line |v| of |len| bytes into |prev|, the
+ * result of the message's earlier content-encoding lines (SINK_CODING_IDENTITY
+ * before the first): several lines are one comma-separated list (RFC 9110
+ * §5.3). Codings are case-insensitive tokens (RFC 9110 §8.4.1); "identity" and
+ * empty list elements are ignored. Returns one of enum sink_coding. */
+int sink_coding_parse(const char *v, size_t len, int prev);
 
 /* Parse a content-digest field value |v| of |len| bytes and extract the sha-256
  * member into |out| (SINK_SHA256_LEN bytes). Returns one of enum
@@ -60,8 +75,13 @@ const uint8_t *sink_pattern_buf(size_t *len);
  * Returns the index of the first wrong byte, or |len| when all match. */
 size_t sink_pattern_check(const uint8_t *p, size_t len, uint64_t off);
 
-/* Write the JSON receipt {"bytes":N,"digest":"<word>"} into |out| (|cap| bytes).
- * Returns its length or -1 if |cap| is too small. */
-int sink_receipt(char *out, size_t cap, uint64_t bytes, const char *digest_word);
+/* Write the JSON receipt of an upload into |out| (|cap| bytes):
+ * {"bytes":N,"decoded":D,"digest":"<word>"} plus ,"error":"<error>" when |error|
+ * is not NULL. |bytes|: content bytes received (as sent, before decoding);
+ * |decoded|: bytes after removing the content coding. Characters of |error|
+ * that would need escaping in a JSON string (quote, backslash, controls, non-
+ * ASCII) are written as '?'. Returns the length, or -1 if |cap| is too small. */
+int sink_receipt(char *out, size_t cap, uint64_t bytes, uint64_t decoded, const char *digest_word,
+                 const char *error);
 
 #endif /* H3SINK_SINK_HTTP_H */
