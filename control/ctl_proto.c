@@ -310,15 +310,23 @@ static const struct ctl_field wait_fields[] = {
      .help = "give up (E_TIMEOUT) after this long; default: wait forever"},
 };
 
-static const char *const upload_actions[] = {"start", "stop", "status", NULL};
+static const char *const upload_actions[] = {"start", "stop", "status", "target", NULL};
 
 static const struct ctl_field upload_fields[] = {
     {.name = "action",
      .type = CTL_F_ENUM,
      .required = true,
      .choices = upload_actions,
-     .metavar = "start|stop|status",
-     .help = "start the generator, stop the sources, or show the counters"},
+     .metavar = "start|stop|status|target",
+     .help = "start the generator, stop it, show the counters, or set the collector"},
+    {.name = "url",
+     .type = CTL_F_STRING,
+     .min = 1,
+     .max = 255,
+     .cli = "--url",
+     .metavar = "URL",
+     .help = "target, start: the collector, https://IPv4[:PORT][/PATH] (default [upload] url); "
+             "only while nothing is queued or in flight"},
     {.name = "connections",
      .type = CTL_F_UINT, .min = 1, .max = 64,
      .cli = "--connections", .metavar = "N",
@@ -371,7 +379,7 @@ static const struct ctl_cmd_schema cmd_table[CTL_CMD_COUNT] = {
                        .n_fields = 0},
     [CTL_CMD_QUIT] = {CTL_CMD_QUIT, "quit", "graceful daemon exit", .n_fields = 0},
     [CTL_CMD_UPLOAD] = {CTL_CMD_UPLOAD, "upload",
-                        "telemetry upload engine: start the generator, stop, status",
+                        "telemetry upload engine: start the generator, stop, status, set the collector",
                         FIELDS(upload_fields)},
 };
 

@@ -25,7 +25,7 @@
 #define CTL_SOCKET_ENV      "H3DP_SOCKET"
 #define CTL_LINE_MAX        (64 * 1024) /* default request line limit, bytes incl. '\n' */
 #define CTL_ID_STR_MAX      64          /* a string request id is at most this long */
-#define CTL_MAX_FIELDS      8           /* arguments per command */
+#define CTL_MAX_FIELDS      12          /* arguments per command */
 #define CTL_ERRMSG_MAX      192
 #define CTL_HEADERS_MAX     64 /* request headers per `request` */
 #define CTL_DURATION_MAX_MS (24ull * 3600 * 1000)

@@ -97,19 +97,17 @@ struct daemon {
     struct svc *svc;
     struct ctl_server *srv;
     struct d_ctl *ctl;
-    struct up *up;        /* NULL when [upload] url is empty */
+    struct up *up;        /* the upload engine (its target may come later) */
     bool quitting, conns_shut;
     uint64_t quit_deadline, upload_deadline;
     bool done;
 };
 
-/* The upload engine from [upload] (none when no url is configured). */
+/* The upload engine from [upload]; without [upload] url it waits for `upload target`. */
 static int upload_open(struct daemon *D)
 {
     int err = 0;
 
-    if (!D->cfg->upload.url_str[0])
-        return 0;
     D->up = up_new(D->cfg, D->svc, &err);
     if (!D->up) {
         fprintf(stderr, "h3dpd: upload engine: %s\n",
@@ -187,7 +185,8 @@ static void kernel_loop(struct daemon *D)
         if (D->up)
             work += up_poll(D->up, mono_ns());
         /* The upload engine has timers (linger, retries, rate): wake up often while it works. */
-        int timeout = svc_arm(D->svc) ? (work ? 0 : D->up ? 1 : H3DPD_IDLE_MS) : 0;
+        int ut = D->up ? up_poll_timeout_ms(D->up) : -1;
+        int timeout = !svc_arm(D->svc) || work ? 0 : ut >= 0 && ut < H3DPD_IDLE_MS ? ut : H3DPD_IDLE_MS;
         if (atomic_load(&g_quit) || D->quitting)
             timeout = timeout ? 20 : 0;
         ctl_server_poll(D->srv, timeout);

@@ -20,6 +20,7 @@
 #include <zstd.h>
 
 #include "cfg.h"
+#include "cfg_parse.h"
 #include "ctl_server.h"
 #include "svc.h"
 #include "up_retry.h"
@@ -83,8 +84,10 @@ struct up {
     const struct cfg *cfg;
     struct svc *svc;
     struct ctl_server *srv;
+    bool has_target;            /* false until [upload] url or `upload target` gives one */
     struct sockaddr_in remote;
     char host[CFG_STR_MAX], url[CFG_STR_MAX + 16], path[CFG_STR_MAX], content_type[CFG_STR_MAX];
+    char target[2 * CFG_STR_MAX + 16]; /* url + path */
     char boot[17];
     unsigned n_conns, streams;
     uint32_t batch_bytes;
@@ -504,6 +507,9 @@ static unsigned pool_upkeep(struct up *u)
 {
     unsigned live = 0;
 
+    if (!u->has_target)
+        return 0;
+
     for (unsigned i = 0; i < UP_MAX_CONNS; i++)
         if (u->conns[i].used)
             live += u->conns[i].ready || u->conns[i].inflight == 0; /* drainers do not count */
@@ -592,15 +598,19 @@ static unsigned gen_poll(struct up *u)
     per = u->batch_bytes / u->gen.record_bytes;
     if (per == 0)
         per = 1;
-    if ((u->gen.duration_ms && u->now - u->gen_start >= u->gen.duration_ms * 1000000ull) ||
-        (u->gen.records && u->gen_made >= u->gen.records) || u->stopping) {
+    uint64_t el = u->now - u->gen_start, dur = u->gen.duration_ms * 1000000ull;
+    bool time_up = dur && el >= dur;
+    if ((time_up && !u->gen.rate) || (u->gen.records && u->gen_made >= u->gen.records) ||
+        u->stopping) {
         u->gen_active = false;
         return 0;
     }
     uint64_t due = UINT64_MAX;
     if (u->gen.rate) {
-        double t = (double)(u->now - u->gen_start) / 1e9;
-        due = (uint64_t)(t * (double)u->gen.rate);
+        /* Exactly rate x duration in the end: the last partial batch is not lost to the
+         * linger time when the duration runs out. */
+        uint64_t t = time_up ? dur : el;
+        due = (uint64_t)((double)t / 1e9 * (double)u->gen.rate);
         due = due > u->gen_made ? due - u->gen_made : 0;
     }
     /* As fast as possible: keep every stream busy plus one batch each in the queue. */
@@ -612,7 +622,7 @@ static unsigned gen_poll(struct up *u)
         if (k == 0)
             break;
         /* At a rate: full batches, or what is due once the linger time has passed. */
-        if (u->gen.rate && k < per && u->now - u->gen_last_batch < u->linger_ns)
+        if (u->gen.rate && k < per && !time_up && u->now - u->gen_last_batch < u->linger_ns)
             break;
         struct up_batch *b = batch_get(u);
         if (!b)
@@ -630,6 +640,8 @@ static unsigned gen_poll(struct up *u)
     }
     if (u->gen.rate && due > 0 && due != UINT64_MAX && u->ready.n >= cap)
         u->gen_behind = due; /* the pool cannot keep up with the rate */
+    if (time_up && (due == 0 || (u->gen.records && u->gen_made >= u->gen.records)))
+        u->gen_active = false;
     return n;
 }
 
@@ -799,17 +811,66 @@ static int ingest_open(struct up *u)
 
 /* ---------------------------------------------------------------- API */
 
+/* Points the engine at |url| ("https://IPv4[:PORT][/PATH]": the daemon does no DNS, and
+ * the dataplane is IPv4). Returns 0, or -EINVAL with a reason in |why| (may be NULL). */
+static int set_target(struct up *u, const char *url, char *why, size_t whylen)
+{
+    struct cfg_url cu;
+    struct in_addr a;
+
+    if (cfg_parse_url(url, &cu, why, whylen) < 0)
+        return -EINVAL;
+    if (inet_pton(AF_INET, cu.host, &a) != 1) {
+        if (why)
+            snprintf(why, whylen, "the collector must be given by its IPv4 address "
+                                  "(h3dpd does no DNS; IPv6 is not supported yet): '%s'", url);
+        return -EINVAL;
+    }
+    u->remote = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(cu.port),
+                                      .sin_addr = a };
+    snprintf(u->host, sizeof(u->host), "%s", cu.host);
+    snprintf(u->url, sizeof(u->url), "https://%s:%u", cu.host, cu.port);
+    snprintf(u->path, sizeof(u->path), "%s", cu.path[0] ? cu.path : "/");
+    snprintf(u->target, sizeof(u->target), "%s%s", u->url, u->path);
+    u->has_target = true;
+    return 0;
+}
+
+/* `upload target`/`start --url`: a new collector. Only while nothing is queued or in
+ * flight for the old one (nothing would be sent twice to different collectors, or
+ * stranded); the pool's connections to the old one are shut down gracefully. */
+static int retarget(struct up *u, const char *url, char *why, size_t whylen)
+{
+    char old[sizeof(u->target)];
+
+    if (u->queued.records || u->inflight.records || u->stage_records) {
+        snprintf(why, whylen,
+                 "%" PRIu64 " records are still queued or in flight for %s: `upload stop` and "
+                 "wait until the state is idle first",
+                 u->queued.records + u->inflight.records + u->stage_records, u->target);
+        return -EBUSY;
+    }
+    memcpy(old, u->target, sizeof(old));
+    if (set_target(u, url, why, whylen) < 0) /* changes nothing when it fails */
+        return -EINVAL;
+    if (strcmp(old, u->target) == 0)
+        return 0;
+    for (unsigned i = 0; i < UP_MAX_CONNS; i++)
+        if (u->conns[i].used) {
+            svc_shutdown(u->svc, u->conns[i].id, 0, 0);
+            u->conns[i] = (struct up_conn){ 0 };
+        }
+    u->next_connect = 0;
+    u->connect_failures = 0;
+    return 0;
+}
+
 struct up *up_new(const struct cfg *cfg, struct svc *svc, int *err)
 {
     const struct cfg_upload *c = &cfg->upload;
     struct up *u;
     uint8_t rnd[8];
 
-    if (!c->url_str[0] || c->url.host_is_ip == false ||
-        inet_pton(AF_INET, c->url.host, &(struct in_addr){ 0 }) != 1) {
-        *err = -EINVAL;
-        return NULL;
-    }
     u = calloc(1, sizeof(*u));
     if (!u) {
         *err = -ENOMEM;
@@ -818,12 +879,11 @@ struct up *up_new(const struct cfg *cfg, struct svc *svc, int *err)
     u->cfg = cfg;
     u->svc = svc;
     u->ingest_fd = -1;
-    u->remote.sin_family = AF_INET;
-    u->remote.sin_port = htons(c->url.port);
-    inet_pton(AF_INET, c->url.host, &u->remote.sin_addr);
-    snprintf(u->host, sizeof(u->host), "%s", c->url.host);
-    snprintf(u->url, sizeof(u->url), "https://%s:%u", c->url.host, c->url.port);
-    snprintf(u->path, sizeof(u->path), "%s", c->url.path[0] ? c->url.path : "/");
+    if (c->url_str[0] && set_target(u, c->url_str, NULL, 0) < 0) {
+        *err = -EINVAL;
+        free(u);
+        return NULL;
+    }
     snprintf(u->content_type, sizeof(u->content_type), "%s",
              c->content_type[0] ? c->content_type : "application/octet-stream");
     u->n_conns = c->connections < UP_MAX_CONNS ? c->connections : UP_MAX_CONNS;
@@ -932,6 +992,13 @@ void up_stop(struct up *u, uint64_t deadline_ns)
     }
 }
 
+int up_poll_timeout_ms(const struct up *u)
+{
+    if (u->has_target && has_work(u))
+        return 1; /* linger, retries, the generator's rate: millisecond timers */
+    return u->spool_dir[0] && !u->stopping ? (int)(UP_SPOOL_SCAN_NS / 1000000) : -1;
+}
+
 bool up_done(const struct up *u)
 {
     return u->ready.n == 0 && u->delayed.n == 0 && u->inflight.records == 0 &&
@@ -957,7 +1024,7 @@ json_t *up_stats_json(const struct up *u, uint64_t now_ns)
         " s:{s:s, s:I}, s:{s:s, s:I, s:I, s:I, s:b}}",
         "state", u->stopping ? (up_done(u) ? "stopped" : "stopping")
                  : has_work(u) ? "running" : "idle",
-        "url", u->url, "connections", "target", (int)u->n_conns, "open", (int)open, "ready",
+        "url", u->target, "connections", "target", (int)u->n_conns, "open", (int)open, "ready",
         (int)ready, "streams", (int)u->streams, "rtt_us", (json_int_t)(u->rtt_ns / 1000),
         "elapsed_s", el,
         "accepted", UPC(u->accepted), "queued", UPC(u->queued), "in_flight", UPC(u->inflight),
@@ -996,7 +1063,26 @@ static void h_upload(void *ctx, struct ctl_call *call)
     const char *action = ctl_request_str(rq, "action");
     uint64_t now = mono_now();
 
+    const char *url = ctl_request_str(rq, "url");
+    char why[1024];
+
+    if (url && *url) {
+        int rv = retarget(u, url, why, sizeof(why));
+        if (rv < 0) {
+            ctl_call_fail(call, rv == -EBUSY ? CTL_E_BUSY : CTL_E_BAD_URL, "%s", why);
+            return;
+        }
+    } else if (strcmp(action, "target") == 0) {
+        ctl_call_fail(call, CTL_E_BAD_REQUEST, "upload target needs --url URL");
+        return;
+    }
     if (strcmp(action, "start") == 0) {
+        if (!u->has_target) {
+            ctl_call_fail(call, CTL_E_BAD_REQUEST,
+                          "no upload target: give --url https://IPv4[:PORT][/PATH] or set "
+                          "[upload] url");
+            return;
+        }
         struct up_gen g = {
             .record_bytes = (uint32_t)ctl_request_u64(
                 rq, "record_size",

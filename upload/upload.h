@@ -39,8 +39,10 @@ struct up_gen {
 };
 
 /* Creates the engine from [upload] (and [tls] for connections). Opens the spool directory
- * and the ingest socket when configured; connections are opened when there is work.
- * Returns NULL with *|err| (-EINVAL: no or bad [upload] url, -errno of the socket/dir). */
+ * and the ingest socket when configured; connections are opened when there is work and a
+ * target: [upload] url, or later `upload target|start --url` (until then spool files and
+ * ingest records wait, bounded as usual). Returns NULL with *|err| (-EINVAL: [upload] url
+ * is not https://IPv4[:PORT][/PATH], -errno of the socket/dir, -ENOMEM). */
 struct up *up_new(const struct cfg *cfg, struct svc *svc, int *err);
 
 /* Registers the `upload` command (start|stop|status) and watches the ingest socket.
@@ -49,6 +51,11 @@ int up_attach(struct up *u, struct ctl_server *srv);
 
 /* Main loop step: sources, dispatch, retries, pool upkeep. Returns the work done. */
 unsigned up_poll(struct up *u, uint64_t now_ns);
+
+/* How long the main loop may sleep before the next up_poll (the ingest socket wakes it
+ * through its watch): 1 ms while there is work, the spool scan period with a spool
+ * directory, else -1 (no timer). */
+int up_poll_timeout_ms(const struct up *u);
 
 /* Starts the generator (replacing a running one). Returns 0 or -EINVAL. */
 int up_gen_start(struct up *u, const struct up_gen *g, uint64_t now_ns);

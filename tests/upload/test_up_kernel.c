@@ -231,6 +231,149 @@ static void test_sources(void **state)
     rmdir(spool);
 }
 
+/* Sends one control line through |fd| (a client the server adopted) and returns the reply,
+ * running the loop meanwhile, as h3dpd would. */
+static json_t *command(int fd, struct ctl_server *srv, struct svc *s, struct up *u,
+                       const char *line)
+{
+    static char buf[16384];
+    static size_t have;
+    uint64_t end = h3_kio_now() + 5000000000ull;
+
+    assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+    while (h3_kio_now() < end) {
+        loop_once(srv, s, u);
+        ssize_t r = recv(fd, buf + have, sizeof(buf) - 1 - have, MSG_DONTWAIT);
+        if (r > 0)
+            have += (size_t)r;
+        char *nl = memchr(buf, '\n', have);
+        if (nl) {
+            *nl = '\0';
+            json_t *j = json_loads(buf, 0, NULL);
+            have -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, have);
+            assert_non_null(j);
+            return j;
+        }
+    }
+    fail_msg("no reply to %s", line);
+    return NULL;
+}
+
+static void assert_error(json_t *rep, const char *code, const char *words)
+{
+    assert_false(json_is_true(json_object_get(rep, "ok")));
+    assert_string_equal(json_string_value(json_object_get(rep, "code")), code);
+    const char *msg = json_string_value(json_object_get(rep, "message"));
+    if (!msg || !strstr(msg, words))
+        fail_msg("message '%s' does not say '%s'", msg ? msg : "(none)", words);
+    json_decref(rep);
+}
+
+/* No [upload] url: the target comes from the control plane (`upload target`, `start
+ * --url`), only while nothing is queued or in flight. */
+static void test_target(void **state)
+{
+    static struct cfg c;
+    struct svc_conf sc;
+    char ca[512], line[512];
+    int err = 0, sp[2];
+    (void)state;
+
+    sink_start();
+    cfg_defaults(&c);
+    c.upload.connections = 1;
+    c.upload.streams = 4;
+    c.upload.batch_bytes = 4096;
+    snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+    svc_conf_defaults(&sc);
+    sc.io = SVC_IO_KERNEL;
+    sc.n_workers = 1;
+    sc.worker_lcores[0] = 1;
+    sc.ca_file = ca;
+    struct svc *s = svc_new(&sc, &err);
+    assert_non_null(s);
+    struct up *u = up_new(&c, s, &err);
+    assert_non_null(u);
+    assert_int_equal(up_poll_timeout_ms(u), -1); /* idle, no spool: no timer */
+    struct ctl_server_conf cc;
+    ctl_server_conf_defaults(&cc);
+    struct ctl_server *srv = ctl_server_new(&cc, &err);
+    assert_non_null(srv);
+    assert_int_equal(up_attach(u, srv), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+    assert_int_equal(ctl_server_adopt(srv, sp[1]), 0);
+
+    assert_error(command(sp[0], srv, s, u,
+                         "{\"v\":1,\"id\":1,\"cmd\":\"upload\",\"args\":{\"action\":\"start\"}}\n"),
+                 "E_BAD_REQUEST", "no upload target");
+    assert_error(command(sp[0], srv, s, u,
+                         "{\"v\":1,\"id\":2,\"cmd\":\"upload\",\"args\":{\"action\":\"target\"}}\n"),
+                 "E_BAD_REQUEST", "--url");
+    assert_error(command(sp[0], srv, s, u,
+                         "{\"v\":1,\"id\":3,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
+                         "\"url\":\"https://collector.example/t\"}}\n"),
+                 "E_BAD_URL", "IPv4");
+    assert_error(command(sp[0], srv, s, u,
+                         "{\"v\":1,\"id\":4,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
+                         "\"url\":\"http://127.0.0.1/t\"}}\n"),
+                 "E_BAD_URL", "https");
+
+    /* A target, then a generator run of 2000 records as fast as the pool takes them. */
+    snprintf(line, sizeof(line),
+             "{\"v\":1,\"id\":5,\"cmd\":\"upload\",\"args\":{\"action\":\"start\","
+             "\"url\":\"https://127.0.0.1:%u/first\",\"rate\":0,\"records\":2000,"
+             "\"record_size\":100}}\n", sink_port);
+    json_t *rep = command(sp[0], srv, s, u, line);
+    assert_true(json_is_true(json_object_get(rep, "ok")));
+    char want[128];
+    snprintf(want, sizeof(want), "https://127.0.0.1:%u/first", sink_port);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "result"), "url")),
+                        want);
+    json_decref(rep);
+    loop_once(srv, s, u);
+    assert_int_equal(up_poll_timeout_ms(u), 1); /* working: millisecond timers */
+    /* Batches are queued or in flight for the first target: a new one is refused. */
+    snprintf(line, sizeof(line),
+             "{\"v\":1,\"id\":6,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
+             "\"url\":\"https://127.0.0.1:%u/second\"}}\n", sink_port);
+    assert_error(command(sp[0], srv, s, u, line), "E_BUSY", "queued or in flight");
+    json_t *st = run_until_acked(srv, s, u, 2000, 20000);
+    assert_int_equal(jget(st, "acked", "records"), 2000);
+    json_decref(st);
+
+    /* Idle now: the new target is taken; the next run goes there. */
+    rep = command(sp[0], srv, s, u, line);
+    assert_true(json_is_true(json_object_get(rep, "ok")));
+    snprintf(want, sizeof(want), "https://127.0.0.1:%u/second", sink_port);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "result"), "url")),
+                        want);
+    json_decref(rep);
+    snprintf(line, sizeof(line),
+             "{\"v\":1,\"id\":7,\"cmd\":\"upload\",\"args\":{\"action\":\"start\","
+             "\"rate\":0,\"records\":500,\"record_size\":100}}\n");
+    json_decref(command(sp[0], srv, s, u, line));
+    st = run_until_acked(srv, s, u, 2500, 20000);
+    assert_int_equal(jget(st, "acked", "records"), 2500);
+    assert_int_equal(jget(st, "failed", "records"), 0);
+    json_decref(st);
+
+    close(sp[0]);
+    up_stop(u, 0);
+    svc_shutdown_all(s, 1000000000ull);
+    uint64_t end = h3_kio_now() + 5000000000ull;
+    while (svc_conns_active(s) && h3_kio_now() < end)
+        loop_once(srv, s, u);
+    up_del(u);
+    ctl_server_del(srv);
+    svc_del(s);
+    json_t *fin = sink_stop();
+    assert_non_null(fin);
+    assert_int_equal(jget(fin, "records", NULL), 2500);
+    assert_int_equal(jget(fin, "records_dup", NULL), 0);
+    json_decref(fin);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -245,6 +388,7 @@ int main(int argc, char **argv)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sources),
+        cmocka_unit_test(test_target),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     rmdir(tmpdir);
