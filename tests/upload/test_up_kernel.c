@@ -31,7 +31,8 @@ static FILE *sink_out;
 static unsigned sink_port;
 static char tmpdir[64];
 
-static void sink_start(void)
+/* Starts h3sink on 127.0.0.1 with |extra| arguments (NULL-terminated list, may be NULL). */
+static void sink_start_args(const char *const *extra)
 {
     char cert[512], key[512];
     int pfd[2];
@@ -45,8 +46,12 @@ static void sink_start(void)
         dup2(pfd[1], 1);
         close(pfd[0]);
         close(pfd[1]);
-        execl(sink_path, sink_path, "--addr", "127.0.0.1", "--port", "0", "--cert", cert,
-              "--key", key, "--json", "--quiet", "--stats-interval", "0", (char *)NULL);
+        const char *argv[32] = { sink_path, "--addr", "127.0.0.1", "--port", "0", "--cert",
+                                 cert, "--key", key, "--json", "--quiet", "--stats-interval",
+                                 "0" };
+        for (int i = 0, n = 13; extra && extra[i] && n < 31; i++)
+            argv[n++] = extra[i];
+        execv(sink_path, (char *const *)argv);
         _exit(127);
     }
     close(pfd[1]);
@@ -56,6 +61,11 @@ static void sink_start(void)
         if (sscanf(line, "listening on 127.0.0.1:%u", &sink_port) == 1)
             break;
     assert_true(sink_port > 0);
+}
+
+static void sink_start(void)
+{
+    sink_start_args(NULL);
 }
 
 /* Stops h3sink and returns its final totals. */
@@ -69,7 +79,9 @@ static json_t *sink_stop(void)
         if (strstr(line, "\"final\":true"))
             final = json_loads(line, 0, NULL);
     waitpid(sink_pid, NULL, 0);
+    sink_pid = 0;
     fclose(sink_out);
+    sink_out = NULL;
     return final;
 }
 
@@ -374,6 +386,129 @@ static void test_target(void **state)
     json_decref(fin);
 }
 
+/* [upload] compress = zstd against a collector that answers every 4th upload with 503 and
+ * "retry-after: 1": every record arrives once, decoded to the bytes generated, and the
+ * retries wait the collector's second, not the engine's own back-off (10..20 s here, so
+ * the test would time out if Retry-After were ignored). */
+static void test_zstd_retry_after(void **state)
+{
+    static struct cfg c;
+    struct svc_conf sc;
+    char ca[512], spool[96];
+    int err = 0;
+    (void)state;
+
+    static const char *const fault[] = { "--fault-status", "503", "--fault-every", "4",
+                                         "--fault-retry-after", "1", NULL };
+    sink_start_args(fault);
+    cfg_defaults(&c);
+    snprintf(c.upload.url_str, sizeof(c.upload.url_str), "https://127.0.0.1:%u/z", sink_port);
+    c.upload.connections = 2;
+    c.upload.streams = 8;
+    c.upload.batch_bytes = 32768;
+    c.upload.linger_ms = 20;
+    c.upload.retry_initial_ms = 20000;
+    c.upload.retry_max_ms = 20000;
+    c.upload.compress = CFG_COMPRESS_ZSTD;
+    snprintf(spool, sizeof(spool), "%s/zspool", tmpdir);
+    snprintf(c.upload.spool_dir, sizeof(c.upload.spool_dir), "%s", spool);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+    svc_conf_defaults(&sc);
+    sc.io = SVC_IO_KERNEL;
+    sc.n_workers = 1;
+    sc.worker_lcores[0] = 1;
+    sc.ca_file = ca;
+    struct svc *s = svc_new(&sc, &err);
+    assert_non_null(s);
+    struct up *u = up_new(&c, s, &err);
+    assert_non_null(u);
+    struct ctl_server_conf cc;
+    ctl_server_conf_defaults(&cc);
+    struct ctl_server *srv = ctl_server_new(&cc, &err);
+    assert_non_null(srv);
+    assert_int_equal(up_attach(u, srv), 0);
+
+    /* A spool file of text (compressible) and one of random bytes (sent as it is). */
+    char path[256];
+    snprintf(path, sizeof(path), "%s/text.log", spool);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 2000; i++)
+        fprintf(f, "ts=%d host=appliance-%d metric=temp value=%d.%d\n", 1700000000 + i, i % 7,
+                20 + i % 13, i % 10);
+    long text_len = ftell(f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/random.bin", spool);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    uint32_t x = 1;
+    for (int i = 0; i < 20000; i++) {
+        x = x * 1664525u + 1013904223u;
+        fputc((int)(x >> 24), f);
+    }
+    fclose(f);
+    struct up_gen g = { .record_bytes = 1000, .rate = 0, .records = 3000 };
+    assert_int_equal(up_gen_start(u, &g, h3_kio_now()), 0);
+
+    uint64_t t0 = h3_kio_now();
+    json_t *st = run_until_acked(srv, s, u, 3002, 15000);
+    uint64_t took_ms = (h3_kio_now() - t0) / 1000000;
+    assert_int_equal(jget(st, "acked", "records"), 3002);
+    assert_int_equal(jget(st, "acked", "bytes"), 3000 * 1000 + (uint64_t)text_len + 20000);
+    assert_int_equal(jget(st, "failed", "records"), 0);
+    json_t *rq = json_object_get(st, "requests"), *z = json_object_get(st, "compress");
+    uint64_t sent = jget(rq, "sent", NULL), retried = jget(rq, "retried", NULL);
+    uint64_t wire = jget(rq, "body_bytes", NULL);
+    assert_true(retried > 0);
+    assert_int_equal(jget(rq, "retry_after", NULL), retried); /* each waited the 1 s asked */
+    assert_int_equal(jget(rq, "status_5xx", NULL), retried);
+    assert_true(took_ms >= 1000);  /* a retry waited the second the collector asked for */
+    assert_string_equal(json_string_value(json_object_get(z, "codec")), "zstd");
+    /* Generated batches and the text file were coded; the random file was not. */
+    assert_int_equal(jget(z, "records", NULL), 3000 + 1);
+    assert_true(jget(z, "bytes_out", NULL) * 4 < jget(z, "bytes_in", NULL));
+    json_decref(st);
+
+    up_stop(u, 0);
+    svc_shutdown_all(s, 1000000000ull);
+    uint64_t end = h3_kio_now() + 5000000000ull;
+    while (svc_conns_active(s) && h3_kio_now() < end)
+        loop_once(srv, s, u);
+    up_del(u);
+    ctl_server_del(srv);
+    svc_del(s);
+    json_t *fin = sink_stop();
+    assert_non_null(fin);
+    assert_int_equal(jget(fin, "records", NULL), 3002);
+    assert_int_equal(jget(fin, "records_dup", NULL), 0);
+    assert_int_equal(jget(fin, "faults_sent", NULL), retried);
+    assert_int_equal(jget(fin, "requests", NULL), sent);
+    assert_int_equal(jget(fin, "body_bytes_in", NULL), wire);      /* the coded bytes */
+    assert_int_equal(jget(fin, "decode_errors", NULL), 0);
+    assert_int_equal(jget(fin, "digest_bad", NULL), 0);
+    /* Over the coded bytes; a faulted request is answered before its digest is judged. */
+    assert_int_equal(jget(fin, "digest_ok", NULL), sent - retried);
+    assert_true(jget(fin, "body_bytes_decoded", NULL) > wire * 4); /* decoded at the sink */
+    json_decref(fin);
+    rmdir(spool);
+}
+
+/* After a failed assertion: no h3sink left behind (it would hold the test's output open). */
+static int kill_sink(void **state)
+{
+    (void)state;
+    if (sink_pid > 0) {
+        kill(sink_pid, SIGKILL);
+        waitpid(sink_pid, NULL, 0);
+        sink_pid = 0;
+    }
+    if (sink_out) {
+        fclose(sink_out);
+        sink_out = NULL;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -387,8 +522,9 @@ int main(int argc, char **argv)
     if (!mkdtemp(tmpdir))
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sources),
-        cmocka_unit_test(test_target),
+        cmocka_unit_test_teardown(test_sources, kill_sink),
+        cmocka_unit_test_teardown(test_target, kill_sink),
+        cmocka_unit_test_teardown(test_zstd_retry_after, kill_sink),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     rmdir(tmpdir);
