@@ -572,7 +572,7 @@ static int parse_sni(const struct cfg_key *k, const char *v, struct cfg *c, char
 static int parse_url(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
                      size_t whylen)
 {
-    if (*v != '\0' && cfg_parse_url(v, &c->upload.url, why, whylen) < 0)
+    if (*v != '\0' && cfg_parse_collector_url(v, &c->upload.url, why, whylen) < 0)
         return -EINVAL;
     return parse_str(k, v, c, why, whylen);
 }

@@ -561,3 +561,18 @@ int cfg_split_words(const char *s, char *buf, size_t buflen, unsigned int *count
     *count = n;
     return 0;
 }
+
+int cfg_parse_collector_url(const char *s, struct cfg_url *out, char *why, size_t whylen)
+{
+    struct cfg_url u;
+    struct in_addr a;
+
+    if (cfg_parse_url(s, &u, why, whylen) < 0)
+        return -EINVAL;
+    if (inet_pton(AF_INET, u.host, &a) != 1)
+        return fail(why, whylen,
+                    "the collector must be given by its IPv4 address (h3dpd does no DNS; IPv6 "
+                    "is not supported yet)");
+    *out = u;
+    return 0;
+}

@@ -90,6 +90,13 @@ int cfg_parse_hostname(const char *s, char *why, size_t whylen);
 int cfg_parse_url(const char *s, struct cfg_url *out, char *why, size_t whylen);
 
 /*
+ * cfg_parse_collector_url is cfg_parse_url for an upload collector, which h3dpd reaches by
+ * its IPv4 address: it does no DNS and its dataplane is IPv4 only. A name or an IPv6
+ * address is refused with a reason that says so.
+ */
+int cfg_parse_collector_url(const char *s, struct cfg_url *out, char *why, size_t whylen);
+
+/*
  * cfg_split_words splits |s| into whitespace-separated words. Double quotes
  * group characters (including spaces) into a word and are removed; inside
  * them \" and \\ stand for " and \. The words are stored NUL-separated in

@@ -817,15 +817,14 @@ static int set_target(struct up *u, const char *url, char *why, size_t whylen)
 {
     struct cfg_url cu;
     struct in_addr a;
+    char reason[256];
 
-    if (cfg_parse_url(url, &cu, why, whylen) < 0)
-        return -EINVAL;
-    if (inet_pton(AF_INET, cu.host, &a) != 1) {
+    if (cfg_parse_collector_url(url, &cu, reason, sizeof(reason)) < 0) {
         if (why)
-            snprintf(why, whylen, "the collector must be given by its IPv4 address "
-                                  "(h3dpd does no DNS; IPv6 is not supported yet): '%s'", url);
+            snprintf(why, whylen, "%s (got '%s')", reason, url);
         return -EINVAL;
     }
+    inet_pton(AF_INET, cu.host, &a);
     u->remote = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(cu.port),
                                       .sin_addr = a };
     snprintf(u->host, sizeof(u->host), "%s", cu.host);

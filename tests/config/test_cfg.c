@@ -261,7 +261,7 @@ static void test_dump_roundtrip(void **state)
              "qlog_dir = %s\n"
              "idle_timeout_ms = 0\n"
              "[upload]\n"
-             "url = https://[::1]/a?b=c\n"
+             "url = https://198.18.0.9/a?b=c\n"
              "spool_dir = %s/\n"
              "content_type = application/json\\; charset=utf-8\n"
              "generator_rate = 1000\n",
@@ -279,7 +279,7 @@ static void test_dump_roundtrip(void **state)
     assert_int_equal(c.control.uid, 0);
     assert_int_equal(c.control.gid, 0);
     assert_true(c.tls.insecure);
-    assert_string_equal(c.upload.url.host, "::1");
+    assert_string_equal(c.upload.url.host, "198.18.0.9");
     assert_int_equal(c.upload.url.port, 443);
     assert_string_equal(c.upload.url.path, "/a?b=c");
     assert_string_equal(c.upload.content_type, "application/json; charset=utf-8");
@@ -465,6 +465,12 @@ static const struct bad bad_files[] = {
      ":7: [upload] url: URL must not carry user info (user@) (got 'https://user@198.18.0.1/x')"},
     {BASE "[upload]\nurl = https://198.18.0.1:0/x\n",
      ":7: [upload] url: URL port must be 1..65535 (got 'https://198.18.0.1:0/x')"},
+    {BASE "[upload]\nurl = https://collector.example/x\n",
+     ":7: [upload] url: the collector must be given by its IPv4 address (h3dpd does no DNS; "
+     "IPv6 is not supported yet) (got 'https://collector.example/x')"},
+    {BASE "[upload]\nurl = https://[2001:db8::1]:4433/x\n",
+     ":7: [upload] url: the collector must be given by its IPv4 address (h3dpd does no DNS; "
+     "IPv6 is not supported yet) (got 'https://[2001:db8::1]:4433/x')"},
     {BASE "[upload]\nretry_initial_ms = 60000\n",
      ":7: [upload] retry_initial_ms: must not exceed [upload] retry_max_ms (30000) (got '60000')"},
     {BASE "[upload]\ningest_socket = run/ingest.sock\n",
