@@ -194,6 +194,14 @@ PY
 cat "$H3DP_TMP/bad.out"
 ok "bad control input: each its error, list answers after each"
 
+# The upload engine's target from the control plane: a name is refused (no DNS in the
+# daemon), an IPv4 URL is taken while the engine is idle and shown by status.
+ctl upload target --url https://collector.example/t
+expect "upload target by DNS name: E_BAD_URL (h3ctl exit 1)" eq "$RC $(jv .code)" "1 E_BAD_URL"
+ctl upload target --url "https://$H3DP_PEER_IP:$H3DP_PEER_PORT/elsewhere"
+expect "upload target by IPv4 while idle: taken, status shows it" \
+    eq "$RC $(jv .url) $(jv .state)" "0 https://$H3DP_PEER_IP:$H3DP_PEER_PORT/elsewhere idle"
+
 # The peer's GOAWAY is reported and the connection closes OK.
 ctl connect "$URL"
 C4=$(jv .conn)
