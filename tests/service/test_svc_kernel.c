@@ -22,58 +22,11 @@
 #include <cmocka.h>
 
 #include "h3_kio.h"
+#include "sink_proc.h"
 #include "svc.h"
 
-static const char *sink_path, *certs;
-static pid_t sink_pid;
-static FILE *sink_out;
-static uint16_t sink_port;
-
-/* ---------------------------------------------------------------- the peer */
-
-static void sink_start(void)
-{
-    char cert[512], key[512];
-    int pfd[2];
-
-    snprintf(cert, sizeof(cert), "%s/server.pem", certs);
-    snprintf(key, sizeof(key), "%s/server-key.pem", certs);
-    assert_int_equal(pipe(pfd), 0);
-    sink_pid = fork();
-    assert_true(sink_pid >= 0);
-    if (sink_pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        execl(sink_path, sink_path, "--addr", "127.0.0.1", "--port", "0", "--cert", cert,
-              "--key", key, "--quiet", "--stats-interval", "0", "--max-streams", "10",
-              (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    sink_out = fdopen(pfd[0], "r");
-    char line[256];
-    unsigned port = 0;
-    while (fgets(line, sizeof(line), sink_out))
-        if (sscanf(line, "listening on 127.0.0.1:%u", &port) == 1)
-            break;
-    assert_true(port > 0 && port < 65536);
-    sink_port = (uint16_t)port;
-}
-
-static int sink_stop(void)
-{
-    int st = 0;
-    if (sink_pid > 0) {
-        kill(sink_pid, SIGINT);
-        waitpid(sink_pid, &st, 0);
-        sink_pid = 0;
-    }
-    if (sink_out)
-        fclose(sink_out);
-    sink_out = NULL;
-    return st;
-}
+static const char *certs;
+static struct sink_proc sink; /* h3sink on 127.0.0.1, for the whole program */
 
 /* ---------------------------------------------------------------- service plumbing */
 
@@ -199,7 +152,7 @@ static void test_get_post_shutdown(void **state)
     (void)state;
     struct svc *s = svc_start(0);
     struct conn_obs o;
-    uint64_t id = connect_to(s, sink_port, -1, &o);
+    uint64_t id = connect_to(s, sink.port, -1, &o);
 
     assert_true(run_until(s, &o.established, 5000));
     struct svc_conn_info info;
@@ -323,7 +276,7 @@ static void test_two_workers_close_stats(void **state)
     (void)state;
     struct svc *s = svc_start(0);
     struct conn_obs a, b;
-    uint64_t ia = connect_to(s, sink_port, 1, &a), ib = connect_to(s, sink_port, 2, &b);
+    uint64_t ia = connect_to(s, sink.port, 1, &a), ib = connect_to(s, sink.port, 2, &b);
 
     assert_true(run_until(s, &a.established, 5000));
     assert_true(run_until(s, &b.established, 5000));
@@ -394,7 +347,7 @@ static void test_dead_port_and_timeout(void **state)
 
     /* A request with a timeout shorter than its upload is cancelled. */
     struct conn_obs c;
-    uint64_t id = connect_to(s, sink_port, -1, &c);
+    uint64_t id = connect_to(s, sink.port, -1, &c);
     assert_true(run_until(s, &c.established, 5000));
     struct req_obs big;
     req_init(&big, "POST", "/big");
@@ -426,16 +379,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s H3SINK CERTS_DIR\n", argv[0]);
         return 2;
     }
-    sink_path = argv[1];
+    static const char *const sink_args[] = { "--max-streams", "10", NULL };
     certs = argv[2];
     signal(SIGPIPE, SIG_IGN);
-    sink_start();
+    if (sink_proc_start(&sink, argv[1], certs, sink_args) != 0) {
+        fprintf(stderr, "%s: h3sink (%s) did not start\n", argv[0], argv[1]);
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_post_shutdown),
         cmocka_unit_test(test_two_workers_close_stats),
         cmocka_unit_test(test_dead_port_and_timeout),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
-    sink_stop();
+    free(sink_proc_stop(&sink, NULL));
     return rv;
 }

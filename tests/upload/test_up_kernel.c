@@ -22,45 +22,17 @@
 #include "cfg.h"
 #include "ctl_server.h"
 #include "h3_kio.h"
+#include "sink_proc.h"
 #include "svc.h"
 #include "upload.h"
 
 static const char *sink_path, *certs;
-static pid_t sink_pid;
-static FILE *sink_out;
-static unsigned sink_port;
+static struct sink_proc sink; /* h3sink on 127.0.0.1, one per test */
 static char tmpdir[64];
 
-/* Starts h3sink on 127.0.0.1 with |extra| arguments (NULL-terminated list, may be NULL). */
 static void sink_start_args(const char *const *extra)
 {
-    char cert[512], key[512];
-    int pfd[2];
-
-    snprintf(cert, sizeof(cert), "%s/server.pem", certs);
-    snprintf(key, sizeof(key), "%s/server-key.pem", certs);
-    assert_int_equal(pipe(pfd), 0);
-    sink_pid = fork();
-    assert_true(sink_pid >= 0);
-    if (sink_pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        const char *argv[32] = { sink_path, "--addr", "127.0.0.1", "--port", "0", "--cert",
-                                 cert, "--key", key, "--json", "--quiet", "--stats-interval",
-                                 "0" };
-        for (int i = 0, n = 13; extra && extra[i] && n < 31; i++)
-            argv[n++] = extra[i];
-        execv(sink_path, (char *const *)argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    sink_out = fdopen(pfd[0], "r");
-    char line[256];
-    while (fgets(line, sizeof(line), sink_out))
-        if (sscanf(line, "listening on 127.0.0.1:%u", &sink_port) == 1)
-            break;
-    assert_true(sink_port > 0);
+    assert_int_equal(sink_proc_start(&sink, sink_path, certs, extra), 0);
 }
 
 static void sink_start(void)
@@ -71,18 +43,43 @@ static void sink_start(void)
 /* Stops h3sink and returns its final totals. */
 static json_t *sink_stop(void)
 {
-    char line[8192];
-    json_t *final = NULL;
-
-    kill(sink_pid, SIGINT);
-    while (fgets(line, sizeof(line), sink_out))
-        if (strstr(line, "\"final\":true"))
-            final = json_loads(line, 0, NULL);
-    waitpid(sink_pid, NULL, 0);
-    sink_pid = 0;
-    fclose(sink_out);
-    sink_out = NULL;
+    char *line = sink_proc_stop(&sink, NULL);
+    json_t *final = line ? json_loads(line, 0, NULL) : NULL;
+    free(line);
     return final;
+}
+
+/* The daemon's pieces in one process: the connection service in kernel mode, the upload
+ * engine and a control server with no listening socket (only the engine's ingest watch
+ * and clients the test adopts). */
+struct rig {
+    struct svc *s;
+    struct up *u;
+    struct ctl_server *srv;
+};
+
+static void rig_open(struct rig *r, const struct cfg *c, unsigned workers)
+{
+    static char ca[512];
+    struct svc_conf sc;
+    struct ctl_server_conf cc;
+    int err = 0;
+
+    snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+    svc_conf_defaults(&sc);
+    sc.io = SVC_IO_KERNEL;
+    sc.n_workers = workers;
+    for (unsigned i = 0; i < workers; i++)
+        sc.worker_lcores[i] = i + 1;
+    sc.ca_file = ca;
+    r->s = svc_new(&sc, &err);
+    assert_non_null(r->s);
+    r->u = up_new(c, r->s, &err);
+    assert_non_null(r->u);
+    ctl_server_conf_defaults(&cc);
+    r->srv = ctl_server_new(&cc, &err);
+    assert_non_null(r->srv);
+    assert_int_equal(up_attach(r->u, r->srv), 0);
 }
 
 static uint64_t jget(json_t *r, const char *a, const char *b)
@@ -98,6 +95,21 @@ static void loop_once(struct ctl_server *srv, struct svc *s, struct up *u)
     ctl_server_poll(srv, 0);
     svc_poll(s, 0);
     up_poll(u, h3_kio_now());
+}
+
+/* The graceful end, as h3dpd's: the engine stops, the connections shut down, all freed. */
+static void rig_close(struct rig *r)
+{
+    uint64_t end;
+
+    up_stop(r->u, 0);
+    svc_shutdown_all(r->s, 1000000000ull);
+    end = h3_kio_now() + 5000000000ull;
+    while (svc_conns_active(r->s) && h3_kio_now() < end)
+        loop_once(r->srv, r->s, r->u);
+    up_del(r->u);
+    ctl_server_del(r->srv);
+    svc_del(r->s);
 }
 
 /* Runs the loop until the engine is idle with |want| records acknowledged. */
@@ -123,16 +135,14 @@ static json_t *run_until_acked(struct ctl_server *srv, struct svc *s, struct up 
 static void test_sources(void **state)
 {
     static struct cfg c;
-    struct svc_conf sc;
-    char ca[512], spool[96], sock[96];
-    int err = 0;
+    char spool[96], sock[96];
     (void)state;
 
     sink_start();
     cfg_defaults(&c);
-    snprintf(c.upload.url_str, sizeof(c.upload.url_str), "https://127.0.0.1:%u/t", sink_port);
+    snprintf(c.upload.url_str, sizeof(c.upload.url_str), "https://127.0.0.1:%u/t", sink.port);
     snprintf(c.upload.url.host, sizeof(c.upload.url.host), "127.0.0.1");
-    c.upload.url.port = (uint16_t)sink_port;
+    c.upload.url.port = (uint16_t)sink.port;
     snprintf(c.upload.url.path, sizeof(c.upload.url.path), "/t");
     c.upload.url.host_is_ip = true;
     c.upload.connections = 2;
@@ -145,22 +155,11 @@ static void test_sources(void **state)
     snprintf(c.upload.ingest_socket, sizeof(c.upload.ingest_socket), "%s", sock);
     c.upload.ingest_queue = 100;
 
-    snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
-    svc_conf_defaults(&sc);
-    sc.io = SVC_IO_KERNEL;
-    sc.n_workers = 2;
-    sc.worker_lcores[0] = 1;
-    sc.worker_lcores[1] = 2;
-    sc.ca_file = ca;
-    struct svc *s = svc_new(&sc, &err);
-    assert_non_null(s);
-    struct up *u = up_new(&c, s, &err);
-    assert_non_null(u);
-    struct ctl_server_conf cc;
-    ctl_server_conf_defaults(&cc); /* no listening socket: only the engine's watch */
-    struct ctl_server *srv = ctl_server_new(&cc, &err);
-    assert_non_null(srv);
-    assert_int_equal(up_attach(u, srv), 0);
+    struct rig r;
+    rig_open(&r, &c, 2);
+    struct svc *s = r.s;
+    struct up *u = r.u;
+    struct ctl_server *srv = r.srv;
 
     /* Generator: 5000 records of 100 bytes, as fast as possible. */
     struct up_gen g = { .record_bytes = 100, .rate = 0, .records = 5000 };
@@ -223,14 +222,7 @@ static void test_sources(void **state)
     uint64_t acked_bytes = jget(st, "acked", "bytes");
     json_decref(st);
 
-    up_stop(u, 0);
-    svc_shutdown_all(s, 1000000000ull);
-    end = h3_kio_now() + 5000000000ull;
-    while (svc_conns_active(s) && h3_kio_now() < end)
-        svc_poll(s, 0);
-    up_del(u);
-    ctl_server_del(srv);
-    svc_del(s);
+    rig_close(&r);
     json_t *fin = sink_stop();
     assert_non_null(fin);
     assert_int_equal(jget(fin, "records", NULL), 5320);
@@ -287,9 +279,8 @@ static void assert_error(json_t *rep, const char *code, const char *words)
 static void test_target(void **state)
 {
     static struct cfg c;
-    struct svc_conf sc;
-    char ca[512], line[512];
-    int err = 0, sp[2];
+    char line[512];
+    int sp[2];
     (void)state;
 
     sink_start();
@@ -297,22 +288,11 @@ static void test_target(void **state)
     c.upload.connections = 1;
     c.upload.streams = 4;
     c.upload.batch_bytes = 4096;
-    snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
-    svc_conf_defaults(&sc);
-    sc.io = SVC_IO_KERNEL;
-    sc.n_workers = 1;
-    sc.worker_lcores[0] = 1;
-    sc.ca_file = ca;
-    struct svc *s = svc_new(&sc, &err);
-    assert_non_null(s);
-    struct up *u = up_new(&c, s, &err);
-    assert_non_null(u);
-    assert_int_equal(up_poll_timeout_ms(u), -1); /* idle, no spool: no timer */
-    struct ctl_server_conf cc;
-    ctl_server_conf_defaults(&cc);
-    struct ctl_server *srv = ctl_server_new(&cc, &err);
-    assert_non_null(srv);
-    assert_int_equal(up_attach(u, srv), 0);
+    struct rig r;
+    rig_open(&r, &c, 1);
+    struct svc *s = r.s;
+    struct up *u = r.u;
+    struct ctl_server *srv = r.srv;
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
     assert_int_equal(ctl_server_adopt(srv, sp[1]), 0);
 
@@ -335,11 +315,11 @@ static void test_target(void **state)
     snprintf(line, sizeof(line),
              "{\"v\":1,\"id\":5,\"cmd\":\"upload\",\"args\":{\"action\":\"start\","
              "\"url\":\"https://127.0.0.1:%u/first\",\"rate\":0,\"records\":2000,"
-             "\"record_size\":100}}\n", sink_port);
+             "\"record_size\":100}}\n", sink.port);
     json_t *rep = command(sp[0], srv, s, u, line);
     assert_true(json_is_true(json_object_get(rep, "ok")));
     char want[128];
-    snprintf(want, sizeof(want), "https://127.0.0.1:%u/first", sink_port);
+    snprintf(want, sizeof(want), "https://127.0.0.1:%u/first", sink.port);
     assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "result"), "url")),
                         want);
     json_decref(rep);
@@ -348,7 +328,7 @@ static void test_target(void **state)
     /* Batches are queued or in flight for the first target: a new one is refused. */
     snprintf(line, sizeof(line),
              "{\"v\":1,\"id\":6,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
-             "\"url\":\"https://127.0.0.1:%u/second\"}}\n", sink_port);
+             "\"url\":\"https://127.0.0.1:%u/second\"}}\n", sink.port);
     assert_error(command(sp[0], srv, s, u, line), "E_BUSY", "queued or in flight");
     json_t *st = run_until_acked(srv, s, u, 2000, 20000);
     assert_int_equal(jget(st, "acked", "records"), 2000);
@@ -357,7 +337,7 @@ static void test_target(void **state)
     /* Idle now: the new target is taken; the next run goes there. */
     rep = command(sp[0], srv, s, u, line);
     assert_true(json_is_true(json_object_get(rep, "ok")));
-    snprintf(want, sizeof(want), "https://127.0.0.1:%u/second", sink_port);
+    snprintf(want, sizeof(want), "https://127.0.0.1:%u/second", sink.port);
     assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "result"), "url")),
                         want);
     json_decref(rep);
@@ -371,14 +351,7 @@ static void test_target(void **state)
     json_decref(st);
 
     close(sp[0]);
-    up_stop(u, 0);
-    svc_shutdown_all(s, 1000000000ull);
-    uint64_t end = h3_kio_now() + 5000000000ull;
-    while (svc_conns_active(s) && h3_kio_now() < end)
-        loop_once(srv, s, u);
-    up_del(u);
-    ctl_server_del(srv);
-    svc_del(s);
+    rig_close(&r);
     json_t *fin = sink_stop();
     assert_non_null(fin);
     assert_int_equal(jget(fin, "records", NULL), 2500);
@@ -393,16 +366,14 @@ static void test_target(void **state)
 static void test_zstd_retry_after(void **state)
 {
     static struct cfg c;
-    struct svc_conf sc;
-    char ca[512], spool[96];
-    int err = 0;
+    char spool[96];
     (void)state;
 
     static const char *const fault[] = { "--fault-status", "503", "--fault-every", "4",
                                          "--fault-retry-after", "1", NULL };
     sink_start_args(fault);
     cfg_defaults(&c);
-    snprintf(c.upload.url_str, sizeof(c.upload.url_str), "https://127.0.0.1:%u/z", sink_port);
+    snprintf(c.upload.url_str, sizeof(c.upload.url_str), "https://127.0.0.1:%u/z", sink.port);
     c.upload.connections = 2;
     c.upload.streams = 8;
     c.upload.batch_bytes = 32768;
@@ -412,21 +383,11 @@ static void test_zstd_retry_after(void **state)
     c.upload.compress = CFG_COMPRESS_ZSTD;
     snprintf(spool, sizeof(spool), "%s/zspool", tmpdir);
     snprintf(c.upload.spool_dir, sizeof(c.upload.spool_dir), "%s", spool);
-    snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
-    svc_conf_defaults(&sc);
-    sc.io = SVC_IO_KERNEL;
-    sc.n_workers = 1;
-    sc.worker_lcores[0] = 1;
-    sc.ca_file = ca;
-    struct svc *s = svc_new(&sc, &err);
-    assert_non_null(s);
-    struct up *u = up_new(&c, s, &err);
-    assert_non_null(u);
-    struct ctl_server_conf cc;
-    ctl_server_conf_defaults(&cc);
-    struct ctl_server *srv = ctl_server_new(&cc, &err);
-    assert_non_null(srv);
-    assert_int_equal(up_attach(u, srv), 0);
+    struct rig r;
+    rig_open(&r, &c, 1);
+    struct svc *s = r.s;
+    struct up *u = r.u;
+    struct ctl_server *srv = r.srv;
 
     /* A spool file of text (compressible) and one of random bytes (sent as it is). */
     char path[256];
@@ -469,14 +430,7 @@ static void test_zstd_retry_after(void **state)
     assert_true(jget(z, "bytes_out", NULL) * 4 < jget(z, "bytes_in", NULL));
     json_decref(st);
 
-    up_stop(u, 0);
-    svc_shutdown_all(s, 1000000000ull);
-    uint64_t end = h3_kio_now() + 5000000000ull;
-    while (svc_conns_active(s) && h3_kio_now() < end)
-        loop_once(srv, s, u);
-    up_del(u);
-    ctl_server_del(srv);
-    svc_del(s);
+    rig_close(&r);
     json_t *fin = sink_stop();
     assert_non_null(fin);
     assert_int_equal(jget(fin, "records", NULL), 3002);
@@ -497,15 +451,7 @@ static void test_zstd_retry_after(void **state)
 static int kill_sink(void **state)
 {
     (void)state;
-    if (sink_pid > 0) {
-        kill(sink_pid, SIGKILL);
-        waitpid(sink_pid, NULL, 0);
-        sink_pid = 0;
-    }
-    if (sink_out) {
-        fclose(sink_out);
-        sink_out = NULL;
-    }
+    sink_proc_kill(&sink);
     return 0;
 }
 

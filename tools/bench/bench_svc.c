@@ -146,6 +146,18 @@ static uint64_t worker_cpu_ns(struct bench *b)
     return ws.cpu_ns;
 }
 
+/* The first worker thread's user and sys CPU seconds so far (DPDK: the lcore's thread
+ * "rte-worker-N"; kernel mode: "h3dp-w0"). */
+static void worker_thread_cpu(struct bench *b, double *user, double *sys)
+{
+    char tname[32];
+    struct svc_worker_stats ws;
+
+    svc_worker_stats(b->svc, &ws, 1);
+    snprintf(tname, sizeof(tname), b->dp ? "rte-worker-%u" : "h3dp-w0", ws.lcore);
+    thread_cpu(tname, user, sys);
+}
+
 struct small_req {
     struct svc_req r;
     struct bench *b;
@@ -246,16 +258,12 @@ static void *run(void *arg)
         r.done = bulk_done;
         r.ud = &st;
         double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
-        char tname[32];
-        struct svc_worker_stats ws;
-        svc_worker_stats(b->svc, &ws, 1);
-        snprintf(tname, sizeof(tname), b->dp ? "rte-worker-%u" : "h3dp-w0", ws.lcore);
-        thread_cpu(tname, &u0, &s0);
+        worker_thread_cpu(b, &u0, &s0);
         uint64_t c0 = worker_cpu_ns(b), t0 = mono_ns();
         svc_request(b->svc, id, &r);
         pump(b, &st.done, t0 + 600000000000ull);
         uint64_t wall = mono_ns() - t0, cpu = worker_cpu_ns(b) - c0;
-        thread_cpu(tname, &u1, &s1);
+        worker_thread_cpu(b, &u1, &s1);
         bool ok = st.done && st.res.o.status == 200 && st.res.o.body_sent == b->arg1;
         snprintf(b->result, sizeof(b->result),
                  "{\"mode\":\"bulk\",\"ok\":%s,\"bytes\":%" PRIu64 ",\"wall_s\":%.3f,"
@@ -271,11 +279,7 @@ static void *run(void *arg)
         bool stop = false;
         struct small_req *q = calloc(streams, sizeof(*q));
         double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
-        char tname[32];
-        struct svc_worker_stats ws;
-        svc_worker_stats(b->svc, &ws, 1);
-        snprintf(tname, sizeof(tname), b->dp ? "rte-worker-%u" : "h3dp-w0", ws.lcore);
-        thread_cpu(tname, &u0, &s0);
+        worker_thread_cpu(b, &u0, &s0);
         uint64_t c0 = worker_cpu_ns(b), t0 = mono_ns(), end = t0 + b->arg1 * 1000000000ull;
         for (unsigned i = 0; i < streams; i++) {
             q[i] = (struct small_req){ .r = { .method = "POST", .path = "/rec",
@@ -289,7 +293,7 @@ static void *run(void *arg)
         pump(b, &never, end);
         stop = true;
         uint64_t wall = mono_ns() - t0, cpu = worker_cpu_ns(b) - c0, rtt = 0;
-        thread_cpu(tname, &u1, &s1); /* the thread's own CPU: no time preempted */
+        worker_thread_cpu(b, &u1, &s1); /* the thread's own CPU: no time preempted */
         struct svc_conn_info ci;
         for (;;) { /* let the last ones finish */
             svc_conn_info(b->svc, id, &ci);
