@@ -23,15 +23,18 @@ static const char H3_TLS_PRIORITY[] =
 
 /* Certificate credentials (the parsed trust store) are shared by every session with the
  * same trust anchors: loading a CA bundle per connection would cost its parse time and
- * tens of KB to MBs per connection. Entries live while a session uses them; the lock is
- * taken only when a connection is created or freed, never per packet. GnuTLS allows a
- * credentials structure to be used by sessions in several threads once it is set up. */
+ * tens of KB to MBs per connection. So is the parsed priority string (about 4 KB and a
+ * parse per connection otherwise). Entries live while a session uses them; the lock is
+ * taken only when a connection is created or freed, never per packet. GnuTLS allows
+ * credentials and a priority cache to be used by sessions in several threads once they
+ * are set up (both are read-only then). */
 struct h3_cred {
     struct h3_cred *next;
     char *ca_file; /* NULL: the system store */
     bool insecure; /* no trust anchors at all */
     unsigned refs;
     gnutls_certificate_credentials_t cred;
+    gnutls_priority_t prio; /* H3_TLS_PRIORITY */
 };
 
 static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -64,6 +67,11 @@ static struct h3_cred *cred_get(const char *ca_file, bool insecure, char *err, s
         goto fail;
     }
     e->insecure = insecure;
+    if ((rv = gnutls_priority_init(&e->prio, H3_TLS_PRIORITY, NULL)) != 0) {
+        e->prio = NULL;
+        snprintf(err, errlen, "priority: %s", gnutls_strerror(rv));
+        goto fail;
+    }
     if ((rv = gnutls_certificate_allocate_credentials(&e->cred)) != 0) {
         snprintf(err, errlen, "credentials: %s", gnutls_strerror(rv));
         goto fail;
@@ -88,6 +96,8 @@ fail:
     if (e) {
         if (e->cred)
             gnutls_certificate_free_credentials(e->cred);
+        if (e->prio)
+            gnutls_priority_deinit(e->prio);
         free(e->ca_file);
         free(e);
     }
@@ -106,6 +116,7 @@ static void cred_put(struct h3_cred *e)
             pp = &(*pp)->next;
         *pp = e->next;
         gnutls_certificate_free_credentials(e->cred);
+        gnutls_priority_deinit(e->prio);
         free(e->ca_file);
         free(e);
     }
@@ -210,7 +221,7 @@ int h3_tls_client_new(const struct h3_tls_params *p, ngtcp2_crypto_get_conn get_
         snprintf(err, errlen, "gnutls_init: %s", gnutls_strerror(rv));
         goto fail;
     }
-    if ((rv = gnutls_priority_set_direct(t->session, H3_TLS_PRIORITY, NULL)) != 0 ||
+    if ((rv = gnutls_priority_set(t->session, t->cred->prio)) != 0 ||
         (rv = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred->cred)) != 0) {
         snprintf(err, errlen, "session setup: %s", gnutls_strerror(rv));
         goto fail;

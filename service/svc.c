@@ -97,6 +97,7 @@ fail_early:
 
 static void free_conn(struct svc_conn *c)
 {
+    free(c->cparams);
     free(c);
 }
 
@@ -344,9 +345,9 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
     struct ctl_msg *m;
     int w, rv;
 
-    if (!p || !p->remote || !p->host || !p->host[0] || strlen(p->host) >= sizeof(c->host) ||
-        (p->sni && strlen(p->sni) >= sizeof(c->sni)) ||
-        (p->ca_file && strlen(p->ca_file) >= sizeof(c->ca_file)) ||
+    const char *ca = p && p->ca_file ? p->ca_file : s->ca_file, *sni = p && p->sni ? p->sni : "";
+    if (!p || !p->remote || !p->host || !p->host[0] || strlen(p->host) >= SVC_HOST_MAX ||
+        strlen(sni) >= SVC_HOST_MAX || strlen(ca) >= PATH_MAX ||
         p->remote_len > sizeof(c->remote) ||
         (p->remote->sa_family != AF_INET && p->remote->sa_family != AF_INET6))
         return -EINVAL;
@@ -369,9 +370,17 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
     if (!c)
         return -ENOMEM;
     memset(c, 0, sizeof(*c));
+    size_t hl = strlen(p->host) + 1, sl = strlen(sni) + 1, cl = strlen(ca) + 1;
+    if (!(c->cparams = malloc(hl + sl + cl))) {
+        free(c);
+        return -ENOMEM;
+    }
+    c->host = memcpy(c->cparams, p->host, hl);
+    c->sni = memcpy(c->cparams + hl, sni, sl);
+    c->ca_file = memcpy(c->cparams + hl + sl, ca, cl);
     m = ctl_msg_alloc(s->bus);
     if (!m) {
-        free(c);
+        free_conn(c);
         return -ENOBUFS;
     }
     c->id = s->next_id;
@@ -380,9 +389,6 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
     c->ud = ud;
     memcpy(&c->remote, p->remote, p->remote_len);
     c->remote_len = p->remote_len;
-    copy_str(c->host, sizeof(c->host), p->host);
-    copy_str(c->sni, sizeof(c->sni), p->sni);
-    copy_str(c->ca_file, sizeof(c->ca_file), p->ca_file ? p->ca_file : s->ca_file);
     c->insecure = p->insecure < 0 ? s->conf.insecure : p->insecure != 0;
     c->info.id = c->id;
     copy_str(c->info.url, sizeof(c->info.url), p->url ? p->url : p->host);
@@ -393,7 +399,7 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
     rv = send_cmd(s, c, m);
     if (rv < 0) {
         ctl_msg_free(s->bus, m);
-        free(c);
+        free_conn(c);
         return rv;
     }
     s->next_id++;

@@ -3,6 +3,8 @@
 #ifndef H3DP_SVC_INT_H
 #define H3DP_SVC_INT_H
 
+#define SVC_HOST_MAX 256 /* host and SNI names, with the NUL (RFC 1035: 253 characters) */
+
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -76,7 +78,11 @@ struct svc_conn {
     /* ---- connect parameters (written by main before CONNECT, read by the worker) */
     struct sockaddr_storage remote;
     socklen_t remote_len;
-    char host[256], sni[256], ca_file[PATH_MAX];
+    /* host, SNI ("" = none) and CA file ("" = the system store), NUL-terminated back to
+     * back in |cparams|: malloc'd by svc_connect, freed by the worker once the driver has
+     * copied them (an established connection keeps none of it), else by free_conn. */
+    char *cparams;
+    const char *host, *sni, *ca_file;
     bool insecure;
     /* ---- worker */
     struct h3_conn *h3 __attribute__((aligned(64)));

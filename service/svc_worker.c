@@ -444,6 +444,9 @@ static void cmd_connect(struct svc_worker *w, struct ctl_msg *m, struct svc_conn
     p.on_closed = conn_on_closed;
     p.ud = c;
     rv = h3_conn_new(&p, w->now, &c->h3);
+    free(c->cparams); /* the driver copied what it keeps */
+    c->cparams = NULL;
+    c->host = c->sni = c->ca_file = NULL;
     if (rv < 0) {
         c->h3 = NULL;
         w->be->close(w, c);

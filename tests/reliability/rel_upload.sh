@@ -76,6 +76,9 @@ if [ "$CASE" = reorder ]; then
     PORT=4434 # the relay listens on 4433 and forwards to h3sink on 4434
     EXTRA=("upload.connections=1") # the relay follows one client
 fi
+# daemon_kill: at most 4 files in flight, each answer held 50 ms (<= 80 files/s), so the
+# kill lands mid-upload however fast the machine is.
+[ "$CASE" = daemon_kill ] && EXTRA=("upload.connections=1" "upload.streams=4")
 h3dp_conf dpdk "$CONF_IN" "tls.ca_file=$CERTS/ca.pem" "h3.handshake_timeout_ms=2000" \
     "h3.idle_timeout_ms=5000" "h3.keepalive_ms=2000" "upload.spool_dir=$SPOOL" \
     "upload.ingest_socket=$H3DP_TMP/ingest.sock" "upload.ingest_queue=1000" \
@@ -85,6 +88,7 @@ H3DP_PEER_PORT=$PORT
 h3dp_start_daemon "$H3DPD" || fail "h3dpd start"
 SINK_ARGS=()
 [ "$CASE" = ingest_flood ] && SINK_ARGS=(--response-delay-ms 20)
+[ "$CASE" = daemon_kill ] && SINK_ARGS=(--response-delay-ms 50)
 h3dp_start_sink "$H3SINK" "$CERTS" "${SINK_ARGS[@]}" || fail "h3sink start"
 
 case $CASE in
@@ -138,7 +142,10 @@ reorder)
     ;;
 daemon_kill)
     make_spool 300 a
-    sleep 0.4
+    for i in $(seq 100); do # under way: the first files acknowledged and removed
+        [ "$(ls "$SPOOL" | grep -vc '^\.')" -lt 300 ] && break
+        sleep 0.05
+    done
     kill -KILL "$H3DP_DAEMON_PID"
     wait "$H3DP_DAEMON_PID" 2>/dev/null
     H3DP_DAEMON_PID=
