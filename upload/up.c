@@ -1065,6 +1065,10 @@ static void h_upload(void *ctx, struct ctl_call *call)
     const char *url = ctl_request_str(rq, "url");
     char why[1024];
 
+    if (url && *url && strcmp(action, "target") != 0 && strcmp(action, "start") != 0) {
+        ctl_call_fail(call, CTL_E_BAD_REQUEST, "--url goes with upload target or start");
+        return;
+    }
     if (url && *url) {
         int rv = retarget(u, url, why, sizeof(why));
         if (rv < 0) {

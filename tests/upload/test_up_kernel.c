@@ -311,6 +311,11 @@ static void test_target(void **state)
                          "\"url\":\"http://127.0.0.1/t\"}}\n"),
                  "E_BAD_URL", "https");
 
+    assert_error(command(sp[0], srv, s, u,
+                         "{\"v\":1,\"id\":40,\"cmd\":\"upload\",\"args\":{\"action\":\"status\","
+                         "\"url\":\"https://127.0.0.1/t\"}}\n"),
+                 "E_BAD_REQUEST", "--url goes with");
+
     /* A target, then a generator run of 2000 records as fast as the pool takes them. */
     snprintf(line, sizeof(line),
              "{\"v\":1,\"id\":5,\"cmd\":\"upload\",\"args\":{\"action\":\"start\","
