@@ -37,7 +37,8 @@
 #include "d_ctl.h"
 #include "d_telemetry.h"
 #include "dp.h"
-#include "h3_kio.h"
+#include "kio.h"
+#include "mono.h"
 #include "svc.h"
 #include "upload.h"
 
@@ -81,13 +82,6 @@ static void on_signal(int sig)
         }
         _exit(EXIT_RUNTIME);
     }
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* What the main loop drives, in both I/O modes. */

@@ -12,9 +12,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-#include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include "crypto.h"
 #include "h3_int.h"
 
 #define H3_CID_LEN 18              /* RFC 9000 §17.2: up to 20 bytes */
@@ -200,7 +200,7 @@ static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
 static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
 {
     (void)ctx;
-    gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
+    crypto_random(dest, len);
 }
 
 static int new_cid_cb(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
@@ -208,8 +208,8 @@ static int new_cid_cb(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size_t c
 {
     (void)qc;
     (void)ud;
-    if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0 ||
-        gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0)
+    if (crypto_random(cid->data, cidlen) != 0 ||
+        crypto_random(token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0)
         return NGTCP2_ERR_CALLBACK_FAILURE;
     cid->datalen = cidlen;
     return 0;
@@ -497,8 +497,8 @@ int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn 
     }
 
     dcid.datalen = scid.datalen = H3_CID_LEN;
-    if (gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen) != 0 ||
-        gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) != 0) {
+    if (crypto_random(dcid.data, dcid.datalen) != 0 ||
+        crypto_random(scid.data, scid.datalen) != 0) {
         rv = H3_ERR_TLS;
         goto fail;
     }

@@ -4,7 +4,7 @@
  * The driver writes each QUIC packet straight into a buffer the backend lends
  * it: tx_get() lends one, tx_put() hands back the filled packet for sending,
  * tx_abort() returns an unused buffer. Exactly one tx_get/tx_put (or tx_abort)
- * pair per packet. Backends: kernel UDP (h3_kio.c), in-memory loopback
+ * pair per packet. Backends: kernel UDP (kio.c), in-memory loopback
  * (h3_loop.c), DPDK mbufs (dataplane/).
  */
 #ifndef H3DP_H3_IO_H

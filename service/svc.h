@@ -11,7 +11,7 @@
  *   SVC_IO_DPDK    connections run inside the dataplane's worker loops (dp_worker_hook),
  *                  packets through dp_flow (zero-copy TX into mbufs).
  *   SVC_IO_KERNEL  one pthread per worker, one connected UDP socket per connection
- *                  (h3_kio): the same service without a DPDK port, and the baseline.
+ *                  (kio): the same service without a DPDK port, and the baseline.
  *
  * Errors: negative codes, -errno style (-EINVAL, -ENOENT no such connection, -ESHUTDOWN
  * connection closing/closed, -ENOBUFS ring or pool full, -ENOMEM).

@@ -10,14 +10,12 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
-#include <gnutls/crypto.h>
-
 #include "ctl_msg.h"
 #include "svc.h"
 #include "svc_arena.h"
 
 struct dp_flow;
-struct h3_kio;
+struct kio;
 struct svc_worker;
 
 /* Message types on the bus (ctl_msg.type). Every command comes back as exactly one event:
@@ -88,7 +86,7 @@ struct svc_conn {
     struct h3_conn *h3 __attribute__((aligned(64)));
     struct svc_worker *w;
     struct dp_flow *flow;        /* DPDK */
-    struct h3_kio *kio;          /* kernel */
+    struct kio *kio;          /* kernel */
     struct sockaddr_storage local;
     socklen_t local_len;
     struct svc_timer t;

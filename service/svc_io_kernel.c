@@ -1,5 +1,5 @@
 /* svc_io_kernel.c: `[dataplane] io = kernel` — one pthread per worker, one connected UDP
- * socket per connection (h3_kio), epoll with a nanosecond timeout from the timer heap and
+ * socket per connection (kio), epoll with a nanosecond timeout from the timer heap and
  * an eventfd the main side writes after queueing commands. */
 #include <errno.h>
 #include <stdio.h>
@@ -10,7 +10,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
-#include "h3_kio.h"
+#include "kio.h"
+#include "mono.h"
 #include "svc_int.h"
 
 #define KW_EVENTS 64
@@ -20,21 +21,21 @@ static int k_open(struct svc_worker *w, struct svc_conn *c, const struct h3_io_o
 {
     socklen_t len;
     const struct sockaddr *la;
-    int rv = h3_kio_new((const struct sockaddr *)&c->remote, c->remote_len, false, &c->kio);
+    int rv = kio_new((const struct sockaddr *)&c->remote, c->remote_len, false, &c->kio);
 
     if (rv < 0)
         return rv;
-    la = h3_kio_local(c->kio, &len);
+    la = kio_local(c->kio, &len);
     memcpy(&c->local, la, len);
     c->local_len = len;
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, h3_kio_fd(c->kio), &ev) != 0) {
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, kio_fd(c->kio), &ev) != 0) {
         rv = -errno;
-        h3_kio_del(c->kio);
+        kio_del(c->kio);
         c->kio = NULL;
         return rv;
     }
-    *io = &h3_kio_ops;
+    *io = &kio_ops;
     *io_ctx = c->kio;
     return 0;
 }
@@ -42,21 +43,21 @@ static int k_open(struct svc_worker *w, struct svc_conn *c, const struct h3_io_o
 static void k_attach(struct svc_worker *w, struct svc_conn *c)
 {
     (void)w;
-    h3_kio_attach(c->kio, c->h3);
+    kio_attach(c->kio, c->h3);
 }
 
 static void k_flush(struct svc_worker *w, struct svc_conn *c)
 {
     (void)w;
-    h3_kio_flush(c->kio);
+    kio_flush(c->kio);
 }
 
 static void k_close(struct svc_worker *w, struct svc_conn *c)
 {
     if (!c->kio)
         return;
-    epoll_ctl(w->epfd, EPOLL_CTL_DEL, h3_kio_fd(c->kio), NULL);
-    h3_kio_del(c->kio);
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, kio_fd(c->kio), NULL);
+    kio_del(c->kio);
     c->kio = NULL;
 }
 
@@ -80,7 +81,7 @@ static void *k_thread(void *arg)
     struct epoll_event evs[KW_EVENTS];
 
     while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
-        uint64_t now = h3_kio_now();
+        uint64_t now = mono_ns();
         unsigned work = svc_worker_step(w, now);
         struct timespec ts = { 0, 0 };
         if (!work) {
@@ -104,8 +105,8 @@ static void *k_thread(void *arg)
             }
             if (!c->h3)
                 continue;
-            w->now = h3_kio_now();
-            h3_kio_read(c->kio);
+            w->now = mono_ns();
+            kio_read(c->kio);
             svc_worker_touch(w, c);
         }
         atomic_store_explicit(&w->ctr.cpu_ns, thread_cpu_ns(), memory_order_relaxed);

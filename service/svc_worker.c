@@ -9,6 +9,7 @@
 
 #include <netinet/in.h>
 
+#include "crypto.h"
 #include "svc_int.h"
 
 #define SVC_CMD_BURST 32
@@ -34,7 +35,7 @@ struct svc_wreq {
     struct svc_conn *c;
     struct h3_req *hr;
     uint64_t t0, synth_off, synth_len;
-    gnutls_hash_hd_t hash;
+    struct crypto_sha256 *hash;
     char *hdrs;
     size_t hdrs_len;
     bool keep;
@@ -185,7 +186,7 @@ static void req_finish(struct svc_wreq *wr, const struct h3_req_outcome *o, int 
     d->res.rtt_ns = w->now > wr->t0 ? w->now - wr->t0 : 0;
     memcpy(d->res.retry_after, wr->retry_after, sizeof(d->res.retry_after));
     if (wr->keep) {
-        gnutls_hash_deinit(wr->hash, d->res.body_sha256);
+        crypto_sha256_del(wr->hash, d->res.body_sha256);
         d->res.headers = wr->hdrs; /* freed by the main side after done() */
         d->res.headers_len = wr->hdrs_len;
     }
@@ -234,7 +235,7 @@ static void req_on_data(struct h3_req *r, void *ud, const uint8_t *data, size_t 
     struct svc_wreq *wr = ud;
     (void)r;
     if (wr->keep)
-        gnutls_hash(wr->hash, data, len);
+        crypto_sha256_update(wr->hash, data, len);
 }
 
 static int req_produce(struct h3_req *r, void *ud, const uint8_t **data, size_t *len, bool *eof)
@@ -299,7 +300,7 @@ static void cmd_request(struct svc_worker *w, struct ctl_msg *m, struct svc_conn
     if (rq->keep_response) {
         /* Control-plane requests only (h3ctl request): header text and a digest. */
         wr->hdrs = malloc(SVC_HDRS_MAX);
-        if (!wr->hdrs || gnutls_hash_init(&wr->hash, GNUTLS_DIG_SHA256) < 0) {
+        if (!wr->hdrs || crypto_sha256_new(&wr->hash) < 0) {
             free(wr->hdrs);
             svc_arena_free(w->arena, wr);
             req_refuse(w, m, c, H3_ERR_NOMEM);
@@ -329,8 +330,7 @@ static void cmd_request(struct svc_worker *w, struct ctl_msg *m, struct svc_conn
     rv = h3_conn_request(c->h3, &p, w->now, &wr->hr);
     if (rv < 0) {
         if (wr->keep) {
-            uint8_t scratch[32];
-            gnutls_hash_deinit(wr->hash, scratch);
+            crypto_sha256_del(wr->hash, NULL);
             free(wr->hdrs);
         }
         svc_arena_free(w->arena, wr);

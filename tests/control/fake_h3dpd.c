@@ -17,6 +17,7 @@
 
 #include "ctl_msg.h"
 #include "ctl_server.h"
+#include "mono.h"
 
 #define MAX_CONNS      16
 #define H3_NO_ERROR    0x100 /* RFC 9114 §8.1 */
@@ -47,10 +48,7 @@ static volatile sig_atomic_t quit;
 
 static uint64_t now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return mono_ns() / 1000000;
 }
 
 static json_t *outcome_json(const struct conn *c)

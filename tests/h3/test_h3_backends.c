@@ -19,8 +19,9 @@
 
 #include <cmocka.h>
 
-#include "h3_kio.h"
+#include "kio.h"
 #include "h3_loop.h"
+#include "mono.h"
 
 /* ------------------------------------------------------------ loopback */
 
@@ -199,8 +200,8 @@ static void test_kio_tx_batches(void **state)
 {
     struct sockaddr_in srv = { .sin_family = AF_INET };
     socklen_t sl = sizeof(srv);
-    struct h3_kio *k;
-    struct h3_kio_stats st;
+    struct kio *k;
+    struct kio_stats st;
     /* Runs of equal sizes (GSO candidates), shorter tails, a larger packet that
      * must start a new run, and more packets than one batch holds. */
     static const size_t sizes[] = { 1200, 1200, 1200, 1200, 700, 1200, 1300, 1300, 1300,
@@ -217,24 +218,24 @@ static void test_kio_tx_batches(void **state)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 
     for (int gso = 0; gso < 2; gso++) {
-        assert_int_equal(h3_kio_new((struct sockaddr *)&srv, sizeof(srv), !gso, &k), 0);
+        assert_int_equal(kio_new((struct sockaddr *)&srv, sizeof(srv), !gso, &k), 0);
         socklen_t ll;
-        const struct sockaddr_in *local = (const struct sockaddr_in *)h3_kio_local(k, &ll);
+        const struct sockaddr_in *local = (const struct sockaddr_in *)kio_local(k, &ll);
         assert_int_equal(local->sin_family, AF_INET);
         assert_true(local->sin_port != 0);
         for (int round = 0; round < 10; round++) {
             for (size_t i = 0; i < n; i++) {
                 size_t cap;
                 void *pkt;
-                uint8_t *b = h3_kio_ops.tx_get(k, &cap, &pkt);
+                uint8_t *b = kio_ops.tx_get(k, &cap, &pkt);
                 assert_non_null(b);
                 assert_true(cap >= 1452);
                 memset(b, (int)(round * n + i), sizes[i]);
-                assert_int_equal(h3_kio_ops.tx_put(k, pkt, sizes[i], 0), 0);
+                assert_int_equal(kio_ops.tx_put(k, pkt, sizes[i], 0), 0);
             }
         }
-        assert_int_equal(h3_kio_flush(k), 0);
-        h3_kio_stats(k, &st);
+        assert_int_equal(kio_flush(k), 0);
+        kio_stats(k, &st);
         if (!gso)
             assert_int_equal(st.gso_sends, 0);
         else if (st.gso)
@@ -250,7 +251,7 @@ static void test_kio_tx_batches(void **state)
             assert_int_equal(buf[0], (uint8_t)j);
             assert_int_equal(buf[r - 1], (uint8_t)j);
         }
-        h3_kio_del(k);
+        kio_del(k);
     }
     close(fd);
 }
@@ -258,14 +259,14 @@ static void test_kio_tx_batches(void **state)
 static void test_kio_errors(void **state)
 {
     struct sockaddr_un un = { .sun_family = AF_UNIX };
-    struct h3_kio *k = (struct h3_kio *)1;
+    struct kio *k = (struct kio *)1;
     (void)state;
-    assert_int_equal(h3_kio_new((struct sockaddr *)&un, sizeof(un), false, &k), -EINVAL);
+    assert_int_equal(kio_new((struct sockaddr *)&un, sizeof(un), false, &k), -EINVAL);
     assert_null(k);
-    assert_int_equal(h3_kio_new(NULL, 0, false, &k), -EINVAL);
-    assert_int_equal(h3_kio_run(NULL, 0, NULL, NULL, 0), -EINVAL);
-    h3_kio_del(NULL);
-    uint64_t a = h3_kio_now(), b = h3_kio_now();
+    assert_int_equal(kio_new(NULL, 0, false, &k), -EINVAL);
+    assert_int_equal(kio_run(NULL, 0, NULL, NULL, 0), -EINVAL);
+    kio_del(NULL);
+    uint64_t a = mono_ns(), b = mono_ns();
     assert_true(b >= a);
 }
 

@@ -49,7 +49,7 @@ until grep -q "^listening on" "$WORK/sink.out"; do
 done
 
 rc=0
-ip netns exec "$NS" "$BUILD/h3/h3client" --addr 127.0.0.1 --port $PORT --host localhost \
+ip netns exec "$NS" "$BUILD/tools/h3client/h3client" --addr 127.0.0.1 --port $PORT --host localhost \
 	--ca "$CERTS/ca.pem" --method POST --path /rel --body-size "$BYTES" --digest \
 	--timeout 60 --no-gso --json >"$WORK/client.out" 2>&1 || rc=$?
 kill -USR1 "$SINK"

@@ -48,7 +48,7 @@ RPID=$!
 wait_for "$WORK/relay.out" "^ready" relay
 
 rc=0
-ip netns exec "$NS" "$BUILD/h3/h3client" --addr 127.0.0.1 --port $RELAY_PORT --host localhost \
+ip netns exec "$NS" "$BUILD/tools/h3client/h3client" --addr 127.0.0.1 --port $RELAY_PORT --host localhost \
 	--ca "$CERTS/ca.pem" --method POST --path /rel --body-size "$BYTES" --digest \
 	--timeout 60 --no-gso --json >"$WORK/client.out" 2>&1 || rc=$?
 kill -USR1 "$SINK"

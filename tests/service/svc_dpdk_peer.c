@@ -21,6 +21,7 @@
 #include <rte_lcore.h>
 
 #include "dp.h"
+#include "mono.h"
 #include "svc.h"
 
 static int failures;
@@ -92,9 +93,7 @@ static void req_init(struct req_obs *o, const char *method, const char *path, ui
 
 static uint64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return mono_ns() / 1000000;
 }
 
 static bool run_until(struct ctx *t, const bool *flag, unsigned ms)

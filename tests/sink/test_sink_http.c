@@ -1,4 +1,4 @@
-/* Unit tests of h3sink's pure helpers: content-digest parsing, base64, /bytes/N
+/* Unit tests of h3sink's pure helpers: content-digest parsing, /bytes/N
  * paths, the body pattern, content-encoding folding and the receipt. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,34 +79,6 @@ static void test_digest_malformed(void **state)
     }
     /* Embedded NUL inside the length is junk too. */
     assert_int_equal(sink_digest_parse("sha-256\0=:x:", 12, out), SINK_DIGEST_MALFORMED);
-}
-
-static void test_base64(void **state)
-{
-    uint8_t buf[64];
-    char enc[128];
-    (void)state;
-    assert_int_equal(sink_base64_decode("Zm9vYmFy", 8, buf, sizeof(buf)), 6);
-    assert_memory_equal(buf, "foobar", 6);
-    assert_int_equal(sink_base64_decode("Zm9vYg==", 8, buf, sizeof(buf)), 4);
-    assert_memory_equal(buf, "foob", 4);
-    assert_int_equal(sink_base64_decode("Zm9vYg", 6, buf, sizeof(buf)), 4);
-    assert_int_equal(sink_base64_decode("", 0, buf, sizeof(buf)), 0);
-    assert_int_equal(sink_base64_decode("Zm9vYh==", 8, buf, sizeof(buf)), -1); /* bits */
-    assert_int_equal(sink_base64_decode("Zm9vY===", 8, buf, sizeof(buf)), -1);
-    assert_int_equal(sink_base64_decode("Zm9v=Yg=", 8, buf, sizeof(buf)), -1);
-    assert_int_equal(sink_base64_decode("Z", 1, buf, sizeof(buf)), -1);
-    assert_int_equal(sink_base64_decode("Zm9vYmFy", 8, buf, 5), -1); /* too small */
-    assert_int_equal(sink_base64_encode((const uint8_t *)"foob", 4, enc, sizeof(enc)), 8);
-    assert_string_equal(enc, "Zm9vYg==");
-    assert_int_equal(sink_base64_encode((const uint8_t *)"foob", 4, enc, 8), -1);
-    /* Round trip of every byte value. */
-    for (int i = 0; i < 64; i++)
-        buf[i] = (uint8_t)(i * 37 + 11);
-    long n = sink_base64_encode(buf, 64, enc, sizeof(enc));
-    uint8_t back[64];
-    assert_int_equal(sink_base64_decode(enc, (size_t)n, back, sizeof(back)), 64);
-    assert_memory_equal(back, buf, 64);
 }
 
 static int bytes_path(const char *p, uint64_t max, uint64_t *n)
@@ -231,7 +203,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_digest_valid),     cmocka_unit_test(test_digest_absent),
-        cmocka_unit_test(test_digest_malformed), cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_digest_malformed),
         cmocka_unit_test(test_bytes_path),       cmocka_unit_test(test_pattern),
         cmocka_unit_test(test_receipt),          cmocka_unit_test(test_coding),
     };

@@ -21,7 +21,8 @@
 
 #include "cfg.h"
 #include "ctl_server.h"
-#include "h3_kio.h"
+#include "kio.h"
+#include "mono.h"
 #include "sink_proc.h"
 #include "svc.h"
 #include "upload.h"
@@ -94,7 +95,7 @@ static void loop_once(struct ctl_server *srv, struct svc *s, struct up *u)
 {
     ctl_server_poll(srv, 0);
     svc_poll(s, 0);
-    up_poll(u, h3_kio_now());
+    up_poll(u, mono_ns());
 }
 
 /* The graceful end, as h3dpd's: the engine stops, the connections shut down, all freed. */
@@ -104,8 +105,8 @@ static void rig_close(struct rig *r)
 
     up_stop(r->u, 0);
     svc_shutdown_all(r->s, 1000000000ull);
-    end = h3_kio_now() + 5000000000ull;
-    while (svc_conns_active(r->s) && h3_kio_now() < end)
+    end = mono_ns() + 5000000000ull;
+    while (svc_conns_active(r->s) && mono_ns() < end)
         loop_once(r->srv, r->s, r->u);
     up_del(r->u);
     ctl_server_del(r->srv);
@@ -116,12 +117,12 @@ static void rig_close(struct rig *r)
 static json_t *run_until_acked(struct ctl_server *srv, struct svc *s, struct up *u, uint64_t want,
                                unsigned ms)
 {
-    uint64_t end = h3_kio_now() + (uint64_t)ms * 1000000ull;
+    uint64_t end = mono_ns() + (uint64_t)ms * 1000000ull;
     json_t *st = NULL;
-    while (h3_kio_now() < end) {
+    while (mono_ns() < end) {
         loop_once(srv, s, u);
         json_decref(st);
-        st = up_stats_json(u, h3_kio_now());
+        st = up_stats_json(u, mono_ns());
         if (jget(st, "acked", "records") >= want && up_done(u))
             break;
         if (svc_arm(s)) {
@@ -163,7 +164,7 @@ static void test_sources(void **state)
 
     /* Generator: 5000 records of 100 bytes, as fast as possible. */
     struct up_gen g = { .record_bytes = 100, .rate = 0, .records = 5000 };
-    assert_int_equal(up_gen_start(u, &g, h3_kio_now()), 0);
+    assert_int_equal(up_gen_start(u, &g, mono_ns()), 0);
     json_t *st = run_until_acked(srv, s, u, 5000, 20000);
     assert_int_equal(jget(st, "acked", "records"), 5000);
     assert_int_equal(jget(st, "acked", "bytes"), 500000);
@@ -199,8 +200,8 @@ static void test_sources(void **state)
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
     unsigned sent = 0, again = 0;
-    uint64_t end = h3_kio_now() + 20000000000ull;
-    while (sent < 300 && h3_kio_now() < end) {
+    uint64_t end = mono_ns() + 20000000000ull;
+    while (sent < 300 && mono_ns() < end) {
         char rec[200];
         memset(rec, 'r', sizeof(rec));
         if (sendto(fd, rec, sizeof(rec), 0, (struct sockaddr *)&sa, sizeof(sa)) == sizeof(rec)) {
@@ -242,10 +243,10 @@ static json_t *command(int fd, struct ctl_server *srv, struct svc *s, struct up 
 {
     static char buf[16384];
     static size_t have;
-    uint64_t end = h3_kio_now() + 5000000000ull;
+    uint64_t end = mono_ns() + 5000000000ull;
 
     assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-    while (h3_kio_now() < end) {
+    while (mono_ns() < end) {
         loop_once(srv, s, u);
         ssize_t r = recv(fd, buf + have, sizeof(buf) - 1 - have, MSG_DONTWAIT);
         if (r > 0)
@@ -414,11 +415,11 @@ static void test_zstd_retry_after(void **state)
     }
     fclose(f);
     struct up_gen g = { .record_bytes = 1000, .rate = 0, .records = 3000 };
-    assert_int_equal(up_gen_start(u, &g, h3_kio_now()), 0);
+    assert_int_equal(up_gen_start(u, &g, mono_ns()), 0);
 
-    uint64_t t0 = h3_kio_now();
+    uint64_t t0 = mono_ns();
     json_t *st = run_until_acked(srv, s, u, 3002, 15000);
-    uint64_t took_ms = (h3_kio_now() - t0) / 1000000;
+    uint64_t took_ms = (mono_ns() - t0) / 1000000;
     assert_int_equal(jget(st, "acked", "records"), 3002);
     assert_int_equal(jget(st, "acked", "bytes"), 3000 * 1000 + (uint64_t)text_len + 20000);
     assert_int_equal(jget(st, "failed", "records"), 0);

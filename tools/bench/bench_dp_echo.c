@@ -41,6 +41,7 @@
 #include "dp_ipv4.h"
 #include "dp_priv.h"
 #include "dp_udp.h"
+#include "mono.h"
 
 #define ECHO_PORT    9000
 #define OUR_IP       RTE_IPV4(198, 18, 0, 2)
@@ -108,10 +109,7 @@ static unsigned inject(void *arg, unsigned lcore, uint64_t now_ns)
 
 static double mono_s(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)mono_ns() / 1e9;
 }
 
 int main(int argc, char **argv)

@@ -31,6 +31,7 @@
 #include <rte_lcore.h>
 
 #include "dp.h"
+#include "mono.h"
 #include "svc.h"
 
 struct bench {
@@ -42,13 +43,6 @@ struct bench {
     int rc;
     char result[1024];
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct conn_obs {
     bool established, closed;

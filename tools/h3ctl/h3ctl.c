@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "ctl_proto.h"
+#include "mono.h"
 
 enum {
     EXIT_OK = 0,
@@ -305,10 +306,7 @@ static int build_args(const struct ctl_cmd_schema *cmd, int argc, char **argv, j
 
 static uint64_t now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return mono_ns() / 1000000;
 }
 
 static int connect_daemon(const char *path)
@@ -760,22 +758,19 @@ static int watch_upload(struct opts *o, const struct ctl_cmd_schema *cmd, json_t
 {
     bool tty = isatty(STDOUT_FILENO);
     uint64_t prev_rec = 0, prev_bytes = 0;
-    struct timespec prev_t = { 0, 0 };
+    uint64_t prev_t = 0;
     int rc = EXIT_OK, idle_polls = 0;
 
     json_object_set_new(args, "action", json_string("status"));
     for (;;) {
         json_t *r = NULL;
-        struct timespec t;
         o->capture = &r;
         rc = run(o, cmd, args);
         if (rc != EXIT_OK || !r)
             break;
-        clock_gettime(CLOCK_MONOTONIC, &t);
+        uint64_t t = mono_ns();
         uint64_t rec = jget(r, "acked", "records"), bytes = jget(r, "acked", "bytes");
-        double dt = prev_t.tv_sec ? (double)(t.tv_sec - prev_t.tv_sec) +
-                                        (double)(t.tv_nsec - prev_t.tv_nsec) / 1e9
-                                  : 0;
+        double dt = prev_t ? (double)(t - prev_t) / 1e9 : 0;
         double rps = dt > 0 ? (double)(rec - prev_rec) / dt : 0;
         double mbs = dt > 0 ? (double)(bytes - prev_bytes) / dt / 1e6 : 0;
         const char *state = json_string_value(json_object_get(r, "state"));

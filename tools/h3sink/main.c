@@ -4,13 +4,14 @@
  * One thread: ppoll on one non-blocking UDP socket (signals unblocked only while
  * waiting), recvmmsg batches (UDP GRO when available) into sink_recv, sink_flush
  * into sendmmsg batches (UDP GSO when available), timers from sink_expiry on
- * CLOCK_MONOTONIC.
+ * mono_ns() (base/mono.h).
  *   SIGUSR1          GOAWAY, exit 0 once every connection is drained and closed
  *   SIGHUP           GOAWAY on the current connections, keep serving new ones
  *   SIGTERM, SIGINT  the same, but after --drain-timeout close what is left
  *                    (H3_REQUEST_CANCELLED) and exit 0; a second one closes now
  * Exit codes: 0 done, 1 runtime error, 2 usage error.
  */
+#include "mono.h"
 #include "sink.h"
 
 #include <arpa/inet.h>
@@ -94,13 +95,6 @@ static void on_signal(int sig)
         sig_goaway_keep = 1;
     else
         sig_term++;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 static void usage(FILE *f)
@@ -486,7 +480,7 @@ static int rx_drain(int fd, struct rxbatch *r, struct sink *s, const struct sock
             fprintf(stderr, "h3sink: recvmmsg: %s\n", strerror(errno));
             return -1;
         }
-        uint64_t t = now_ns();
+        uint64_t t = mono_ns();
         for (int i = 0; i < n; i++) {
             struct msghdr *h = &r->msg[i].msg_hdr;
             size_t len = r->msg[i].msg_len, seg = r->gro ? gro_size(h) : 0;
@@ -640,14 +634,14 @@ int main(int argc, char **argv)
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, &orig);
 
-    tt.start = tt.prev_t = now_ns();
+    tt.start = tt.prev_t = mono_ns();
     if (o.stats_interval > 0)
         next_stats = tt.start + (uint64_t)(o.stats_interval * NS_PER_S);
     printf("listening on %s\n", shown);
     fflush(stdout);
 
     for (;;) {
-        uint64_t now = now_ns(), wake = sink_expiry(s);
+        uint64_t now = mono_ns(), wake = sink_expiry(s);
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         struct timespec ts, *tsp = NULL;
 
@@ -666,7 +660,7 @@ int main(int argc, char **argv)
             rc = EXIT_RUNTIME;
             break;
         }
-        now = now_ns();
+        now = mono_ns();
         if (sig_goaway_keep) {
             /* GOAWAY on the current connections; new ones are still served. */
             sig_goaway_keep = 0;
@@ -689,7 +683,7 @@ int main(int argc, char **argv)
                 rc = EXIT_RUNTIME;
                 break;
             }
-            now = now_ns();
+            now = mono_ns();
             if (sink_stats(s)->body_bytes_in != before) {
                 if (tt.first_body == 0)
                     tt.first_body = now;
@@ -709,7 +703,7 @@ int main(int argc, char **argv)
         if (draining && (sink_idle(s) || now >= deadline))
             break;
     }
-    print_totals(&o, s, &tt, now_ns(), 1);
+    print_totals(&o, s, &tt, mono_ns(), 1);
     sink_del(s);
     close(fd);
     return rc;

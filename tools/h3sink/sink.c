@@ -11,6 +11,7 @@
  */
 #include "sink.h"
 #include "sink_http.h"
+#include "crypto.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <nghttp3/nghttp3.h>
 #include <ngtcp2/ngtcp2.h>
@@ -100,7 +100,7 @@ struct sstream {
     uint64_t resp_off, resp_len;
     const uint8_t *resp_buf; /* NULL: the /bytes pattern */
     uint64_t respond_at;
-    gnutls_hash_hd_t hash;
+    struct crypto_sha256 *hash;
     uint8_t expect[SINK_SHA256_LEN];
     char small[RESP_SMALL_LEN];
     uint64_t records; /* h3dp-records */
@@ -272,8 +272,8 @@ static void stream_put(struct sstream *st)
 {
     struct sconn *c = st->c;
     struct sink *s = c->s;
-    if (st->hash != NULL)
-        gnutls_hash_deinit(st->hash, NULL);
+    crypto_sha256_del(st->hash, NULL);
+    st->hash = NULL;
     zstd_free(st);
     if (st->delayed) {
         for (struct sstream **pp = &c->delayed; *pp; pp = &(*pp)->dnext)
@@ -551,7 +551,7 @@ static int upload_verdict(struct sink *s, struct sstream *st, const char **word)
             *word = "error";
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        gnutls_hash_deinit(st->hash, got);
+        crypto_sha256_del(st->hash, got);
         st->hash = NULL;
         if (memcmp(got, st->expect, SINK_SHA256_LEN) != 0) {
             s->st.digest_bad++;
@@ -781,7 +781,7 @@ static int h3_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_
     if (st != NULL) {
         st->body_in += len;
         /* The digest covers the content as sent, before decoding (RFC 9530 §2). */
-        if (st->hash != NULL && gnutls_hash(st->hash, data, len) < 0)
+        if (st->hash != NULL && crypto_sha256_update(st->hash, data, len) < 0)
             return NGHTTP3_ERR_CALLBACK_FAILURE;
         body_decode(c->s, st, data, len);
     }
@@ -880,7 +880,7 @@ static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_r
         if ((int8_t)st->digest != SINK_DIGEST_MALFORMED)
             st->digest = (uint8_t)d;
         if (d == SINK_DIGEST_SHA256 && st->hash == NULL &&
-            gnutls_hash_init(&st->hash, GNUTLS_DIG_SHA256) < 0)
+            crypto_sha256_new(&st->hash) < 0)
             st->hash = NULL;
     }
     return 0;
@@ -984,7 +984,7 @@ static int h3_setup(struct sconn *c)
 static void q_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
 {
     (void)ctx;
-    if (gnutls_rnd(GNUTLS_RND_RANDOM, dest, len) != 0)
+    if (crypto_random(dest, len) != 0)
         memset(dest, 0, len);
 }
 
@@ -992,7 +992,7 @@ static int q_get_new_cid(ngtcp2_conn *q, ngtcp2_cid *cid, uint8_t *token, size_t
 {
     struct sconn *c = ud;
     (void)q;
-    if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0)
+    if (crypto_random(cid->data, cidlen) != 0)
         return NGTCP2_ERR_CALLBACK_FAILURE;
     cid->datalen = cidlen;
     if (ngtcp2_crypto_generate_stateless_reset_token(token, c->s->reset_secret,
@@ -1220,7 +1220,7 @@ static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd, const str
     ngtcp2_ccerr_default(&c->ccerr);
 
     scid.datalen = SINK_SCIDLEN;
-    if (gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) != 0)
+    if (crypto_random(scid.data, scid.datalen) != 0)
         goto fail;
 
     ngtcp2_settings_default(&set);
@@ -1539,7 +1539,7 @@ struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
         s->prio = NULL;
         goto fail;
     }
-    if (gnutls_rnd(GNUTLS_RND_KEY, s->reset_secret, sizeof(s->reset_secret)) != 0) {
+    if (crypto_random_key(s->reset_secret, sizeof(s->reset_secret)) != 0) {
         set_err(err, errlen, "no randomness");
         goto fail;
     }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto.h"
+
 /* Pattern buffer: 64 periods, so one vector covers many packets. */
 #define PATTERN_PERIODS 64
 static uint8_t pattern[SINK_PATTERN_MOD * PATTERN_PERIODS];
@@ -32,74 +34,12 @@ size_t sink_pattern_check(const uint8_t *p, size_t len, uint64_t off)
     return len;
 }
 
-static int b64_val(unsigned char c)
+/* The base64 alphabet (RFC 4648 §4): what a Structured Fields byte sequence may hold
+ * besides '=' (RFC 8941 §3.3.5). Decoding goes through the crypto seam. */
+static int is_b64_char(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-long sink_base64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap)
-{
-    size_t n = inlen, pad = 0, o = 0;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-
-    while (n > 0 && in[n - 1] == '=') {
-        n--;
-        pad++;
-    }
-    if (pad > 2 || (pad > 0 && (inlen % 4) != 0) || n % 4 == 1)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_val((unsigned char)in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= outcap)
-                return -1;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    /* Leftover bits must be zero (canonical encoding). */
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-        return -1;
-    if (pad > 0 && (n + pad) % 4 != 0)
-        return -1;
-    return (long)o;
-}
-
-long sink_base64_encode(const uint8_t *in, size_t len, char *out, size_t outcap)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t need = 4 * ((len + 2) / 3) + 1, o = 0;
-
-    if (outcap < need)
-        return -1;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? tbl[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return (long)o;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
 }
 
 /* --- RFC 8941 dictionary scanning (only as much as content-digest needs) --- */
@@ -163,7 +103,7 @@ static int scan_bare_item(struct scan *s, const char **bs, size_t *bslen)
     if (c == ':') {
         const char *b = ++s->p;
         while (s->p < s->end && *s->p != ':') {
-            if (b64_val((unsigned char)*s->p) < 0 && *s->p != '=')
+            if (!is_b64_char((unsigned char)*s->p) && *s->p != '=')
                 return -1;
             s->p++;
         }
@@ -267,7 +207,7 @@ int sink_digest_parse(const char *v, size_t len, uint8_t out[SINK_SHA256_LEN])
             /* Later members override earlier ones (RFC 8941 §4.2.2). */
             uint8_t tmp[SINK_SHA256_LEN + 3];
             if (!has_value || bs == NULL ||
-                sink_base64_decode(bs, bslen, tmp, sizeof(tmp)) != SINK_SHA256_LEN)
+                crypto_base64_decode(bs, bslen, tmp, sizeof(tmp)) != SINK_SHA256_LEN)
                 return SINK_DIGEST_MALFORMED;
             memcpy(out, tmp, SINK_SHA256_LEN);
             found = SINK_DIGEST_SHA256;

@@ -45,15 +45,6 @@ int sink_coding_parse(const char *v, size_t len, int prev);
  * (":base64:") of exactly 32 bytes is MALFORMED, as is any syntax error. */
 int sink_digest_parse(const char *v, size_t len, uint8_t out[SINK_SHA256_LEN]);
 
-/* Decode standard base64 (RFC 4648 §4, '=' padding optional) from |in|,|inlen|
- * into |out| (capacity |outcap|). Returns the decoded length, or -1 on a bad
- * character, bad padding, non-zero trailing bits or too small |out|. */
-long sink_base64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap);
-
-/* Encode |len| bytes as standard padded base64 into |out| (capacity |outcap|,
- * needs 4*ceil(len/3)+1). Returns the string length, or -1 if |out| is too small. */
-long sink_base64_encode(const uint8_t *in, size_t len, char *out, size_t outcap);
-
 /* Parse a request path of the form "/bytes/N" (decimal N, optional "?query").
  * Returns 1 and sets *n when |path| is such a path with 0 <= N <= |max|,
  * 0 when |path| does not start with "/bytes/" (not a /bytes request),

@@ -1,4 +1,4 @@
-/* h3_kio.c: kernel UDP backend (see h3_kio.h). */
+/* kio.c: kernel UDP backend (see kio.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -9,21 +9,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "h3_kio.h"
+#include "kio.h"
+#include "mono.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
 
-#define KIO_TX_PKTS 64           /* packets buffered before a sendmmsg */
-#define KIO_PKT_ROOM 2048        /* room lent per packet (>= any QUIC datagram we write) */
-#define KIO_GSO_MAX_SEGS 64      /* kernel UDP_MAX_SEGMENTS */
-#define KIO_GSO_MAX_BYTES 65000  /* under the 65507-byte UDP payload limit */
-#define KIO_RX_BATCH 32
-#define KIO_RX_ROOM 2048
-#define KIO_RX_BUDGET 256        /* datagrams read per readiness before yielding */
+#define KIO_TX_PKTS       64    /* packets buffered before a sendmmsg */
+#define KIO_PKT_ROOM      2048  /* room lent per packet (>= any QUIC datagram we write) */
+#define KIO_GSO_MAX_SEGS  64    /* kernel UDP_MAX_SEGMENTS */
+#define KIO_GSO_MAX_BYTES 65000 /* under the 65507-byte UDP payload limit */
+#define KIO_RX_BATCH      32
+#define KIO_RX_ROOM       2048
+#define KIO_RX_BUDGET     256 /* datagrams read per readiness before yielding */
 
-struct h3_kio {
+struct kio {
     int fd;
     struct sockaddr_storage local, remote;
     socklen_t local_len, remote_len;
@@ -37,20 +38,12 @@ struct h3_kio {
     size_t tx_n;
     /* RX */
     uint8_t rx[KIO_RX_BATCH][KIO_RX_ROOM];
-    struct h3_kio_stats st;
+    struct kio_stats st;
 };
 
-uint64_t h3_kio_now(void)
+int kio_new(const struct sockaddr *remote, socklen_t remote_len, bool no_gso, struct kio **out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-int h3_kio_new(const struct sockaddr *remote, socklen_t remote_len, bool no_gso,
-               struct h3_kio **out)
-{
-    struct h3_kio *k;
+    struct kio *k;
 
     *out = NULL;
     if (!remote || remote_len > sizeof(struct sockaddr_storage) ||
@@ -88,7 +81,7 @@ fail:;
     return e;
 }
 
-void h3_kio_del(struct h3_kio *k)
+void kio_del(struct kio *k)
 {
     if (!k)
         return;
@@ -96,29 +89,29 @@ void h3_kio_del(struct h3_kio *k)
     free(k);
 }
 
-const struct sockaddr *h3_kio_local(const struct h3_kio *k, socklen_t *len)
+const struct sockaddr *kio_local(const struct kio *k, socklen_t *len)
 {
     *len = k->local_len;
     return (const struct sockaddr *)&k->local;
 }
 
-const struct sockaddr *h3_kio_remote(const struct h3_kio *k, socklen_t *len)
+const struct sockaddr *kio_remote(const struct kio *k, socklen_t *len)
 {
     *len = k->remote_len;
     return (const struct sockaddr *)&k->remote;
 }
 
-void h3_kio_attach(struct h3_kio *k, struct h3_conn *c)
+void kio_attach(struct kio *k, struct h3_conn *c)
 {
     k->conn = c;
 }
 
-void h3_kio_stats(const struct h3_kio *k, struct h3_kio_stats *st)
+void kio_stats(const struct kio *k, struct kio_stats *st)
 {
     *st = k->st;
 }
 
-int h3_kio_flush(struct h3_kio *k)
+int kio_flush(struct kio *k)
 {
     struct mmsghdr msgs[KIO_TX_PKTS];
     struct iovec iov[KIO_TX_PKTS];
@@ -143,7 +136,7 @@ int h3_kio_flush(struct h3_kio *k)
                     break;
             }
         }
-        iov[nmsg] = (struct iovec){ .iov_base = k->tx + off, .iov_len = bytes };
+        iov[nmsg] = (struct iovec){.iov_base = k->tx + off, .iov_len = bytes};
         msgs[nmsg].msg_hdr.msg_iov = &iov[nmsg];
         msgs[nmsg].msg_hdr.msg_iovlen = 1;
         if (j - i > 1) {
@@ -185,10 +178,10 @@ int h3_kio_flush(struct h3_kio *k)
 
 static uint8_t *kio_tx_get(void *io, size_t *cap, void **pkt)
 {
-    struct h3_kio *k = io;
+    struct kio *k = io;
 
     if (k->tx_n == KIO_TX_PKTS || sizeof(k->tx) - k->tx_used < KIO_PKT_ROOM)
-        h3_kio_flush(k);
+        kio_flush(k);
     *cap = KIO_PKT_ROOM;
     *pkt = k->tx + k->tx_used;
     return k->tx + k->tx_used;
@@ -196,7 +189,7 @@ static uint8_t *kio_tx_get(void *io, size_t *cap, void **pkt)
 
 static int kio_tx_put(void *io, void *pkt, size_t len, uint8_t ecn)
 {
-    struct h3_kio *k = io;
+    struct kio *k = io;
     (void)ecn;
     if (pkt != k->tx + k->tx_used || len > KIO_PKT_ROOM)
         return -EINVAL;
@@ -211,13 +204,13 @@ static void kio_tx_abort(void *io, void *pkt)
     (void)pkt;
 }
 
-const struct h3_io_ops h3_kio_ops = {
+const struct h3_io_ops kio_ops = {
     .tx_get = kio_tx_get,
     .tx_put = kio_tx_put,
     .tx_abort = kio_tx_abort,
 };
 
-static void kio_read(struct h3_kio *k)
+static void rx_batch(struct kio *k)
 {
     struct mmsghdr msgs[KIO_RX_BATCH];
     struct iovec iov[KIO_RX_BATCH];
@@ -225,14 +218,14 @@ static void kio_read(struct h3_kio *k)
 
     while (total < KIO_RX_BUDGET) {
         for (int i = 0; i < KIO_RX_BATCH; i++) {
-            iov[i] = (struct iovec){ .iov_base = k->rx[i], .iov_len = KIO_RX_ROOM };
-            msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+            iov[i] = (struct iovec){.iov_base = k->rx[i], .iov_len = KIO_RX_ROOM};
+            msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
         }
         int n = recvmmsg(k->fd, msgs, KIO_RX_BATCH, 0, NULL);
         k->st.recvmmsg_calls++;
         if (n <= 0)
             break; /* EAGAIN, or ECONNREFUSED from an ICMP error: QUIC times out */
-        uint64_t now = h3_kio_now();
+        uint64_t now = mono_ns();
         for (int i = 0; i < n; i++) {
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
                 continue;
@@ -246,18 +239,18 @@ static void kio_read(struct h3_kio *k)
     }
 }
 
-int h3_kio_fd(const struct h3_kio *k)
+int kio_fd(const struct kio *k)
 {
     return k->fd;
 }
 
-void h3_kio_read(struct h3_kio *k)
+void kio_read(struct kio *k)
 {
-    kio_read(k);
-    h3_kio_flush(k);
+    rx_batch(k);
+    kio_flush(k);
 }
 
-static bool all_closed(struct h3_kio *const *k, size_t n)
+static bool all_closed(struct kio *const *k, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (k[i]->conn && h3_conn_state(k[i]->conn) != H3_STATE_CLOSED)
@@ -267,23 +260,22 @@ static bool all_closed(struct h3_kio *const *k, size_t n)
 
 #define KIO_MAX_FDS 64
 
-int h3_kio_run(struct h3_kio *const *k, size_t n, bool (*done)(void *arg), void *arg,
-               uint64_t timeout_ns)
+int kio_run(struct kio *const *k, size_t n, bool (*done)(void *arg), void *arg, uint64_t timeout_ns)
 {
     struct pollfd pfd[KIO_MAX_FDS];
-    uint64_t start = h3_kio_now();
+    uint64_t start = mono_ns();
     uint64_t limit = timeout_ns ? start + timeout_ns : UINT64_MAX;
 
     if (n == 0 || n > KIO_MAX_FDS)
         return -EINVAL;
     for (;;) {
-        uint64_t now = h3_kio_now();
+        uint64_t now = mono_ns();
         uint64_t next = UINT64_MAX;
         for (size_t i = 0; i < n; i++) {
             struct h3_conn *c = k[i]->conn;
             if (c && h3_conn_expiry(c) <= now)
                 h3_conn_on_expiry(c, now);
-            h3_kio_flush(k[i]);
+            kio_flush(k[i]);
             if (c) {
                 uint64_t e = h3_conn_expiry(c);
                 if (e < next)
@@ -292,12 +284,12 @@ int h3_kio_run(struct h3_kio *const *k, size_t n, bool (*done)(void *arg), void 
         }
         if (done ? done(arg) : all_closed(k, n))
             return 0;
-        now = h3_kio_now();
+        now = mono_ns();
         if (now >= limit)
             return -ETIMEDOUT;
         if (limit < next)
             next = limit;
-        struct timespec ts = { 0, 0 }, *tsp = NULL;
+        struct timespec ts = {0, 0}, *tsp = NULL;
         if (next != UINT64_MAX) {
             uint64_t d = next > now ? next - now : 0;
             ts.tv_sec = (time_t)(d / 1000000000ULL);
@@ -305,7 +297,7 @@ int h3_kio_run(struct h3_kio *const *k, size_t n, bool (*done)(void *arg), void 
             tsp = &ts;
         }
         for (size_t i = 0; i < n; i++)
-            pfd[i] = (struct pollfd){ .fd = k[i]->fd, .events = POLLIN };
+            pfd[i] = (struct pollfd){.fd = k[i]->fd, .events = POLLIN};
         int rv = ppoll(pfd, n, tsp, NULL);
         if (rv < 0) {
             if (errno == EINTR)
@@ -314,8 +306,8 @@ int h3_kio_run(struct h3_kio *const *k, size_t n, bool (*done)(void *arg), void 
         }
         for (size_t i = 0; i < n && rv > 0; i++) {
             if (pfd[i].revents & (POLLIN | POLLERR)) {
-                kio_read(k[i]);
-                h3_kio_flush(k[i]);
+                rx_batch(k[i]);
+                kio_flush(k[i]);
             }
         }
     }

@@ -26,11 +26,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 
+#include "crypto.h"
 #include "h3.h"
-#include "h3_kio.h"
+#include "kio.h"
+#include "mono.h"
 
 #define PATTERN_MOD 251 /* byte i of a generated body is i % 251 (h3sink's /bytes/N) */
 #define CHUNK (64u * 1024u)
@@ -168,7 +168,7 @@ static int submit_one(struct run *rn)
         hdr[nh++] = (struct h3_header){ "content-digest", rn->digest_hdr };
     rp.headers = hdr;
     rp.n_headers = nh;
-    int rv = h3_conn_request(rn->conn, &rp, h3_kio_now(), NULL);
+    int rv = h3_conn_request(rn->conn, &rp, mono_ns(), NULL);
     if (rv == 0) {
         rn->submitted++;
         rn->free_slots = rn->free_slots->next;
@@ -280,21 +280,11 @@ static int parse(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/* RFC 9530 §2 with RFC 8941 byte sequence syntax. */
 static int make_digest(struct run *rn)
 {
-    uint8_t md[32];
-    gnutls_datum_t in, out;
-
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, rn->body, rn->o.body_size, md) != 0)
-        return -1;
-    in = (gnutls_datum_t){ .data = md, .size = sizeof(md) };
-    if (gnutls_base64_encode2(&in, &out) != 0)
-        return -1;
-    /* RFC 9530 §2 with RFC 8941 byte sequence syntax. */
-    snprintf(rn->digest_hdr, sizeof(rn->digest_hdr), "sha-256=:%.*s:", (int)out.size,
-             (const char *)out.data);
-    gnutls_free(out.data);
-    return 0;
+    return crypto_content_digest(rn->body, rn->o.body_size, rn->digest_hdr,
+                                 sizeof(rn->digest_hdr)) < 0 ? -1 : 0;
 }
 
 static double tv_sec(struct timeval tv)
@@ -307,7 +297,7 @@ int main(int argc, char **argv)
     static struct run rn;
     struct sockaddr_storage ss = { 0 };
     socklen_t sl;
-    struct h3_kio *kio = NULL;
+    struct kio *kio = NULL;
     struct h3_conn_params p;
     int rc = 1, rv;
 
@@ -366,7 +356,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < CHUNK + PATTERN_MOD; i++)
         rn.chunk[i] = (uint8_t)(i % PATTERN_MOD);
 
-    if ((rv = h3_kio_new((struct sockaddr *)&ss, sl, rn.o.no_gso, &kio)) != 0) {
+    if ((rv = kio_new((struct sockaddr *)&ss, sl, rn.o.no_gso, &kio)) != 0) {
         fprintf(stderr, "h3client: socket: %s\n", strerror(-rv));
         return 1;
     }
@@ -378,51 +368,51 @@ int main(int argc, char **argv)
     p.keylog_file = rn.o.keylog ? rn.o.keylog : getenv("SSLKEYLOGFILE");
     p.qlog_file = rn.o.qlog;
     p.max_requests = rn.o.conc;
-    p.local = h3_kio_local(kio, &p.local_len);
-    p.remote = h3_kio_remote(kio, &p.remote_len);
-    p.io = &h3_kio_ops;
+    p.local = kio_local(kio, &p.local_len);
+    p.remote = kio_remote(kio, &p.remote_len);
+    p.io = &kio_ops;
     p.io_ctx = kio;
     if (rn.o.verbose)
         p.log = log_line;
 
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
-    uint64_t t0 = h3_kio_now();
+    uint64_t t0 = mono_ns();
     if ((rv = h3_conn_new(&p, t0, &rn.conn)) != 0) {
         fprintf(stderr, "h3client: connection: %s\n", h3_strerror(rv));
-        h3_kio_del(kio);
+        kio_del(kio);
         return 1;
     }
-    h3_kio_attach(kio, rn.conn);
+    kio_attach(kio, rn.conn);
     uint64_t tmo = rn.o.timeout_s * 1000000000ULL;
 
     if (rn.o.shutdown_early) {
         /* Submit everything, then shut down with it all in flight. */
         requests_done(&rn);
-        h3_conn_shutdown(rn.conn, rn.o.max_push, 0, h3_kio_now());
+        h3_conn_shutdown(rn.conn, rn.o.max_push, 0, mono_ns());
     }
     do {
-        rv = h3_kio_run(&kio, 1, requests_done, &rn, tmo);
+        rv = kio_run(&kio, 1, requests_done, &rn, tmo);
     } while (rv == -EINTR && !interrupted);
-    uint64_t t1 = h3_kio_now();
+    uint64_t t1 = mono_ns();
     if (rv == -ETIMEDOUT)
         fprintf(stderr, "h3client: timed out\n");
     if (rn.submit_err)
         fprintf(stderr, "h3client: submit: %s\n", h3_strerror(rn.submit_err));
     if (!rn.o.shutdown_early)
-        h3_conn_shutdown(rn.conn, rn.o.max_push, h3_kio_now() + tmo, h3_kio_now());
+        h3_conn_shutdown(rn.conn, rn.o.max_push, mono_ns() + tmo, mono_ns());
     do {
-        rv = h3_kio_run(&kio, 1, NULL, NULL, tmo); /* wait_idle */
+        rv = kio_run(&kio, 1, NULL, NULL, tmo); /* wait_idle */
     } while (rv == -EINTR && !interrupted);
     if (rv == -ETIMEDOUT || interrupted)
-        h3_conn_close(rn.conn, H3_H3_REQUEST_CANCELLED, "timeout", h3_kio_now());
+        h3_conn_close(rn.conn, H3_H3_REQUEST_CANCELLED, "timeout", mono_ns());
     getrusage(RUSAGE_SELF, &ru1);
 
     struct h3_stats st;
-    struct h3_kio_stats ks;
+    struct kio_stats ks;
     char ob[256];
     h3_conn_stats(rn.conn, &st);
-    h3_kio_stats(kio, &ks);
+    kio_stats(kio, &ks);
     h3_outcome_str(&st.outcome, ob, sizeof(ob));
     double wall = (double)(t1 - t0) / 1e9;
     double cpu = tv_sec(ru1.ru_utime) - tv_sec(ru0.ru_utime) + tv_sec(ru1.ru_stime) -
@@ -463,7 +453,7 @@ int main(int argc, char **argv)
     }
     rc = all_ok ? 0 : 1;
     h3_conn_del(rn.conn);
-    h3_kio_del(kio);
+    kio_del(kio);
     free(rn.body);
     free(rn.chunk);
     free(rn.slots);
