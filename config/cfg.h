@@ -25,6 +25,8 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
+#include "net_url.h"
+
 /* Longest value rte_cfgfile keeps (CFG_VALUE_LEN - 1), plus the NUL. */
 #define CFG_STR_MAX 256
 /* Highest lcore id + 1 a list may name; equals this DPDK build's RTE_MAX_LCORE. */
@@ -142,16 +144,9 @@ struct cfg_h3 {
 };
 
 /* A parsed https URL. */
-struct cfg_url {
-    char host[CFG_STR_MAX]; /* name or address, without IPv6 brackets */
-    uint16_t port;          /* 443 when the URL gives none */
-    char path[CFG_STR_MAX]; /* begins with '/', includes any query */
-    bool host_is_ip;        /* IPv4 or IPv6 literal (not usable as SNI) */
-};
-
 struct cfg_upload {
     char url_str[CFG_STR_MAX]; /* as written; empty: upload not configured */
-    struct cfg_url url;
+    struct net_url url;     /* parsed (net/net_url.h) */
     uint32_t connections;
     uint32_t streams; /* concurrent requests per connection */
     uint32_t batch_bytes;

@@ -564,7 +564,7 @@ static int parse_sni(const struct cfg_key *k, const char *v, struct cfg *c, char
                      size_t whylen)
 {
     /* RFC 6066 section 3: "Literal IPv4 and IPv6 addresses are not permitted in HostName". */
-    if (*v != '\0' && cfg_parse_hostname(v, why, whylen) < 0)
+    if (*v != '\0' && net_host_name_check(v, why, whylen) < 0)
         return -EINVAL;
     return parse_str(k, v, c, why, whylen);
 }
@@ -572,8 +572,16 @@ static int parse_sni(const struct cfg_key *k, const char *v, struct cfg *c, char
 static int parse_url(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
                      size_t whylen)
 {
-    if (*v != '\0' && cfg_parse_collector_url(v, &c->upload.url, why, whylen) < 0)
+    if (*v == '\0')
+        return parse_str(k, v, c, why, whylen);
+    if (net_url_parse(v, 0, &c->upload.url, why, whylen) < 0)
         return -EINVAL;
+    /* The dataplane is IPv4 and the daemon has no resolver yet. */
+    if (c->upload.url.kind != NET_HOST_IPV4) {
+        snprintf(why, whylen, "the collector must be given by its IPv4 address (h3dpd does no "
+                              "DNS; IPv6 is not supported yet)");
+        return -EINVAL;
+    }
     return parse_str(k, v, c, why, whylen);
 }
 

@@ -75,28 +75,6 @@ int cfg_parse_mac(const char *s, struct rte_ether_addr *out, char *why, size_t w
 int cfg_parse_device(const char *s, struct cfg_port *p, char *why, size_t whylen);
 
 /*
- * cfg_parse_hostname checks a DNS name: labels of 1..63 letters, digits and
- * '-' (not at either end), at most 253 characters, not all-numeric (so an IP
- * address is never taken for a name).
- */
-int cfg_parse_hostname(const char *s, char *why, size_t whylen);
-
-/*
- * cfg_parse_url parses "https://HOST[:PORT][/PATH]" where HOST is a DNS name,
- * an IPv4 address or "[IPv6]"; PORT 1..65535 (default 443); PATH defaults to
- * "/". Rejects other schemes, user info, fragments, spaces and control
- * characters.
- */
-int cfg_parse_url(const char *s, struct cfg_url *out, char *why, size_t whylen);
-
-/*
- * cfg_parse_collector_url is cfg_parse_url for an upload collector, which h3dpd reaches by
- * its IPv4 address: it does no DNS and its dataplane is IPv4 only. A name or an IPv6
- * address is refused with a reason that says so.
- */
-int cfg_parse_collector_url(const char *s, struct cfg_url *out, char *why, size_t whylen);
-
-/*
  * cfg_split_words splits |s| into whitespace-separated words. Double quotes
  * group characters (including spaces) into a word and are removed; inside
  * them \" and \\ stand for " and \. The words are stored NUL-separated in

@@ -124,12 +124,7 @@ int ctl_check_header_value(const char *s, char *why, size_t why_len)
 
 static int check_sni(const char *s, char *why, size_t why_len)
 {
-    struct ctl_url u;
-    char buf[sizeof("https://") + SNI_MAX_LEN];
-
-    snprintf(buf, sizeof(buf), "https://%s", s);
-    if (strchr(s, ':') != NULL || strchr(s, '[') != NULL || ctl_url_parse(buf, &u, NULL, 0) != 0 ||
-        u.kind != CTL_URL_HOST_NAME)
+    if (net_host_name_check(s, NULL, 0) != 0)
         return set_why(why, why_len, "expected a DNS host name");
     return 0;
 }
@@ -193,7 +188,7 @@ int ctl_app_error_parse(const char *s, uint64_t *code)
 
 static const struct ctl_field connect_fields[] = {
     {.name = "url",
-     .type = CTL_F_URL,
+     .type = CTL_F_SERVER_URL,
      .required = true,
      .metavar = "URL",
      .help = "https://host[:port] of the HTTP/3 server (no path)"},
@@ -320,9 +315,7 @@ static const struct ctl_field upload_fields[] = {
      .metavar = "start|stop|status|target",
      .help = "start the generator, stop it, show the counters, or set the collector"},
     {.name = "url",
-     .type = CTL_F_STRING,
-     .min = 1,
-     .max = 255,
+     .type = CTL_F_URL,
      .cli = "--url",
      .metavar = "URL",
      .help = "target, start: the collector, https://IPv4[:PORT][/PATH] (default [upload] url); "
@@ -449,14 +442,16 @@ static int parse_field(struct ctl_request *req, const struct ctl_field *f, json_
     switch (f->type) {
     case CTL_F_STRING:
     case CTL_F_ENUM:
+    case CTL_F_SERVER_URL:
     case CTL_F_URL:
         if (!json_is_string(v))
             return perr(err, CTL_E_BAD_REQUEST, "args.%s: expected a string", f->name);
         a->s = json_string_value(v);
         if (strlen(a->s) != json_string_length(v))
             return perr(err, CTL_E_BAD_REQUEST, "args.%s: NUL character in string", f->name);
-        if (f->type == CTL_F_URL) {
-            rc = ctl_url_parse(a->s, &req->url, why, sizeof(why));
+        if (f->type == CTL_F_URL || f->type == CTL_F_SERVER_URL) {
+            rc = net_url_parse(a->s, f->type == CTL_F_SERVER_URL ? NET_URL_AUTHORITY : 0,
+                               &req->url, why, sizeof(why));
             if (rc != 0)
                 return perr(err, CTL_E_BAD_URL, "args.%s: %s", f->name, why);
         } else if (f->type == CTL_F_ENUM) {

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "ctl_url.h"
+#include "net_url.h"
 
 #define CTL_PROTO_VERSION   1
 #define CTL_DEFAULT_SOCKET  "/run/h3dp/h3dpd.sock" /* same default as the config */
@@ -66,7 +66,9 @@ enum ctl_ftype {
     CTL_F_STRING,    /* JSON string; min/max bound its length; optional check() */
     CTL_F_BOOL,      /* JSON true/false */
     CTL_F_UINT,      /* JSON integer in [min, max] */
-    CTL_F_URL,       /* JSON string parsed by ctl_url_parse (E_BAD_URL) */
+    CTL_F_SERVER_URL, /* JSON string, https://host[:port] (net_url_parse, authority only;
+                         E_BAD_URL) */
+    CTL_F_URL,       /* JSON string, https://host[:port][/path] (net_url_parse; E_BAD_URL) */
     CTL_F_DURATION,  /* JSON number of seconds or string "5s", "500ms", "2m", "1.5" */
     CTL_F_APP_ERROR, /* JSON integer or string "0x10c"/"268": 0..2^62-1 */
     CTL_F_HEADERS,   /* JSON array of [name, value] string pairs */
@@ -129,7 +131,8 @@ struct ctl_request {
     json_t *id;                          /* borrowed; NULL when missing or invalid */
     const struct ctl_cmd_schema *cmd;    /* NULL until the command is known */
     struct ctl_arg args[CTL_MAX_FIELDS]; /* indexed like cmd->fields */
-    struct ctl_url url;                  /* parsed CTL_F_URL argument, if any */
+    struct net_url url;                  /* the parsed URL argument, if any (at most one
+                                            per command) */
 };
 
 struct ctl_error {

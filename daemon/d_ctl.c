@@ -10,9 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
@@ -185,39 +182,27 @@ static void h_connect(void *ctx, struct ctl_call *call)
 {
     struct d_ctl *d = ctx;
     const struct ctl_request *rq = ctl_call_request(call);
-    const struct ctl_url *u = &rq->url;
-    struct sockaddr_storage ss = { 0 };
+    const struct net_url *u = &rq->url;
+    struct sockaddr_storage ss;
     socklen_t sl;
-    char url[CTL_URL_MAX + 16];
+    char url[NET_URL_MAX + 16];
     const char *sni = ctl_request_str(rq, "sni");
     const struct ctl_arg *ins = ctl_request_arg(rq, "insecure");
     const struct ctl_arg *lc = ctl_request_arg(rq, "lcore");
     uint64_t id = 0;
 
-    if (u->kind == CTL_URL_HOST_NAME) {
+    if (u->kind == NET_HOST_NAME) {
         ctl_call_fail(call, CTL_E_BAD_URL,
                       "'%s' is a name: the dataplane has no resolver; put the server's IP "
                       "address in the URL and its name in --sni", u->host);
         return;
     }
-    if (u->kind == CTL_URL_HOST_IPV6) {
-        if (d->dp) {
-            ctl_call_fail(call, CTL_E_BAD_URL, "IPv6 is not supported on the DPDK path yet");
-            return;
-        }
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(u->port);
-        inet_pton(AF_INET6, u->host, &a->sin6_addr);
-        sl = sizeof(*a);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons(u->port);
-        inet_pton(AF_INET, u->host, &a->sin_addr);
-        sl = sizeof(*a);
+    if (u->kind == NET_HOST_IPV6 && d->dp) {
+        ctl_call_fail(call, CTL_E_BAD_URL, "IPv6 is not supported on the DPDK path yet");
+        return;
     }
-    if (ctl_url_format(u, url, sizeof(url)) < 0)
+    sl = net_url_sockaddr(u, &ss);
+    if (net_url_origin(u, url, sizeof(url)) < 0)
         snprintf(url, sizeof(url), "%s", ctl_request_str(rq, "url"));
     if (!sni && d->cfg->tls.sni[0])
         sni = d->cfg->tls.sni;

@@ -22,6 +22,7 @@
 #include "cfg.h"
 #include "cfg_parse.h"
 #include "ctl_server.h"
+#include "net_url.h"
 #include "svc.h"
 #include "up_retry.h"
 #include "upload.h"
@@ -85,7 +86,8 @@ struct up {
     struct svc *svc;
     struct ctl_server *srv;
     bool has_target;            /* false until [upload] url or `upload target` gives one */
-    struct sockaddr_in remote;
+    struct sockaddr_storage remote;
+    socklen_t remote_len;
     char host[CFG_STR_MAX], url[CFG_STR_MAX + 16], path[CFG_STR_MAX], content_type[CFG_STR_MAX];
     char target[2 * CFG_STR_MAX + 16]; /* url + path */
     char boot[17];
@@ -520,7 +522,7 @@ static unsigned pool_upkeep(struct up *u)
             continue;
         struct svc_conn_params p = {
             .url = u->url, .remote = (const struct sockaddr *)&u->remote,
-            .remote_len = sizeof(u->remote),
+            .remote_len = u->remote_len,
             .host = u->cfg->tls.sni[0] ? u->cfg->tls.sni : u->host,
             .sni = u->cfg->tls.sni[0] ? u->cfg->tls.sni : NULL, .insecure = -1, .lcore = -1,
         };
@@ -815,22 +817,22 @@ static int ingest_open(struct up *u)
  * the dataplane is IPv4). Returns 0, or -EINVAL with a reason in |why| (may be NULL). */
 static int set_target(struct up *u, const char *url, char *why, size_t whylen)
 {
-    struct cfg_url cu;
-    struct in_addr a;
+    struct net_url cu;
     char reason[256];
 
-    if (cfg_parse_collector_url(url, &cu, reason, sizeof(reason)) < 0) {
+    if (net_url_parse(url, 0, &cu, reason, sizeof(reason)) < 0 ||
+        (cu.kind != NET_HOST_IPV4 &&
+         snprintf(reason, sizeof(reason), "the collector must be given by its IPv4 address "
+                                          "(h3dpd does no DNS; IPv6 is not supported yet)"))) {
         if (why)
             snprintf(why, whylen, "%s (got '%s')", reason, url);
         return -EINVAL;
     }
-    inet_pton(AF_INET, cu.host, &a);
-    u->remote = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(cu.port),
-                                      .sin_addr = a };
+    u->remote_len = net_url_sockaddr(&cu, &u->remote);
     snprintf(u->host, sizeof(u->host), "%s", cu.host);
-    snprintf(u->url, sizeof(u->url), "https://%s:%u", cu.host, cu.port);
-    snprintf(u->path, sizeof(u->path), "%s", cu.path[0] ? cu.path : "/");
-    snprintf(u->target, sizeof(u->target), "%s%s", u->url, u->path);
+    net_url_origin(&cu, u->url, sizeof(u->url));
+    snprintf(u->path, sizeof(u->path), "%s", cu.path);
+    net_url_format(&cu, u->target, sizeof(u->target));
     u->has_target = true;
     return 0;
 }

@@ -183,10 +183,11 @@ static void test_shipped(void **state)
 
     snprintf(want.upload.url_str, sizeof(want.upload.url_str), "%s",
              "https://198.18.0.1:4433/telemetry");
-    snprintf(want.upload.url.host, sizeof(want.upload.url.host), "198.18.0.1");
-    want.upload.url.port = 4433;
-    snprintf(want.upload.url.path, sizeof(want.upload.url.path), "/telemetry");
-    want.upload.url.host_is_ip = true;
+    assert_int_equal(net_url_parse(want.upload.url_str, 0, &want.upload.url, NULL, 0), 0);
+    assert_int_equal(want.upload.url.kind, NET_HOST_IPV4);
+    assert_string_equal(want.upload.url.host, "198.18.0.1");
+    assert_int_equal(want.upload.url.port, 4433);
+    assert_string_equal(want.upload.url.path, "/telemetry");
 
     /* Field by field first, for a readable failure, then the whole struct. */
     assert_string_equal(c.eal.args, want.eal.args);
@@ -462,9 +463,9 @@ static const struct bad bad_files[] = {
     {BASE "[upload]\nurl = http://198.18.0.1/x\n",
      ":7: [upload] url: URL scheme must be https:// (got 'http://198.18.0.1/x')"},
     {BASE "[upload]\nurl = https://user@198.18.0.1/x\n",
-     ":7: [upload] url: URL must not carry user info (user@) (got 'https://user@198.18.0.1/x')"},
+     ":7: [upload] url: URL must not carry userinfo (user@) (got 'https://user@198.18.0.1/x')"},
     {BASE "[upload]\nurl = https://198.18.0.1:0/x\n",
-     ":7: [upload] url: URL port must be 1..65535 (got 'https://198.18.0.1:0/x')"},
+     ":7: [upload] url: URL port must be a number in 1..65535 (got 'https://198.18.0.1:0/x')"},
     {BASE "[upload]\nurl = https://collector.example/x\n",
      ":7: [upload] url: the collector must be given by its IPv4 address (h3dpd does no DNS; "
      "IPv6 is not supported yet) (got 'https://collector.example/x')"},

@@ -196,71 +196,6 @@ static void test_device(void **state)
     assert_string_equal(why, "empty device name");
 }
 
-static void test_hostname(void **state)
-{
-    char why[128];
-    char long_label[80];
-
-    (void)state;
-    assert_int_equal(cfg_parse_hostname("h3sink.test", why, sizeof(why)), 0);
-    assert_int_equal(cfg_parse_hostname("a-b.c9", why, sizeof(why)), 0);
-    assert_int_equal(cfg_parse_hostname("localhost", why, sizeof(why)), 0);
-    assert_int_equal(cfg_parse_hostname("-a.test", why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_hostname("a-.test", why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_hostname("a..test", why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_hostname("a.test.", why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_hostname("a_b.test", why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_hostname("10.0.0.1", why, sizeof(why)), -EINVAL);
-    memset(long_label, 'a', sizeof(long_label));
-    long_label[64] = '\0';
-    assert_int_equal(cfg_parse_hostname(long_label, why, sizeof(why)), -EINVAL);
-    assert_string_equal(why, "host name label longer than 63 characters");
-    long_label[63] = '\0';
-    assert_int_equal(cfg_parse_hostname(long_label, why, sizeof(why)), 0);
-}
-
-static void test_url(void **state)
-{
-    struct cfg_url u;
-    char why[128];
-
-    (void)state;
-    assert_int_equal(cfg_parse_url("https://198.18.0.1:4433/telemetry", &u, why, sizeof(why)), 0);
-    assert_string_equal(u.host, "198.18.0.1");
-    assert_int_equal(u.port, 4433);
-    assert_string_equal(u.path, "/telemetry");
-    assert_true(u.host_is_ip);
-    assert_int_equal(cfg_parse_url("HTTPS://h3sink.test", &u, why, sizeof(why)), 0);
-    assert_string_equal(u.host, "h3sink.test");
-    assert_int_equal(u.port, 443);
-    assert_string_equal(u.path, "/");
-    assert_false(u.host_is_ip);
-    assert_int_equal(cfg_parse_url("https://[2001:db8::1]:8443/v1/logs?x=1", &u, why, sizeof(why)),
-                     0);
-    assert_string_equal(u.host, "2001:db8::1");
-    assert_int_equal(u.port, 8443);
-    assert_string_equal(u.path, "/v1/logs?x=1");
-    assert_int_equal(cfg_parse_url("https://h?q", &u, why, sizeof(why)), 0);
-    assert_string_equal(u.path, "/?q");
-
-    assert_int_equal(cfg_parse_url("https://", &u, why, sizeof(why)), -EINVAL);
-    assert_string_equal(why, "URL has no host");
-    assert_int_equal(cfg_parse_url("https://:443/", &u, why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_url("https://h:65536/", &u, why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_url("https://h:/", &u, why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_url("https://h:44x/", &u, why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_url("https://[::1/", &u, why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_url("https://[zz::1]/", &u, why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_url("https://[::1]x/", &u, why, sizeof(why)), -EINVAL);
-    assert_string_equal(why, "junk after the URL host");
-    assert_int_equal(cfg_parse_url("https://h/a b", &u, why, sizeof(why)), -EINVAL);
-    assert_string_equal(why, "URL contains a space or control character");
-    assert_int_equal(cfg_parse_url("https://h/a#frag", &u, why, sizeof(why)), -EINVAL);
-    assert_string_equal(why, "URL must not carry a fragment (#)");
-    assert_int_equal(cfg_parse_url("ftp://h/", &u, why, sizeof(why)), -EINVAL);
-    assert_int_equal(cfg_parse_url("https://bad_host/", &u, why, sizeof(why)), -EINVAL);
-}
-
 static void test_split_words(void **state)
 {
     char buf[64];
@@ -293,7 +228,6 @@ int main(void)
         cmocka_unit_test(test_u64),         cmocka_unit_test(test_bool_enum),
         cmocka_unit_test(test_lcores),      cmocka_unit_test(test_ipv4),
         cmocka_unit_test(test_mac),         cmocka_unit_test(test_device),
-        cmocka_unit_test(test_hostname),    cmocka_unit_test(test_url),
         cmocka_unit_test(test_split_words),
     };
 

@@ -29,7 +29,7 @@ enum conn_state { CONN_FREE = 0, CONN_ESTABLISHED, CONN_DRAINING, CONN_CLOSED };
 
 struct conn {
     enum conn_state state;
-    char url[CTL_URL_MAX + 1];
+    char url[NET_URL_MAX + 1];
     unsigned lcore;
     uint64_t max_push;
     uint64_t close_code;
@@ -190,7 +190,7 @@ static void h_connect(void *ctx, struct ctl_call *call)
         if (conns[id].state != CONN_FREE)
             continue;
         conns[id].state = CONN_ESTABLISHED;
-        ctl_url_format(&req->url, conns[id].url, sizeof(conns[id].url));
+        net_url_origin(&req->url, conns[id].url, sizeof(conns[id].url));
         conns[id].lcore = (unsigned)ctl_request_u64(req, "lcore", 1 + id % 2);
         pthread_mutex_unlock(&conns_lock);
         ctl_call_reply(call, json_pack("{s:i,s:s,s:i}", "conn", id, "state", "ESTABLISHED", "lcore",

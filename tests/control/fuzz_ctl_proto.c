@@ -68,16 +68,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the scalar parsers on the same bytes as a C string */
     copy = malloc(size + 1);
     if (copy != NULL) {
-        struct ctl_url url;
+        struct net_url url;
         uint64_t v;
         char why[128];
         memcpy(copy, data, size);
         copy[size] = '\0';
-        if (ctl_url_parse(copy, &url, why, sizeof(why)) == 0) {
-            char out[CTL_URL_MAX + 16];
-            assert(url.port >= 1);
-            assert(ctl_url_format(&url, out, sizeof(out)) > 0);
-        }
+        for (unsigned flags = 0; flags <= NET_URL_AUTHORITY; flags += NET_URL_AUTHORITY)
+            if (net_url_parse(copy, flags, &url, why, sizeof(why)) == 0) {
+                char out[NET_URL_MAX + 16];
+                assert(url.port >= 1 && url.path[0] == '/');
+                assert(net_url_format(&url, out, sizeof(out)) > 0);
+            }
         if (ctl_duration_parse(copy, &v) == 0)
             assert(v <= CTL_DURATION_MAX_MS);
         if (ctl_app_error_parse(copy, &v) == 0)

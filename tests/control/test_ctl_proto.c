@@ -120,7 +120,7 @@ static void test_field_errors(void **state)
     expect_error(REQ("close", "{\"conn\":1,\"error\":true}"), CTL_E_BAD_REQUEST, "args.error");
     expect_error(REQ("connect", "{}"), CTL_E_BAD_REQUEST, "args.url: required");
     expect_error(REQ("connect", "{\"url\":5}"), CTL_E_BAD_REQUEST, "args.url: expected a string");
-    expect_error(REQ("connect", "{\"url\":\"http://x\"}"), CTL_E_BAD_URL, "args.url: scheme");
+    expect_error(REQ("connect", "{\"url\":\"http://x\"}"), CTL_E_BAD_URL, "args.url: URL scheme must be https://");
     expect_error(REQ("connect", "{\"url\":\"https://u@x\"}"), CTL_E_BAD_URL, "userinfo");
     expect_error(REQ("connect", "{\"url\":\"https://x:99999\"}"), CTL_E_BAD_URL, "port");
     expect_error(REQ("connect", "{\"url\":\"https://x\",\"sni\":\"a b\"}"), CTL_E_BAD_REQUEST,
@@ -187,7 +187,7 @@ static void test_good_requests(void **state)
     parse_ok(&req, REQ("connect", "{\"url\":\"https://[::1]:4433\",\"sni\":\"h3sink.test\","
                                   "\"insecure\":true,\"lcore\":2}"));
     assert_int_equal(req.cmd->id, CTL_CMD_CONNECT);
-    assert_int_equal(req.url.kind, CTL_URL_HOST_IPV6);
+    assert_int_equal(req.url.kind, NET_HOST_IPV6);
     assert_int_equal(req.url.port, 4433);
     assert_string_equal(ctl_request_str(&req, "sni"), "h3sink.test");
     assert_true(ctl_request_bool(&req, "insecure", false));

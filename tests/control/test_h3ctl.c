@@ -138,7 +138,7 @@ static const struct check usage[] = {
      2,
      "expected a duration",
      {"shutdown", "1", "--max-push", "3", "--timeout", "5x"}},
-    {"usage-bad-url", 2, "args.url: userinfo", {"connect", "https://u@h3sink.test"}},
+    {"usage-bad-url", 2, "args.url: URL must not carry userinfo", {"connect", "https://u@h3sink.test"}},
     {"usage-bad-url-path", 2, "path, query or fragment", {"connect", "https://h3sink.test/x"}},
     {"usage-bad-header",
      2,

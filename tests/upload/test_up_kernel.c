@@ -142,10 +142,7 @@ static void test_sources(void **state)
     sink_start();
     cfg_defaults(&c);
     snprintf(c.upload.url_str, sizeof(c.upload.url_str), "https://127.0.0.1:%u/t", sink.port);
-    snprintf(c.upload.url.host, sizeof(c.upload.url.host), "127.0.0.1");
-    c.upload.url.port = (uint16_t)sink.port;
-    snprintf(c.upload.url.path, sizeof(c.upload.url.path), "/t");
-    c.upload.url.host_is_ip = true;
+    assert_int_equal(net_url_parse(c.upload.url_str, 0, &c.upload.url, NULL, 0), 0);
     c.upload.connections = 2;
     c.upload.streams = 8;
     c.upload.batch_bytes = 16384;
