@@ -62,14 +62,14 @@ struct svc *svc_new(const struct svc_conf *c, int *err)
     s->conf.keylog_file = s->keylog;
     s->conf.qlog_dir = s->qlog_dir;
     s->next_id = 1;
-    s->bus = ctl_bus_new(c->n_workers, SVC_RING, SVC_POOL, &rv);
+    s->bus = svc_bus_new(c->n_workers, SVC_RING, SVC_POOL, &rv);
     if (!s->bus) {
         free(s);
         goto fail_early;
     }
     s->workers = aligned_alloc(64, sizeof(*s->workers) * c->n_workers);
     if (!s->workers) {
-        ctl_bus_del(s->bus);
+        svc_bus_del(s->bus);
         free(s);
         rv = -ENOMEM;
         goto fail_early;
@@ -102,7 +102,7 @@ static void free_conn(struct svc_conn *c)
 }
 
 /* Frees what an event message still owns, without callbacks (svc_del). */
-static void drop_event(struct svc *s, struct ctl_msg *m)
+static void drop_event(struct svc *s, struct svc_msg *m)
 {
     if (m->type == SVC_EV_REQ_DONE)
         free((void *)((struct svc_m_req_done *)m->arg)->res.headers);
@@ -110,12 +110,12 @@ static void drop_event(struct svc *s, struct ctl_msg *m)
         free(m->data);
     else if (m->type == SVC_CMD_STATS)
         free(m->data);
-    ctl_msg_free(s->bus, m);
+    svc_msg_free(s->bus, m);
 }
 
 void svc_del(struct svc *s)
 {
-    struct ctl_msg *msgs[SVC_DRAIN_BURST];
+    struct svc_msg *msgs[SVC_DRAIN_BURST];
     unsigned n;
 
     if (!s)
@@ -132,13 +132,13 @@ void svc_del(struct svc *s)
         if (c->w)
             svc_worker_drop_conn(c->w, c);
     }
-    while ((n = ctl_bus_drain(s->bus, msgs, SVC_DRAIN_BURST)) > 0)
+    while ((n = svc_bus_drain(s->bus, msgs, SVC_DRAIN_BURST)) > 0)
         for (unsigned i = 0; i < n; i++)
             drop_event(s, msgs[i]);
     for (unsigned i = 0; i < s->n_workers; i++) {
-        struct ctl_msg *m;
+        struct svc_msg *m;
         /* Commands never picked up (a STATS buffer is ours). */
-        while (ctl_bus_worker_poll(s->bus, i, &m, 1) == 1)
+        while (svc_bus_worker_poll(s->bus, i, &m, 1) == 1)
             drop_event(s, m);
     }
     for (unsigned i = 0; i < s->n_workers; i++)
@@ -146,12 +146,12 @@ void svc_del(struct svc *s)
     for (unsigned i = 0; i < s->n_conns; i++) {
         struct svc_conn *c = s->conns[i];
         if (c->w && c->connect_msg)
-            ctl_msg_free(s->bus, c->connect_msg);
+            svc_msg_free(s->bus, c->connect_msg);
         free_conn(c);
     }
     free(s->conns);
     free(s->workers);
-    ctl_bus_del(s->bus);
+    svc_bus_del(s->bus);
     free(s);
 }
 
@@ -163,12 +163,12 @@ void svc_set_observer(struct svc *s, const struct svc_conn_cbs *cbs, void *ud)
 
 int svc_eventfd(const struct svc *s)
 {
-    return ctl_bus_eventfd(s->bus);
+    return svc_bus_eventfd(s->bus);
 }
 
 bool svc_arm(struct svc *s)
 {
-    return ctl_bus_arm(s->bus);
+    return svc_bus_arm(s->bus);
 }
 
 /* ---------------------------------------------------------------- the table */
@@ -219,7 +219,7 @@ static void release_if_done(struct svc_conn *c)
 
 /* ---------------------------------------------------------------- events */
 
-static void handle_event(struct svc *s, struct ctl_msg *m)
+static void handle_event(struct svc *s, struct svc_msg *m)
 {
     struct svc_conn *c = ((struct svc_m_conn *)m->arg)->c;
 
@@ -277,40 +277,40 @@ static void handle_event(struct svc *s, struct ctl_msg *m)
             c->cbs.on_closed(c->ud, c->id, &c->info.outcome);
         if (s->obs.on_closed)
             s->obs.on_closed(s->obs_ud, c->id, &c->info.outcome);
-        ctl_msg_free(s->bus, m);
+        svc_msg_free(s->bus, m);
         evict_closed(s);
         return;
     }
     default:
         break;
     }
-    ctl_msg_free(s->bus, m);
+    svc_msg_free(s->bus, m);
     release_if_done(c);
 }
 
 unsigned svc_poll(struct svc *s, uint64_t now_ns)
 {
-    struct ctl_msg *msgs[SVC_DRAIN_BURST];
+    struct svc_msg *msgs[SVC_DRAIN_BURST];
     unsigned total = 0, n;
     (void)now_ns;
 
-    while (total < SVC_DRAIN_MAX && (n = ctl_bus_drain(s->bus, msgs, SVC_DRAIN_BURST)) > 0) {
+    while (total < SVC_DRAIN_MAX && (n = svc_bus_drain(s->bus, msgs, SVC_DRAIN_BURST)) > 0) {
         for (unsigned i = 0; i < n; i++)
             handle_event(s, msgs[i]);
         total += n;
     }
     if (s->conf.io == SVC_IO_KERNEL)
-        ctl_bus_ack(s->bus); /* the eventfd may have been written: do not spin on it */
+        svc_bus_ack(s->bus); /* the eventfd may have been written: do not spin on it */
     return total;
 }
 
 /* ---------------------------------------------------------------- commands */
 
-static int send_cmd(struct svc *s, struct svc_conn *c, struct ctl_msg *m)
+static int send_cmd(struct svc *s, struct svc_conn *c, struct svc_msg *m)
 {
     m->conn_id = c->id;
     ((struct svc_m_conn *)m->arg)->c = c;
-    int rv = ctl_bus_send(s->bus, c->widx, m);
+    int rv = svc_bus_send(s->bus, c->widx, m);
     if (rv < 0)
         return rv;
     if (s->conf.io == SVC_IO_KERNEL)
@@ -342,7 +342,7 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
                 void *ud, uint64_t *conn)
 {
     struct svc_conn *c;
-    struct ctl_msg *m;
+    struct svc_msg *m;
     int w, rv;
 
     const char *ca = p && p->ca_file ? p->ca_file : s->ca_file, *sni = p && p->sni ? p->sni : "";
@@ -378,7 +378,7 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
     c->host = memcpy(c->cparams, p->host, hl);
     c->sni = memcpy(c->cparams + hl, sni, sl);
     c->ca_file = memcpy(c->cparams + hl + sl, ca, cl);
-    m = ctl_msg_alloc(s->bus);
+    m = svc_msg_alloc(s->bus);
     if (!m) {
         free_conn(c);
         return -ENOBUFS;
@@ -398,7 +398,7 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
     m->type = SVC_CMD_CONNECT;
     rv = send_cmd(s, c, m);
     if (rv < 0) {
-        ctl_msg_free(s->bus, m);
+        svc_msg_free(s->bus, m);
         free_conn(c);
         return rv;
     }
@@ -442,19 +442,19 @@ int svc_conn_stats(struct svc *s, uint64_t conn,
                    void *ud)
 {
     struct svc_conn *c = find(s, conn);
-    struct ctl_msg *m;
+    struct svc_msg *m;
     struct svc_m_stats *a;
 
     if (!c)
         return -ENOENT;
     if (!cb)
         return -EINVAL;
-    m = ctl_msg_alloc(s->bus);
+    m = svc_msg_alloc(s->bus);
     if (!m)
         return -ENOBUFS;
     m->data = malloc(sizeof(struct h3_stats));
     if (!m->data) {
-        ctl_msg_free(s->bus, m);
+        svc_msg_free(s->bus, m);
         return -ENOMEM;
     }
     m->type = SVC_CMD_STATS;
@@ -464,7 +464,7 @@ int svc_conn_stats(struct svc *s, uint64_t conn,
     int rv = send_cmd(s, c, m);
     if (rv < 0) {
         free(m->data);
-        ctl_msg_free(s->bus, m);
+        svc_msg_free(s->bus, m);
         return rv;
     }
     c->outstanding++;
@@ -474,13 +474,13 @@ int svc_conn_stats(struct svc *s, uint64_t conn,
 int svc_shutdown(struct svc *s, uint64_t conn, uint64_t max_push, uint64_t timeout_ns)
 {
     struct svc_conn *c = find(s, conn);
-    struct ctl_msg *m;
+    struct svc_msg *m;
 
     if (!c)
         return -ENOENT;
     if (c->info.closed || c->info.state >= H3_STATE_CLOSING)
         return -ESHUTDOWN;
-    m = ctl_msg_alloc(s->bus);
+    m = svc_msg_alloc(s->bus);
     if (!m)
         return -ENOBUFS;
     m->type = SVC_CMD_SHUTDOWN;
@@ -489,7 +489,7 @@ int svc_shutdown(struct svc *s, uint64_t conn, uint64_t max_push, uint64_t timeo
     a->timeout_ns = timeout_ns;
     int rv = send_cmd(s, c, m);
     if (rv < 0) {
-        ctl_msg_free(s->bus, m);
+        svc_msg_free(s->bus, m);
         return rv;
     }
     c->outstanding++;
@@ -499,13 +499,13 @@ int svc_shutdown(struct svc *s, uint64_t conn, uint64_t max_push, uint64_t timeo
 int svc_close(struct svc *s, uint64_t conn, uint64_t code, const char *reason)
 {
     struct svc_conn *c = find(s, conn);
-    struct ctl_msg *m;
+    struct svc_msg *m;
 
     if (!c)
         return -ENOENT;
     if (c->info.closed || c->info.state >= H3_STATE_CLOSING)
         return -ESHUTDOWN;
-    m = ctl_msg_alloc(s->bus);
+    m = svc_msg_alloc(s->bus);
     if (!m)
         return -ENOBUFS;
     m->type = SVC_CMD_CLOSE;
@@ -514,7 +514,7 @@ int svc_close(struct svc *s, uint64_t conn, uint64_t code, const char *reason)
     copy_str(a->reason, sizeof(a->reason), reason);
     int rv = send_cmd(s, c, m);
     if (rv < 0) {
-        ctl_msg_free(s->bus, m);
+        svc_msg_free(s->bus, m);
         return rv;
     }
     c->outstanding++;
@@ -533,7 +533,7 @@ void svc_shutdown_all(struct svc *s, uint64_t timeout_ns)
 int svc_request(struct svc *s, uint64_t conn, struct svc_req *r)
 {
     struct svc_conn *c = find(s, conn);
-    struct ctl_msg *m;
+    struct svc_msg *m;
 
     if (!r || !r->method || !r->path || !r->done || (r->body && r->synth_len) ||
         (r->n_headers && !r->headers))
@@ -542,14 +542,14 @@ int svc_request(struct svc *s, uint64_t conn, struct svc_req *r)
         return -ENOENT;
     if (c->info.closed || c->info.state >= H3_STATE_DRAINING)
         return -ESHUTDOWN;
-    m = ctl_msg_alloc(s->bus);
+    m = svc_msg_alloc(s->bus);
     if (!m)
         return -ENOBUFS;
     m->type = SVC_CMD_REQUEST;
     m->data = r;
     int rv = send_cmd(s, c, m);
     if (rv < 0) {
-        ctl_msg_free(s->bus, m);
+        svc_msg_free(s->bus, m);
         return rv;
     }
     c->outstanding++;

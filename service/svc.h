@@ -4,7 +4,7 @@
  * drivers (h3_conn) live on worker lcores, shared nothing: each worker owns its
  * connections, their flows or sockets, their timers and a memory arena. Every call below
  * is made on the MAIN thread only, never blocks on a worker and never waits for the
- * network: a call posts a command on the worker's ring (ctl_msg) and returns; results
+ * network: a call posts a command on the worker's ring (svc_msg) and returns; results
  * come back as callbacks, also on the main thread, from svc_poll().
  *
  * I/O modes ([dataplane] io):
@@ -65,7 +65,7 @@ void svc_del(struct svc *s);
 unsigned svc_poll(struct svc *s, uint64_t now_ns);
 
 /* The eventfd that becomes readable when workers posted events while the main thread
- * slept (see ctl_bus_arm); svc_arm() arms it and returns false if events are pending. */
+ * slept (see svc_bus_arm); svc_arm() arms it and returns false if events are pending. */
 int svc_eventfd(const struct svc *s);
 bool svc_arm(struct svc *s);
 

@@ -10,7 +10,7 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
-#include "ctl_msg.h"
+#include "svc_bus.h"
 #include "svc.h"
 #include "svc_arena.h"
 
@@ -18,7 +18,7 @@ struct dp_flow;
 struct kio;
 struct svc_worker;
 
-/* Message types on the bus (ctl_msg.type). Every command comes back as exactly one event:
+/* Message types on the bus (svc_msg.type). Every command comes back as exactly one event:
  * CONNECT as CLOSED (at the very end), REQUEST as REQ_DONE, STATS as STATS, SHUTDOWN and
  * CLOSE as ACK. So the main side knows when a worker holds no more references to a conn. */
 enum svc_msg_type {
@@ -35,7 +35,7 @@ enum svc_msg_type {
     SVC_EV_CLOSED,
 };
 
-/* ctl_msg.arg layouts: every message starts with the connection. */
+/* svc_msg.arg layouts: every message starts with the connection. */
 struct svc_m_conn { struct svc_conn *c; };
 struct svc_m_state { struct svc_conn *c; enum h3_state st; };
 struct svc_m_goaway { struct svc_conn *c; int64_t id; };
@@ -50,9 +50,9 @@ struct svc_m_req_done { struct svc_conn *c; struct svc_req_result res; };
 /* CLOSED: the outcome is in c->final.outcome, written before the event is posted. */
 struct svc_m_closed { struct svc_conn *c; int64_t goaway_recv_id; };
 
-_Static_assert(sizeof(struct svc_m_closed) <= CTL_MSG_ARG_SIZE, "closed event fits");
-_Static_assert(sizeof(struct svc_m_req_done) <= CTL_MSG_ARG_SIZE, "done event fits");
-_Static_assert(sizeof(struct svc_m_close) <= CTL_MSG_ARG_SIZE, "close command fits");
+_Static_assert(sizeof(struct svc_m_closed) <= SVC_MSG_ARG_SIZE, "closed event fits");
+_Static_assert(sizeof(struct svc_m_req_done) <= SVC_MSG_ARG_SIZE, "done event fits");
+_Static_assert(sizeof(struct svc_m_close) <= SVC_MSG_ARG_SIZE, "close command fits");
 
 /* A timer in a worker's min-heap: a connection's next expiry or a request's deadline. */
 struct svc_timer {
@@ -94,7 +94,7 @@ struct svc_conn {
     bool dirty, finished;
     enum h3_state reported;
     int64_t reported_goaway;
-    struct ctl_msg *connect_msg; /* returned as the CLOSED event */
+    struct svc_msg *connect_msg; /* returned as the CLOSED event */
     struct h3_stats final;       /* the driver's last statistics, for show after close */
 };
 
@@ -126,7 +126,7 @@ struct svc_worker {
     struct svc_timer **heap;            /* min-heap by |at| */
     unsigned heap_n, heap_cap;
     struct svc_conn *dirty;             /* conns to revisit at the end of the step */
-    struct ctl_msg **ovf;               /* events the full event ring refused, in order */
+    struct svc_msg **ovf;               /* events the full event ring refused, in order */
     unsigned ovf_head, ovf_n, ovf_cap;
     uint64_t n_conns, n_requests;
     struct svc_wcounters ctr;
@@ -140,7 +140,7 @@ struct svc_worker {
 struct svc {
     struct svc_conf conf;
     char ca_file[PATH_MAX], keylog[PATH_MAX], qlog_dir[PATH_MAX];
-    struct ctl_bus *bus;
+    struct svc_bus *bus;
     struct svc_worker *workers;
     unsigned n_workers;
     /* main side: connections sorted by id */

@@ -30,7 +30,7 @@ static void pattern_init(void)
 struct svc_wreq {
     struct svc_timer t; /* deadline (timeout_ns) */
     struct svc_worker *w;
-    struct ctl_msg *msg; /* the REQUEST command, returned as REQ_DONE */
+    struct svc_msg *msg; /* the REQUEST command, returned as REQ_DONE */
     struct svc_req *req;
     struct svc_conn *c;
     struct h3_req *hr;
@@ -141,10 +141,10 @@ uint64_t svc_worker_next_timer(const struct svc_worker *w)
 
 /* Posts |m| to the main side, in order; what the full ring refuses waits in the overflow
  * queue (it can hold the whole pool, so nothing is ever lost). */
-static void post(struct svc_worker *w, struct ctl_msg *m)
+static void post(struct svc_worker *w, struct svc_msg *m)
 {
     m->worker = (uint16_t)w->idx;
-    if (w->ovf_n == 0 && ctl_bus_post(w->s->bus, m) == 0)
+    if (w->ovf_n == 0 && svc_bus_post(w->s->bus, m) == 0)
         return;
     w->ovf[(w->ovf_head + w->ovf_n++) % w->ovf_cap] = m;
 }
@@ -152,7 +152,7 @@ static void post(struct svc_worker *w, struct ctl_msg *m)
 static unsigned flush_overflow(struct svc_worker *w)
 {
     unsigned n = 0;
-    while (w->ovf_n && ctl_bus_post(w->s->bus, w->ovf[w->ovf_head]) == 0) {
+    while (w->ovf_n && svc_bus_post(w->s->bus, w->ovf[w->ovf_head]) == 0) {
         w->ovf_head = (w->ovf_head + 1) % w->ovf_cap;
         w->ovf_n--;
         n++;
@@ -174,7 +174,7 @@ void svc_worker_touch(struct svc_worker *w, struct svc_conn *c)
 static void req_finish(struct svc_wreq *wr, const struct h3_req_outcome *o, int err)
 {
     struct svc_worker *w = wr->w;
-    struct ctl_msg *m = wr->msg;
+    struct svc_msg *m = wr->msg;
     struct svc_m_req_done *d = (struct svc_m_req_done *)m->arg;
     struct svc_conn *c = wr->c;
 
@@ -256,7 +256,7 @@ static int req_produce(struct h3_req *r, void *ud, const uint8_t **data, size_t 
 }
 
 /* Completes a request that never reached the driver. */
-static void req_refuse(struct svc_worker *w, struct ctl_msg *m, struct svc_conn *c, int err)
+static void req_refuse(struct svc_worker *w, struct svc_msg *m, struct svc_conn *c, int err)
 {
     struct h3_req_outcome o = { .stream_id = -1 };
     struct svc_m_req_done *d = (struct svc_m_req_done *)m->arg;
@@ -274,7 +274,7 @@ static void req_refuse(struct svc_worker *w, struct ctl_msg *m, struct svc_conn 
     post(w, m);
 }
 
-static void cmd_request(struct svc_worker *w, struct ctl_msg *m, struct svc_conn *c)
+static void cmd_request(struct svc_worker *w, struct svc_msg *m, struct svc_conn *c)
 {
     struct svc_req *rq = m->data;
     struct svc_wreq *wr;
@@ -362,7 +362,7 @@ static void conn_on_closed(struct h3_conn *h, const struct h3_outcome *o, void *
 /* Sends the CLOSED event (the CONNECT message) with |o|; the worker is done with |c|. */
 static void conn_post_closed(struct svc_worker *w, struct svc_conn *c, const struct h3_outcome *o)
 {
-    struct ctl_msg *m = c->connect_msg;
+    struct svc_msg *m = c->connect_msg;
     struct svc_m_closed *d = (struct svc_m_closed *)m->arg;
 
     c->connect_msg = NULL;
@@ -386,7 +386,7 @@ static void conn_fail(struct svc_worker *w, struct svc_conn *c, int err, const c
     conn_post_closed(w, c, &o);
 }
 
-static void cmd_connect(struct svc_worker *w, struct ctl_msg *m, struct svc_conn *c)
+static void cmd_connect(struct svc_worker *w, struct svc_msg *m, struct svc_conn *c)
 {
     struct svc *s = w->s;
     struct h3_conn_params p;
@@ -502,7 +502,7 @@ static void conn_revisit(struct svc_worker *w, struct svc_conn *c)
     enum h3_state st = h3_conn_state(h);
     int64_t gid = h3_conn_goaway_recv_id(h);
     if (gid != c->reported_goaway) {
-        struct ctl_msg *m = ctl_msg_alloc(w->s->bus);
+        struct svc_msg *m = svc_msg_alloc(w->s->bus);
         if (m) {
             struct svc_m_goaway *d = (struct svc_m_goaway *)m->arg;
             d->c = c;
@@ -517,7 +517,7 @@ static void conn_revisit(struct svc_worker *w, struct svc_conn *c)
         return;
     }
     if (st != c->reported) {
-        struct ctl_msg *m = ctl_msg_alloc(w->s->bus);
+        struct svc_msg *m = svc_msg_alloc(w->s->bus);
         if (m) {
             struct svc_m_state *d = (struct svc_m_state *)m->arg;
             d->c = c;
@@ -538,7 +538,7 @@ static void conn_revisit(struct svc_worker *w, struct svc_conn *c)
 
 /* ---------------------------------------------------------------- commands */
 
-static void handle_cmd(struct svc_worker *w, struct ctl_msg *m)
+static void handle_cmd(struct svc_worker *w, struct svc_msg *m)
 {
     struct svc_conn *c = ((struct svc_m_conn *)m->arg)->c;
 
@@ -584,12 +584,12 @@ static void handle_cmd(struct svc_worker *w, struct ctl_msg *m)
 
 unsigned svc_worker_step(struct svc_worker *w, uint64_t now)
 {
-    struct ctl_msg *msgs[SVC_CMD_BURST];
+    struct svc_msg *msgs[SVC_CMD_BURST];
     unsigned work = 0, n;
 
     w->now = now;
     work += flush_overflow(w);
-    n = ctl_bus_worker_poll(w->s->bus, w->idx, msgs, SVC_CMD_BURST);
+    n = svc_bus_worker_poll(w->s->bus, w->idx, msgs, SVC_CMD_BURST);
     for (unsigned i = 0; i < n; i++)
         handle_cmd(w, msgs[i]);
     work += n;
@@ -646,7 +646,7 @@ int svc_worker_init(struct svc *s, struct svc_worker *w, unsigned idx, unsigned 
     if (!w->arena)
         return -ENOMEM;
     w->mem = svc_arena_mem(w->arena);
-    w->ovf_cap = ctl_bus_pool_free(s->bus) + 1;
+    w->ovf_cap = svc_bus_pool_free(s->bus) + 1;
     w->ovf = calloc(w->ovf_cap, sizeof(*w->ovf));
     if (!w->ovf) {
         svc_arena_del(w->arena);
@@ -658,7 +658,7 @@ int svc_worker_init(struct svc *s, struct svc_worker *w, unsigned idx, unsigned 
 void svc_worker_fini(struct svc_worker *w)
 {
     for (unsigned i = 0; i < w->ovf_n; i++)
-        ctl_msg_free(w->s->bus, w->ovf[(w->ovf_head + i) % w->ovf_cap]);
+        svc_msg_free(w->s->bus, w->ovf[(w->ovf_head + i) % w->ovf_cap]);
     free(w->ovf);
     svc_arena_free(w->arena, w->heap);
     svc_arena_del(w->arena);

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_msg.h"
+#include "svc_bus.h"
 #include "ctl_server.h"
 #include "mono.h"
 
@@ -41,7 +41,7 @@ struct conn {
 
 static struct conn conns[MAX_CONNS + 1]; /* owned by the worker after creation */
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER; /* test program only */
-static struct ctl_bus *bus;
+static struct svc_bus *bus;
 static struct ctl_server *srv;
 static atomic_bool stop_worker;
 static volatile sig_atomic_t quit;
@@ -76,25 +76,25 @@ static struct conn *find_conn(struct ctl_call *call)
 
 static void post_closed(struct conn *c, uint64_t token, uint64_t id)
 {
-    struct ctl_msg *m = ctl_msg_alloc(bus);
+    struct svc_msg *m = svc_msg_alloc(bus);
 
     if (m == NULL)
         return;
     m->type = MSG_CLOSED;
     m->token = token;
     m->conn_id = id;
-    while (ctl_bus_post(bus, m) != 0)
+    while (svc_bus_post(bus, m) != 0)
         sched_yield();
     (void)c;
 }
 
 static void *worker_main(void *arg)
 {
-    struct ctl_msg *msgs[8];
+    struct svc_msg *msgs[8];
 
     (void)arg;
     while (!atomic_load(&stop_worker)) {
-        unsigned n = ctl_bus_worker_poll(bus, 0, msgs, 8);
+        unsigned n = svc_bus_worker_poll(bus, 0, msgs, 8);
         uint64_t now = now_ms();
 
         pthread_mutex_lock(&conns_lock);
@@ -110,7 +110,7 @@ static void *worker_main(void *arg)
             } else if (msgs[i]->token != 0 && c->nwaiters < 8) {
                 c->waiters[c->nwaiters++] = msgs[i]->token;
             }
-            ctl_msg_free(bus, msgs[i]);
+            svc_msg_free(bus, msgs[i]);
         }
         for (unsigned id = 1; id <= MAX_CONNS; id++) {
             struct conn *c = &conns[id];
@@ -131,12 +131,12 @@ static void *worker_main(void *arg)
 /* main lcore: eventfd readable -> drain the event ring -> answer deferred requests */
 static void on_events(void *ctx)
 {
-    struct ctl_msg *msgs[8];
+    struct svc_msg *msgs[8];
     unsigned n;
 
     (void)ctx;
-    ctl_bus_ack(bus);
-    while ((n = ctl_bus_drain(bus, msgs, 8)) > 0) {
+    svc_bus_ack(bus);
+    while ((n = svc_bus_drain(bus, msgs, 8)) > 0) {
         for (unsigned i = 0; i < n; i++) {
             struct conn *c = &conns[msgs[i]->conn_id];
             pthread_mutex_lock(&conns_lock);
@@ -145,14 +145,14 @@ static void on_events(void *ctx)
                                   "requested", (json_int_t)c->max_push, "effective", 0);
             pthread_mutex_unlock(&conns_lock);
             ctl_server_reply(srv, msgs[i]->token, r);
-            ctl_msg_free(bus, msgs[i]);
+            svc_msg_free(bus, msgs[i]);
         }
     }
 }
 
 static void to_worker(struct ctl_call *call, enum fake_msg type, uint64_t id, uint32_t timeout_ms)
 {
-    struct ctl_msg *m = ctl_msg_alloc(bus);
+    struct svc_msg *m = svc_msg_alloc(bus);
     uint64_t token;
 
     if (m == NULL) {
@@ -161,14 +161,14 @@ static void to_worker(struct ctl_call *call, enum fake_msg type, uint64_t id, ui
     }
     token = ctl_call_defer(call, timeout_ms);
     if (token == 0) {
-        ctl_msg_free(bus, m);
+        svc_msg_free(bus, m);
         return;
     }
     m->type = type;
     m->conn_id = id;
     m->token = token;
-    if (ctl_bus_send(bus, 0, m) != 0) {
-        ctl_msg_free(bus, m);
+    if (svc_bus_send(bus, 0, m) != 0) {
+        svc_msg_free(bus, m);
         ctl_server_fail(srv, token, CTL_E_BUSY, "worker queue full");
     }
 }
@@ -289,15 +289,15 @@ static void h_shutdown(void *ctx, struct ctl_call *call)
     }
     /* fire and forget: the worker closes it later */
     {
-        struct ctl_msg *m = ctl_msg_alloc(bus);
+        struct svc_msg *m = svc_msg_alloc(bus);
         if (m == NULL) {
             ctl_call_fail(call, CTL_E_BUSY, "no free message");
             return;
         }
         m->type = MSG_SHUTDOWN;
         m->conn_id = id;
-        if (ctl_bus_send(bus, 0, m) != 0) {
-            ctl_msg_free(bus, m);
+        if (svc_bus_send(bus, 0, m) != 0) {
+            svc_msg_free(bus, m);
             ctl_call_fail(call, CTL_E_BUSY, "worker queue full");
             return;
         }
@@ -379,7 +379,7 @@ int main(int argc, char **argv)
     conf.path = argv[1];
     conf.pending_timeout_ms = 5000;
     srv = ctl_server_new(&conf, &err);
-    bus = ctl_bus_new(1, 64, 64, &err);
+    bus = svc_bus_new(1, 64, 64, &err);
     if (srv == NULL || bus == NULL) {
         fprintf(stderr, "fake_h3dpd: %s\n", strerror(-err));
         return 1;
@@ -393,11 +393,11 @@ int main(int argc, char **argv)
     ctl_server_register(srv, "wait", h_wait, NULL);
     ctl_server_register(srv, "stats", h_stats, NULL);
     ctl_server_register(srv, "quit", h_quit, NULL);
-    ctl_server_watch(srv, ctl_bus_eventfd(bus), on_events, NULL);
+    ctl_server_watch(srv, svc_bus_eventfd(bus), on_events, NULL);
     pthread_create(&worker, NULL, worker_main, NULL);
     while (!quit) {
         /* sleep only when the worker knows to wake us */
-        int timeout = ctl_bus_arm(bus) ? 200 : 0;
+        int timeout = svc_bus_arm(bus) ? 200 : 0;
         if (timeout == 0)
             on_events(NULL);
         ctl_server_poll(srv, timeout);
@@ -406,6 +406,6 @@ int main(int argc, char **argv)
     atomic_store(&stop_worker, true);
     pthread_join(worker, NULL);
     ctl_server_del(srv);
-    ctl_bus_del(bus);
+    svc_bus_del(bus);
     return 0;
 }

@@ -1,4 +1,4 @@
-/* Unit tests for ctl_msg: main <-> worker rings, the message pool and the wake-up
+/* Unit tests for svc_msg: main <-> worker rings, the message pool and the wake-up
  * protocol, single-threaded and with real worker threads. No EAL needed. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,11 +14,11 @@
 
 #include <cmocka.h>
 
-#include "ctl_msg.h"
+#include "svc_bus.h"
 
-static bool efd_readable(struct ctl_bus *bus)
+static bool efd_readable(struct svc_bus *bus)
 {
-    struct pollfd p = {.fd = ctl_bus_eventfd(bus), .events = POLLIN};
+    struct pollfd p = {.fd = svc_bus_eventfd(bus), .events = POLLIN};
     return poll(&p, 1, 0) == 1;
 }
 
@@ -27,42 +27,42 @@ static void test_create_errors(void **state)
     int err = 0;
 
     (void)state;
-    assert_null(ctl_bus_new(0, 8, 8, &err));
+    assert_null(svc_bus_new(0, 8, 8, &err));
     assert_int_equal(err, -EINVAL);
-    assert_null(ctl_bus_new(1, 6, 8, &err)); /* not a power of two */
+    assert_null(svc_bus_new(1, 6, 8, &err)); /* not a power of two */
     assert_int_equal(err, -EINVAL);
-    assert_null(ctl_bus_new(1, 8, 0, &err));
+    assert_null(svc_bus_new(1, 8, 0, &err));
     assert_int_equal(err, -EINVAL);
-    ctl_bus_del(NULL);
+    svc_bus_del(NULL);
 }
 
 static void test_roundtrip(void **state)
 {
-    struct ctl_msg *m, *got[4];
-    struct ctl_bus *bus;
+    struct svc_msg *m, *got[4];
+    struct svc_bus *bus;
     int err;
 
     (void)state;
-    bus = ctl_bus_new(2, 8, 16, &err);
+    bus = svc_bus_new(2, 8, 16, &err);
     assert_non_null(bus);
-    assert_int_equal(ctl_bus_workers(bus), 2);
-    assert_int_equal(ctl_bus_pool_free(bus), 16);
+    assert_int_equal(svc_bus_workers(bus), 2);
+    assert_int_equal(svc_bus_pool_free(bus), 16);
 
-    m = ctl_msg_alloc(bus);
+    m = svc_msg_alloc(bus);
     assert_non_null(m);
-    assert_int_equal(ctl_bus_pool_free(bus), 15);
+    assert_int_equal(svc_bus_pool_free(bus), 15);
     m->token = 0x1234;
     m->conn_id = 7;
     m->type = 3;
     memcpy(m->arg, "max_push=3", 11);
     m->len = 11;
-    assert_int_equal(ctl_bus_send(bus, 1, m), 0);
-    assert_int_equal(ctl_bus_send(bus, 2, m), -EINVAL);
+    assert_int_equal(svc_bus_send(bus, 1, m), 0);
+    assert_int_equal(svc_bus_send(bus, 2, m), -EINVAL);
 
     /* only worker 1 sees it */
-    assert_int_equal(ctl_bus_worker_poll(bus, 0, got, 4), 0);
-    assert_int_equal(ctl_bus_worker_poll(bus, 5, got, 4), 0);
-    assert_int_equal(ctl_bus_worker_poll(bus, 1, got, 4), 1);
+    assert_int_equal(svc_bus_worker_poll(bus, 0, got, 4), 0);
+    assert_int_equal(svc_bus_worker_poll(bus, 5, got, 4), 0);
+    assert_int_equal(svc_bus_worker_poll(bus, 1, got, 4), 1);
     assert_ptr_equal(got[0], m);
     assert_int_equal(got[0]->worker, 1);
     assert_int_equal(got[0]->token, 0x1234);
@@ -70,102 +70,102 @@ static void test_roundtrip(void **state)
 
     /* the worker answers with the same message */
     got[0]->status = -ENOENT;
-    assert_int_equal(ctl_bus_post(bus, got[0]), 0);
-    assert_int_equal(ctl_bus_drain(bus, got, 4), 1);
+    assert_int_equal(svc_bus_post(bus, got[0]), 0);
+    assert_int_equal(svc_bus_drain(bus, got, 4), 1);
     assert_int_equal(got[0]->status, -ENOENT);
     assert_int_equal(got[0]->conn_id, 7);
-    ctl_msg_free(bus, got[0]);
-    ctl_msg_free(bus, NULL);
-    assert_int_equal(ctl_bus_pool_free(bus), 16);
+    svc_msg_free(bus, got[0]);
+    svc_msg_free(bus, NULL);
+    assert_int_equal(svc_bus_pool_free(bus), 16);
     /* messages come back zeroed */
-    m = ctl_msg_alloc(bus);
+    m = svc_msg_alloc(bus);
     assert_int_equal(m->token, 0);
     assert_int_equal(m->len, 0);
-    ctl_msg_free(bus, m);
-    ctl_bus_del(bus);
+    svc_msg_free(bus, m);
+    svc_bus_del(bus);
 }
 
 static void test_pool_exhaustion(void **state)
 {
-    struct ctl_msg *m[8];
-    struct ctl_bus *bus;
+    struct svc_msg *m[8];
+    struct svc_bus *bus;
     int err;
 
     (void)state;
-    bus = ctl_bus_new(1, 16, 8, &err);
+    bus = svc_bus_new(1, 16, 8, &err);
     assert_non_null(bus);
     for (int i = 0; i < 8; i++) {
-        m[i] = ctl_msg_alloc(bus);
+        m[i] = svc_msg_alloc(bus);
         assert_non_null(m[i]);
     }
-    assert_null(ctl_msg_alloc(bus));
-    assert_int_equal(ctl_bus_pool_free(bus), 0);
-    ctl_msg_free(bus, m[3]);
-    m[3] = ctl_msg_alloc(bus);
+    assert_null(svc_msg_alloc(bus));
+    assert_int_equal(svc_bus_pool_free(bus), 0);
+    svc_msg_free(bus, m[3]);
+    m[3] = svc_msg_alloc(bus);
     assert_non_null(m[3]);
-    assert_null(ctl_msg_alloc(bus));
+    assert_null(svc_msg_alloc(bus));
     for (int i = 0; i < 8; i++)
-        ctl_msg_free(bus, m[i]);
-    assert_int_equal(ctl_bus_pool_free(bus), 8);
-    ctl_bus_del(bus);
+        svc_msg_free(bus, m[i]);
+    assert_int_equal(svc_bus_pool_free(bus), 8);
+    svc_bus_del(bus);
 }
 
 static void test_ring_full(void **state)
 {
-    struct ctl_msg *m[8], *got[8];
-    struct ctl_bus *bus;
+    struct svc_msg *m[8], *got[8];
+    struct svc_bus *bus;
     int err;
 
     (void)state;
-    bus = ctl_bus_new(1, 4, 8, &err); /* rings hold 3 */
+    bus = svc_bus_new(1, 4, 8, &err); /* rings hold 3 */
     assert_non_null(bus);
     for (int i = 0; i < 4; i++)
-        m[i] = ctl_msg_alloc(bus);
+        m[i] = svc_msg_alloc(bus);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(ctl_bus_send(bus, 0, m[i]), 0);
-    assert_int_equal(ctl_bus_send(bus, 0, m[3]), -ENOBUFS);
-    assert_int_equal(ctl_bus_worker_poll(bus, 0, got, 8), 3);
+        assert_int_equal(svc_bus_send(bus, 0, m[i]), 0);
+    assert_int_equal(svc_bus_send(bus, 0, m[3]), -ENOBUFS);
+    assert_int_equal(svc_bus_worker_poll(bus, 0, got, 8), 3);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(ctl_bus_post(bus, got[i]), 0);
-    assert_int_equal(ctl_bus_post(bus, m[3]), -ENOBUFS);
-    assert_int_equal(ctl_bus_drain(bus, got, 8), 3);
+        assert_int_equal(svc_bus_post(bus, got[i]), 0);
+    assert_int_equal(svc_bus_post(bus, m[3]), -ENOBUFS);
+    assert_int_equal(svc_bus_drain(bus, got, 8), 3);
     for (int i = 0; i < 3; i++)
         assert_ptr_equal(got[i], m[i]); /* FIFO */
     for (int i = 0; i < 4; i++)
-        ctl_msg_free(bus, m[i]);
-    ctl_bus_del(bus);
+        svc_msg_free(bus, m[i]);
+    svc_bus_del(bus);
 }
 
 static void test_wakeup_only_when_armed(void **state)
 {
-    struct ctl_msg *m[3], *got[4];
-    struct ctl_bus *bus;
+    struct svc_msg *m[3], *got[4];
+    struct svc_bus *bus;
     int err;
 
     (void)state;
-    bus = ctl_bus_new(1, 8, 8, &err);
+    bus = svc_bus_new(1, 8, 8, &err);
     for (int i = 0; i < 3; i++)
-        m[i] = ctl_msg_alloc(bus);
+        m[i] = svc_msg_alloc(bus);
     /* not armed: posting makes no syscall and no wake-up */
-    assert_int_equal(ctl_bus_post(bus, m[0]), 0);
+    assert_int_equal(svc_bus_post(bus, m[0]), 0);
     assert_false(efd_readable(bus));
-    assert_int_equal(ctl_bus_wakeups(bus), 0);
+    assert_int_equal(svc_bus_wakeups(bus), 0);
     /* arming with an event waiting says "do not sleep" */
-    assert_false(ctl_bus_arm(bus));
-    assert_int_equal(ctl_bus_drain(bus, got, 4), 1);
+    assert_false(svc_bus_arm(bus));
+    assert_int_equal(svc_bus_drain(bus, got, 4), 1);
     /* armed on an empty ring: the first post wakes, the second does not write again */
-    assert_true(ctl_bus_arm(bus));
-    assert_int_equal(ctl_bus_post(bus, m[1]), 0);
+    assert_true(svc_bus_arm(bus));
+    assert_int_equal(svc_bus_post(bus, m[1]), 0);
     assert_true(efd_readable(bus));
-    assert_int_equal(ctl_bus_post(bus, m[2]), 0);
-    assert_int_equal(ctl_bus_wakeups(bus), 1);
-    ctl_bus_ack(bus);
+    assert_int_equal(svc_bus_post(bus, m[2]), 0);
+    assert_int_equal(svc_bus_wakeups(bus), 1);
+    svc_bus_ack(bus);
     assert_false(efd_readable(bus));
-    ctl_bus_ack(bus); /* nothing to consume: harmless */
-    assert_int_equal(ctl_bus_drain(bus, got, 4), 2);
+    svc_bus_ack(bus); /* nothing to consume: harmless */
+    assert_int_equal(svc_bus_drain(bus, got, 4), 2);
     for (int i = 0; i < 3; i++)
-        ctl_msg_free(bus, m[i]);
-    ctl_bus_del(bus);
+        svc_msg_free(bus, m[i]);
+    svc_bus_del(bus);
 }
 
 /* ---- threads: 2 workers echo commands; the main thread sleeps in epoll between ---- */
@@ -174,7 +174,7 @@ static void test_wakeup_only_when_armed(void **state)
 #define N_CMDS    20000
 
 struct wctx {
-    struct ctl_bus *bus;
+    struct svc_bus *bus;
     unsigned id;
     atomic_bool *stop;
 };
@@ -182,14 +182,14 @@ struct wctx {
 static void *worker_main(void *arg)
 {
     struct wctx *w = arg;
-    struct ctl_msg *msgs[16];
+    struct svc_msg *msgs[16];
 
     while (!atomic_load(w->stop)) {
-        unsigned n = ctl_bus_worker_poll(w->bus, w->id, msgs, 16);
+        unsigned n = svc_bus_worker_poll(w->bus, w->id, msgs, 16);
         for (unsigned i = 0; i < n; i++) {
             msgs[i]->status = (int32_t)w->id;
             msgs[i]->conn_id = msgs[i]->token * 2;
-            while (ctl_bus_post(w->bus, msgs[i]) != 0)
+            while (svc_bus_post(w->bus, msgs[i]) != 0)
                 sched_yield();
         }
         if (n == 0)
@@ -200,7 +200,7 @@ static void *worker_main(void *arg)
 
 static void test_threads(void **state)
 {
-    struct ctl_bus *bus;
+    struct svc_bus *bus;
     pthread_t th[N_WORKERS];
     struct wctx w[N_WORKERS];
     atomic_bool stop = false;
@@ -210,45 +210,45 @@ static void test_threads(void **state)
     int ep, err;
 
     (void)state;
-    bus = ctl_bus_new(N_WORKERS, 64, 256, &err);
+    bus = svc_bus_new(N_WORKERS, 64, 256, &err);
     assert_non_null(bus);
     ep = epoll_create1(0);
-    assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, ctl_bus_eventfd(bus), &ev), 0);
+    assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, svc_bus_eventfd(bus), &ev), 0);
     for (unsigned i = 0; i < N_WORKERS; i++) {
         w[i] = (struct wctx){.bus = bus, .id = i, .stop = &stop};
         assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
     }
     while (received < N_CMDS) {
-        struct ctl_msg *got[32];
+        struct svc_msg *got[32];
         unsigned n;
         /* send as many as the pool and rings allow */
         while (sent < N_CMDS) {
-            struct ctl_msg *m = ctl_msg_alloc(bus);
+            struct svc_msg *m = svc_msg_alloc(bus);
             if (m == NULL)
                 break;
             m->token = sent + 1;
-            if (ctl_bus_send(bus, (unsigned)(sent % N_WORKERS), m) != 0) {
-                ctl_msg_free(bus, m);
+            if (svc_bus_send(bus, (unsigned)(sent % N_WORKERS), m) != 0) {
+                svc_msg_free(bus, m);
                 break;
             }
             expect += (sent + 1) * 2;
             sent++;
         }
-        n = ctl_bus_drain(bus, got, 32);
+        n = svc_bus_drain(bus, got, 32);
         for (unsigned i = 0; i < n; i++) {
             assert_int_equal(got[i]->conn_id, got[i]->token * 2);
             assert_int_equal(got[i]->status, (int32_t)((got[i]->token - 1) % N_WORKERS));
             sum += got[i]->conn_id;
-            ctl_msg_free(bus, got[i]);
+            svc_msg_free(bus, got[i]);
         }
         received += n;
-        if (n == 0 && (++arms, ctl_bus_arm(bus))) {
+        if (n == 0 && (++arms, svc_bus_arm(bus))) {
             struct epoll_event out;
             /* A wake-up must come while replies are outstanding; a timeout with events
              * waiting would be a lost wake-up. */
             if (epoll_wait(ep, &out, 1, 2000) == 0 && received < sent)
                 lost_wakeups++;
-            ctl_bus_ack(bus);
+            svc_bus_ack(bus);
         }
     }
     atomic_store(&stop, true);
@@ -259,10 +259,10 @@ static void test_threads(void **state)
     assert_int_equal(lost_wakeups, 0);
     /* at most one eventfd write per arming, however many events were posted (an arming
      * that found events waiting may still get one spurious, harmless write) */
-    assert_true(ctl_bus_wakeups(bus) <= arms);
-    assert_int_equal(ctl_bus_pool_free(bus), 256);
+    assert_true(svc_bus_wakeups(bus) <= arms);
+    assert_int_equal(svc_bus_pool_free(bus), 256);
     close(ep);
-    ctl_bus_del(bus);
+    svc_bus_del(bus);
 }
 
 int main(void)

@@ -1,5 +1,5 @@
-/* ctl_msg: main lcore <-> worker message rings (see ctl_msg.h for the wake-up protocol). */
-#include "ctl_msg.h"
+/* svc_bus.c: main thread <-> worker message rings (see svc_bus.h for the wake-up protocol). */
+#include "svc_bus.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -12,13 +12,13 @@
 #include <rte_common.h>
 #include <rte_ring.h>
 
-struct ctl_bus {
+struct svc_bus {
     unsigned n_workers;
     unsigned pool_size;
     int efd;
     atomic_int armed;
     atomic_uint_fast64_t wakeups;
-    struct ctl_msg *msgs;    /* the pool's storage */
+    struct svc_msg *msgs;    /* the pool's storage */
     struct rte_ring *free;   /* free messages: MP/MC */
     struct rte_ring *events; /* workers -> main: MP/SC */
     struct rte_ring **cmds;  /* main -> worker i: SP/SC */
@@ -40,7 +40,7 @@ static struct rte_ring *ring_make(const char *kind, unsigned i, unsigned count, 
         *err = -ENOMEM;
         return NULL;
     }
-    snprintf(name, sizeof(name), "ctl_%s%u", kind, i);
+    snprintf(name, sizeof(name), "svc_%s%u", kind, i);
     *err = rte_ring_init(r, name, count, flags);
     if (*err != 0) {
         free(r);
@@ -54,9 +54,9 @@ static bool pow2(unsigned n)
     return n >= 2 && (n & (n - 1)) == 0;
 }
 
-struct ctl_bus *ctl_bus_new(unsigned n_workers, unsigned ring_size, unsigned pool_size, int *err)
+struct svc_bus *svc_bus_new(unsigned n_workers, unsigned ring_size, unsigned pool_size, int *err)
 {
-    struct ctl_bus *bus;
+    struct svc_bus *bus;
     unsigned free_cap;
 
     *err = -EINVAL;
@@ -72,7 +72,7 @@ struct ctl_bus *ctl_bus_new(unsigned n_workers, unsigned ring_size, unsigned poo
     bus->efd = -1;
     bus->n_workers = n_workers;
     bus->pool_size = pool_size;
-    bus->msgs = aligned_alloc(RTE_CACHE_LINE_SIZE, sizeof(struct ctl_msg) * pool_size);
+    bus->msgs = aligned_alloc(RTE_CACHE_LINE_SIZE, sizeof(struct svc_msg) * pool_size);
     bus->cmds = calloc(n_workers, sizeof(*bus->cmds));
     if (bus->msgs == NULL || bus->cmds == NULL)
         goto fail;
@@ -88,7 +88,7 @@ struct ctl_bus *ctl_bus_new(unsigned n_workers, unsigned ring_size, unsigned poo
             goto fail;
     }
     for (unsigned i = 0; i < pool_size; i++) {
-        struct ctl_msg *m = &bus->msgs[i];
+        struct svc_msg *m = &bus->msgs[i];
         rte_ring_enqueue(bus->free, m);
     }
     bus->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -101,11 +101,11 @@ struct ctl_bus *ctl_bus_new(unsigned n_workers, unsigned ring_size, unsigned poo
     *err = 0;
     return bus;
 fail:
-    ctl_bus_del(bus);
+    svc_bus_del(bus);
     return NULL;
 }
 
-void ctl_bus_del(struct ctl_bus *bus)
+void svc_bus_del(struct svc_bus *bus)
 {
     if (bus == NULL)
         return;
@@ -120,23 +120,23 @@ void ctl_bus_del(struct ctl_bus *bus)
     free(bus);
 }
 
-struct ctl_msg *ctl_msg_alloc(struct ctl_bus *bus)
+struct svc_msg *svc_msg_alloc(struct svc_bus *bus)
 {
     void *m;
 
     if (rte_ring_dequeue(bus->free, &m) != 0)
         return NULL;
-    memset(m, 0, sizeof(struct ctl_msg));
+    memset(m, 0, sizeof(struct svc_msg));
     return m;
 }
 
-void ctl_msg_free(struct ctl_bus *bus, struct ctl_msg *msg)
+void svc_msg_free(struct svc_bus *bus, struct svc_msg *msg)
 {
     if (msg != NULL)
         rte_ring_enqueue(bus->free, msg); /* cannot fail: the ring holds the whole pool */
 }
 
-int ctl_bus_send(struct ctl_bus *bus, unsigned worker, struct ctl_msg *msg)
+int svc_bus_send(struct svc_bus *bus, unsigned worker, struct svc_msg *msg)
 {
     if (worker >= bus->n_workers)
         return -EINVAL;
@@ -144,7 +144,7 @@ int ctl_bus_send(struct ctl_bus *bus, unsigned worker, struct ctl_msg *msg)
     return rte_ring_sp_enqueue(bus->cmds[worker], msg) == 0 ? 0 : -ENOBUFS;
 }
 
-unsigned ctl_bus_worker_poll(struct ctl_bus *bus, unsigned worker, struct ctl_msg **msgs,
+unsigned svc_bus_worker_poll(struct svc_bus *bus, unsigned worker, struct svc_msg **msgs,
                              unsigned max)
 {
     if (worker >= bus->n_workers)
@@ -152,11 +152,11 @@ unsigned ctl_bus_worker_poll(struct ctl_bus *bus, unsigned worker, struct ctl_ms
     return rte_ring_sc_dequeue_burst(bus->cmds[worker], (void **)msgs, max, NULL);
 }
 
-int ctl_bus_post(struct ctl_bus *bus, struct ctl_msg *msg)
+int svc_bus_post(struct svc_bus *bus, struct svc_msg *msg)
 {
     if (rte_ring_mp_enqueue(bus->events, msg) != 0)
         return -ENOBUFS;
-    /* seq_cst exchange after the enqueue pairs with the store + re-check in ctl_bus_arm. */
+    /* seq_cst exchange after the enqueue pairs with the store + re-check in svc_bus_arm. */
     if (atomic_exchange(&bus->armed, 0) != 0) {
         uint64_t one = 1;
         atomic_fetch_add_explicit(&bus->wakeups, 1, memory_order_relaxed);
@@ -167,12 +167,12 @@ int ctl_bus_post(struct ctl_bus *bus, struct ctl_msg *msg)
     return 0;
 }
 
-unsigned ctl_bus_drain(struct ctl_bus *bus, struct ctl_msg **msgs, unsigned max)
+unsigned svc_bus_drain(struct svc_bus *bus, struct svc_msg **msgs, unsigned max)
 {
     return rte_ring_sc_dequeue_burst(bus->events, (void **)msgs, max, NULL);
 }
 
-bool ctl_bus_arm(struct ctl_bus *bus)
+bool svc_bus_arm(struct svc_bus *bus)
 {
     atomic_store(&bus->armed, 1);
     if (!rte_ring_empty(bus->events)) {
@@ -182,7 +182,7 @@ bool ctl_bus_arm(struct ctl_bus *bus)
     return true;
 }
 
-void ctl_bus_ack(struct ctl_bus *bus)
+void svc_bus_ack(struct svc_bus *bus)
 {
     uint64_t v;
 
@@ -190,22 +190,22 @@ void ctl_bus_ack(struct ctl_bus *bus)
         return; /* EAGAIN: already consumed */
 }
 
-int ctl_bus_eventfd(const struct ctl_bus *bus)
+int svc_bus_eventfd(const struct svc_bus *bus)
 {
     return bus->efd;
 }
 
-unsigned ctl_bus_workers(const struct ctl_bus *bus)
+unsigned svc_bus_workers(const struct svc_bus *bus)
 {
     return bus->n_workers;
 }
 
-unsigned ctl_bus_pool_free(const struct ctl_bus *bus)
+unsigned svc_bus_pool_free(const struct svc_bus *bus)
 {
     return rte_ring_count(bus->free);
 }
 
-uint64_t ctl_bus_wakeups(const struct ctl_bus *bus)
+uint64_t svc_bus_wakeups(const struct svc_bus *bus)
 {
     return atomic_load_explicit(&bus->wakeups, memory_order_relaxed);
 }
