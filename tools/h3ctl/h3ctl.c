@@ -234,6 +234,7 @@ static int set_value(const struct ctl_cmd_schema *cmd, const struct ctl_field *f
             break;
         }
         /* fall through */
+    case CTL_F_SERVER_URL:
     case CTL_F_URL:
     case CTL_F_ENUM:
         v = json_string(val);
