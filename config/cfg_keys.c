@@ -668,7 +668,7 @@ const struct cfg_key cfg_keys[] = {
     SZ("h3", "initial_max_stream_data", h3.initial_max_stream_data, 1024, UINT64_C(1) << 40),
 
     S("upload", "url", upload.url_str, parse_url, 0),
-    U("upload", "connections", upload.connections, 1, 1024),
+    U("upload", "connections", upload.connections, 1, 64), /* UP_MAX_CONNS */
     U("upload", "streams", upload.streams, 1, 100000),
     SZ("upload", "batch_bytes", upload.batch_bytes, 1024, 64u << 20),
     U("upload", "linger_ms", upload.linger_ms, 0, 60000),
@@ -680,7 +680,7 @@ const struct cfg_key cfg_keys[] = {
     U("upload", "ingest_queue", upload.ingest_queue, 1, 16u << 20),
     S("upload", "content_type", upload.content_type, parse_content_type, CFG_K_NONEMPTY),
     E("upload", "compress", upload.compress, compress_names, parse_compress),
-    SZ("upload", "generator_record_bytes", upload.generator_record_bytes, 1, 16u << 20),
+    SZ("upload", "generator_record_bytes", upload.generator_record_bytes, 1, 1u << 20),
     U("upload", "generator_rate", upload.generator_rate, 0, 100000000),
 };
 

@@ -30,10 +30,9 @@ RTE_LOG_REGISTER_DEFAULT(ctl_server_logtype, NOTICE);
 #define LISTEN_BACKLOG      16
 #define EPOLL_BATCH         32
 #define READS_PER_EVENT     4 /* fairness: bound the work one busy client gets per step */
-#define MAX_WATCH           8
 #define MAX_PEER_GROUPS     64
 
-enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT, TAG_WATCH };
+enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT };
 #define TAG(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 struct client {
@@ -60,12 +59,6 @@ struct pending {
     uint64_t deadline_ns;
 };
 
-struct watch {
-    int fd;
-    void (*cb)(void *ctx);
-    void *ctx;
-};
-
 struct handler {
     ctl_handler_fn *fn;
     void *ctx;
@@ -82,8 +75,7 @@ struct ctl_server {
     struct pending *pending;
     unsigned npending;
     uint32_t seq;
-    struct watch watches[MAX_WATCH];
-    unsigned nwatch;
+    uint64_t now; /* the time given to the current (or last) ctl_server_poll */
     struct handler handlers[CTL_CMD_COUNT];
     struct ctl_server_stats st;
 };
@@ -94,14 +86,6 @@ struct ctl_call {
     const struct ctl_request *req;
     bool answered;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void ctl_server_conf_defaults(struct ctl_server_conf *conf)
 {
@@ -463,7 +447,7 @@ uint64_t ctl_call_defer(struct ctl_call *call, uint32_t timeout_ms)
     p->id = json_incref(call->req->id);
     if (timeout_ms == 0)
         timeout_ms = srv->conf.pending_timeout_ms;
-    p->deadline_ns = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    p->deadline_ns = srv->now + (uint64_t)timeout_ms * 1000000ull;
     c->pending++;
     srv->npending++;
     return TAG(p->seq, i);
@@ -820,38 +804,36 @@ int ctl_server_fd(const struct ctl_server *srv)
     return srv->ep;
 }
 
-int ctl_server_watch(struct ctl_server *srv, int fd, void (*cb)(void *ctx), void *ctx)
+int ctl_server_timeout_ms(const struct ctl_server *srv, uint64_t now)
 {
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG(TAG_WATCH, srv->nwatch)};
+    uint64_t deadline = nearest_deadline(srv);
 
-    if (srv->nwatch >= MAX_WATCH)
-        return -ENOSPC;
-    if (epoll_ctl(srv->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
-        return -errno;
-    srv->watches[srv->nwatch++] = (struct watch){.fd = fd, .cb = cb, .ctx = ctx};
-    return 0;
+    if (deadline == UINT64_MAX)
+        return -1;
+    if (deadline <= now)
+        return 0;
+    deadline = (deadline - now + 999999) / 1000000;
+    return deadline > INT32_MAX ? INT32_MAX : (int)deadline;
 }
 
-int ctl_server_poll(struct ctl_server *srv, int timeout_ms)
+uint64_t ctl_server_now(const struct ctl_server *srv)
+{
+    return srv->now;
+}
+
+int ctl_server_poll(struct ctl_server *srv, uint64_t now)
 {
     struct epoll_event evs[EPOLL_BATCH];
-    uint64_t now = now_ns(), deadline = nearest_deadline(srv);
     int n;
 
-    if (deadline != UINT64_MAX && timeout_ms != 0) {
-        uint64_t wait_ms = deadline > now ? (deadline - now + 999999) / 1000000 : 0;
-        if (timeout_ms < 0 || wait_ms < (uint64_t)timeout_ms)
-            timeout_ms = (int)(wait_ms > INT32_MAX ? INT32_MAX : wait_ms);
-    }
-    n = epoll_wait(srv->ep, evs, EPOLL_BATCH, timeout_ms);
+    srv->now = now;
+    n = epoll_wait(srv->ep, evs, EPOLL_BATCH, 0);
     if (n < 0)
         n = errno == EINTR ? 0 : -errno;
     for (int i = 0; i < n; i++) {
         uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32), idx = (uint32_t)evs[i].data.u64;
         if (kind == TAG_LISTEN) {
             accept_clients(srv);
-        } else if (kind == TAG_WATCH) {
-            srv->watches[idx].cb(srv->watches[idx].ctx);
         } else if (kind == TAG_CLIENT && srv->clients[idx].fd >= 0) {
             if (srv->clients[idx].eof && (evs[i].events & (EPOLLHUP | EPOLLERR))) {
                 close_client(srv, idx, "peer gone");
@@ -865,7 +847,7 @@ int ctl_server_poll(struct ctl_server *srv, int timeout_ms)
         }
     }
     if (srv->npending > 0)
-        expire_pending(srv, now_ns());
+        expire_pending(srv, now);
     return n;
 }
 

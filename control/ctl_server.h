@@ -1,9 +1,10 @@
 /* ctl_server: the control socket — accept, authenticate, frame, dispatch, reply.
  *
- * Single-threaded and non-blocking, made to be embedded in the main lcore's loop: call
- * ctl_server_poll() with a timeout of 0 between slow-path work, or poll ctl_server_fd()
- * yourself. It never blocks: a client that does not read its replies is dropped once its
- * output buffer is full; a client that vanishes is cleaned up.
+ * A socket server only, single-threaded and non-blocking: the daemon's event loop watches
+ * ctl_server_fd() and calls ctl_server_poll() with the loop's time when it is readable
+ * (or at the deadline ctl_server_timeout_ms() gives). It never blocks and never reads a
+ * clock: a client that does not read its replies is dropped once its output buffer is
+ * full; a client that vanishes is cleaned up.
  *
  * Handlers are registered per command name. A handler answers at once (ctl_call_reply /
  * ctl_call_fail) or defers (ctl_call_defer) and answers later through the returned token
@@ -88,19 +89,21 @@ int ctl_server_register(struct ctl_server *srv, const char *name, ctl_handler_fn
  * (refused: an E_PERM line was sent), -EBUSY (client limit: E_BUSY sent) or -errno. */
 int ctl_server_adopt(struct ctl_server *srv, int fd);
 
-/* The epoll fd covering the listening socket, all clients and watched fds: readable when
+/* The epoll fd covering the listening socket and all clients: readable when
  * ctl_server_poll() has work. */
 int ctl_server_fd(const struct ctl_server *srv);
 
-/* Watches |fd| for readability in the server's epoll; |cb|(|ctx|) runs from
- * ctl_server_poll() when it is readable (e.g. the worker event ring's eventfd).
- * Returns 0, -ENOSPC (too many watched fds) or -errno from epoll_ctl. */
-int ctl_server_watch(struct ctl_server *srv, int fd, void (*cb)(void *ctx), void *ctx);
+/* Runs one step at |now| (monotonic ns, the caller's loop time) without waiting: accepts,
+ * reads and answers what is ready, expires deadlines. Returns the number of events handled
+ * (>= 0) or -errno from epoll_wait (-EINTR is returned as 0). */
+int ctl_server_poll(struct ctl_server *srv, uint64_t now);
 
-/* Runs one step: waits up to |timeout_ms| (0 = do not wait, -1 = until something happens
- * or the nearest request deadline) for events, handles them, expires deadlines. Returns
- * the number of events handled (>= 0) or -errno from epoll_wait (-EINTR is returned as 0). */
-int ctl_server_poll(struct ctl_server *srv, int timeout_ms);
+/* Milliseconds from |now| to the nearest deadline of a deferred request (0: due), or -1
+ * when none is pending: the longest the caller's loop may sleep. */
+int ctl_server_timeout_ms(const struct ctl_server *srv, uint64_t now);
+
+/* The time given to the current (in a handler) or last ctl_server_poll. */
+uint64_t ctl_server_now(const struct ctl_server *srv);
 
 /* Answers the deferred request |token| with |result| (reference stolen; NULL = {}).
  * Returns 0, -ENOENT (unknown or expired token: dropped) or -ENOTCONN (the client has

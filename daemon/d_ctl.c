@@ -663,13 +663,8 @@ json_t *d_ctl_stats_json(struct d_ctl *d)
                           "lcores", lc, "conns", "active", (json_int_t)svc_conns_active(d->svc),
                           "known", (json_int_t)known, "control",
                           ctl_server_stats_json(d->srv));
-    if (r && d->up) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        json_object_set_new(r, "upload",
-                            up_stats_json(d->up, (uint64_t)ts.tv_sec * 1000000000ull +
-                                                     (uint64_t)ts.tv_nsec));
-    }
+    if (r && d->up)
+        json_object_set_new(r, "upload", up_stats_json(d->up, ctl_server_now(d->srv)));
     if (r && d->dp) {
         struct rte_eth_stats es;
         uint16_t port;

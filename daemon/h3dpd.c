@@ -35,9 +35,10 @@
 #include "cfg.h"
 #include "ctl_server.h"
 #include "d_ctl.h"
+#include "d_loop.h"
 #include "d_telemetry.h"
+#include "d_upload.h"
 #include "dp.h"
-#include "kio.h"
 #include "mono.h"
 #include "svc.h"
 #include "upload.h"
@@ -88,33 +89,80 @@ static void on_signal(int sig)
 struct daemon {
     const struct cfg *cfg;
     struct dp *dp;
+    struct d_loop *loop;  /* control socket, service events, upload source fds */
     struct svc *svc;
     struct ctl_server *srv;
     struct d_ctl *ctl;
-    struct up *up;        /* the upload engine (its target may come later) */
+    struct d_upload upload; /* the upload engine (its target may come later) */
     bool quitting, conns_shut;
     uint64_t quit_deadline, upload_deadline;
     bool done;
 };
 
+static void on_control(void *ctx, int fd, uint64_t now)
+{
+    struct daemon *D = ctx;
+    (void)fd;
+    ctl_server_poll(D->srv, now);
+}
+
+static void on_service(void *ctx, int fd, uint64_t now)
+{
+    struct daemon *D = ctx;
+    (void)fd;
+    svc_poll(D->svc, now);
+}
+
+static void on_upload(void *ctx, int fd, uint64_t now)
+{
+    struct daemon *D = ctx;
+    (void)now;
+    up_readable(D->upload.up, fd);
+}
+
+/* The event loop and what it watches: the control socket, the service's eventfd (kernel
+ * mode: DPDK mode polls the service every iteration anyway), the upload engine's fds. */
+static int loop_open(struct daemon *D)
+{
+    int fds[4], err = 0;
+    unsigned n;
+
+    D->loop = d_loop_new(&err);
+    if (!D->loop ||
+        (err = d_loop_watch(D->loop, ctl_server_fd(D->srv), on_control, D)) < 0 ||
+        (err = d_loop_watch(D->loop, svc_eventfd(D->svc), on_service, D)) < 0) {
+        fprintf(stderr, "h3dpd: event loop: %s\n", strerror(-err));
+        return -1;
+    }
+    n = up_fds(D->upload.up, fds, 4);
+    for (unsigned i = 0; i < n; i++)
+        if ((err = d_loop_watch(D->loop, fds[i], on_upload, D)) < 0) {
+            fprintf(stderr, "h3dpd: event loop: %s\n", strerror(-err));
+            return -1;
+        }
+    return 0;
+}
+
 /* The upload engine from [upload]; without [upload] url it waits for `upload target`. */
 static int upload_open(struct daemon *D)
 {
+    struct up_conf uc;
+    char why[512] = "";
     int err = 0;
 
-    D->up = up_new(D->cfg, D->svc, &err);
-    if (!D->up) {
-        fprintf(stderr, "h3dpd: upload engine: %s\n",
-                err == -EINVAL ? "[upload] url must name the collector by its IPv4 address"
-                               : strerror(-err));
+    d_upload_conf(D->cfg, &uc);
+    D->upload.cfg = D->cfg;
+    D->upload.up = up_new(&uc, D->svc, &err, why, sizeof(why));
+    if (!D->upload.up) {
+        fprintf(stderr, "h3dpd: upload engine: %s\n", why[0] ? why : strerror(-err));
         return -1;
     }
-    if (up_attach(D->up, D->srv) < 0) {
+    if (d_upload_register(&D->upload, D->srv) < 0) {
         fprintf(stderr, "h3dpd: upload engine: cannot register its command\n");
         return -1;
     }
-    d_ctl_set_upload(D->ctl, D->up);
-    d_telemetry_set_upload(D->up);
+    d_ctl_set_upload(D->ctl, D->upload.up);
+    d_telemetry_set_upload(D->upload.up);
     return 0;
 }
 
@@ -124,16 +172,16 @@ static int upload_open(struct daemon *D)
 static void check_quit(struct daemon *D, uint64_t now)
 {
     uint64_t t = (uint64_t)D->cfg->h3.shutdown_timeout_ms * 1000000ull;
+    struct up *up = D->upload.up;
 
     if (!D->quitting && (atomic_load(&g_quit) || d_ctl_quit_requested(D->ctl))) {
         D->quitting = true;
         D->upload_deadline = now + (t ? t : 30000000000ull);
         D->quit_deadline = D->upload_deadline + (t ? t : 30000000000ull) + H3DPD_QUIT_GRACE_NS;
-        if (D->up)
-            up_stop(D->up, D->upload_deadline);
+        if (up)
+            up_stop(up, D->upload_deadline);
     }
-    if (D->quitting && !D->conns_shut &&
-        (!D->up || up_done(D->up) || now >= D->upload_deadline)) {
+    if (D->quitting && !D->conns_shut && (!up || up_done(up) || now >= D->upload_deadline)) {
         D->conns_shut = true;
         printf("h3dpd: shutting down %u connection(s) gracefully\n", svc_conns_active(D->svc));
         svc_shutdown_all(D->svc, t);
@@ -148,43 +196,56 @@ static void check_quit(struct daemon *D, uint64_t now)
     }
 }
 
-/* DPDK mode: runs on the main lcore from dp_main_loop, between slow-path work. */
+/* One iteration of the main loop at |now| (read once by the caller after its wait): the
+ * ready fds, the service's events, the upload engine, telemetry, the exit. */
+static unsigned daemon_step(struct daemon *D, uint64_t now)
+{
+    unsigned work;
+
+    d_loop_dispatch(D->loop, now);
+    work = svc_poll(D->svc, now);
+    if (D->upload.up)
+        work += up_poll(D->upload.up, now);
+    d_telemetry_refresh(now);
+    check_quit(D, now);
+    return work;
+}
+
+/* DPDK mode: runs on the main lcore from dp_main_loop, between slow-path work, with the
+ * loop's time (TSC-derived ns). */
 static unsigned main_hook(void *arg, uint64_t now_ns)
 {
     struct daemon *D = arg;
-    int n = ctl_server_poll(D->srv, 0);
-    unsigned work = (n > 0 ? (unsigned)n : 0) + svc_poll(D->svc, now_ns);
+    int n = d_loop_wait(D->loop, 0);
+    unsigned work = (n > 0 ? (unsigned)n : 0) + daemon_step(D, now_ns);
 
-    if (D->up)
-        work += up_poll(D->up, mono_ns());
-    d_telemetry_refresh(now_ns);
-    check_quit(D, mono_ns());
     if (D->done)
         dp_request_stop(D->dp);
     return work;
 }
 
-static void on_svc_event(void *arg)
-{
-    struct daemon *D = arg;
-    svc_poll(D->svc, 0);
-}
-
-/* Kernel mode: the main thread sleeps in the control server's epoll, which also watches
- * the service's eventfd. */
+/* Kernel mode: the main thread sleeps in the event loop until an fd is readable, a timer of
+ * the upload engine or a deferred control request is due, or at most H3DPD_IDLE_MS. */
 static void kernel_loop(struct daemon *D)
 {
+    uint64_t now = mono_ns();
+    unsigned work = 0;
+
     while (!D->done) {
-        unsigned work = svc_poll(D->svc, 0);
-        if (D->up)
-            work += up_poll(D->up, mono_ns());
-        /* The upload engine has timers (linger, retries, rate): wake up often while it works. */
-        int ut = D->up ? up_poll_timeout_ms(D->up) : -1;
-        int timeout = !svc_arm(D->svc) || work ? 0 : ut >= 0 && ut < H3DPD_IDLE_MS ? ut : H3DPD_IDLE_MS;
+        int ut = D->upload.up ? up_poll_timeout_ms(D->upload.up) : -1;
+        int ct = ctl_server_timeout_ms(D->srv, now);
+        int timeout = H3DPD_IDLE_MS;
+        if (ut >= 0 && ut < timeout)
+            timeout = ut;
+        if (ct >= 0 && ct < timeout)
+            timeout = ct;
+        if (work || !svc_arm(D->svc))
+            timeout = 0;
         if (atomic_load(&g_quit) || D->quitting)
             timeout = timeout ? 20 : 0;
-        ctl_server_poll(D->srv, timeout);
-        check_quit(D, mono_ns());
+        d_loop_wait(D->loop, timeout);
+        now = mono_ns();
+        work = daemon_step(D, now);
     }
 }
 
@@ -333,37 +394,61 @@ static void block_signals(bool block)
     pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
+/* Everything above the dataplane, in both modes: the control socket, the connection
+ * service, the control handlers, the upload engine, the event loop. Returns 0, or -1 after
+ * saying why (what was opened is closed by daemon_close). */
+static int daemon_open(struct daemon *D, const struct svc_conf *sc, const char *port)
+{
+    int err = 0;
+
+    if (control_open(D->cfg, &D->srv) < 0)
+        return -1;
+    if (sc->io == SVC_IO_KERNEL)
+        block_signals(true); /* the worker threads inherit the mask */
+    D->svc = svc_new(sc, &err);
+    if (sc->io == SVC_IO_KERNEL)
+        block_signals(false);
+    if (!D->svc) {
+        fprintf(stderr, "h3dpd: connection service: %s\n", strerror(-err));
+        return -1;
+    }
+    D->ctl = d_ctl_new(D->cfg, D->svc, D->dp, D->srv, &err);
+    if (!D->ctl) {
+        fprintf(stderr, "h3dpd: control handlers: %s\n", strerror(-err));
+        return -1;
+    }
+    if (port && d_telemetry_init(D->svc, port) < 0)
+        D_LOG(WARNING, "DPDK telemetry commands not registered");
+    if (upload_open(D) < 0 || loop_open(D) < 0)
+        return -1;
+    return 0;
+}
+
+/* Closes what daemon_open opened, in reverse order (DPDK mode: after dp_stop). */
+static void daemon_close(struct daemon *D)
+{
+    d_loop_del(D->loop);
+    d_ctl_del(D->ctl);
+    svc_del(D->svc);
+    up_del(D->upload.up);
+    ctl_server_del(D->srv);
+}
+
 static int run_kernel(const struct cfg *c, const struct dp_conf *d)
 {
     struct daemon D = { .cfg = c };
     struct svc_conf sc;
-    int err = 0, status = EXIT_SUCCESS;
+    int status = EXIT_RUNTIME;
 
     svc_conf_from_cfg(c, d, &sc);
     sc.io = SVC_IO_KERNEL;
-    if (control_open(c, &D.srv) < 0)
-        return EXIT_RUNTIME;
-    block_signals(true);
-    D.svc = svc_new(&sc, &err);
-    block_signals(false);
-    if (!D.svc) {
-        fprintf(stderr, "h3dpd: connection service: %s\n", strerror(-err));
-        ctl_server_del(D.srv);
-        return EXIT_RUNTIME;
-    }
-    D.ctl = d_ctl_new(c, D.svc, NULL, D.srv, &err);
-    if (!D.ctl || ctl_server_watch(D.srv, svc_eventfd(D.svc), on_svc_event, &D) < 0 ||
-        upload_open(&D) < 0) {
-        fprintf(stderr, "h3dpd: control handlers: %s\n", strerror(-err));
-        status = EXIT_RUNTIME;
-    } else {
-        print_ready(c, d, NULL);
-        kernel_loop(&D);
-    }
-    d_ctl_del(D.ctl);
-    svc_del(D.svc);
-    up_del(D.up);
-    ctl_server_del(D.srv);
+    if (daemon_open(&D, &sc, NULL) < 0)
+        goto out;
+    print_ready(c, d, NULL);
+    kernel_loop(&D);
+    status = EXIT_SUCCESS;
+out:
+    daemon_close(&D);
     if (status == EXIT_SUCCESS)
         printf("h3dpd: stopped\n");
     return status;
@@ -375,8 +460,7 @@ static int run(const struct cfg *c, const char *prog)
     struct daemon D = { .cfg = c };
     struct svc_conf sc;
     struct dp_conf d;
-    struct dp *dp;
-    int argc, rc, err = 0, status = EXIT_SUCCESS;
+    int argc, rc, status = EXIT_RUNTIME;
 
     if (dp_conf_from_cfg(c, &d) < 0)
         return EXIT_CONFIG;
@@ -392,64 +476,40 @@ static int run(const struct cfg *c, const char *prog)
         fprintf(stderr, "h3dpd: EAL init failed: %s\n", rte_strerror(rte_errno));
         return EXIT_RUNTIME;
     }
-    dp = dp_new(&d);
-    if (dp == NULL) {
+    D.dp = dp_new(&d);
+    if (D.dp == NULL) {
         fprintf(stderr, "h3dpd: dataplane setup failed: %s (see the log above)\n",
                 rte_strerror(rte_errno));
-        rte_eal_cleanup();
-        return EXIT_RUNTIME;
+        goto out_eal;
     }
-    D.dp = dp;
     svc_conf_from_cfg(c, &d, &sc);
     sc.io = SVC_IO_DPDK;
-    sc.dp = dp;
-    if (control_open(c, &D.srv) < 0) {
-        dp_del(dp);
-        rte_eal_cleanup();
-        return EXIT_RUNTIME;
-    }
-    D.svc = svc_new(&sc, &err);
-    if (D.svc)
-        D.ctl = d_ctl_new(c, D.svc, dp, D.srv, &err);
-    if (!D.svc || !D.ctl) {
-        fprintf(stderr, "h3dpd: connection service: %s\n", strerror(-err));
-        svc_del(D.svc);
-        ctl_server_del(D.srv);
-        dp_del(dp);
-        rte_eal_cleanup();
-        return EXIT_RUNTIME;
-    }
-    if (d_telemetry_init(D.svc, d.device) < 0)
-        D_LOG(WARNING, "DPDK telemetry commands not registered");
-    if (upload_open(&D) < 0) {
-        d_ctl_del(D.ctl);
-        svc_del(D.svc);
-        ctl_server_del(D.srv);
-        dp_del(dp);
-        rte_eal_cleanup();
-        return EXIT_RUNTIME;
-    }
-    atomic_store(&g_dp, dp);
-    rc = dp_start(dp);
+    sc.dp = D.dp;
+    if (daemon_open(&D, &sc, d.device) < 0)
+        goto out_close;
+    atomic_store(&g_dp, D.dp);
+    rc = dp_start(D.dp);
     if (rc < 0) {
         fprintf(stderr, "h3dpd: dataplane start failed: %s\n", rte_strerror(-rc));
-        status = EXIT_RUNTIME;
-    } else {
-        print_ready(c, &d, dp);
-        D_LOG(INFO, "running; SIGINT/SIGTERM or `h3ctl quit` to stop, SIGUSR1 for counters");
-        dp_main_loop(dp, main_hook, &D);
-        D_LOG(INFO, "stopping");
+        goto out_stop;
     }
-    dp_stop(dp);
-    d_ctl_del(D.ctl);
-    svc_del(D.svc);
-    up_del(D.up);
-    ctl_server_del(D.srv);
-    printf("h3dpd: final counters\n");
-    dp_stats_print(dp, stdout);
-    fflush(stdout);
-    atomic_store(&g_dp, NULL);
-    dp_del(dp);
+    print_ready(c, &d, D.dp);
+    D_LOG(INFO, "running; SIGINT/SIGTERM or `h3ctl quit` to stop, SIGUSR1 for counters");
+    dp_main_loop(D.dp, main_hook, &D);
+    D_LOG(INFO, "stopping");
+    status = EXIT_SUCCESS;
+out_stop:
+    dp_stop(D.dp);
+out_close:
+    daemon_close(&D);
+    if (D.dp) {
+        printf("h3dpd: final counters\n");
+        dp_stats_print(D.dp, stdout);
+        fflush(stdout);
+        atomic_store(&g_dp, NULL);
+        dp_del(D.dp);
+    }
+out_eal:
     rte_eal_cleanup();
     if (status == EXIT_SUCCESS)
         printf("h3dpd: stopped\n");

@@ -2,16 +2,16 @@
  * over a pool of connections, at least once (docs/UPLOAD.md).
  *
  * Runs on the daemon's main thread and drives connections only through the connection
- * service (svc.h); every call is non-blocking. Sources:
+ * service (svc.h); every call is non-blocking and takes the caller's loop time |now|
+ * (monotonic ns). Sources (one file each behind struct up_source_ops, up_src.h):
  *   generator  records of a given size at a given rate (or as fast as the pool takes them),
  *              for the demo and benchmarks; bodies generated on the worker (zero copy)
- *   spool      [upload] spool_dir: each file one upload, removed only after a 2xx; what is
- *              left is resumed on restart (durable)
- *   ingest     [upload] ingest_socket: a SOCK_SEQPACKET socket, one record per message,
- *              batched by size or linger time; a bounded queue ([upload] ingest_queue
- *              records): when full the socket is not read, so producers' non-blocking sends
- *              fail with EAGAIN (told to retry, nothing dropped). At most once across a
- *              daemon crash: records in memory are lost with the process
+ *   spool      a directory: each file one upload, removed only after a 2xx; what is left
+ *              is resumed on restart (durable)
+ *   ingest     a Unix datagram socket, one record per datagram, batched by size or linger
+ *              time; a bounded queue: when full the socket is not read, so producers'
+ *              non-blocking sends fail with EAGAIN (told to retry, nothing dropped). At most
+ *              once across a daemon crash: records in memory are lost with the process
  *
  * Every record is accounted for: accepted = queued + in flight + acknowledged + failed;
  * retries are counted separately. 2xx acknowledges; 408, 429, 5xx, requests the server did
@@ -21,56 +21,101 @@
 #define H3DP_UPLOAD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
-struct cfg;
-struct ctl_server;
 struct svc;
 struct up;
 
+#define UP_MAX_CONNS      64        /* connections in the pool */
+#define UP_GEN_RECORD_MAX (1u << 20) /* largest generated record */
+
+enum up_compress { UP_COMPRESS_NONE = 0, UP_COMPRESS_ZSTD };
+
 /* Generator parameters (upload start). */
 struct up_gen {
-    uint32_t record_bytes;  /* 1..1 MiB */
+    uint32_t record_bytes;  /* 1..UP_GEN_RECORD_MAX */
     uint64_t rate;          /* records per second; 0 = as fast as the pool takes them */
     uint64_t duration_ms;   /* 0 = until stopped */
     uint64_t records;       /* 0 = no limit */
 };
 
-/* Creates the engine from [upload] (and [tls] for connections). Opens the spool directory
- * and the ingest socket when configured; connections are opened when there is work and a
- * target: [upload] url, or later `upload target|start --url` (until then spool files and
- * ingest records wait, bounded as usual). Returns NULL with *|err| (-EINVAL: [upload] url
- * is not https://IPv4[:PORT][/PATH], -errno of the socket/dir, -ENOMEM). */
-struct up *up_new(const struct cfg *cfg, struct svc *svc, int *err);
+/* The engine's parameters. The daemon fills them from [upload] and [tls] (the defaults
+ * live in the configuration, docs/CONFIG.md); every value is used as given. Strings are
+ * copied by up_new. */
+struct up_conf {
+    const char *url;            /* the collector, https://IPv4[:PORT][/PATH]; NULL or "":
+                                   none yet (up_target) */
+    const char *sni;            /* TLS name sent and verified instead of the URL's host;
+                                   NULL or "": the host */
+    unsigned connections;       /* 1..UP_MAX_CONNS */
+    unsigned streams;           /* requests in flight per connection, >= 1 */
+    uint32_t batch_bytes;       /* a batch is sent at this size ... */
+    uint32_t linger_ms;         /* ... or when its first record is this old */
+    uint32_t retry_initial_ms;  /* back-off: doubling from here ... */
+    uint32_t retry_max_ms;      /* ... up to here */
+    uint32_t retry_limit;       /* attempts before a batch fails; 0: no limit */
+    const char *spool_dir;      /* NULL or "": no spool */
+    const char *ingest_socket;  /* NULL or "": no ingest socket */
+    uint32_t ingest_queue;      /* records held before producers get EAGAIN, >= 1 */
+    const char *content_type;   /* of every request */
+    enum up_compress compress;
+    struct up_gen gen;          /* started by the first up_poll when gen.rate > 0 */
+};
 
-/* Registers the `upload` command (start|stop|status) and watches the ingest socket.
- * Returns 0 or a negative error. */
-int up_attach(struct up *u, struct ctl_server *srv);
+/* Creates the engine. Opens the spool directory and the ingest socket when configured;
+ * connections are opened when there is work and a target. Returns NULL with *|err|
+ * (-EINVAL with the reason in |why|: a bad value or URL; -errno of the socket or
+ * directory; -ENOMEM). */
+struct up *up_new(const struct up_conf *c, struct svc *svc, int *err, char *why, size_t whylen);
 
-/* Main loop step: sources, dispatch, retries, pool upkeep. Returns the work done. */
-unsigned up_poll(struct up *u, uint64_t now_ns);
+/* Frees everything (connections are left to the service's own shutdown). NULL is fine. */
+void up_del(struct up *u);
 
-/* How long the main loop may sleep before the next up_poll (the ingest socket wakes it
- * through its watch): 1 ms while there is work, the spool scan period with a spool
- * directory, else -1 (no timer). */
+/* Main loop step at |now|: sources, dispatch, retries, pool upkeep. Returns the work done. */
+unsigned up_poll(struct up *u, uint64_t now);
+
+/* How long the main loop may sleep before the next up_poll (readable fds wake it through
+ * up_fds): 1 ms while there is work, a source's own period (the spool scan), else -1. */
 int up_poll_timeout_ms(const struct up *u);
 
-/* Starts the generator (replacing a running one). Returns 0 or -EINVAL. */
-int up_gen_start(struct up *u, const struct up_gen *g, uint64_t now_ns);
+/* The fds the main loop must watch for readability (the ingest socket): fills |fds| (up to
+ * |max|), returns how many. */
+unsigned up_fds(const struct up *u, int *fds, unsigned max);
+
+/* |fd| (one of up_fds) became readable. */
+void up_readable(struct up *u, int fd);
+
+/* Points the engine at the collector |url| (https://IPv4[:PORT][/PATH]). Only while nothing
+ * is queued or in flight for the old one (nothing is sent twice to different collectors,
+ * or stranded); the pool's connections to the old one are shut down gracefully. Returns 0,
+ * -EINVAL (bad URL) or -EBUSY, with the reason in |why|. */
+int up_target(struct up *u, const char *url, char *why, size_t whylen);
+
+/* True once the engine has a collector. */
+bool up_has_target(const struct up *u);
+
+/* Resizes the pool: |connections| (1..UP_MAX_CONNS) and |streams| per connection (>= 1);
+ * 0 keeps a value. Returns 0 or -EINVAL. */
+int up_pool_size(struct up *u, unsigned connections, unsigned streams);
+
+/* Starts the generator (replacing a running one) at |now|. Returns 0 or -EINVAL (record
+ * size outside 1..UP_GEN_RECORD_MAX). */
+int up_gen_start(struct up *u, const struct up_gen *g, uint64_t now);
+
+/* Stops the generator; what it queued still goes out. */
+void up_gen_stop(struct up *u);
 
 /* Graceful stop: sources stop taking records; queued batches are still sent; in-flight
- * ones finish; |deadline_ns| (absolute, 0 = none) bounds the wait (spool files stay). */
-void up_stop(struct up *u, uint64_t deadline_ns);
+ * ones finish; |deadline| (absolute, 0 = none) bounds the wait (spool files stay). */
+void up_stop(struct up *u, uint64_t deadline);
 
 /* True when nothing is queued or in flight (after up_stop: the engine may be deleted). */
 bool up_done(const struct up *u);
 
-/* The counters (the `upload status` result). New reference. */
-json_t *up_stats_json(const struct up *u, uint64_t now_ns);
-
-/* Frees everything (connections are left to the service's own shutdown). NULL is fine. */
-void up_del(struct up *u);
+/* The counters (the `upload status` result) at |now|. New reference, NULL without memory. */
+json_t *up_stats_json(const struct up *u, uint64_t now);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl_server.h"
+#include "mono.h"
 
 struct tclient {
     int fd;
@@ -25,9 +26,21 @@ struct tclient {
 
 static inline uint64_t t_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return mono_ns() / 1000000;
+}
+
+/* Steps |srv| as the daemon's event loop does: waits up to |timeout_ms| (-1: no limit) for
+ * its fd, or until the nearest deadline of a deferred request, then polls it at the time
+ * after the wait. */
+static inline int t_step(struct ctl_server *srv, int timeout_ms)
+{
+    struct pollfd p = {.fd = ctl_server_fd(srv), .events = POLLIN};
+    int dl = ctl_server_timeout_ms(srv, mono_ns());
+
+    if (dl >= 0 && (timeout_ms < 0 || dl < timeout_ms))
+        timeout_ms = dl;
+    poll(&p, 1, timeout_ms);
+    return ctl_server_poll(srv, mono_ns());
 }
 
 static inline int t_connect(const char *path)
@@ -105,7 +118,7 @@ static inline int t_line(struct ctl_server *srv, struct tclient *c, char *out, s
         if (c->eof || t_now_ms() > end)
             return -1;
         if (srv != NULL)
-            ctl_server_poll(srv, 1);
+            t_step(srv, 1);
         else {
             struct pollfd p = {.fd = c->fd, .events = POLLIN};
             poll(&p, 1, 5);
@@ -124,7 +137,7 @@ static inline int t_wait_eof(struct ctl_server *srv, struct tclient *c, int ms)
         if (t_now_ms() > end)
             return -1;
         if (srv != NULL)
-            ctl_server_poll(srv, 1);
+            t_step(srv, 1);
     }
     return 0;
 }

@@ -6,6 +6,7 @@
  * usage: fake_h3dpd SOCKET   (exits after `quit`, or on SIGTERM)
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -393,16 +394,21 @@ int main(int argc, char **argv)
     ctl_server_register(srv, "wait", h_wait, NULL);
     ctl_server_register(srv, "stats", h_stats, NULL);
     ctl_server_register(srv, "quit", h_quit, NULL);
-    ctl_server_watch(srv, svc_bus_eventfd(bus), on_events, NULL);
     pthread_create(&worker, NULL, worker_main, NULL);
     while (!quit) {
-        /* sleep only when the worker knows to wake us */
-        int timeout = svc_bus_arm(bus) ? 200 : 0;
-        if (timeout == 0)
+        /* A loop like h3dpd's: sleep on the control socket and the bus's eventfd, only
+         * when the worker knows to wake us, never past a deferred request's deadline. */
+        struct pollfd p[2] = { { .fd = ctl_server_fd(srv), .events = POLLIN },
+                               { .fd = svc_bus_eventfd(bus), .events = POLLIN } };
+        int timeout = svc_bus_arm(bus) ? 200 : 0, dl = ctl_server_timeout_ms(srv, mono_ns());
+        if (dl >= 0 && dl < timeout)
+            timeout = dl;
+        poll(p, 2, timeout);
+        if (timeout == 0 || (p[1].revents & POLLIN))
             on_events(NULL);
-        ctl_server_poll(srv, timeout);
+        ctl_server_poll(srv, mono_ns());
     }
-    ctl_server_poll(srv, 0); /* flush the quit reply */
+    ctl_server_poll(srv, mono_ns()); /* flush the quit reply */
     atomic_store(&stop_worker, true);
     pthread_join(worker, NULL);
     ctl_server_del(srv);

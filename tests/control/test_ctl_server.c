@@ -1,6 +1,6 @@
 /* Unit tests for ctl_server: dispatch, async replies, limits and misbehaving clients, over
  * real Unix sockets in a temporary directory. The server runs in the test's thread: the
- * helpers step it with ctl_server_poll() while they wait for client data. */
+ * helpers step it with t_step() (as the daemon's loop does) while they wait for client data. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,7 +24,6 @@ struct fixture {
     uint64_t token; /* last deferred token */
     unsigned deferred;
     size_t big; /* size of the "stats" result string */
-    unsigned watch_hits;
 };
 
 /* ---- fake handlers ---- */
@@ -204,7 +203,7 @@ static void test_dispatch(void **state)
     }
     /* a request split over several writes */
     assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":12,"), 0);
-    ctl_server_poll(f->srv, 5);
+    t_step(f->srv, 5);
     roundtrip(f, c, "\"cmd\":\"list\"}\n", "\"id\":12", "\"ok\":true", NULL);
     client_del(c);
 }
@@ -239,7 +238,7 @@ static void test_async_reply(void **state)
     assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":5,\"cmd\":\"wait\",\"args\":{\"conn\":3}}\n"),
                      0);
     while (f->deferred < 2)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     assert_int_equal(ctl_server_fail(f->srv, f->token, CTL_E_CONN_CLOSED, "conn %d closed", 3), 0);
     assert_int_equal(t_line(f->srv, c, line, sizeof(line), 3000), 0);
     assert_non_null(strstr(line, "\"id\":5"));
@@ -280,14 +279,14 @@ static void test_async_timeout(void **state)
     assert_non_null(strstr(line, "E_TIMEOUT"));
     ctl_server_get_stats(f->srv, &st);
     assert_int_equal(st.timeouts, 2);
-    /* ctl_server_poll(-1) returns at a deadline even with no socket activity */
+    /* the loop sleeps until the nearest deadline (ctl_server_timeout_ms), no longer */
     assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":11,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
                      0);
     while (f->deferred < 3)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     t0 = t_now_ms();
     while (ctl_server_npending(f->srv) > 0 && t_now_ms() - t0 < 2000)
-        ctl_server_poll(f->srv, -1);
+        t_step(f->srv, -1);
     assert_int_equal(ctl_server_npending(f->srv), 0);
     client_del(c);
 }
@@ -302,11 +301,11 @@ static void test_async_client_gone(void **state)
     assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":1,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
                      0);
     while (f->deferred < 1)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     close(c->fd);
     c->fd = -1;
     while (ctl_server_nclients(f->srv) > 0)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     /* a new client may reuse the slot: the old token must not reach it */
     d = client_new(f);
     roundtrip(f, d, "{\"v\":1,\"id\":2,\"cmd\":\"list\"}\n", "\"id\":2", NULL);
@@ -342,7 +341,7 @@ static void test_pending_limits(void **state)
     assert_int_equal(t_send(d->fd, "{\"v\":1,\"id\":5,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
                      0);
     while (ctl_server_npending(f->srv) < 3)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     roundtrip(f, d, "{\"v\":1,\"id\":6,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n", "\"id\":6",
               "E_BUSY", NULL);
     /* answering one frees a slot */
@@ -367,9 +366,9 @@ static void test_half_close(void **state)
                      0);
     shutdown(c->fd, SHUT_WR);
     while (f->deferred < 1)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     for (int i = 0; i < 10; i++)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     assert_int_equal(ctl_server_nclients(f->srv), 1); /* kept for the pending reply */
     assert_int_equal(ctl_server_reply(f->srv, f->token, NULL), 0);
     assert_int_equal(t_line(f->srv, c, line, sizeof(line), 3000), 0);
@@ -426,7 +425,7 @@ static void test_client_limit(void **state)
     /* a slot freed is a slot available */
     client_del(c[0]);
     while (ctl_server_nclients(f->srv) > 2)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     c[0] = client_new(f);
     roundtrip(f, c[0], "{\"v\":1,\"id\":2,\"cmd\":\"list\"}\n", "\"ok\":true", NULL);
     for (int i = 0; i < 3; i++)
@@ -452,13 +451,13 @@ static void test_slow_client(void **state)
     for (int i = 0; i < 64; i++)
         strcat(req, "{\"v\":1,\"id\":1,\"cmd\":\"stats\"}\n");
     while (ctl_server_nclients(f->srv) < 2)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     t0 = t_now_ms();
     while (ctl_server_nclients(f->srv) == 2 && t_now_ms() - t0 < 5000) {
         /* best effort: never block the test on the slow client's full socket */
         if (send(slow->fd, req, strlen(req), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
             break;
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
         /* the other client is served all along */
         roundtrip(f, good, "{\"v\":1,\"id\":2,\"cmd\":\"show\",\"args\":{\"conn\":5}}\n",
                   "\"id\":2", "\"conn\":5", NULL);
@@ -482,13 +481,13 @@ static void test_vanish_mid_reply(void **state)
     c = client_new(f);
     assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":1,\"cmd\":\"stats\"}\n"), 0);
     while (ctl_server_nclients(f->srv) == 0)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     for (int i = 0; i < 20; i++)
-        ctl_server_poll(f->srv, 1); /* the reply is now partly sent, partly buffered */
+        t_step(f->srv, 1); /* the reply is now partly sent, partly buffered */
     close(c->fd);                   /* gone without reading */
     c->fd = -1;
     for (uint64_t t0 = t_now_ms(); ctl_server_nclients(f->srv) > 0 && t_now_ms() - t0 < 3000;)
-        ctl_server_poll(f->srv, 1);
+        t_step(f->srv, 1);
     assert_int_equal(ctl_server_nclients(f->srv), 0);
     f->big = 16;
     d = client_new(f);
@@ -602,7 +601,7 @@ static void test_peer_refused(void **state)
             _exit(ok ? 0 : 1);
         }
         for (uint64_t t0 = t_now_ms(); t_now_ms() - t0 < 5000;) {
-            ctl_server_poll(f->srv, 1);
+            t_step(f->srv, 1);
             if (waitpid(pid, &status, WNOHANG) == pid)
                 break;
         }
@@ -679,19 +678,11 @@ static void adopt_pair(struct fixture *f, int sv[2])
     (void)f;
 }
 
-static void watch_cb(void *ctx)
-{
-    struct fixture *f = ctx;
-
-    f->watch_hits++;
-}
-
-static void test_adopt_and_watch(void **state)
+static void test_adopt_and_deadlines(void **state)
 {
     struct fixture *f = *state;
     struct tclient c = {.fd = -1};
-    int sv[2], efd;
-    uint64_t one = 1, v;
+    int sv[2];
     char line[256];
 
     f->conf.path = NULL; /* no listening socket at all */
@@ -703,15 +694,23 @@ static void test_adopt_and_watch(void **state)
     assert_int_equal(t_line(f->srv, &c, line, sizeof(line), 3000), 0);
     assert_non_null(strstr(line, "\"conns\":[]"));
 
-    efd = eventfd(0, EFD_NONBLOCK);
-    assert_int_equal(ctl_server_watch(f->srv, efd, watch_cb, f), 0);
-    ctl_server_poll(f->srv, 0);
-    assert_int_equal(f->watch_hits, 0);
-    assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
-    ctl_server_poll(f->srv, 100);
-    assert_int_equal(f->watch_hits, 1);
-    assert_int_equal(read(efd, &v, sizeof(v)), sizeof(v));
-    close(efd);
+    /* The server reads no clock: a deferred request's deadline is counted from the time of
+     * the poll that deferred it, and only a poll at or past it expires the request. */
+    assert_int_equal(ctl_server_timeout_ms(f->srv, 0), -1);
+    assert_int_equal(t_send(c.fd, "{\"v\":1,\"id\":2,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"), 0);
+    while (ctl_server_npending(f->srv) == 0)
+        ctl_server_poll(f->srv, 1000000000ull);
+    assert_int_equal(ctl_server_now(f->srv), 1000000000ull);
+    assert_int_equal(ctl_server_timeout_ms(f->srv, 1000000000ull), (int)f->conf.pending_timeout_ms);
+    assert_int_equal(ctl_server_timeout_ms(f->srv, 1500000000ull),
+                     (int)f->conf.pending_timeout_ms - 500);
+    ctl_server_poll(f->srv, 1000000000ull + (uint64_t)f->conf.pending_timeout_ms * 1000000ull - 1);
+    assert_int_equal(ctl_server_npending(f->srv), 1);
+    ctl_server_poll(f->srv, 1000000000ull + (uint64_t)f->conf.pending_timeout_ms * 1000000ull);
+    assert_int_equal(ctl_server_npending(f->srv), 0);
+    assert_int_equal(ctl_server_timeout_ms(f->srv, 0), -1);
+    assert_int_equal(t_line(NULL, &c, line, sizeof(line), 3000), 0);
+    assert_non_null(strstr(line, "E_TIMEOUT"));
     close(c.fd);
     f->conf.path = f->path;
 }
@@ -733,7 +732,7 @@ int main(void)
         cmocka_unit_test(test_peer_check_policy),
         cmocka_unit_test_setup_teardown(test_peer_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_adopt_and_watch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_adopt_and_deadlines, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_up_kernel: the upload engine over the real connection service (kernel mode) against
- * the h3sink program on loopback: generator, spool directory, ingest socket; the engine's
- * counters checked against h3sink's. Args: H3SINK CERTS_DIR. */
+ * the h3sink program on loopback: generator, spool directory, ingest socket, targets,
+ * zstd and Retry-After; the engine's counters checked against h3sink's.
+ * Args: H3SINK CERTS_DIR. */
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -19,12 +20,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "cfg.h"
-#include "ctl_server.h"
-#include "kio.h"
 #include "mono.h"
 #include "sink_proc.h"
 #include "svc.h"
+#include "up_rig.h"
 #include "upload.h"
 
 static const char *sink_path, *certs;
@@ -50,119 +49,36 @@ static json_t *sink_stop(void)
     return final;
 }
 
-/* The daemon's pieces in one process: the connection service in kernel mode, the upload
- * engine and a control server with no listening socket (only the engine's ingest watch
- * and clients the test adopts). */
-struct rig {
-    struct svc *s;
-    struct up *u;
-    struct ctl_server *srv;
-};
-
-static void rig_open(struct rig *r, const struct cfg *c, unsigned workers)
-{
-    static char ca[512];
-    struct svc_conf sc;
-    struct ctl_server_conf cc;
-    int err = 0;
-
-    snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
-    svc_conf_defaults(&sc);
-    sc.io = SVC_IO_KERNEL;
-    sc.n_workers = workers;
-    for (unsigned i = 0; i < workers; i++)
-        sc.worker_lcores[i] = i + 1;
-    sc.ca_file = ca;
-    r->s = svc_new(&sc, &err);
-    assert_non_null(r->s);
-    r->u = up_new(c, r->s, &err);
-    assert_non_null(r->u);
-    ctl_server_conf_defaults(&cc);
-    r->srv = ctl_server_new(&cc, &err);
-    assert_non_null(r->srv);
-    assert_int_equal(up_attach(r->u, r->srv), 0);
-}
-
-static uint64_t jget(json_t *r, const char *a, const char *b)
-{
-    json_t *o = json_object_get(r, a);
-    return (uint64_t)json_integer_value(b ? json_object_get(o, b) : o);
-}
-
-/* The daemon's main loop, one turn: the control server (which watches the ingest socket
- * and tells the engine when it is readable), the service's events, the engine. */
-static void loop_once(struct ctl_server *srv, struct svc *s, struct up *u)
-{
-    ctl_server_poll(srv, 0);
-    svc_poll(s, 0);
-    up_poll(u, mono_ns());
-}
-
-/* The graceful end, as h3dpd's: the engine stops, the connections shut down, all freed. */
-static void rig_close(struct rig *r)
-{
-    uint64_t end;
-
-    up_stop(r->u, 0);
-    svc_shutdown_all(r->s, 1000000000ull);
-    end = mono_ns() + 5000000000ull;
-    while (svc_conns_active(r->s) && mono_ns() < end)
-        loop_once(r->srv, r->s, r->u);
-    up_del(r->u);
-    ctl_server_del(r->srv);
-    svc_del(r->s);
-}
-
-/* Runs the loop until the engine is idle with |want| records acknowledged. */
-static json_t *run_until_acked(struct ctl_server *srv, struct svc *s, struct up *u, uint64_t want,
-                               unsigned ms)
-{
-    uint64_t end = mono_ns() + (uint64_t)ms * 1000000ull;
-    json_t *st = NULL;
-    while (mono_ns() < end) {
-        loop_once(srv, s, u);
-        json_decref(st);
-        st = up_stats_json(u, mono_ns());
-        if (jget(st, "acked", "records") >= want && up_done(u))
-            break;
-        if (svc_arm(s)) {
-            struct pollfd p = { .fd = svc_eventfd(s), .events = POLLIN };
-            poll(&p, 1, 1);
-        }
-    }
-    return st;
-}
+#define jget up_rig_get
 
 static void test_sources(void **state)
 {
-    static struct cfg c;
-    char spool[96], sock[96];
+    struct up_conf c;
+    char spool[96], sock[96], url[64];
     (void)state;
 
     sink_start();
-    cfg_defaults(&c);
-    snprintf(c.upload.url_str, sizeof(c.upload.url_str), "https://127.0.0.1:%u/t", sink.port);
-    assert_int_equal(net_url_parse(c.upload.url_str, 0, &c.upload.url, NULL, 0), 0);
-    c.upload.connections = 2;
-    c.upload.streams = 8;
-    c.upload.batch_bytes = 16384;
-    c.upload.linger_ms = 20;
+    up_rig_conf(&c);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/t", sink.port);
+    c.url = url;
+    c.connections = 2;
+    c.streams = 8;
+    c.batch_bytes = 16384;
+    c.linger_ms = 20;
     snprintf(spool, sizeof(spool), "%s/spool", tmpdir);
     snprintf(sock, sizeof(sock), "%s/ingest.sock", tmpdir);
-    snprintf(c.upload.spool_dir, sizeof(c.upload.spool_dir), "%s", spool);
-    snprintf(c.upload.ingest_socket, sizeof(c.upload.ingest_socket), "%s", sock);
-    c.upload.ingest_queue = 100;
+    c.spool_dir = spool;
+    c.ingest_socket = sock;
+    c.ingest_queue = 100;
 
-    struct rig r;
-    rig_open(&r, &c, 2);
-    struct svc *s = r.s;
+    struct up_rig r;
+    up_rig_open(&r, &c, 2, certs);
     struct up *u = r.u;
-    struct ctl_server *srv = r.srv;
 
     /* Generator: 5000 records of 100 bytes, as fast as possible. */
     struct up_gen g = { .record_bytes = 100, .rate = 0, .records = 5000 };
     assert_int_equal(up_gen_start(u, &g, mono_ns()), 0);
-    json_t *st = run_until_acked(srv, s, u, 5000, 20000);
+    json_t *st = up_rig_run(&r, 5000, 20000);
     assert_int_equal(jget(st, "acked", "records"), 5000);
     assert_int_equal(jget(st, "acked", "bytes"), 500000);
     json_decref(st);
@@ -182,7 +98,7 @@ static void test_sources(void **state)
     char keep[256];
     snprintf(keep, sizeof(keep), "%s/partial.tmp", spool);
     fclose(fopen(keep, "w"));
-    st = run_until_acked(srv, s, u, 5020, 20000);
+    st = up_rig_run(&r, 5020, 20000);
     assert_int_equal(jget(st, "acked", "records"), 5020);
     for (int i = 0; i < 20; i++) {
         char dst[256];
@@ -207,12 +123,12 @@ static void test_sources(void **state)
         }
         assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
         again++;
-        loop_once(srv, s, u); /* the engine reads while below its bound */
+        up_rig_step(&r); /* the engine reads while below its bound */
     }
     close(fd);
     assert_int_equal(sent, 300);
     assert_true(again > 0);
-    st = run_until_acked(srv, s, u, 5320, 20000);
+    st = up_rig_run(&r, 5320, 20000);
     assert_int_equal(jget(st, "acked", "records"), 5320);
     assert_int_equal(jget(st, "accepted", "records"), 5320);
     assert_int_equal(jget(st, "failed", "records"), 0);
@@ -220,7 +136,7 @@ static void test_sources(void **state)
     uint64_t acked_bytes = jget(st, "acked", "bytes");
     json_decref(st);
 
-    rig_close(&r);
+    up_rig_close(&r);
     json_t *fin = sink_stop();
     assert_non_null(fin);
     assert_int_equal(jget(fin, "records", NULL), 5320);
@@ -233,128 +149,65 @@ static void test_sources(void **state)
     rmdir(spool);
 }
 
-/* Sends one control line through |fd| (a client the server adopted) and returns the reply,
- * running the loop meanwhile, as h3dpd would. */
-static json_t *command(int fd, struct ctl_server *srv, struct svc *s, struct up *u,
-                       const char *line)
-{
-    static char buf[16384];
-    static size_t have;
-    uint64_t end = mono_ns() + 5000000000ull;
-
-    assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-    while (mono_ns() < end) {
-        loop_once(srv, s, u);
-        ssize_t r = recv(fd, buf + have, sizeof(buf) - 1 - have, MSG_DONTWAIT);
-        if (r > 0)
-            have += (size_t)r;
-        char *nl = memchr(buf, '\n', have);
-        if (nl) {
-            *nl = '\0';
-            json_t *j = json_loads(buf, 0, NULL);
-            have -= (size_t)(nl + 1 - buf);
-            memmove(buf, nl + 1, have);
-            assert_non_null(j);
-            return j;
-        }
-    }
-    fail_msg("no reply to %s", line);
-    return NULL;
-}
-
-static void assert_error(json_t *rep, const char *code, const char *words)
-{
-    assert_false(json_is_true(json_object_get(rep, "ok")));
-    assert_string_equal(json_string_value(json_object_get(rep, "code")), code);
-    const char *msg = json_string_value(json_object_get(rep, "message"));
-    if (!msg || !strstr(msg, words))
-        fail_msg("message '%s' does not say '%s'", msg ? msg : "(none)", words);
-    json_decref(rep);
-}
-
-/* No [upload] url: the target comes from the control plane (`upload target`, `start
- * --url`), only while nothing is queued or in flight. */
+/* No [upload] url: the target comes later (`upload target`, `start --url` in h3dpd),
+ * only while nothing is queued or in flight. */
 static void test_target(void **state)
 {
-    static struct cfg c;
-    char line[512];
-    int sp[2];
+    struct up_conf c;
+    char url[96], why[512];
     (void)state;
 
     sink_start();
-    cfg_defaults(&c);
-    c.upload.connections = 1;
-    c.upload.streams = 4;
-    c.upload.batch_bytes = 4096;
-    struct rig r;
-    rig_open(&r, &c, 1);
-    struct svc *s = r.s;
+    up_rig_conf(&c);
+    c.connections = 1;
+    c.streams = 4;
+    c.batch_bytes = 4096;
+    struct up_rig r;
+    up_rig_open(&r, &c, 1, certs);
     struct up *u = r.u;
-    struct ctl_server *srv = r.srv;
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
-    assert_int_equal(ctl_server_adopt(srv, sp[1]), 0);
 
-    assert_error(command(sp[0], srv, s, u,
-                         "{\"v\":1,\"id\":1,\"cmd\":\"upload\",\"args\":{\"action\":\"start\"}}\n"),
-                 "E_BAD_REQUEST", "no upload target");
-    assert_error(command(sp[0], srv, s, u,
-                         "{\"v\":1,\"id\":2,\"cmd\":\"upload\",\"args\":{\"action\":\"target\"}}\n"),
-                 "E_BAD_REQUEST", "--url");
-    assert_error(command(sp[0], srv, s, u,
-                         "{\"v\":1,\"id\":3,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
-                         "\"url\":\"https://collector.example/t\"}}\n"),
-                 "E_BAD_URL", "IPv4");
-    assert_error(command(sp[0], srv, s, u,
-                         "{\"v\":1,\"id\":4,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
-                         "\"url\":\"http://127.0.0.1/t\"}}\n"),
-                 "E_BAD_URL", "https");
-
-    assert_error(command(sp[0], srv, s, u,
-                         "{\"v\":1,\"id\":40,\"cmd\":\"upload\",\"args\":{\"action\":\"status\","
-                         "\"url\":\"https://127.0.0.1/t\"}}\n"),
-                 "E_BAD_REQUEST", "--url goes with");
+    assert_false(up_has_target(u));
+    assert_int_equal(up_target(u, "https://collector.example/t", why, sizeof(why)), -EINVAL);
+    assert_non_null(strstr(why, "IPv4"));
+    assert_int_equal(up_target(u, "https://[::1]/t", why, sizeof(why)), -EINVAL);
+    assert_non_null(strstr(why, "IPv4"));
+    assert_int_equal(up_target(u, "http://127.0.0.1/t", why, sizeof(why)), -EINVAL);
+    assert_non_null(strstr(why, "https"));
+    assert_false(up_has_target(u));
+    assert_int_equal(up_pool_size(u, UP_MAX_CONNS + 1, 0), -EINVAL);
 
     /* A target, then a generator run of 2000 records as fast as the pool takes them. */
-    snprintf(line, sizeof(line),
-             "{\"v\":1,\"id\":5,\"cmd\":\"upload\",\"args\":{\"action\":\"start\","
-             "\"url\":\"https://127.0.0.1:%u/first\",\"rate\":0,\"records\":2000,"
-             "\"record_size\":100}}\n", sink.port);
-    json_t *rep = command(sp[0], srv, s, u, line);
-    assert_true(json_is_true(json_object_get(rep, "ok")));
-    char want[128];
-    snprintf(want, sizeof(want), "https://127.0.0.1:%u/first", sink.port);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "result"), "url")),
-                        want);
-    json_decref(rep);
-    loop_once(srv, s, u);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/first", sink.port);
+    assert_int_equal(up_target(u, url, why, sizeof(why)), 0);
+    assert_true(up_has_target(u));
+    struct up_gen g = { .record_bytes = 100, .rate = 0, .records = 2000 };
+    assert_int_equal(up_gen_start(u, &g, mono_ns()), 0);
+    json_t *st = up_stats_json(u, mono_ns());
+    assert_string_equal(json_string_value(json_object_get(st, "url")), url);
+    json_decref(st);
+    up_rig_step(&r);
     assert_int_equal(up_poll_timeout_ms(u), 1); /* working: millisecond timers */
     /* Batches are queued or in flight for the first target: a new one is refused. */
-    snprintf(line, sizeof(line),
-             "{\"v\":1,\"id\":6,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
-             "\"url\":\"https://127.0.0.1:%u/second\"}}\n", sink.port);
-    assert_error(command(sp[0], srv, s, u, line), "E_BUSY", "queued or in flight");
-    json_t *st = run_until_acked(srv, s, u, 2000, 20000);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/second", sink.port);
+    assert_int_equal(up_target(u, url, why, sizeof(why)), -EBUSY);
+    assert_non_null(strstr(why, "queued or in flight"));
+    st = up_rig_run(&r, 2000, 20000);
     assert_int_equal(jget(st, "acked", "records"), 2000);
     json_decref(st);
 
     /* Idle now: the new target is taken; the next run goes there. */
-    rep = command(sp[0], srv, s, u, line);
-    assert_true(json_is_true(json_object_get(rep, "ok")));
-    snprintf(want, sizeof(want), "https://127.0.0.1:%u/second", sink.port);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(rep, "result"), "url")),
-                        want);
-    json_decref(rep);
-    snprintf(line, sizeof(line),
-             "{\"v\":1,\"id\":7,\"cmd\":\"upload\",\"args\":{\"action\":\"start\","
-             "\"rate\":0,\"records\":500,\"record_size\":100}}\n");
-    json_decref(command(sp[0], srv, s, u, line));
-    st = run_until_acked(srv, s, u, 2500, 20000);
+    assert_int_equal(up_target(u, url, why, sizeof(why)), 0);
+    st = up_stats_json(u, mono_ns());
+    assert_string_equal(json_string_value(json_object_get(st, "url")), url);
+    json_decref(st);
+    g.records = 500;
+    assert_int_equal(up_gen_start(u, &g, mono_ns()), 0);
+    st = up_rig_run(&r, 2500, 20000);
     assert_int_equal(jget(st, "acked", "records"), 2500);
     assert_int_equal(jget(st, "failed", "records"), 0);
     json_decref(st);
 
-    close(sp[0]);
-    rig_close(&r);
+    up_rig_close(&r);
     json_t *fin = sink_stop();
     assert_non_null(fin);
     assert_int_equal(jget(fin, "records", NULL), 2500);
@@ -368,29 +221,28 @@ static void test_target(void **state)
  * the test would time out if Retry-After were ignored). */
 static void test_zstd_retry_after(void **state)
 {
-    static struct cfg c;
-    char spool[96];
+    struct up_conf c;
+    char spool[96], url[64];
     (void)state;
 
     static const char *const fault[] = { "--fault-status", "503", "--fault-every", "4",
                                          "--fault-retry-after", "1", NULL };
     sink_start_args(fault);
-    cfg_defaults(&c);
-    snprintf(c.upload.url_str, sizeof(c.upload.url_str), "https://127.0.0.1:%u/z", sink.port);
-    c.upload.connections = 2;
-    c.upload.streams = 8;
-    c.upload.batch_bytes = 32768;
-    c.upload.linger_ms = 20;
-    c.upload.retry_initial_ms = 20000;
-    c.upload.retry_max_ms = 20000;
-    c.upload.compress = CFG_COMPRESS_ZSTD;
+    up_rig_conf(&c);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/z", sink.port);
+    c.url = url;
+    c.connections = 2;
+    c.streams = 8;
+    c.batch_bytes = 32768;
+    c.linger_ms = 20;
+    c.retry_initial_ms = 20000;
+    c.retry_max_ms = 20000;
+    c.compress = UP_COMPRESS_ZSTD;
     snprintf(spool, sizeof(spool), "%s/zspool", tmpdir);
-    snprintf(c.upload.spool_dir, sizeof(c.upload.spool_dir), "%s", spool);
-    struct rig r;
-    rig_open(&r, &c, 1);
-    struct svc *s = r.s;
+    c.spool_dir = spool;
+    struct up_rig r;
+    up_rig_open(&r, &c, 1, certs);
     struct up *u = r.u;
-    struct ctl_server *srv = r.srv;
 
     /* A spool file of text (compressible) and one of random bytes (sent as it is). */
     char path[256];
@@ -415,7 +267,7 @@ static void test_zstd_retry_after(void **state)
     assert_int_equal(up_gen_start(u, &g, mono_ns()), 0);
 
     uint64_t t0 = mono_ns();
-    json_t *st = run_until_acked(srv, s, u, 3002, 15000);
+    json_t *st = up_rig_run(&r, 3002, 15000);
     uint64_t took_ms = (mono_ns() - t0) / 1000000;
     assert_int_equal(jget(st, "acked", "records"), 3002);
     assert_int_equal(jget(st, "acked", "bytes"), 3000 * 1000 + (uint64_t)text_len + 20000);
@@ -433,7 +285,7 @@ static void test_zstd_retry_after(void **state)
     assert_true(jget(z, "bytes_out", NULL) * 4 < jget(z, "bytes_in", NULL));
     json_decref(st);
 
-    rig_close(&r);
+    up_rig_close(&r);
     json_t *fin = sink_stop();
     assert_non_null(fin);
     assert_int_equal(jget(fin, "records", NULL), 3002);

@@ -1,0 +1,169 @@
+/* up_int.h: what the files of the upload engine share — the engine, batches, queues,
+ * accounting — and the functions each file offers the others. Internal to upload/. */
+#ifndef H3DP_UP_INT_H
+#define H3DP_UP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <rte_log.h>
+
+#include "svc.h"
+#include "up_src.h"
+#include "upload.h"
+
+/* The engine's log type (user.h3dp.upload). */
+extern int up_logtype;
+#define UP_LOG(level, fmt, ...)                                                                    \
+    rte_log(RTE_LOG_##level, up_logtype, "upload: " fmt "\n", ##__VA_ARGS__)
+
+#define UP_STR_MAX       256
+#define UP_HOST_MAX      254
+#define UP_TARGET_MAX    (UP_STR_MAX + 272) /* "https://[v6]:port" + path */
+/* Headers of a request: the engine's own (content-type, h3dp-batch, h3dp-records,
+ * content-encoding, content-digest) and room for the operator's (the headers file). */
+#define UP_HDRS_OWN      5
+#define UP_HDRS_USER_MAX 32
+#define UP_HDRS_MAX      (UP_HDRS_OWN + UP_HDRS_USER_MAX)
+#define UP_SOURCES_MAX   8
+
+/* ---------------------------------------------------------------- batches (up_batch.c) */
+
+/* A batch: records of one source sent as one request, and retried as one. */
+struct up_batch {
+    struct svc_req r;           /* the request (body, headers) handed to the service */
+    struct up *u;
+    struct up_batch *next;      /* queue link */
+    struct up_source *src;      /* acked/failed/dropped go back to it */
+    void *src_priv;             /* the source's own per-batch data (a spool file) */
+    uint64_t seq, records, bytes;
+    unsigned attempts;
+    uint64_t not_before;        /* delayed queue: not before this time */
+    int slot, last_slot;        /* pool slot in flight on, and the previous one */
+    /* The body is one of: a pool buffer (|mem|), a file mapping (|map|), or generated on
+     * the worker (r.synth_len); coding replaces it by |z|. */
+    uint8_t *mem;
+    size_t mem_cap;
+    void *map;
+    size_t map_len;
+    uint8_t *z;
+    size_t z_cap;
+    struct h3_header hdrs[UP_HDRS_MAX];
+    char h_batch[48], h_records[24], h_digest[64];
+};
+
+struct up_queue {
+    struct up_batch *head, *tail;
+    uint64_t n;
+};
+
+void up_q_push(struct up_queue *q, struct up_batch *b);
+struct up_batch *up_q_pop(struct up_queue *q);
+
+/* A zeroed batch from the free list (or malloc). NULL without memory. */
+struct up_batch *up_batch_new(struct up *u);
+/* Releases what |b| holds (buffers, mapping) and keeps it for the next batch. */
+void up_batch_del(struct up *u, struct up_batch *b);
+/* A body buffer of at least |n| bytes from the free lists; *|cap| gets its size. */
+uint8_t *up_buf_get(struct up *u, size_t n, size_t *cap);
+void up_buf_put(struct up *u, uint8_t *p, size_t cap);
+/* Frees the free lists (up_del). */
+void up_batch_pool_free(struct up *u);
+/* Seals |b| for sending: sequence number, coding when configured, the request's headers
+ * (a checked bound) and digest. Returns 0 or -ENOSPC (too many headers). */
+int up_batch_seal(struct up *u, struct up_batch *b);
+/* Adds a header to |b|'s request. Returns 0 or -ENOSPC. */
+int up_batch_header(struct up_batch *b, const char *name, const char *value);
+
+/* ---------------------------------------------------------------- accounting (up_acct.c) */
+
+struct up_count {
+    uint64_t records, bytes;
+};
+
+struct up_acct {
+    struct up_count accepted, queued, inflight, acked, failed, retried;
+    uint64_t requests_sent, requests_acked, requests_retried, requests_failed;
+    uint64_t status_4xx, status_5xx, not_processed, conn_errors, maybe_dup;
+    uint64_t retry_after_used;     /* retries delayed by the collector's Retry-After */
+    uint64_t body_bytes_sent;      /* request bodies handed to connections, as coded */
+    uint64_t coded_records, coded_bytes, coded_out; /* zstd: records, bytes in, bytes out */
+    uint64_t rtt_ns;               /* EWMA of request round trips */
+};
+
+/* The life of a batch's records: accepted and queued, sent, back in the queue (retry),
+ * acknowledged, failed, or dropped (never sent: the stop deadline). */
+void up_acct_accept(struct up_acct *a, const struct up_batch *b);
+void up_acct_sent(struct up_acct *a, const struct up_batch *b);
+void up_acct_requeue(struct up_acct *a, const struct up_batch *b);
+void up_acct_acked(struct up_acct *a, const struct up_batch *b, uint64_t rtt_ns);
+void up_acct_failed(struct up_acct *a, const struct up_batch *b);
+void up_acct_dropped(struct up_acct *a, const struct up_batch *b);
+/* Records and bytes still queued or in flight. */
+uint64_t up_acct_pending(const struct up_acct *a);
+
+/* ---------------------------------------------------------------- the pool (up_pool.c) */
+
+struct up_conn {
+    uint64_t id;
+    bool used, ready;
+    unsigned inflight;
+};
+
+/* Opens connections while there is work (with back-off after failures). Returns the
+ * connections opened. */
+unsigned up_pool_upkeep(struct up *u);
+/* Sends queued batches on ready connections. Returns the batches sent. */
+unsigned up_pool_dispatch(struct up *u);
+/* Shuts every connection of the pool down gracefully (a new target). */
+void up_pool_release(struct up *u);
+/* Gives up on |b|: counted as failed, the source told. */
+void up_batch_fail(struct up *u, struct up_batch *b);
+
+/* ---------------------------------------------------------------- the engine (up.c) */
+
+struct up {
+    struct svc *svc;
+    /* the target */
+    bool has_target;
+    struct sockaddr_storage remote;
+    socklen_t remote_len;
+    char host[UP_HOST_MAX], sni[UP_HOST_MAX];
+    char origin[UP_TARGET_MAX], path[UP_STR_MAX], target[UP_TARGET_MAX];
+    char content_type[UP_STR_MAX];
+    char boot[17];              /* this run's id: batch ids are BOOT-SEQ */
+    /* the pool */
+    unsigned n_conns, streams;
+    struct up_conn conns[UP_MAX_CONNS];
+    uint64_t next_connect, connect_failures;
+    uint64_t retry_initial_ns, retry_max_ns;
+    uint32_t retry_limit;
+    /* batches */
+    uint32_t batch_bytes;
+    uint64_t linger_ns;
+    struct up_queue ready, delayed;
+    uint64_t seq;
+    struct up_batch *free_batches;
+    void *free_bufs[11];
+    uint64_t pooled_bytes;
+    void *zc;                   /* ZSTD_CCtx; NULL: compress = none */
+    uint8_t *pattern;           /* generated bodies to code (byte i = i % 251) */
+    size_t pattern_len;
+    /* sources */
+    struct up_source sources[UP_SOURCES_MAX];
+    unsigned n_sources;
+    /* state */
+    bool stopping;
+    uint64_t stop_deadline, t0, now;
+    struct up_acct acct;
+};
+
+/* The instance of the source with |ops| (NULL if the table has none). */
+struct up_source *up_source_find(struct up *u, const struct up_source_ops *ops);
+/* Records queued, in flight, or held by a source (not yet in a batch). */
+bool up_has_work(const struct up *u);
+/* Queues a sealed batch: its records are accepted. Returns 0 or -ENOSPC (see seal). */
+int up_enqueue(struct up *u, struct up_batch *b);
+
+#endif

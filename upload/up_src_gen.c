@@ -1,0 +1,155 @@
+/* up_src_gen.c: the generator source — records of a given size at a given rate, or as fast
+ * as the pool takes them, for the demo and benchmarks. Its bodies are generated on the
+ * worker (byte i = i % 251, zero copy), so a batch here is only a count. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "up_int.h"
+
+#define UP_GEN_MAX_BATCHES 4096 /* batches queued at a rate before the generator falls behind */
+
+struct gen {
+    struct up_gen g, conf;  /* running parameters; [upload] generator_* */
+    bool active;
+    uint64_t start, made, behind, last_batch;
+};
+
+static int gen_open(struct up_source *s, const struct up_conf *c, char *why, size_t whylen)
+{
+    struct gen *g = calloc(1, sizeof(*g));
+
+    (void)why;
+    (void)whylen;
+    if (!g)
+        return -ENOMEM;
+    g->conf = c->gen;
+    if (c->gen.rate)
+        g->g = c->gen; /* shown in the counters before it starts */
+    s->priv = g;
+    return 0;
+}
+
+static void gen_close(struct up_source *s)
+{
+    free(s->priv);
+}
+
+int up_gen_start(struct up *u, const struct up_gen *p, uint64_t now)
+{
+    struct up_source *s = up_source_find(u, &up_src_gen_ops);
+    struct gen *g;
+
+    if (!s || !p->record_bytes || p->record_bytes > UP_GEN_RECORD_MAX)
+        return -EINVAL;
+    g = s->priv;
+    g->g = *p;
+    g->active = true;
+    g->start = g->last_batch = now;
+    g->made = g->behind = 0;
+    u->stopping = false;
+    if (!u->t0)
+        u->t0 = now;
+    return 0;
+}
+
+void up_gen_stop(struct up *u)
+{
+    struct up_source *s = up_source_find(u, &up_src_gen_ops);
+
+    if (s)
+        ((struct gen *)s->priv)->active = false;
+}
+
+static unsigned gen_poll(struct up_source *s)
+{
+    struct gen *g = s->priv;
+    struct up *u = s->u;
+    unsigned n = 0;
+    uint64_t per, el, dur, due = UINT64_MAX, cap;
+    bool time_up;
+
+    if (g->conf.rate && !g->active && g->made == 0 && !u->stopping)
+        up_gen_start(u, &g->conf, u->now); /* [upload] generator_rate: with the daemon */
+    if (!g->active || g->g.record_bytes == 0)
+        return 0;
+    per = u->batch_bytes / g->g.record_bytes;
+    if (per == 0)
+        per = 1;
+    el = u->now - g->start;
+    dur = g->g.duration_ms * 1000000ull;
+    time_up = dur && el >= dur;
+    if ((time_up && !g->g.rate) || (g->g.records && g->made >= g->g.records) || u->stopping) {
+        g->active = false;
+        return 0;
+    }
+    if (g->g.rate) {
+        /* Exactly rate x duration in the end: the last partial batch is not lost to the
+         * linger time when the duration runs out. */
+        uint64_t t = time_up ? dur : el;
+        due = (uint64_t)((double)t / 1e9 * (double)g->g.rate);
+        due = due > g->made ? due - g->made : 0;
+    }
+    /* As fast as possible: keep every stream busy plus one batch each in the queue. */
+    cap = g->g.rate ? UP_GEN_MAX_BATCHES : 2ull * u->n_conns * u->streams;
+    while (due > 0 && u->ready.n < cap) {
+        uint64_t k = per < due ? per : due;
+        struct up_batch *b;
+        if (g->g.records && k > g->g.records - g->made)
+            k = g->g.records - g->made;
+        if (k == 0)
+            break;
+        /* At a rate: full batches, or what is due once the linger time has passed. */
+        if (g->g.rate && k < per && !time_up && u->now - g->last_batch < u->linger_ns)
+            break;
+        b = up_batch_new(u);
+        if (!b)
+            break;
+        b->src = s;
+        b->records = k;
+        b->bytes = k * g->g.record_bytes;
+        b->r.synth_len = b->bytes;
+        if (up_enqueue(u, b) < 0) {
+            up_batch_del(u, b);
+            break;
+        }
+        g->made += k;
+        g->last_batch = u->now;
+        if (due != UINT64_MAX)
+            due -= k;
+        n++;
+    }
+    if (g->g.rate && due > 0 && due != UINT64_MAX && u->ready.n >= cap)
+        g->behind = due; /* the pool cannot keep up with the rate */
+    if (time_up && (due == 0 || (g->g.records && g->made >= g->g.records)))
+        g->active = false;
+    return n;
+}
+
+static bool gen_busy(const struct up_source *s)
+{
+    return ((const struct gen *)s->priv)->active;
+}
+
+static void gen_stop(struct up_source *s)
+{
+    ((struct gen *)s->priv)->active = false;
+}
+
+static json_t *gen_stats(const struct up_source *s)
+{
+    const struct gen *g = s->priv;
+
+    return json_pack("{s:b, s:I, s:I, s:I, s:I}", "active", g->active, "record_bytes",
+                     (json_int_t)g->g.record_bytes, "rate", (json_int_t)g->g.rate, "made",
+                     (json_int_t)g->made, "behind", (json_int_t)g->behind);
+}
+
+const struct up_source_ops up_src_gen_ops = {
+    .name = "generator",
+    .open = gen_open,
+    .close = gen_close,
+    .poll = gen_poll,
+    .busy = gen_busy,
+    .stop = gen_stop,
+    .stats_json = gen_stats,
+};
