@@ -12,21 +12,14 @@ set -uo pipefail
 MODE=${1:?usage: e2e.sh MODE PEER H3DPD H3CTL H3SINK CERTS CONF_IN}
 PEER=$2 H3DPD=$3 H3CTL=$4 H3SINK=$5 CERTS=$6 CONF_IN=$7
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../../tools/lib/h3dp-env.sh
+# shellcheck source-path=SCRIPTDIR/../..
+# shellcheck source=tools/lib/h3dp-env.sh
 . "$HERE/../../tools/lib/h3dp-env.sh"
 
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root (network namespaces, TAP devices)"
-    exit 77
-fi
-if [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null || ! command -v jq >/dev/null; then
-    echo "SKIP: needs /dev/net/tun, iproute2 and jq"
-    exit 77
-fi
-if [ "$PEER" = gtlsserver ] && ! command -v gtlsserver >/dev/null; then
-    echo "SKIP: gtlsserver not installed"
-    exit 77
-fi
+h3dp_need_root
+h3dp_need_tun
+h3dp_need ip jq
+[ "$PEER" != gtlsserver ] || h3dp_need gtlsserver
 
 fail() {
     echo "FAIL: $*"

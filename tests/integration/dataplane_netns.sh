@@ -14,81 +14,52 @@
 #   4. SIGTERM: exit status 0, and the final counters agree (ARP requests and replies
 #      both ways >= 1, 5 ICMP echo replies, >= 10,000 echoed datagrams, the kernel's MAC
 #      in our neighbour table).
-# Teardown (daemon, namespace, temp dir, EAL runtime dir) always runs.
+# Teardown (daemon, namespace, temp dir, EAL runtime dir) always runs (tools/lib/h3dp-env.sh).
 set -uo pipefail
 
-SKIP=77
 H3DPD=${1:?usage: $0 H3DPD DEFAULT_CONF UDP_PEER}
 CONF_IN=${2:?default config}
 PEER=${3:?udp peer}
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR/../..
+# shellcheck source=tools/lib/h3dp-env.sh
+. "$HERE/../../tools/lib/h3dp-env.sh"
 
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root (network namespaces, TAP devices)"
-    exit $SKIP
-fi
-if [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null || ! command -v ping >/dev/null; then
-    echo "SKIP: needs /dev/net/tun, iproute2 and ping"
-    exit $SKIP
-fi
+h3dp_need_root
+h3dp_need_tun
+h3dp_need ip ping
 
-NS=h3dp-it-$$
-IFC=h3it$$                 # <= 15 characters (IFNAMSIZ)
-PREFIX=h3dp-it-$$
 KMAC=02:00:c6:12:00:01     # the kernel side's MAC (locally administered)
 KIP=198.18.0.1
 DIP=198.18.0.2
 ECHO_PORT=9000
-TMP=$(mktemp -d /tmp/h3dp-it.XXXXXX)
-LOG=$TMP/h3dpd.log
-PID=
-FAILED=0
 
-cleanup() {
-    local rc=$?
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -KILL "$PID" 2>/dev/null
-        wait "$PID" 2>/dev/null
-    fi
-    ip netns del "$NS" 2>/dev/null
-    if [ "$FAILED" != 0 ] || [ "$rc" != 0 ]; then
-        echo "---- h3dpd output ($LOG) ----"
-        cat "$LOG" 2>/dev/null
-    fi
-    rm -rf "$TMP" "/var/run/dpdk/$PREFIX"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() { echo "FAIL: $*"; FAILED=1; exit 1; }
+fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
-nsx() { ip netns exec "$NS" "$@"; }
+nsx() { h3dp_ns "$@"; }
+
+# Namespace h3dp-it-PID, TAP h3itPID, file prefix h3dp-it-PID, temp dir: torn down on exit,
+# with h3dpd's output shown first if the test failed.
+h3dp_env_init it || fail "cannot create a network namespace"
+TMP=$H3DP_TMP
+LOG=$H3DP_LOG
+h3dp_on_exit '[ "$H3DP_EXIT_RC" = 0 ] || { echo "---- h3dpd output ($LOG) ----"; cat "$LOG" 2>/dev/null; }'
+IFC=$H3DP_IFC
 
 # The default configuration, made unique to this run.
-sed -e "s/iface=h3dp0/iface=$IFC/" \
-    -e "s/^file_prefix *=.*/file_prefix = $PREFIX/" \
-    -e "s#^socket *=.*#socket = $TMP/h3dpd.sock#" \
-    -e "s/^udp_echo_port *=.*/udp_echo_port = $ECHO_PORT/" \
-    -e "s/^idle *=.*/idle = adaptive/" \
-    "$CONF_IN" >"$TMP/h3dpd.conf"
+h3dp_conf_unique "$CONF_IN" "dataplane.udp_echo_port=$ECHO_PORT" "dataplane.idle=adaptive"
 grep -q "iface=$IFC" "$TMP/h3dpd.conf" || fail "default config has no net_tap iface=h3dp0 to rename"
 "$H3DPD" --check-config "$TMP/h3dpd.conf" >/dev/null || fail "derived config rejected"
 
-ip netns add "$NS" || fail "cannot create namespace $NS"
-nsx ip link set lo up
-
-# Not through nsx: a backgrounded function would be a subshell, and $! must be h3dpd
-# itself (ip netns exec execs it) so that the signals and the exit status are its own.
-ip netns exec "$NS" "$H3DPD" -c "$TMP/h3dpd.conf" >"$LOG" 2>&1 &
-PID=$!
-for _ in $(seq 200); do
-    grep -q '^h3dpd: running' "$LOG" && break
+h3dp_ns_bg "$H3DPD" -c "$TMP/h3dpd.conf" >"$LOG" 2>&1
+PID=$H3DP_BG_PID
+if ! h3dp_wait_log "$LOG" '^h3dpd: running' 200 0.1 "$PID"; then
     kill -0 "$PID" 2>/dev/null || fail "h3dpd exited during start-up"
-    sleep 0.1
-done
-grep -q '^h3dpd: running' "$LOG" || fail "h3dpd not running after 20 s"
+    fail "h3dpd not running after 20 s"
+fi
 OUR_MAC=$(sed -n 's/^h3dpd: running: port [^ ]* \([0-9A-Fa-f:]*\) .*/\1/p' "$LOG" | tr 'A-F' 'a-f')
 [ -n "$OUR_MAC" ] || fail "no MAC in the start-up line"
-ok "h3dpd running in $NS on $IFC, MAC $OUR_MAC"
+ok "h3dpd running in $H3DP_NS on $IFC, MAC $OUR_MAC"
 
 # The kernel side. Its own MAC, so that the two ends of the TAP differ (net_tap gives the
 # kernel interface the port's MAC).
@@ -121,17 +92,8 @@ ok "$(cat "$TMP/peer.log")"
 
 # 4. Orderly stop and the counters.
 kill -TERM "$PID"
-rc=
-for _ in $(seq 100); do
-    if ! kill -0 "$PID" 2>/dev/null; then
-        wait "$PID"
-        rc=$?
-        break
-    fi
-    sleep 0.1
-done
-[ -n "$rc" ] || fail "h3dpd did not exit within 10 s of SIGTERM"
-PID=
+h3dp_wait_exit "$PID" 10 || fail "h3dpd did not exit within 10 s of SIGTERM"
+rc=$H3DP_RC
 [ "$rc" = 0 ] || fail "h3dpd exit status $rc after SIGTERM"
 grep -q '^h3dpd: stopped' "$LOG" || fail "no orderly stop"
 ok "h3dpd exited 0 on SIGTERM"

@@ -21,21 +21,14 @@ set -uo pipefail
 CASE=${1:?usage: rel_upload.sh CASE H3DPD H3CTL H3SINK CERTS CONF_IN RELAY PRODUCER}
 H3DPD=$2 H3CTL=$3 H3SINK=$4 CERTS=$5 CONF_IN=$6 RELAY=$7 PRODUCER=$8
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../../tools/lib/h3dp-env.sh
+# shellcheck source-path=SCRIPTDIR/../..
+# shellcheck source=tools/lib/h3dp-env.sh
 . "$HERE/../../tools/lib/h3dp-env.sh"
 
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root (network namespaces, TAP devices)"
-    exit 77
-fi
-for c in ip jq python3; do
-    command -v $c >/dev/null || { echo "SKIP: needs $c"; exit 77; }
-done
-[ -c /dev/net/tun ] || { echo "SKIP: needs /dev/net/tun"; exit 77; }
-if [ "$CASE" = loss ] && ! command -v nft >/dev/null; then
-    echo "SKIP: needs nft"
-    exit 77
-fi
+h3dp_need_root
+h3dp_need ip jq python3
+h3dp_need_tun
+[ "$CASE" != loss ] || h3dp_need nft
 
 fail() {
     echo "FAIL: $*"
@@ -48,13 +41,19 @@ fail() {
 ok() { echo "ok: $*"; }
 ctl() { "$H3CTL" -s "$H3DP_SOCK" "$@"; }
 status() { ctl --json upload status; }
+# spool_count [-a]: the spool's files; -a: every entry (temp files being written too) but
+# the engine's .failed-* ones.
+spool_count() {
+    local skip='.*'
+    [ "${1:-}" = -a ] && skip='.failed-*'
+    find "$SPOOL" -mindepth 1 -maxdepth 1 ! -name "$skip" -printf . 2>/dev/null | wc -c
+}
 # wait_idle SECONDS: until the engine has nothing queued or in flight (and the spool is empty).
 wait_idle() {
     local i
     for i in $(seq $(($1 * 10))); do
         S=$(status 2>/dev/null) || { sleep 0.1; continue; }
-        if [ "$(jq -r .state <<<"$S")" = idle ] &&
-            [ -z "$(ls -A "$SPOOL" 2>/dev/null | grep -v '^\.failed-')" ]; then
+        if [ "$(jq -r .state <<<"$S")" = idle ] && [ "$(spool_count -a)" = 0 ]; then
             return 0
         fi
         sleep 0.1
@@ -84,7 +83,7 @@ h3dp_conf dpdk "$CONF_IN" "tls.ca_file=$CERTS/ca.pem" "h3.handshake_timeout_ms=2
     "upload.ingest_socket=$H3DP_TMP/ingest.sock" "upload.ingest_queue=1000" \
     "upload.retry_initial_ms=100" "upload.retry_max_ms=1000" "upload.retry_limit=0" \
     "upload.batch_bytes=64K" "${EXTRA[@]}"
-H3DP_PEER_PORT=$PORT
+h3dp_peer_port "$PORT"
 h3dp_start_daemon "$H3DPD" || fail "h3dpd start"
 SINK_ARGS=()
 [ "$CASE" = ingest_flood ] && SINK_ARGS=(--response-delay-ms 20)
@@ -143,13 +142,13 @@ reorder)
 daemon_kill)
     make_spool 300 a
     for i in $(seq 100); do # under way: the first files acknowledged and removed
-        [ "$(ls "$SPOOL" | grep -vc '^\.')" -lt 300 ] && break
+        [ "$(spool_count)" -lt 300 ] && break
         sleep 0.05
     done
     kill -KILL "$H3DP_DAEMON_PID"
     wait "$H3DP_DAEMON_PID" 2>/dev/null
     H3DP_DAEMON_PID=
-    left=$(ls "$SPOOL" | grep -vc '^\.')
+    left=$(spool_count)
     ok "h3dpd killed with $left of 300 spool files left"
     [ "$left" -gt 0 ] || fail "the spool emptied before the kill: nothing to resume"
     ip netns exec "$H3DP_NS" ip link del "$H3DP_IFC" 2>/dev/null
@@ -185,13 +184,13 @@ case $CASE in
 sink_restart)
     # Files acknowledged by the killed collector were removed; the rest was sent again to
     # the restarted one (the killed one's counts die with it).
-    [ -z "$(ls "$SPOOL" | grep -v '^\.')" ] || fail "spool files left"
+    [ "$(spool_count)" = 0 ] || fail "spool files left"
     [ "$srec" -ge 1 ] && [ "$ack" -ge 300 ] ||
         fail "not every spool file acknowledged (acked $ack of 300)"
     ok "all 300 spool files acknowledged after the collector's restart; it received $srec after it"
     ;;
 daemon_kill)
-    [ -z "$(ls "$SPOOL" | grep -v '^\.')" ] || fail "spool files left"
+    [ "$(spool_count)" = 0 ] || fail "spool files left"
     [ "$srec" -ge 300 ] || fail "the collector received $srec of 300 files"
     ok "the spool resumed: all 300 files received ($srec uploads, $((srec - 300)) repeated after the crash)"
     ;;
