@@ -11,9 +11,13 @@
 #                   its IP address SAN
 #         shutdown  8 requests in flight, then shutdown(max_push=3): all complete,
 #                   GOAWAY(0) sent, outcome OK (H3_NO_ERROR)
-# Exit 77 (skip) when the peer binary is absent.
+# Exit 77 (skip) when the peer binary is absent. On the host's loopback: no root needed.
 set -u
 client=$1 certs=$2 peer=$3 case=$4 sink=${5:-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR/../..
+# shellcheck source=tools/lib/h3dp-env.sh
+. "$HERE/../../tools/lib/h3dp-env.sh"
 
 case $peer in
 gtlsserver) command -v gtlsserver >/dev/null || { echo "gtlsserver not installed: skip"; exit 77; } ;;
@@ -29,13 +33,10 @@ if [ "$case" = ipv6 ]; then
     addr=::1 host=::1
 fi
 
-work=$(mktemp -d /tmp/h3dp-interop-$$.XXXXXX)
+# Temp dir; the peer (and anything else still running) killed on exit.
+h3dp_tmp_init interop || exit 1
+work=$H3DP_TMP
 pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- $peer log:"; tail -30 "$work/peer.log" 2>/dev/null; exit 1; }
 
 mkdir -p "$work/docroot"
@@ -92,7 +93,7 @@ start_h3sink() {
 }
 
 [ "$peer" = h3sink ] && start_h3sink
-for attempt in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
     [ "$peer" = h3sink ] && break
     port=$((20000 + (RANDOM * 7 + $$) % 40000))
     udp_bound "$port" && continue

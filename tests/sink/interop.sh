@@ -11,18 +11,19 @@
 #             counted in faults_sent/responses_5xx and never as accepted
 #   cli       usage errors exit 2 (the fault flags' ranges too), unreadable key
 #             and busy port exit 1
-# Exit 77 (skip) when gtlsclient is missing.
+# Exit 77 (skip) when gtlsclient is missing. On the host's loopback: no root needed.
 set -u
 sink=$1 check=$2 certs=$3 case=$4
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR/../..
+# shellcheck source=tools/lib/h3dp-env.sh
+. "$HERE/../../tools/lib/h3dp-env.sh"
 command -v gtlsclient >/dev/null || { echo "gtlsclient not installed: skip"; exit 77; }
 
-work=$(mktemp -d /tmp/h3dp-sink-$$.XXXXXX)
+# Temp dir; h3sink and the clients still running killed on exit.
+h3dp_tmp_init sink || exit 1
+work=$H3DP_TMP
 pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- h3sink output:"; cat "$work/out" 2>/dev/null; exit 1; }
 
 # start_sink ARGS...: start h3sink, set $pid and $port.
@@ -47,13 +48,9 @@ client() {
 
 # wait_exit SECONDS: wait for h3sink to exit, set $rc.
 wait_exit() {
-    for _ in $(seq $(($1 * 20))); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            wait "$pid"; rc=$?; pid=; return 0
-        fi
-        sleep 0.05
-    done
-    fail "h3sink still running after $1 s"
+    h3dp_wait_exit "$pid" "$1" || fail "h3sink still running after $1 s"
+    rc=$H3DP_RC
+    pid=
 }
 
 json_field() { # NAME: from the final JSON totals line
