@@ -16,7 +16,7 @@
 
 #include <rte_log.h>
 
-RTE_LOG_REGISTER_DEFAULT(ctl_server_logtype, NOTICE);
+RTE_LOG_REGISTER_DEFAULT(ctl_server_logtype, NOTICE); /* user.h3dp.control (meson) */
 #define CTL_LOG(level, fmt, ...)                                                                   \
     rte_log(RTE_LOG_##level, ctl_server_logtype, "ctl: " fmt "\n", ##__VA_ARGS__)
 

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "ctl_server.h"
 #include "d_ctl.h"
+#include "d_log.h"
 #include "dp.h"
 #include "svc.h"
 #include "upload.h"
@@ -703,7 +704,7 @@ static void h_quit(void *ctx, struct ctl_call *call)
     pid_t pid = 0;
 
     ctl_call_peer(call, &uid, &pid);
-    printf("h3dpd: quit requested by uid %u (pid %d)\n", (unsigned)uid, (int)pid);
+    D_LOG(NOTICE, "quit requested by uid %u (pid %d)", (unsigned)uid, (int)pid);
     d->quit = true;
     ctl_call_reply(call, json_pack("{s:s, s:I}", "state", "exiting", "conns",
                                    (json_int_t)svc_conns_active(d->svc)));

@@ -35,17 +35,17 @@
 #include "cfg.h"
 #include "ctl_server.h"
 #include "d_ctl.h"
+#include "d_log.h"
 #include "d_loop.h"
 #include "d_telemetry.h"
 #include "d_upload.h"
 #include "dp.h"
 #include "mono.h"
+#include "net_addr.h"
 #include "svc.h"
 #include "upload.h"
 
-RTE_LOG_REGISTER_DEFAULT(h3dpd_logtype, INFO);
-#define D_LOG(level, fmt, ...)                                                                     \
-    rte_log(RTE_LOG_##level, h3dpd_logtype, "h3dpd: " fmt "\n", ##__VA_ARGS__)
+RTE_LOG_REGISTER_DEFAULT(h3dpd_logtype, INFO); /* user.h3dp.daemon (meson) */
 
 #define EXIT_RUNTIME 1
 #define EXIT_CONFIG  2
@@ -131,13 +131,13 @@ static int loop_open(struct daemon *D)
     if (!D->loop ||
         (err = d_loop_watch(D->loop, ctl_server_fd(D->srv), on_control, D)) < 0 ||
         (err = d_loop_watch(D->loop, svc_eventfd(D->svc), on_service, D)) < 0) {
-        fprintf(stderr, "h3dpd: event loop: %s\n", strerror(-err));
+        D_LOG(ERR, "event loop: %s", strerror(-err));
         return -1;
     }
     n = up_fds(D->upload.up, fds, 4);
     for (unsigned i = 0; i < n; i++)
         if ((err = d_loop_watch(D->loop, fds[i], on_upload, D)) < 0) {
-            fprintf(stderr, "h3dpd: event loop: %s\n", strerror(-err));
+            D_LOG(ERR, "event loop: %s", strerror(-err));
             return -1;
         }
     return 0;
@@ -154,11 +154,11 @@ static int upload_open(struct daemon *D)
     D->upload.cfg = D->cfg;
     D->upload.up = up_new(&uc, D->svc, &err, why, sizeof(why));
     if (!D->upload.up) {
-        fprintf(stderr, "h3dpd: upload engine: %s\n", why[0] ? why : strerror(-err));
+        D_LOG(ERR, "upload engine: %s", why[0] ? why : strerror(-err));
         return -1;
     }
     if (d_upload_register(&D->upload, D->srv) < 0) {
-        fprintf(stderr, "h3dpd: upload engine: cannot register its command\n");
+        D_LOG(ERR, "upload engine: cannot register its command");
         return -1;
     }
     d_ctl_set_upload(D->ctl, D->upload.up);
@@ -183,14 +183,14 @@ static void check_quit(struct daemon *D, uint64_t now)
     }
     if (D->quitting && !D->conns_shut && (!up || up_done(up) || now >= D->upload_deadline)) {
         D->conns_shut = true;
-        printf("h3dpd: shutting down %u connection(s) gracefully\n", svc_conns_active(D->svc));
+        D_LOG(NOTICE, "shutting down %u connection(s) gracefully", svc_conns_active(D->svc));
         svc_shutdown_all(D->svc, t);
     }
     if (!D->conns_shut)
         return;
     if (D->quitting && (svc_conns_active(D->svc) == 0 || now >= D->quit_deadline)) {
         if (svc_conns_active(D->svc))
-            printf("h3dpd: %u connection(s) still open at the deadline: dropped\n",
+            D_LOG(WARNING, "%u connection(s) still open at the deadline: dropped",
                    svc_conns_active(D->svc));
         D->done = true;
     }
@@ -258,7 +258,7 @@ static int control_open(const struct cfg *c, struct ctl_server **srv)
     /* The socket's directory (/run/h3dp by default) may not exist yet. */
     snprintf(dir, sizeof(dir), "%s", c->control.socket);
     if (mkdir(dirname(dir), 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "h3dpd: cannot create the directory of %s: %s\n", c->control.socket,
+        D_LOG(ERR, "cannot create the directory of %s: %s", c->control.socket,
                 strerror(errno));
         return -1;
     }
@@ -271,7 +271,7 @@ static int control_open(const struct cfg *c, struct ctl_server **srv)
     conf.max_line = c->control.max_line;
     *srv = ctl_server_new(&conf, &err);
     if (!*srv) {
-        fprintf(stderr, "h3dpd: control socket %s: %s\n", c->control.socket,
+        D_LOG(ERR, "control socket %s: %s", c->control.socket,
                 err == -EADDRINUSE ? "another daemon answers there" : strerror(-err));
         return -1;
     }
@@ -315,7 +315,7 @@ static int load(const char *path, struct cfg *c)
     char err[512];
 
     if (cfg_load(path, c, err, sizeof(err)) < 0) {
-        fprintf(stderr, "h3dpd: %s\n", err);
+        D_LOG(ERR, "%s", err);
         return -1;
     }
     return 0;
@@ -342,7 +342,7 @@ static int dp_conf_from_cfg(const struct cfg *c, struct dp_conf *d)
     d->n_workers = 0;
     for (int l = cfg_lcores_next(&dc->workers, -1); l >= 0; l = cfg_lcores_next(&dc->workers, l)) {
         if (d->n_workers == DP_MAX_WORKERS) {
-            fprintf(stderr, "h3dpd: [dataplane] workers: at most %d lcores\n", DP_MAX_WORKERS);
+            D_LOG(ERR, "[dataplane] workers: at most %d lcores", DP_MAX_WORKERS);
             return -1;
         }
         d->worker_lcores[d->n_workers++] = (unsigned)l;
@@ -364,23 +364,22 @@ static int dp_conf_from_cfg(const struct cfg *c, struct dp_conf *d)
     return 0;
 }
 
+/* The readiness line scripts wait for ("h3dpd: running: ..."). */
 static void print_ready(const struct cfg *c, const struct dp_conf *d, const struct dp *dp)
 {
-    char ip[16];
-    uint32_t a = rte_be_to_cpu_32(c->port.ip);
+    char ip[NET_ADDR_STR_MAX];
+    struct net_addr a = net_addr_v4(c->port.ip);
 
     if (!dp) {
-        printf("h3dpd: running: io kernel, %u worker thread(s), control %s\n", d->n_workers,
-               c->control.socket);
-        fflush(stdout);
+        D_LOG(NOTICE, "running: io kernel, %u worker thread(s), control %s", d->n_workers,
+              c->control.socket);
         return;
     }
-    snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-    printf("h3dpd: running: port %s " RTE_ETHER_ADDR_PRT_FMT " %s/%u, %u worker(s), "
-           "udp echo %u, control %s\n",
-           d->device, RTE_ETHER_ADDR_BYTES(dp_mac(dp)), ip, c->port.prefix_len, d->n_workers,
-           d->udp_echo_port, c->control.socket);
-    fflush(stdout);
+    D_LOG(NOTICE,
+          "running: port %s " RTE_ETHER_ADDR_PRT_FMT " %s/%u, %u worker(s), udp echo %u, "
+          "control %s",
+          d->device, RTE_ETHER_ADDR_BYTES(dp_mac(dp)), net_addr_str(&a, ip, sizeof(ip)),
+          c->port.prefix_len, d->n_workers, d->udp_echo_port, c->control.socket);
 }
 
 /* Signals go to the main thread only: worker threads are started with them blocked. */
@@ -409,12 +408,12 @@ static int daemon_open(struct daemon *D, const struct svc_conf *sc, const char *
     if (sc->io == SVC_IO_KERNEL)
         block_signals(false);
     if (!D->svc) {
-        fprintf(stderr, "h3dpd: connection service: %s\n", strerror(-err));
+        D_LOG(ERR, "connection service: %s", strerror(-err));
         return -1;
     }
     D->ctl = d_ctl_new(D->cfg, D->svc, D->dp, D->srv, &err);
     if (!D->ctl) {
-        fprintf(stderr, "h3dpd: control handlers: %s\n", strerror(-err));
+        D_LOG(ERR, "control handlers: %s", strerror(-err));
         return -1;
     }
     if (port && d_telemetry_init(D->svc, port) < 0)
@@ -450,7 +449,7 @@ static int run_kernel(const struct cfg *c, const struct dp_conf *d)
 out:
     daemon_close(&D);
     if (status == EXIT_SUCCESS)
-        printf("h3dpd: stopped\n");
+        D_LOG(NOTICE, "stopped");
     return status;
 }
 
@@ -468,17 +467,17 @@ static int run(const struct cfg *c, const char *prog)
         return run_kernel(c, &d);
     argc = cfg_eal_argv(c, prog, &eal);
     if (argc < 0) {
-        fprintf(stderr, "h3dpd: cannot build the EAL arguments: %s\n", strerror(-argc));
+        D_LOG(ERR, "cannot build the EAL arguments: %s", strerror(-argc));
         return EXIT_CONFIG;
     }
     rc = rte_eal_init(argc, eal.argv);
     if (rc < 0) {
-        fprintf(stderr, "h3dpd: EAL init failed: %s\n", rte_strerror(rte_errno));
+        D_LOG(ERR, "EAL init failed: %s", rte_strerror(rte_errno));
         return EXIT_RUNTIME;
     }
     D.dp = dp_new(&d);
     if (D.dp == NULL) {
-        fprintf(stderr, "h3dpd: dataplane setup failed: %s (see the log above)\n",
+        D_LOG(ERR, "dataplane setup failed: %s (see the log above)",
                 rte_strerror(rte_errno));
         goto out_eal;
     }
@@ -490,7 +489,7 @@ static int run(const struct cfg *c, const char *prog)
     atomic_store(&g_dp, D.dp);
     rc = dp_start(D.dp);
     if (rc < 0) {
-        fprintf(stderr, "h3dpd: dataplane start failed: %s\n", rte_strerror(-rc));
+        D_LOG(ERR, "dataplane start failed: %s", rte_strerror(-rc));
         goto out_stop;
     }
     print_ready(c, &d, D.dp);
@@ -503,7 +502,7 @@ out_stop:
 out_close:
     daemon_close(&D);
     if (D.dp) {
-        printf("h3dpd: final counters\n");
+        D_LOG(NOTICE, "final counters");
         dp_stats_print(D.dp, stdout);
         fflush(stdout);
         atomic_store(&g_dp, NULL);
@@ -512,7 +511,7 @@ out_close:
 out_eal:
     rte_eal_cleanup();
     if (status == EXIT_SUCCESS)
-        printf("h3dpd: stopped\n");
+        D_LOG(NOTICE, "stopped");
     return status;
 }
 

@@ -1,5 +1,4 @@
 /* dp: dataplane runtime facade (see dp.h). */
-#define RTE_LOG_DEFAULT_LOGTYPE user.h3dp.dataplane
 #include "dp.h"
 
 #include <errno.h>

@@ -10,6 +10,8 @@
 #include "dp.h"
 #include "svc_int.h"
 
+RTE_LOG_REGISTER_DEFAULT(svc_logtype, INFO); /* user.h3dp.service (meson) */
+
 #define SVC_RING 4096
 #define SVC_POOL 16384
 #define SVC_DRAIN_BURST 64
@@ -273,6 +275,14 @@ static void handle_event(struct svc *s, struct svc_msg *m)
             c->info.goaway_recv_id = d->goaway_recv_id;
         s->n_active--;
         s->n_closed++;
+        if (!c->info.outcome.ok) {
+            char text[256];
+            SVC_LOG(INFO, "connection %llu to %s closed: %s", (unsigned long long)c->id,
+                    c->info.url, h3_outcome_str(&c->info.outcome, text, sizeof(text)));
+        } else {
+            SVC_LOG(DEBUG, "connection %llu to %s closed", (unsigned long long)c->id,
+                    c->info.url);
+        }
         if (c->cbs.on_closed)
             c->cbs.on_closed(c->ud, c->id, &c->info.outcome);
         if (s->obs.on_closed)

@@ -11,8 +11,16 @@
 #include <sys/socket.h>
 
 #include "svc_bus.h"
+#include <rte_log.h>
+
 #include "svc.h"
 #include "svc_arena.h"
+
+/* The service's log type (user.h3dp.service, registered in svc.c). Main thread only: a
+ * worker never logs (a log line is a system call). */
+extern int svc_logtype;
+#define SVC_LOG(level, fmt, ...)                                                                   \
+    rte_log(RTE_LOG_##level, svc_logtype, "service: " fmt "\n", ##__VA_ARGS__)
 
 struct dp_flow;
 struct kio;
