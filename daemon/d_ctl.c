@@ -729,25 +729,25 @@ struct d_ctl *d_ctl_new(const struct cfg *cfg, struct svc *svc, struct dp *dp,
         { "wait", h_wait },       { "stats", h_stats }, { "quit", h_quit },
     };
     struct d_ctl *d = calloc(1, sizeof(*d));
+    int rv = -ENOMEM;
 
-    if (!d) {
-        *err = -ENOMEM;
-        return NULL;
-    }
+    if (!d)
+        goto fail;
     d->cfg = cfg;
     d->svc = svc;
     d->dp = dp;
     d->srv = srv;
-    for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
-        int rv = ctl_server_register(srv, h[i].name, h[i].fn, d);
-        if (rv < 0) {
-            *err = rv;
-            free(d);
-            return NULL;
-        }
-    }
+    for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+        if ((rv = ctl_server_register(srv, h[i].name, h[i].fn, d)) < 0)
+            goto fail_free;
     svc_set_observer(svc, &d_observer, d);
     return d;
+
+fail_free:
+    free(d);
+fail:
+    *err = rv;
+    return NULL;
 }
 
 void d_ctl_del(struct d_ctl *d)

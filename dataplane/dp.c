@@ -408,7 +408,7 @@ void dp_del(struct dp *dp)
     if (dp == NULL)
         return;
     dp_stop(dp);
-    dp_slowpath_fini(dp);
+    dp_slowpath_free(dp);
     drain_ring(dp->slow_rx);
     drain_ring(dp->slow_tx);
     if (dp->workers != NULL) {

@@ -105,7 +105,7 @@ int dp_slowpath_init(struct dp *dp)
     return 0;
 }
 
-void dp_slowpath_fini(struct dp *dp)
+void dp_slowpath_free(struct dp *dp)
 {
     dp_neigh_del(dp->neigh);
     dp->neigh = NULL;

@@ -65,16 +65,12 @@ struct svc *svc_new(const struct svc_conf *c, int *err)
     s->conf.qlog_dir = s->qlog_dir;
     s->next_id = 1;
     s->bus = svc_bus_new(c->n_workers, SVC_RING, SVC_POOL, &rv);
-    if (!s->bus) {
-        free(s);
-        goto fail_early;
-    }
+    if (!s->bus)
+        goto fail_free;
     s->workers = aligned_alloc(64, sizeof(*s->workers) * c->n_workers);
     if (!s->workers) {
-        svc_bus_del(s->bus);
-        free(s);
         rv = -ENOMEM;
-        goto fail_early;
+        goto fail_bus;
     }
     const struct svc_backend *be =
         c->io == SVC_IO_DPDK ? &svc_dpdk_backend : &svc_kernel_backend;
@@ -90,7 +86,12 @@ struct svc *svc_new(const struct svc_conf *c, int *err)
     }
     return s;
 fail:
-    svc_del(s);
+    svc_del(s); /* the workers started so far, the bus, the service */
+    goto fail_early;
+fail_bus:
+    svc_bus_del(s->bus);
+fail_free:
+    free(s);
 fail_early:
     if (err)
         *err = rv;
@@ -144,7 +145,7 @@ void svc_del(struct svc *s)
             drop_event(s, m);
     }
     for (unsigned i = 0; i < s->n_workers; i++)
-        svc_worker_fini(&s->workers[i]);
+        svc_worker_free(&s->workers[i]);
     for (unsigned i = 0; i < s->n_conns; i++) {
         struct svc_conn *c = s->conns[i];
         if (c->w && c->connect_msg)

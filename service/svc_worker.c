@@ -655,7 +655,7 @@ int svc_worker_init(struct svc *s, struct svc_worker *w, unsigned idx, unsigned 
     return 0;
 }
 
-void svc_worker_fini(struct svc_worker *w)
+void svc_worker_free(struct svc_worker *w)
 {
     for (unsigned i = 0; i < w->ovf_n; i++)
         svc_msg_free(w->s->bus, w->ovf[(w->ovf_head + i) % w->ovf_cap]);

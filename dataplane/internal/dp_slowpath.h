@@ -20,7 +20,7 @@ struct dp;
 int dp_slowpath_init(struct dp *dp);
 
 /* Frees the neighbour table (and the packets waiting in it). */
-void dp_slowpath_fini(struct dp *dp);
+void dp_slowpath_free(struct dp *dp);
 
 /* One slow-path iteration on the main lcore: drains the rings, runs the neighbour timers,
  * flushes the TX buffer. Returns the number of packets handled (0 = idle). */

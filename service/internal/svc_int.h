@@ -162,7 +162,7 @@ struct svc {
 /* svc_worker.c */
 int svc_worker_init(struct svc *s, struct svc_worker *w, unsigned idx, unsigned lcore,
                     const struct svc_backend *be);
-void svc_worker_fini(struct svc_worker *w);
+void svc_worker_free(struct svc_worker *w);
 /* One step of a worker's loop at |now|: commands, timers, dirty conns, pending events.
  * Returns the work done (0 = idle). */
 unsigned svc_worker_step(struct svc_worker *w, uint64_t now);

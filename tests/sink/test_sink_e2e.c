@@ -7,6 +7,14 @@
  * fault hook (every Nth upload answered with a status and retry-after),
  * GOAWAY draining, immediate close, idle timeout, stream limits and malformed
  * messages.
+ *
+ * Why a third QUIC client, next to the h3 driver and h3client: it is the
+ * collector's independent oracle. h3sink is the server every h3dp test uploads
+ * to; if its checks were exercised only through our own driver, a bug shared by
+ * both (a misread of RFC 9114 framing, of the digest, of GOAWAY) would pass
+ * unnoticed. This client is written straight on the libraries' APIs, shares no
+ * code with h3/, and can also send what the driver never would (malformed
+ * headers, raw frames, stream-limit abuse).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
