@@ -47,7 +47,7 @@ static void c_closed(void *ud, uint64_t id, const struct h3_outcome *o)
 
 static const struct svc_conn_cbs up_cbs = { .on_state = c_state, .on_closed = c_closed };
 
-unsigned up_pool_upkeep(struct up *u)
+unsigned up_pool_upkeep(struct up *u, bool work)
 {
     unsigned live = 0;
 
@@ -56,7 +56,7 @@ unsigned up_pool_upkeep(struct up *u)
     for (unsigned i = 0; i < UP_MAX_CONNS; i++)
         if (u->conns[i].used)
             live += u->conns[i].ready || u->conns[i].inflight == 0; /* drainers do not count */
-    if (!up_has_work(u) || u->now < u->next_connect || live >= u->n_conns)
+    if (!work || u->now < u->next_connect || live >= u->n_conns)
         return 0;
     for (unsigned i = 0; i < UP_MAX_CONNS; i++) {
         if (u->conns[i].used)

@@ -111,9 +111,9 @@ struct up_conn {
     unsigned inflight;
 };
 
-/* Opens connections while there is work (with back-off after failures). Returns the
+/* Opens connections while there is |work| (with back-off after failures). Returns the
  * connections opened. */
-unsigned up_pool_upkeep(struct up *u);
+unsigned up_pool_upkeep(struct up *u, bool work);
 /* Sends queued batches on ready connections. Returns the batches sent. */
 unsigned up_pool_dispatch(struct up *u);
 /* Shuts every connection of the pool down gracefully (a new target). */
