@@ -535,6 +535,17 @@ static int check_h3_upload(struct loader *ld, struct cfg *c)
     return 0;
 }
 
+static int check_tls(struct loader *ld, struct cfg *c)
+{
+    const struct cfg_tls *t = &c->tls;
+
+    if (!t->cert_file[0] != !t->key_file[0])
+        return report_key(ld, c, key_index("tls", t->cert_file[0] ? "cert_file" : "key_file"),
+                          "needs [tls] %s too (a client certificate and its key go together)",
+                          t->cert_file[0] ? "key_file" : "cert_file");
+    return 0;
+}
+
 static int check(struct loader *ld, struct cfg *c)
 {
     for (size_t i = 0; i < cfg_nkeys; i++) {
@@ -545,7 +556,7 @@ static int check(struct loader *ld, struct cfg *c)
                           "required key is missing");
     }
     if (check_lcores(ld, c) < 0 || check_port(ld, c) < 0 || check_dataplane(ld, c) < 0 ||
-        check_h3_upload(ld, c) < 0)
+        check_h3_upload(ld, c) < 0 || check_tls(ld, c) < 0)
         return -1;
     return 0;
 }

@@ -128,6 +128,8 @@ struct cfg_control {
 struct cfg_tls {
     char ca_file[CFG_STR_MAX]; /* empty: the system trust store */
     bool insecure;             /* skip server certificate verification (labs only) */
+    char cert_file[CFG_STR_MAX]; /* PEM client certificate (mTLS); empty: none */
+    char key_file[CFG_STR_MAX];  /* its private key; given with cert_file */
     char keylog[CFG_STR_MAX];  /* empty: no SSLKEYLOGFILE-format key log */
     char sni[CFG_STR_MAX];     /* empty: the URL's host name */
 };

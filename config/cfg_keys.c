@@ -655,6 +655,8 @@ const struct cfg_key cfg_keys[] = {
 
     S("tls", "ca_file", tls.ca_file, parse_readable, 0),
     B("tls", "insecure", tls.insecure),
+    S("tls", "cert_file", tls.cert_file, parse_readable, 0),
+    S("tls", "key_file", tls.key_file, parse_readable, 0),
     S("tls", "keylog", tls.keylog, parse_newfile, 0),
     S("tls", "sni", tls.sni, parse_sni, 0),
 

@@ -188,6 +188,7 @@ static void h_connect(void *ctx, struct ctl_call *call)
     socklen_t sl;
     char url[NET_URL_MAX + 16];
     const char *sni = ctl_request_str(rq, "sni");
+    const char *cert = ctl_request_str(rq, "cert_file"), *key = ctl_request_str(rq, "key_file");
     const struct ctl_arg *ins = ctl_request_arg(rq, "insecure");
     const struct ctl_arg *lc = ctl_request_arg(rq, "lcore");
     uint64_t id = 0;
@@ -196,6 +197,10 @@ static void h_connect(void *ctx, struct ctl_call *call)
         ctl_call_fail(call, CTL_E_BAD_URL,
                       "'%s' is a name: the dataplane has no resolver; put the server's IP "
                       "address in the URL and its name in --sni", u->host);
+        return;
+    }
+    if (!cert != !key) {
+        ctl_call_fail(call, CTL_E_BAD_REQUEST, "--cert and --key go together");
         return;
     }
     if (u->kind == NET_HOST_IPV6 && d->dp) {
@@ -212,6 +217,8 @@ static void h_connect(void *ctx, struct ctl_call *call)
         /* The certificate must match the name when one is given, else the address. */
         .host = sni ? sni : u->host, .sni = sni,
         .ca_file = ctl_request_str(rq, "ca_file"),
+        .cert_file = cert,
+        .key_file = key,
         .insecure = ins && ins->present ? ins->b : -1,
         .lcore = lc && lc->present ? (int)lc->u : -1,
     };

@@ -291,6 +291,8 @@ static void svc_conf_from_cfg(const struct cfg *c, const struct dp_conf *d, stru
     s->initial_max_data = c->h3.initial_max_data;
     s->initial_max_stream_data = c->h3.initial_max_stream_data;
     s->ca_file = c->tls.ca_file;
+    s->cert_file = c->tls.cert_file;
+    s->key_file = c->tls.key_file;
     s->insecure = c->tls.insecure;
     s->keylog_file = c->tls.keylog;
     s->qlog_dir = c->h3.qlog_dir;
@@ -310,12 +312,22 @@ static void usage(FILE *out)
                  "EAL arguments come from the [eal] section only; see docs/CONFIG.md.\n");
 }
 
+/* Loads and validates |path|, then loads the files it names the way the daemon will use
+ * them (the trust store, the client certificate and key: a key that does not match is
+ * caught here, not at the first connection). */
 static int load(const char *path, struct cfg *c)
 {
-    char err[512];
+    const struct cfg_tls *t = &c->tls;
+    char err[1024];
 
     if (cfg_load(path, c, err, sizeof(err)) < 0) {
         D_LOG(ERR, "%s", err);
+        return -1;
+    }
+    if (h3_tls_check(t->ca_file[0] ? t->ca_file : NULL, t->insecure,
+                     t->cert_file[0] ? t->cert_file : NULL, t->key_file[0] ? t->key_file : NULL,
+                     err, sizeof(err)) < 0) {
+        D_LOG(ERR, "%s: [tls] %s", path, err);
         return -1;
     }
     return 0;

@@ -136,6 +136,9 @@ struct h3_conn_params {
     const char *sni;            /* NULL = host (no SNI is sent for IP literals) */
     const char *ca_file;        /* PEM trust anchors; NULL = system store */
     bool insecure;              /* skip certificate verification (labs only) */
+    const char *cert_file;      /* PEM client certificate (chain), presented when the server
+                                   asks; NULL = none (then key_file is NULL too) */
+    const char *key_file;       /* PEM private key of cert_file */
     const char *keylog_file;    /* SSLKEYLOGFILE output (appended); NULL = none */
     const char *qlog_file;      /* qlog output; NULL = none */
     uint64_t idle_timeout_ns;   /* 30 s */
@@ -158,6 +161,14 @@ struct h3_conn_params {
 
 /* Fill |p| with the defaults. */
 void h3_conn_params_default(struct h3_conn_params *p);
+
+/* Loads and checks TLS files the way connections will use them, for configuration checks:
+ * |ca_file| (PEM trust anchors; NULL = the system store; not read when |insecure|) must
+ * hold at least one certificate; |cert_file| and |key_file| (both or neither) must parse
+ * and the key must match the certificate. Returns 0, or H3_ERR_TLS with a one-line reason
+ * in |err| naming the file. */
+int h3_tls_check(const char *ca_file, bool insecure, const char *cert_file, const char *key_file,
+                 char *err, size_t errlen);
 
 /* Create a client connection and emit its first Initial packet(s) through the I/O
  * ops. |now_ns|: the current time. On success *|out| holds the connection.

@@ -485,7 +485,8 @@ int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn 
                              (struct sockaddr *)&c->remote, p->remote_len, NULL);
 
     struct h3_tls_params tp = { .host = p->host, .sni = p->sni, .ca_file = p->ca_file,
-                                .insecure = p->insecure, .keylog_file = p->keylog_file };
+                                .insecure = p->insecure, .cert_file = p->cert_file,
+                                .key_file = p->key_file, .keylog_file = p->keylog_file };
     if ((rv = h3_tls_client_new(&tp, get_conn, c, &c->tls, err, sizeof(err))) != 0) {
         if (c->log && err[0])
             c->log(c->ud, err);

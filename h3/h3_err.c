@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "h3.h"
+#include "h3_tls.h"
 
 const char *h3_strerror(int err)
 {
@@ -102,6 +103,15 @@ const char *h3_outcome_str(const struct h3_outcome *o, char *buf, size_t len)
         break;
     case H3_CLOSE_TRANSPORT:
     case H3_CLOSE_APPLICATION:
+        if (o->kind == H3_CLOSE_TRANSPORT && o->code >= 0x100 && o->code <= 0x1ff) {
+            /* RFC 9001 §4.8: CRYPTO_ERROR carries the TLS alert in its low byte. */
+            char alert[96];
+            snprintf(buf, len, "error: %s transport 0x%" PRIx64 " (CRYPTO_ERROR: TLS alert %s)%s%s",
+                     who, o->code, h3_tls_alert_str((unsigned)(o->code & 0xff), alert,
+                                                    sizeof(alert)),
+                     o->reason[0] ? ": " : "", o->reason);
+            break;
+        }
         snprintf(buf, len, "%s: %s %s 0x%" PRIx64 " (%s)%s%s", o->ok ? "ok" : "error", who,
                  o->kind == H3_CLOSE_APPLICATION ? "application" : "transport", o->code,
                  h3_close_code_name(o->code, o->kind), o->reason[0] ? ": " : "", o->reason);

@@ -21,9 +21,10 @@ static const char H3_TLS_PRIORITY[] =
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
     "+CHACHA20-POLY1305:%DISABLE_TLS13_COMPAT_MODE";
 
-/* Certificate credentials (the parsed trust store) are shared by every session with the
- * same trust anchors: loading a CA bundle per connection would cost its parse time and
- * tens of KB to MBs per connection. So is the parsed priority string (about 4 KB and a
+/* Certificate credentials (the parsed trust store, and the client certificate when one is
+ * configured) are shared by every session with the same trust anchors and client
+ * certificate: loading a CA bundle per connection would cost its parse time and tens of KB
+ * to MBs per connection. So is the parsed priority string (about 4 KB and a
  * parse per connection otherwise). Entries live while a session uses them; the lock is
  * taken only when a connection is created or freed, never per packet. GnuTLS allows
  * credentials and a priority cache to be used by sessions in several threads once they
@@ -32,6 +33,7 @@ struct h3_cred {
     struct h3_cred *next;
     char *ca_file; /* NULL: the system store */
     bool insecure; /* no trust anchors at all */
+    char *cert_file, *key_file; /* the client certificate; NULL: none */
     unsigned refs;
     gnutls_certificate_credentials_t cred;
     gnutls_priority_t prio; /* H3_TLS_PRIORITY */
@@ -40,69 +42,151 @@ struct h3_cred {
 static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct h3_cred *cred_list;
 
-static bool cred_match(const struct h3_cred *e, const char *ca_file, bool insecure)
+static bool str_eq(const char *a, const char *b)
 {
-    if (e->insecure || insecure)
-        return e->insecure == insecure;
-    if (!e->ca_file || !ca_file)
-        return !e->ca_file && !ca_file;
-    return strcmp(e->ca_file, ca_file) == 0;
+    return (!a || !b) ? !a && !b : strcmp(a, b) == 0;
 }
 
-static struct h3_cred *cred_get(const char *ca_file, bool insecure, char *err, size_t errlen)
+static bool cred_match(const struct h3_cred *e, const struct h3_tls_params *p)
+{
+    if (!str_eq(e->cert_file, p->cert_file) || !str_eq(e->key_file, p->key_file))
+        return false;
+    if (e->insecure || p->insecure)
+        return e->insecure == p->insecure;
+    return str_eq(e->ca_file, p->ca_file);
+}
+
+static void cred_free(struct h3_cred *e)
+{
+    if (!e)
+        return;
+    if (e->cred)
+        gnutls_certificate_free_credentials(e->cred);
+    if (e->prio)
+        gnutls_priority_deinit(e->prio);
+    free(e->ca_file);
+    free(e->cert_file);
+    free(e->key_file);
+    free(e);
+}
+
+/* Loads the trust anchors (unless |insecure|) and the client certificate into |cred|.
+ * Returns 0 or -1 with a one-line reason naming the file. */
+static int cred_load(gnutls_certificate_credentials_t cred, const char *ca_file, bool insecure,
+                     const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+    int rv;
+
+    if (!insecure) {
+        if (ca_file)
+            rv = gnutls_certificate_set_x509_trust_file(cred, ca_file, GNUTLS_X509_FMT_PEM);
+        else
+            rv = gnutls_certificate_set_x509_system_trust(cred);
+        if (rv <= 0) {
+            snprintf(err, errlen, "trust store %s: %s", ca_file ? ca_file : "(system)",
+                     rv < 0 ? gnutls_strerror(rv) : "no certificates");
+            return -1;
+        }
+    }
+    if (cert_file || key_file) {
+        if (!cert_file || !key_file) {
+            snprintf(err, errlen, "a client certificate needs both a certificate and a key");
+            return -1;
+        }
+        rv = gnutls_certificate_set_x509_key_file(cred, cert_file, key_file,
+                                                  GNUTLS_X509_FMT_PEM);
+        if (rv < 0) {
+            snprintf(err, errlen, "client certificate %s with key %s: %s", cert_file, key_file,
+                     rv == GNUTLS_E_CERTIFICATE_KEY_MISMATCH
+                         ? "the key does not match the certificate"
+                         : gnutls_strerror(rv));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static struct h3_cred *cred_get(const struct h3_tls_params *p, char *err, size_t errlen)
 {
     struct h3_cred *e;
     int rv;
 
     pthread_mutex_lock(&cred_lock);
     for (e = cred_list; e; e = e->next)
-        if (cred_match(e, ca_file, insecure)) {
+        if (cred_match(e, p)) {
             e->refs++;
             pthread_mutex_unlock(&cred_lock);
             return e;
         }
     e = calloc(1, sizeof(*e));
-    if (!e || (ca_file && !insecure && !(e->ca_file = strdup(ca_file)))) {
+    if (!e || (p->ca_file && !p->insecure && !(e->ca_file = strdup(p->ca_file))) ||
+        (p->cert_file && !(e->cert_file = strdup(p->cert_file))) ||
+        (p->key_file && !(e->key_file = strdup(p->key_file)))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    e->insecure = insecure;
+    e->insecure = p->insecure;
     if ((rv = gnutls_priority_init(&e->prio, H3_TLS_PRIORITY, NULL)) != 0) {
         e->prio = NULL;
         snprintf(err, errlen, "priority: %s", gnutls_strerror(rv));
         goto fail;
     }
     if ((rv = gnutls_certificate_allocate_credentials(&e->cred)) != 0) {
+        e->cred = NULL;
         snprintf(err, errlen, "credentials: %s", gnutls_strerror(rv));
         goto fail;
     }
-    if (!insecure) {
-        if (ca_file)
-            rv = gnutls_certificate_set_x509_trust_file(e->cred, ca_file, GNUTLS_X509_FMT_PEM);
-        else
-            rv = gnutls_certificate_set_x509_system_trust(e->cred);
-        if (rv <= 0) {
-            snprintf(err, errlen, "trust store %s: %s", ca_file ? ca_file : "(system)",
-                     rv < 0 ? gnutls_strerror(rv) : "no certificates");
-            goto fail;
-        }
-    }
+    if (cred_load(e->cred, p->ca_file, p->insecure, p->cert_file, p->key_file, err, errlen) < 0)
+        goto fail;
     e->refs = 1;
     e->next = cred_list;
     cred_list = e;
     pthread_mutex_unlock(&cred_lock);
     return e;
 fail:
-    if (e) {
-        if (e->cred)
-            gnutls_certificate_free_credentials(e->cred);
-        if (e->prio)
-            gnutls_priority_deinit(e->prio);
-        free(e->ca_file);
-        free(e);
-    }
+    cred_free(e);
     pthread_mutex_unlock(&cred_lock);
     return NULL;
+}
+
+int h3_tls_check(const char *ca_file, bool insecure, const char *cert_file, const char *key_file,
+                 char *err, size_t errlen)
+{
+    gnutls_certificate_credentials_t cred;
+    int rv;
+
+    if ((rv = gnutls_certificate_allocate_credentials(&cred)) != 0) {
+        snprintf(err, errlen, "credentials: %s", gnutls_strerror(rv));
+        return H3_ERR_TLS;
+    }
+    rv = cred_load(cred, ca_file, insecure, cert_file, key_file, err, errlen);
+    gnutls_certificate_free_credentials(cred);
+    return rv < 0 ? H3_ERR_TLS : 0;
+}
+
+const char *h3_tls_alert_str(unsigned alert, char *buf, size_t len)
+{
+    const char *name = alert < 256 ? gnutls_alert_get_strname((gnutls_alert_description_t)alert)
+                                   : NULL;
+    const char *text = alert < 256 ? gnutls_alert_get_name((gnutls_alert_description_t)alert)
+                                   : NULL;
+    size_t o = 0;
+
+    if (len == 0)
+        return buf;
+    if (!name) {
+        snprintf(buf, len, "alert %u", alert);
+        return buf;
+    }
+    if (strncmp(name, "GNUTLS_A_", 9) == 0)
+        name += 9;
+    /* RFC 8446 §6 spells them in lower case: certificate_required. */
+    for (; *name && o + 1 < len; name++)
+        buf[o++] = (char)(*name >= 'A' && *name <= 'Z' ? *name - 'A' + 'a' : *name);
+    buf[o] = '\0';
+    if (text && o + 4 < len)
+        snprintf(buf + o, len - o, " (%s)", text);
+    return buf;
 }
 
 static void cred_put(struct h3_cred *e)
@@ -115,10 +199,7 @@ static void cred_put(struct h3_cred *e)
         while (*pp != e)
             pp = &(*pp)->next;
         *pp = e->next;
-        gnutls_certificate_free_credentials(e->cred);
-        gnutls_priority_deinit(e->prio);
-        free(e->ca_file);
-        free(e);
+        cred_free(e);
     }
     pthread_mutex_unlock(&cred_lock);
 }
@@ -215,7 +296,7 @@ int h3_tls_client_new(const struct h3_tls_params *p, ngtcp2_crypto_get_conn get_
         ret = H3_ERR_NOMEM;
         goto fail;
     }
-    if (!(t->cred = cred_get(p->ca_file, p->insecure, err, errlen)))
+    if (!(t->cred = cred_get(p, err, errlen)))
         goto fail;
     if ((rv = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA)) != 0) {
         snprintf(err, errlen, "gnutls_init: %s", gnutls_strerror(rv));

@@ -48,6 +48,8 @@ struct svc *svc_new(const struct svc_conf *c, int *err)
         (c->io == SVC_IO_DPDK && !c->dp) || c->max_conns == 0)
         goto fail_early;
     if ((c->ca_file && strlen(c->ca_file) >= PATH_MAX) ||
+        (c->cert_file && strlen(c->cert_file) >= PATH_MAX) ||
+        (c->key_file && strlen(c->key_file) >= PATH_MAX) ||
         (c->keylog_file && strlen(c->keylog_file) >= PATH_MAX) ||
         (c->qlog_dir && strlen(c->qlog_dir) >= PATH_MAX))
         goto fail_early;
@@ -58,9 +60,13 @@ struct svc *svc_new(const struct svc_conf *c, int *err)
     }
     s->conf = *c;
     copy_str(s->ca_file, sizeof(s->ca_file), c->ca_file);
+    copy_str(s->cert_file, sizeof(s->cert_file), c->cert_file);
+    copy_str(s->key_file, sizeof(s->key_file), c->key_file);
     copy_str(s->keylog, sizeof(s->keylog), c->keylog_file);
     copy_str(s->qlog_dir, sizeof(s->qlog_dir), c->qlog_dir);
     s->conf.ca_file = s->ca_file;
+    s->conf.cert_file = s->cert_file;
+    s->conf.key_file = s->key_file;
     s->conf.keylog_file = s->keylog;
     s->conf.qlog_dir = s->qlog_dir;
     s->next_id = 1;
@@ -357,8 +363,11 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
     int w, rv;
 
     const char *ca = p && p->ca_file ? p->ca_file : s->ca_file, *sni = p && p->sni ? p->sni : "";
+    const char *cert = p && p->cert_file ? p->cert_file : s->cert_file;
+    const char *key = p && p->key_file ? p->key_file : s->key_file;
     if (!p || !p->remote || !p->host || !p->host[0] || strlen(p->host) >= SVC_HOST_MAX ||
-        strlen(sni) >= SVC_HOST_MAX || strlen(ca) >= PATH_MAX ||
+        strlen(sni) >= SVC_HOST_MAX || strlen(ca) >= PATH_MAX || strlen(cert) >= PATH_MAX ||
+        strlen(key) >= PATH_MAX || !cert[0] != !key[0] ||
         p->remote_len > sizeof(c->remote) ||
         (p->remote->sa_family != AF_INET && p->remote->sa_family != AF_INET6))
         return -EINVAL;
@@ -382,13 +391,16 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
         return -ENOMEM;
     memset(c, 0, sizeof(*c));
     size_t hl = strlen(p->host) + 1, sl = strlen(sni) + 1, cl = strlen(ca) + 1;
-    if (!(c->cparams = malloc(hl + sl + cl))) {
+    size_t el = strlen(cert) + 1, kl = strlen(key) + 1;
+    if (!(c->cparams = malloc(hl + sl + cl + el + kl))) {
         free(c);
         return -ENOMEM;
     }
     c->host = memcpy(c->cparams, p->host, hl);
     c->sni = memcpy(c->cparams + hl, sni, sl);
     c->ca_file = memcpy(c->cparams + hl + sl, ca, cl);
+    c->cert_file = memcpy(c->cparams + hl + sl + cl, cert, el);
+    c->key_file = memcpy(c->cparams + hl + sl + cl + el, key, kl);
     m = svc_msg_alloc(s->bus);
     if (!m) {
         free_conn(c);

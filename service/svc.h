@@ -44,6 +44,7 @@ struct svc_conf {
     uint64_t initial_max_data, initial_max_stream_data;
     size_t max_requests;                    /* request pool per connection (queued+in flight) */
     const char *ca_file;                    /* NULL/"" = system store */
+    const char *cert_file, *key_file;       /* client certificate; NULL/"" = none */
     bool insecure;
     const char *keylog_file, *qlog_dir;     /* NULL/"" = none */
     unsigned max_conns;                     /* all workers together */
@@ -78,6 +79,7 @@ struct svc_conn_params {
     const char *host;                 /* :authority host / verification name */
     const char *sni;                  /* NULL = host */
     const char *ca_file;              /* NULL = svc_conf's */
+    const char *cert_file, *key_file; /* client certificate; NULL = svc_conf's, "" = none */
     int insecure;                     /* -1 = svc_conf's, 0/1 */
     int lcore;                        /* worker lcore id, -1 = least loaded */
 };

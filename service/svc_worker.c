@@ -415,6 +415,8 @@ static void cmd_connect(struct svc_worker *w, struct svc_msg *m, struct svc_conn
                        ? ((const struct sockaddr_in6 *)&c->remote)->sin6_port
                        : ((const struct sockaddr_in *)&c->remote)->sin_port);
     p.ca_file = c->ca_file[0] ? c->ca_file : NULL;
+    p.cert_file = c->cert_file[0] ? c->cert_file : NULL;
+    p.key_file = c->key_file[0] ? c->key_file : NULL;
     p.insecure = c->insecure;
     p.keylog_file = s->keylog[0] ? s->keylog : NULL;
     if (s->qlog_dir[0]) {
@@ -446,7 +448,7 @@ static void cmd_connect(struct svc_worker *w, struct svc_msg *m, struct svc_conn
     rv = h3_conn_new(&p, w->now, &c->h3);
     free(c->cparams); /* the driver copied what it keeps */
     c->cparams = NULL;
-    c->host = c->sni = c->ca_file = NULL;
+    c->host = c->sni = c->ca_file = c->cert_file = c->key_file = NULL;
     if (rv < 0) {
         c->h3 = NULL;
         w->be->close(w, c);

@@ -19,6 +19,8 @@ struct h3_tls_params {
     const char *sni;         /* server name sent; NULL = host unless an IP literal */
     const char *ca_file;     /* PEM trust anchors; NULL = system store */
     bool insecure;           /* no verification */
+    const char *cert_file;   /* PEM client certificate; NULL = none */
+    const char *key_file;    /* its private key */
     const char *keylog_file; /* SSLKEYLOGFILE path (appended); NULL = none */
 };
 
@@ -44,5 +46,9 @@ bool h3_tls_alpn_is_h3(struct h3_tls *t);
 
 /* Why the server certificate was rejected, or NULL if it was not. */
 const char *h3_tls_verify_error(const struct h3_tls *t);
+
+/* "certificate_required (Certificate is required)" for the TLS alert |alert| (RFC 8446
+ * §6), into |buf|; returns |buf|. */
+const char *h3_tls_alert_str(unsigned alert, char *buf, size_t len);
 
 #endif /* H3DP_H3_TLS_H */

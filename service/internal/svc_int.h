@@ -88,7 +88,7 @@ struct svc_conn {
      * back in |cparams|: malloc'd by svc_connect, freed by the worker once the driver has
      * copied them (an established connection keeps none of it), else by free_conn. */
     char *cparams;
-    const char *host, *sni, *ca_file;
+    const char *host, *sni, *ca_file, *cert_file, *key_file;
     bool insecure;
     /* ---- worker */
     struct h3_conn *h3 __attribute__((aligned(64)));
@@ -147,7 +147,8 @@ struct svc_worker {
 
 struct svc {
     struct svc_conf conf;
-    char ca_file[PATH_MAX], keylog[PATH_MAX], qlog_dir[PATH_MAX];
+    char ca_file[PATH_MAX], cert_file[PATH_MAX], key_file[PATH_MAX], keylog[PATH_MAX];
+    char qlog_dir[PATH_MAX];
     struct svc_bus *bus;
     struct svc_worker *workers;
     unsigned n_workers;

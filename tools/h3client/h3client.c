@@ -36,7 +36,7 @@
 #define CHUNK (64u * 1024u)
 
 struct opts {
-    const char *addr, *host, *ca, *method, *path, *body_file, *keylog, *qlog, *out;
+    const char *addr, *host, *ca, *cert, *key, *method, *path, *body_file, *keylog, *qlog, *out;
     uint16_t port;
     bool insecure, producer, digest, json, shutdown_early, no_gso, verbose;
     uint64_t body_size, n, conc, max_push, timeout_s;
@@ -196,6 +196,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: h3client --addr IP --port N [--host NAME] [--ca FILE|--insecure]\n"
+            "       [--cert FILE --key FILE]   (a client certificate, sent when asked)\n"
             "       [--method M] [--path P] [--body-size N [--producer] [--digest]]\n"
             "       [--body-file F] [-n N] [-c N] [--shutdown-early] [--max-push N]\n"
             "       [--expect-status S] [--timeout SEC] [--json] [--keylog F] [--qlog F]\n"
@@ -219,7 +220,7 @@ static int parse(int argc, char **argv, struct opts *o)
 {
     enum { OPT_ADDR = 256, OPT_PORT, OPT_HOST, OPT_CA, OPT_INSECURE, OPT_METHOD, OPT_PATH, OPT_BSIZE,
            OPT_PRODUCER, OPT_DIGEST, OPT_BFILE, OPT_EARLY, OPT_MAXPUSH, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON,
-           OPT_KEYLOG, OPT_QLOG, OPT_NOGSO, OPT_OUT };
+           OPT_KEYLOG, OPT_QLOG, OPT_NOGSO, OPT_OUT, OPT_CERT, OPT_KEY };
     static const struct option lo[] = {
         { "addr", 1, 0, OPT_ADDR }, { "port", 1, 0, OPT_PORT }, { "host", 1, 0, OPT_HOST },
         { "ca", 1, 0, OPT_CA }, { "insecure", 0, 0, OPT_INSECURE }, { "method", 1, 0, OPT_METHOD },
@@ -228,7 +229,7 @@ static int parse(int argc, char **argv, struct opts *o)
         { "body-file", 1, 0, OPT_BFILE }, { "shutdown-early", 0, 0, OPT_EARLY },
         { "max-push", 1, 0, OPT_MAXPUSH }, { "expect-status", 1, 0, OPT_EXPECT },
         { "timeout", 1, 0, OPT_TIMEOUT }, { "json", 0, 0, OPT_JSON }, { "keylog", 1, 0, OPT_KEYLOG },
-        { "qlog", 1, 0, OPT_QLOG }, { "no-gso", 0, 0, OPT_NOGSO }, { "out", 1, 0, OPT_OUT }, { 0, 0, 0, 0 },
+        { "qlog", 1, 0, OPT_QLOG }, { "no-gso", 0, 0, OPT_NOGSO }, { "out", 1, 0, OPT_OUT }, { "cert", 1, 0, OPT_CERT }, { "key", 1, 0, OPT_KEY }, { 0, 0, 0, 0 },
     };
     int ch;
 
@@ -245,6 +246,8 @@ static int parse(int argc, char **argv, struct opts *o)
         }
         case OPT_HOST: o->host = optarg; break;
         case OPT_CA: o->ca = optarg; break;
+        case OPT_CERT: o->cert = optarg; break;
+        case OPT_KEY: o->key = optarg; break;
         case OPT_INSECURE: o->insecure = true; break;
         case OPT_METHOD: o->method = optarg; break;
         case OPT_PATH: o->path = optarg; break;
@@ -269,6 +272,10 @@ static int parse(int argc, char **argv, struct opts *o)
     }
     if (!o->addr || !o->port || o->conc == 0 || optind != argc)
         usage();
+    if (!o->cert != !o->key) {
+        fprintf(stderr, "h3client: --cert and --key go together\n");
+        exit(2);
+    }
     if (o->digest && (o->producer || o->body_file || !o->body_size)) {
         fprintf(stderr, "h3client: --digest needs an in-memory --body-size body\n");
         exit(2);
@@ -364,6 +371,8 @@ int main(int argc, char **argv)
     p.host = rn.o.host ? rn.o.host : rn.o.addr;
     p.port = rn.o.port;
     p.ca_file = rn.o.ca;
+    p.cert_file = rn.o.cert;
+    p.key_file = rn.o.key;
     p.insecure = rn.o.insecure;
     p.keylog_file = rn.o.keylog ? rn.o.keylog : getenv("SSLKEYLOGFILE");
     p.qlog_file = rn.o.qlog;

@@ -229,7 +229,8 @@ static int set_value(const struct ctl_cmd_schema *cmd, const struct ctl_field *f
         return EXIT_OK;
     }
     case CTL_F_STRING:
-        if (strcmp(f->name, "body_file") == 0 || strcmp(f->name, "ca_file") == 0) {
+        if (strcmp(f->name, "body_file") == 0 || strcmp(f->name, "ca_file") == 0 ||
+            strcmp(f->name, "cert_file") == 0 || strcmp(f->name, "key_file") == 0) {
             v = abs_path(val);
             break;
         }

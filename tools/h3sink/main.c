@@ -112,6 +112,7 @@ static void usage(FILE *f)
                "                         when stdout is a tty, else off)\n"
                "  --drain-timeout S      SIGTERM/SIGINT grace period (default 5)\n"
                "  --keylog FILE          append TLS secrets (SSLKEYLOGFILE format)\n"
+               "  --client-ca FILE       require a client certificate signed by this CA (mTLS)\n"
                "  --quiet                no human-readable totals\n"
                "test hooks:\n"
                "  --response-delay-ms MS delay every response\n"
@@ -165,6 +166,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_STATS,
         O_DRAIN,
         O_KEYLOG,
+        O_CLIENT_CA,
         O_QUIET,
         O_DELAY,
         O_FAULT,
@@ -186,6 +188,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"stats-interval", required_argument, NULL, O_STATS},
         {"drain-timeout", required_argument, NULL, O_DRAIN},
         {"keylog", required_argument, NULL, O_KEYLOG},
+        {"client-ca", required_argument, NULL, O_CLIENT_CA},
         {"quiet", no_argument, NULL, O_QUIET},
         {"response-delay-ms", required_argument, NULL, O_DELAY},
         {"fault-bad-headers", no_argument, NULL, O_FAULT},
@@ -230,6 +233,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case O_KEYLOG:
             o->keylog = optarg;
+            break;
+        case O_CLIENT_CA:
+            o->p.client_ca_file = optarg;
             break;
         case O_FAULT:
             o->p.fault_bad_response_headers = 1;

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,7 @@ struct pending {
 
 struct sink {
     struct sink_params p;
+    bool client_cert; /* mTLS: a client certificate is required (--client-ca) */
     gnutls_certificate_credentials_t cred;
     gnutls_priority_t prio;
     FILE *keylog;
@@ -1188,6 +1190,12 @@ static int tls_new(struct sconn *c)
         gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, s->cred) != 0 ||
         gnutls_alpn_set_protocols(c->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0)
         return -EINVAL;
+    if (s->client_cert) {
+        /* mTLS: no certificate, or one the client CA did not sign, fails the handshake
+         * with a TLS alert (certificate_required, unknown_ca, ...). */
+        gnutls_certificate_server_set_request(c->tls, GNUTLS_CERT_REQUIRE);
+        gnutls_session_set_verify_cert(c->tls, NULL, 0);
+    }
     if (s->keylog != NULL)
         gnutls_session_set_keylog_function(c->tls, tls_keylog);
     return 0;
@@ -1534,6 +1542,14 @@ struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
                 gnutls_strerror(rv));
         goto fail;
     }
+    if (p->client_ca_file != NULL &&
+        (rv = gnutls_certificate_set_x509_trust_file(s->cred, p->client_ca_file,
+                                                     GNUTLS_X509_FMT_PEM)) <= 0) {
+        set_err(err, errlen, "cannot load client CA %s: %s", p->client_ca_file,
+                rv < 0 ? gnutls_strerror(rv) : "no certificates");
+        goto fail;
+    }
+    s->client_cert = p->client_ca_file != NULL;
     if (gnutls_priority_init(&s->prio, TLS_PRIORITY, NULL) != 0) {
         set_err(err, errlen, "TLS priority string rejected by GnuTLS");
         s->prio = NULL;

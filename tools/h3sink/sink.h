@@ -60,6 +60,8 @@ struct sink_params {
     uint64_t initial_max_stream_data_bidi_remote; /* per request stream; 4 MiB */
     uint64_t idle_timeout_ns;                     /* 30 s */
     const char *keylog_file;                      /* optional SSLKEYLOGFILE output (appended) */
+    const char *client_ca_file;                   /* PEM CA: require a client certificate
+                                                     it signed (mTLS); NULL = none asked */
     /* test hooks, off by default: */
     int fault_bad_response_headers; /* GET /fault/bad-headers answers with an
                                        invalid :status ("2x0"): a stream error */
