@@ -86,7 +86,7 @@ static unsigned gen_poll(struct up_source *s)
         /* Exactly rate x duration in the end: the last partial batch is not lost to the
          * linger time when the duration runs out. */
         uint64_t t = time_up ? dur : el;
-        due = (uint64_t)((double)t / 1e9 * (double)g->g.rate);
+        due = (uint64_t)((unsigned __int128)t * g->g.rate / 1000000000u); /* no rounding */
         due = due > g->made ? due - g->made : 0;
     }
     /* As fast as possible: keep every stream busy plus one batch each in the queue. */
