@@ -11,6 +11,7 @@
 struct gen {
     struct up_gen g, conf;  /* running parameters; [upload] generator_* */
     bool active;
+    bool started; /* up_gen_start ran: the configured run does not start again */
     uint64_t start, made, behind, last_batch;
 };
 
@@ -44,6 +45,7 @@ int up_gen_start(struct up *u, const struct up_gen *p, uint64_t now)
     g = s->priv;
     g->g = *p;
     g->active = true;
+    g->started = true;
     g->start = g->last_batch = now;
     g->made = g->behind = 0;
     u->stopping = false;
@@ -68,7 +70,7 @@ static unsigned gen_poll(struct up_source *s)
     uint64_t per, el, dur, due = UINT64_MAX, cap;
     bool time_up;
 
-    if (g->conf.rate && !g->active && g->made == 0 && !u->stopping)
+    if (g->conf.rate && !g->started && !u->stopping)
         up_gen_start(u, &g->conf, u->now); /* [upload] generator_rate: with the daemon */
     if (!g->active || g->g.record_bytes == 0)
         return 0;
