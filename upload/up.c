@@ -83,7 +83,8 @@ int up_target(struct up *u, const char *url, char *why, size_t whylen)
 {
     char old[sizeof(u->target)];
 
-    if (up_has_work(u)) {
+    /* Without a target nothing was sent anywhere: what waits for one goes to this one. */
+    if (u->has_target && up_has_work(u)) {
         snprintf(why, whylen,
                  "%" PRIu64 " records are still queued or in flight for %s, or a source is "
                  "active: `upload stop` and wait until the state is idle first",
