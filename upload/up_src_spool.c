@@ -212,10 +212,15 @@ static void spool_failed(struct up_source *s, struct up_batch *b)
     struct spool *sp = s->priv;
     struct spool_file *f = b->src_priv;
     char from[PATH_MAX + NAME_MAX + 2], to[PATH_MAX + NAME_MAX + 16];
+    struct stat now;
 
     snprintf(from, sizeof(from), "%s/%s", sp->dir, f->name);
     snprintf(to, sizeof(to), "%s/.failed-%s", sp->dir, f->name);
-    if (rename(from, to) != 0)
+    /* Set aside the file that was sent, not one renamed over it since (never sent: the
+     * next scan takes it). */
+    if (lstat(from, &now) == 0 && (now.st_dev != f->dev || now.st_ino != f->ino))
+        UP_LOG(WARNING, "%s failed for good but was replaced since: the new file is sent", from);
+    else if (rename(from, to) != 0)
         UP_LOG(WARNING, "cannot set aside %s: %s", from, strerror(errno));
     else
         UP_LOG(WARNING, "%s failed for good: kept as %s", from, to);
