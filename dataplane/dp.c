@@ -357,6 +357,8 @@ int dp_main_loop(struct dp *dp, dp_main_hook hook, void *hook_arg)
         work = dp_slowpath_poll(dp, now_ns);
         if (hook != NULL)
             work += hook(hook_arg, now_ns);
+        /* What the hook sent through dp_local leaves now, in one burst. */
+        dp_txbuf_flush(&dp->slow_txb);
         if (atomic_exchange(&dp->stats_req, false)) {
             dp_stats_print(dp, stdout);
             fflush(stdout);
@@ -408,6 +410,7 @@ void dp_del(struct dp *dp)
     if (dp == NULL)
         return;
     dp_stop(dp);
+    dp_local_close_all(dp);
     dp_slowpath_free(dp);
     drain_ring(dp->slow_rx);
     drain_ring(dp->slow_tx);

@@ -1,7 +1,8 @@
 /* dp: the dataplane runtime facade: one DPDK port, worker lcores, the main-lcore slow path.
  *
  * Life cycle (after rte_eal_init()):
- *     dp_new() → [dp_flow_open() ...] → dp_start() → dp_main_loop() → dp_stop() → dp_del()
+ *     dp_new() → [dp_flow_open(), dp_local_open() ...] → dp_start() → dp_main_loop()
+ *     → dp_stop() → dp_del()
  * dp_request_stop() may be called from a signal handler at any time.
  *
  * The dataplane knows nothing of the configuration file: the daemon fills struct dp_conf
@@ -105,9 +106,10 @@ typedef unsigned (*dp_worker_hook)(void *arg, unsigned lcore, uint64_t now_ns);
  * Errors: -EINVAL (|lcore| is not a worker), -EBUSY (workers running). */
 int dp_worker_hook_set(struct dp *dp, unsigned lcore, dp_worker_hook fn, void *arg);
 
-/* Runs the slow path (ARP, ICMP echo, neighbour resolution) on the calling (main) lcore
- * until dp_request_stop(); calls |hook| (may be NULL) each iteration. Idle back-off is
- * always adaptive here, whatever the workers' policy. Returns 0. */
+/* Runs the slow path (ARP, ICMP echo, neighbour resolution, the main lcore's UDP
+ * endpoints of dp_local.h) on the calling (main) lcore until dp_request_stop(); calls
+ * |hook| (may be NULL) each iteration, after the slow path, then flushes what the hook
+ * sent. Idle back-off is always adaptive here, whatever the workers' policy. Returns 0. */
 int dp_main_loop(struct dp *dp, dp_main_hook hook, void *hook_arg);
 
 /* Stops the workers (waits for them), then stops and closes the port. Idempotent. */

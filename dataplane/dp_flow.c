@@ -23,9 +23,11 @@ int dp_port_claim(struct dp *dp, uint16_t port, unsigned owner)
     unsigned want;
 
     do {
+        /* Only a worker's flows share a port (each with its own remote); the echo
+         * service and a main-lcore endpoint own theirs alone. */
         if (cur == 0)
             want = owner | DP_OWNER_REF;
-        else if ((cur & DP_OWNER_MASK) == owner && owner != DP_OWNER_ECHO &&
+        else if ((cur & DP_OWNER_MASK) == owner && owner <= DP_MAX_WORKERS &&
                  (cur >> 16) < DP_OWNER_MASK)
             want = cur + DP_OWNER_REF;
         else
@@ -103,22 +105,33 @@ static bool port_in_use(void *arg, uint16_t port)
     return atomic_load_explicit(&dp->port_owner[port], memory_order_relaxed) != 0;
 }
 
+int dp_port_pick(struct dp *dp, const struct dp_rss *rss, rte_be32_t remote_ip,
+                 uint16_t remote_port, uint16_t want_q, unsigned owner, uint16_t *port)
+{
+    /* Without RSS any free port will do. */
+    static const struct dp_rss any_queue = {.mode = DP_RSS_NONE, .nb_queues = 1};
+
+    if (rss == NULL)
+        rss = &any_queue;
+    for (int i = 0; i < DP_FLOW_PICK_TRIES; i++) {
+        int rc =
+            dp_rss_pick_port(rss, remote_ip, dp->conf.ip, remote_port, want_q, DP_FLOW_PORT_LO,
+                             DP_FLOW_PORT_HI, dp->port_seed++ * 2654435761u, port, port_in_use, dp);
+
+        if (rc < 0)
+            return rc;
+        if (dp_port_claim(dp, *port, owner) == 0)
+            return 0;
+    }
+    return -EADDRNOTAVAIL;
+}
+
 static int pick_port(struct dp *dp, struct dp_worker *w, const struct dp_flow_params *p,
                      uint16_t *port)
 {
     uint16_t want_q = w->n_rxq != 0 ? w->rxqs[0] : 0;
 
-    for (int i = 0; i < DP_FLOW_PICK_TRIES; i++) {
-        int rc = dp_rss_pick_port(&dp->rss, p->remote_ip, dp->conf.ip, p->remote_port, want_q,
-                                  DP_FLOW_PORT_LO, DP_FLOW_PORT_HI, dp->port_seed++ * 2654435761u,
-                                  port, port_in_use, dp);
-
-        if (rc < 0)
-            return rc;
-        if (dp_port_claim(dp, *port, w->index + 1u) == 0)
-            return 0;
-    }
-    return -EADDRNOTAVAIL;
+    return dp_port_pick(dp, &dp->rss, p->remote_ip, p->remote_port, want_q, w->index + 1u, port);
 }
 
 struct dp_flow *dp_flow_open(struct dp *dp, const struct dp_flow_params *p)

@@ -46,9 +46,10 @@ struct dp_flow_params {
 #define DP_FLOW_PORT_HI 65535
 
 /* Opens a flow. Returns it, or NULL with rte_errno: EINVAL (bad params, lcore not a
- * worker), EADDRINUSE (local port owned by another lcore or the echo service),
- * EADDRNOTAVAIL (no automatic port left), ENOSPC (flow limit), ENOBUFS (command ring
- * full), EEXIST (same 3-tuple already open, when opened synchronously). */
+ * worker), EADDRINUSE (local port owned by another lcore, the echo service or a
+ * main-lcore endpoint of dp_local.h), EADDRNOTAVAIL (no automatic port left), ENOSPC
+ * (flow limit), ENOBUFS (command ring full), EEXIST (same 3-tuple already open, when
+ * opened synchronously). */
 struct dp_flow *dp_flow_open(struct dp *dp, const struct dp_flow_params *p);
 
 /* True when the flow is in its lcore's table (receives packets). */

@@ -63,7 +63,7 @@ int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, 
     struct dp_tx_tuple t;
     rte_be32_t nh;
     bool resolved;
-    int flen;
+    int rc;
 
     nh = dp_ipv4_next_hop(dst_ip, dp->conf.ip, dp->conf.prefix_len, dp->conf.gateway);
     if (unlikely(nh == 0)) {
@@ -71,26 +71,16 @@ int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, 
         rte_pktmbuf_free(m);
         return -EHOSTUNREACH;
     }
-    t.src_mac = dp->port.mac;
-    t.src_ip = dp->conf.ip;
-    t.dst_ip = dst_ip;
-    t.src_port = src_port;
-    t.dst_port = dst_port;
-    t.tos = 0;
+    dp_tx_tuple_init(dp, &t, dst_ip, dst_port, src_port);
     resolved = dp_neigh_lookup(dp->neigh, nh, &t.dst_mac) == 0;
     if (!resolved)
         memset(&t.dst_mac, 0, sizeof(t.dst_mac));
-    flen = dp_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &t, len, dp->tx_offload);
-    if (unlikely(flen < 0)) {
+    rc = dp_tx_udp_frame(dp, m, &t, len);
+    if (unlikely(rc < 0)) {
         w->st.drop.n[DP_DROP_UDP_LEN]++;
         rte_pktmbuf_free(m);
-        return flen;
+        return rc;
     }
-    m->data_len = (uint16_t)flen;
-    m->pkt_len = (uint32_t)flen;
-    m->ol_flags = dp->tx_ol_flags;
-    m->l2_len = DP_ETH_HDR_LEN;
-    m->l3_len = DP_IPV4_HDR_LEN;
     if (likely(resolved)) {
         dp_txbuf_put(&w->txb, m, w->now_tsc, dp->drain_tsc);
         return 0;
@@ -139,7 +129,9 @@ static inline void deliver(struct dp_worker *w, struct dp_flow *f, struct rte_mb
         rte_pktmbuf_free(m);
 }
 
-/* UDP to us: the echo service, a flow of this lcore, another lcore's flow, or nobody. */
+/* UDP to us: the echo service, a flow of this lcore, another lcore's flow, or the slow
+ * path: nobody's port (NO_FLOW there) or a main-lcore endpoint's (DP_OWNER_MAIN, which
+ * the owner tests below let through: no test of its own). */
 static void udp_in(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_info *pi,
                    uint64_t now_ns)
 {

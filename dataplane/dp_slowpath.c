@@ -182,6 +182,12 @@ static void frame_in(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
         icmp_in(dp, m);
         return;
     case DP_PKT_UDP:
+        if (dp_local_rx(dp, pi.src_ip, pi.src_port, pi.dst_port,
+                        rte_pktmbuf_mtod(m, const uint8_t *) + pi.payload_off, pi.payload_len,
+                        now_ns)) {
+            rte_pktmbuf_free(m);
+            return;
+        }
         why = DP_DROP_NO_FLOW;
         break;
     case DP_PKT_DROP:
@@ -206,6 +212,25 @@ static void resolve_out(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
         dp->sp.drop.n[DP_DROP_NO_NEIGH]++;
         rte_pktmbuf_free(m);
     }
+}
+
+int dp_slowpath_xmit(struct dp *dp, struct rte_mbuf *m, rte_be32_t nh, uint64_t now_ns)
+{
+    struct rte_ether_addr mac;
+    int rc = dp_neigh_resolve(dp->neigh, nh, m, now_ns, &mac);
+
+    if (rc == DP_NEIGH_READY) {
+        rte_ether_addr_copy(&mac, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr);
+        slow_send(dp, m);
+        return 0;
+    }
+    if (rc == DP_NEIGH_QUEUED) {
+        dp->sp.resolve_in++;
+        return 0;
+    }
+    dp->sp.drop.n[DP_DROP_NO_NEIGH]++;
+    rte_pktmbuf_free(m);
+    return -EHOSTUNREACH;
 }
 
 unsigned dp_slowpath_poll(struct dp *dp, uint64_t now_ns)
@@ -263,6 +288,8 @@ void dp_slowpath_stats_print(const struct dp *dp, FILE *out)
             s->icmp_echo_in, "icmp echo replies", s->icmp_echo_out);
     fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "waited for arp", s->resolve_in,
             "sent after arp", s->resolve_sent);
+    fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "local endpoint rx", s->local_rx,
+            "local endpoint tx", s->local_tx);
     fprintf(out, "neighbours\n");
     fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "resolved", ns->resolved,
             "failed", ns->failed);

@@ -17,7 +17,7 @@ static const char *const drop_names[] = {
     [DP_DROP_ICMP_TYPE] = "icmp_type",   [DP_DROP_ARP_MALFORMED] = "arp_malformed",
     [DP_DROP_ARP_NOT_US] = "arp_not_us", [DP_DROP_NO_FLOW] = "no_flow",
     [DP_DROP_NO_NEIGH] = "no_neigh",     [DP_DROP_RING_FULL] = "ring_full",
-    [DP_DROP_TX_FULL] = "tx_full",
+    [DP_DROP_TX_FULL] = "tx_full",       [DP_DROP_NO_MBUF] = "no_mbuf",
 };
 
 _Static_assert(sizeof(drop_names) / sizeof(drop_names[0]) == DP_DROP__MAX,

@@ -34,6 +34,7 @@ enum dp_drop {
     DP_DROP_NO_NEIGH,      /* next hop unresolved and the resolution queue is full/failed */
     DP_DROP_RING_FULL,     /* hand-off ring to another lcore full */
     DP_DROP_TX_FULL,       /* TX queue refused the packet */
+    DP_DROP_NO_MBUF,       /* no mbuf left for a datagram the main lcore sends (dp_local) */
     DP_DROP__MAX
 };
 

@@ -3,7 +3,8 @@
  *
  * One iteration: one TSC read (→ ns), the command ring (flow open/close), the steering
  * ring, rx_burst → dp_classify → UDP of a known flow to its callback / the echo service /
- * the owning lcore's steering ring; ARP, ICMP and unknown UDP to the slow-path ring;
+ * the owning lcore's steering ring; ARP, ICMP, unknown UDP and UDP for the main lcore's
+ * endpoints (dp_local) to the slow-path ring;
  * then the TX buffer is flushed when full, when the RX queue was drained or on its TSC
  * deadline. Idle back-off per struct dp_conf. Nothing here allocates, locks or makes a
  * system call, except nanosleep() on the idle path of the adaptive policy.

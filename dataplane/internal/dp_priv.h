@@ -1,5 +1,6 @@
 /* dp_priv: the runtime's shared internal types (dp.c, dp_lcore.c, dp_slowpath.c,
- * dp_flow.c). Not for the upper layers: they use dp.h and dp_flow.h. */
+ * dp_flow.c, dp_local.c). Not for the upper layers: they use dp.h, dp_flow.h and
+ * dp_local.h. */
 #ifndef H3DP_DP_PRIV_H
 #define H3DP_DP_PRIV_H
 
@@ -18,10 +19,12 @@
 #include "dp_classify.h"
 #include "dp_flow.h"
 #include "dp_flowtab.h"
+#include "dp_local.h"
 #include "dp_neigh.h"
 #include "dp_port.h"
 #include "dp_rss.h"
 #include "dp_stats.h"
+#include "dp_udp.h"
 
 /* A TX burst being collected for one queue. */
 struct dp_txbuf {
@@ -77,8 +80,11 @@ struct dp_slow_stats {
     uint64_t rx_pkts; /* frames from the workers */
     uint64_t arp_req_in, arp_rep_in, arp_req_out, arp_rep_out;
     uint64_t icmp_echo_in, icmp_echo_out;
-    uint64_t resolve_in;   /* outgoing frames waiting for ARP, from workers */
+    uint64_t resolve_in;   /* outgoing frames that waited for ARP: handed over by the
+                            * workers, or the main lcore's own (dp_local) queued */
     uint64_t resolve_sent; /* ... sent after resolution */
+    uint64_t local_rx;     /* datagrams delivered to main-lcore endpoints (dp_local) */
+    uint64_t local_tx;     /* datagrams sent by them */
     uint64_t tx_pkts, tx_dropped;
     uint64_t busy_cycles, idle_cycles;
     struct dp_drop_stats drop;
@@ -104,10 +110,25 @@ struct dp_flow {
     uint64_t rx_pkts, tx_pkts;
 } __rte_cache_aligned;
 
-/* port_owner[] values: low 16 bits = owner (worker index + 1, or DP_OWNER_ECHO), high 16
- * bits = number of flows using the port on that owner. 0 = free. */
+/* A UDP endpoint of the main lcore (dp_local.h); main lcore only. */
+struct dp_local {
+    struct dp *dp;
+    struct dp_local *next; /* dp->locals */
+    rte_be16_t port;
+    dp_local_rx_cb cb;
+    void *arg;
+    uint64_t rx_pkts, tx_pkts;
+};
+
+/* port_owner[] values: low 16 bits = owner (worker index + 1, DP_OWNER_MAIN or
+ * DP_OWNER_ECHO), high 16 bits = number of users of the port on that owner (only a
+ * worker's flows share a port). 0 = free. A worker hands UDP for a free port or a
+ * DP_OWNER_MAIN one to the slow path through the same fall-through of its owner test
+ * (DP_OWNER_MAIN is above any worker index + 1): the main lcore's endpoints cost the
+ * workers' demultiplexing nothing. */
 #define DP_OWNER_MASK 0xffffu
 #define DP_OWNER_ECHO 0xffffu
+#define DP_OWNER_MAIN 0xfffeu
 #define DP_OWNER_REF  0x10000u
 #define DP_PORTS      65536
 
@@ -130,6 +151,7 @@ struct dp {
     unsigned n_workers;
     struct dp_txbuf slow_txb; /* main lcore's TX queue */
     struct dp_slow_stats sp;
+    struct dp_local *locals; /* the main lcore's UDP endpoints (main lcore only) */
     uint64_t next_tick_ns;
     atomic_uint *port_owner; /* DP_PORTS entries, see DP_OWNER_* */
     uint32_t port_seed;
@@ -149,10 +171,62 @@ struct dp {
  * the workers are not running. */
 void dp_flow_apply(struct dp_worker *w, struct dp_flow *f, bool close);
 
-/* dp_flow.c: claims local port |port| (host order) for |owner| (see DP_OWNER_*).
- * Returns 0 or -EADDRINUSE. dp_port_release() drops one reference. */
+/* dp_flow.c: claims local port |port| (host order) for |owner| (see DP_OWNER_*): a free
+ * port, or one more reference to a port of the same worker. Returns 0 or -EADDRINUSE.
+ * dp_port_release() drops one reference. Any thread (compare-and-swap). */
 int dp_port_claim(struct dp *dp, uint16_t port, unsigned owner);
 void dp_port_release(struct dp *dp, uint16_t port);
+
+/* dp_flow.c: chooses and claims for |owner| a free automatic port (DP_FLOW_PORT_LO..HI,
+ * random start) whose traffic from |remote_ip|:|remote_port| the RSS model |rss| delivers
+ * to RX queue |want_q|; |rss| NULL: any queue (the main lcore, which gets its packets
+ * from whichever worker receives them). Writes it (host order) to |*port|.
+ * Returns 0, -EADDRNOTAVAIL (none left) or -EINVAL. */
+int dp_port_pick(struct dp *dp, const struct dp_rss *rss, rte_be32_t remote_ip,
+                 uint16_t remote_port, uint16_t want_q, unsigned owner, uint16_t *port);
+
+/* dp_local.c: the slow path's UDP delivery to the main lcore's endpoints: calls the
+ * callback of the endpoint on |dst_port| (network order) with the datagram and returns
+ * true, or returns false when none is open there (the caller counts NO_FLOW). The
+ * payload is the caller's until the callback returns. Main lcore only. */
+bool dp_local_rx(struct dp *dp, rte_be32_t src_ip, rte_be16_t src_port, rte_be16_t dst_port,
+                 const uint8_t *payload, uint16_t len, uint64_t now_ns);
+
+/* dp.c → dp_local.c: closes every endpoint still open (dp_del). */
+void dp_local_close_all(struct dp *dp);
+
+/* The addresses of a datagram from us (|src_port|) to |dst_ip|:|dst_port| (network
+ * order); the destination MAC is the caller's (the next hop's). */
+static inline void dp_tx_tuple_init(const struct dp *dp, struct dp_tx_tuple *t, rte_be32_t dst_ip,
+                                    rte_be16_t dst_port, rte_be16_t src_port)
+{
+    t->src_mac = dp->port.mac;
+    t->src_ip = dp->conf.ip;
+    t->dst_ip = dst_ip;
+    t->src_port = src_port;
+    t->dst_port = dst_port;
+    t->tos = 0;
+}
+
+/* Builds the Ethernet/IPv4/UDP headers of |t| in front of the |len|-byte payload at
+ * DP_UDP_HDRS_LEN in the single-segment |m|: checksums by the NIC when the port offers
+ * them, else in software, and the mbuf's lengths and offload fields to match. The one
+ * frame builder of the workers' TX path (dp_lcore_tx_udp) and the main lcore's endpoints
+ * (dp_local_send). Returns 0 or -EINVAL (|len| beyond DP_UDP_MAX_PAYLOAD). */
+static inline int dp_tx_udp_frame(const struct dp *dp, struct rte_mbuf *m,
+                                  const struct dp_tx_tuple *t, uint16_t len)
+{
+    int flen = dp_udp_build(rte_pktmbuf_mtod(m, uint8_t *), t, len, dp->tx_offload);
+
+    if (unlikely(flen < 0))
+        return flen;
+    m->data_len = (uint16_t)flen;
+    m->pkt_len = (uint32_t)flen;
+    m->ol_flags = dp->tx_ol_flags;
+    m->l2_len = DP_ETH_HDR_LEN;
+    m->l3_len = DP_IPV4_HDR_LEN;
+    return 0;
+}
 
 /* TSC → ns since dp_new(), without a division on the hot path. */
 static inline uint64_t dp_tsc_ns(const struct dp *dp, uint64_t tsc)

@@ -1,17 +1,21 @@
 /* dp_slowpath: what the workers hand to the main lcore.
  *
  * Inbound: ARP (answer requests for our address, learn senders and replies), ICMP echo
- * (answer in place), UDP nobody owns (counted, dropped). Outbound: frames whose next hop
- * a worker could not find in the neighbour table: dp_neigh queues them, sends ARP
- * requests (retries, expiry) and releases them with the resolved MAC. The main lcore is
- * the only writer of the neighbour table; workers read it without locks. It sends on its
- * own TX queue (the port's last).
+ * (answer in place), UDP for the main lcore's endpoints (dp_local: their callbacks), UDP
+ * nobody owns (counted, dropped). Outbound: frames whose next hop a worker could not find
+ * in the neighbour table, and the main lcore's own (dp_local_send): dp_neigh queues them,
+ * sends ARP requests (retries, expiry) and releases them with the resolved MAC. The main
+ * lcore is the only writer of the neighbour table; workers read it without locks. It
+ * sends on its own TX queue (the port's last).
  */
 #ifndef H3DP_DP_SLOWPATH_H
 #define H3DP_DP_SLOWPATH_H
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
 
 struct dp;
 
@@ -25,6 +29,13 @@ void dp_slowpath_free(struct dp *dp);
 /* One slow-path iteration on the main lcore: drains the rings, runs the neighbour timers,
  * flushes the TX buffer. Returns the number of packets handled (0 = idle). */
 unsigned dp_slowpath_poll(struct dp *dp, uint64_t now_ns);
+
+/* Sends the frame |m| the main lcore built (Ethernet/IPv4/UDP headers complete but for
+ * the destination MAC) to next hop |nh| on the slow path's TX queue: at once when the
+ * neighbour table has |nh|, else after ARP (the frame waits in the table, like the
+ * workers' frames). Consumes |m|. Main lcore only. Returns 0, or -EHOSTUNREACH when |nh|
+ * cannot be resolved (failed recently, table full; counted as NO_NEIGH). */
+int dp_slowpath_xmit(struct dp *dp, struct rte_mbuf *m, rte_be32_t nh, uint64_t now_ns);
 
 /* Prints the slow-path and neighbour counters and the neighbour table to |out|. Main
  * lcore (or with the loops stopped). */
