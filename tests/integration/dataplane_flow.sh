@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Integration test of the dataplane's UDP flow API (suite 'integration'; root, else 77).
+# Integration test of the dataplane's UDP flow API, or of the main lcore's UDP endpoints
+# (suite 'integration'; root, else 77).
 #
-#   dataplane_flow.sh DP_FLOW_PEER [LCORES [NFLOWS]]
+#   dataplane_flow.sh PEER [LCORES [NFLOWS]]
 #
+# PEER is dp_flow_peer (flows on the workers) or dp_local_peer (an endpoint of the main
+# lcore, dp_local.h; NFLOWS idle flows beside it); both take the same arguments.
 # LCORES is an EAL --lcores map (default "0,1": main + one worker); "0@0,1@1,2@1" gives
 # two workers sharing CPU 1, whose flows then need software steering (net_tap spreads
 # received packets over its queues by the kernel's flow hash, without RSS).
-# In a private namespace: dp_flow_peer runs the dataplane on net_tap (--no-huge) as
+# In a private namespace: PEER runs the dataplane on net_tap (--no-huge) as
 # 198.18.0.2/24 with gateway 198.18.0.1; the TAP's kernel side holds 198.18.0.1 and
 # 198.18.0.3 and runs a UDP echo server on 198.18.0.3:7000 (on-link, not the gateway, so
-# the dataplane must ARP for it while its first datagrams wait). dp_flow_peer prints its
-# checks and exits 0 only if all pass. Teardown always runs (tools/lib/h3dp-env.sh).
+# the dataplane must ARP for it while its first datagrams wait). A datagram starting with
+# "BOUNCE" and a 2-byte port goes back to that port of the sender instead (dp_local_peer's
+# datagram to an unused port). PEER prints its checks and exits 0 only if all pass.
+# Teardown always runs (tools/lib/h3dp-env.sh).
 set -uo pipefail
-PEER_BIN=${1:?usage: $0 DP_FLOW_PEER [LCORES [NFLOWS]]}
+PEER_BIN=${1:?usage: $0 PEER [LCORES [NFLOWS]]}
+NAME=$(basename "$PEER_BIN")
 LCORES=${2:-0,1}
 NFLOWS=${3:-1}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -40,6 +46,8 @@ s.bind(("198.18.0.3", 7000))
 print("ready", flush=True)
 while True:
     d, a = s.recvfrom(65536)
+    if d[:6] == b"BOUNCE" and len(d) >= 8:
+        a = (a[0], int.from_bytes(d[6:8], "big"))
     s.sendto(d, a)
 ' >"$TMP/srv.log" 2>&1
 h3dp_wait_log "$TMP/srv.log" ready 50 0.1 || fail "kernel echo server did not start"
@@ -50,13 +58,13 @@ h3dp_ns_bg "$PEER_BIN" --no-huge -m 256 --no-pci --file-prefix "$H3DP_PREFIX" \
     >"$TMP/peer.log" 2>&1
 PID=$H3DP_BG_PID
 # 1: the peer exited; 2: no TAP after 10 s (configuring it fails below)
-h3dp_tap_wait "$PID" || [ $? = 2 ] || fail "dp_flow_peer exited during start-up"
+h3dp_tap_wait "$PID" || [ $? = 2 ] || fail "$NAME exited during start-up"
 h3dp_ns ip link set "$H3DP_IFC" address 02:00:c6:12:00:01 &&
     h3dp_ns ip addr add 198.18.0.1/24 dev "$H3DP_IFC" &&
     h3dp_ns ip addr add 198.18.0.3/24 dev "$H3DP_IFC" &&
     h3dp_ns ip link set "$H3DP_IFC" up || fail "cannot configure the TAP"
 
-h3dp_wait_exit "$PID" 30 || fail "dp_flow_peer still running after 30 s"
+h3dp_wait_exit "$PID" 30 || fail "$NAME still running after 30 s"
 rc=$H3DP_RC
 grep -E '^(ok|FAIL|PASS)' "$TMP/peer.log"
-[ "$rc" = 0 ] || fail "dp_flow_peer exit status $rc"
+[ "$rc" = 0 ] || fail "$NAME exit status $rc"
