@@ -113,8 +113,12 @@ static void test_keylog_qlog(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tls_tests[] = {
-        cmocka_unit_test(test_tls_wrong_name),   cmocka_unit_test(test_tls_unknown_ca),
-        cmocka_unit_test(test_tls_system_store), cmocka_unit_test(test_tls_insecure),
+        /* certificate verification */
+        cmocka_unit_test(test_tls_wrong_name),
+        cmocka_unit_test(test_tls_unknown_ca),
+        cmocka_unit_test(test_tls_system_store),
+        cmocka_unit_test(test_tls_insecure),
+        /* key log (and qlog) files */
         cmocka_unit_test(test_keylog_qlog),
     };
     if (rig_args(argc, argv) != 0)
