@@ -186,6 +186,50 @@ int net_url_parse(const char *s, unsigned flags, struct net_url *u, char *why, s
     return 0;
 }
 
+int net_url_list_parse(const char *s, unsigned flags, struct net_url *out, unsigned max,
+                       unsigned *n, char *why, size_t why_len)
+{
+    char one[NET_URL_MAX + 2], reason[192];
+    const char *p = s;
+    unsigned k = 0;
+
+    *n = 0;
+    if (strnlen(s, NET_URL_LIST_MAX + 1) > NET_URL_LIST_MAX)
+        return fail(why, why_len, -E2BIG, "URL list longer than %d bytes", NET_URL_LIST_MAX);
+    for (;;) {
+        const char *e;
+        size_t len;
+        int rv;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        e = p + strcspn(p, ",");
+        len = (size_t)(e - p);
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0)
+            return fail(why, why_len, -EINVAL, "URL %u of the list is empty", k + 1);
+        if (k == max)
+            return fail(why, why_len, -EINVAL, "more than %u URLs in the list", max);
+        if (len > NET_URL_MAX)
+            return fail(why, why_len, -E2BIG, "URL %u: longer than %d bytes", k + 1,
+                        NET_URL_MAX);
+        memcpy(one, p, len);
+        one[len] = '\0';
+        rv = net_url_parse(one, flags, &out[k], reason, sizeof(reason));
+        if (rv < 0 && (k || *e)) /* which one of several */
+            return fail(why, why_len, rv, "URL %u: %s", k + 1, reason);
+        if (rv < 0)
+            return fail(why, why_len, rv, "%s", reason);
+        k++;
+        if (*e == '\0')
+            break;
+        p = e + 1;
+    }
+    *n = k;
+    return 0;
+}
+
 int net_url_origin(const struct net_url *u, char *buf, size_t len)
 {
     int n = snprintf(buf, len, u->kind == NET_HOST_IPV6 ? "https://[%s]:%u" : "https://%s:%u",

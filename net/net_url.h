@@ -47,6 +47,14 @@ struct net_url {
  * (malformed) or -E2BIG (longer than NET_URL_MAX). */
 int net_url_parse(const char *s, unsigned flags, struct net_url *u, char *why, size_t why_len);
 
+/* Parses a list of URLs separated by commas (and optional spaces), e.g. the failover list
+ * "https://a.example/v1, https://198.18.0.7:4433/v1", into |out| (|max| entries); *|n|
+ * gets the count. Each entry follows net_url_parse with |flags|. Returns 0, or -EINVAL /
+ * -E2BIG with "URL N: reason" in |why| (an empty list or entry, more than |max| URLs). */
+#define NET_URL_LIST_MAX 1024 /* the whole list, bytes */
+int net_url_list_parse(const char *s, unsigned flags, struct net_url *out, unsigned max,
+                       unsigned *n, char *why, size_t why_len);
+
 /* Checks that |s| is a valid DNS host name (the rules above). Returns 0, or -EINVAL with
  * the reason in |why|. */
 int net_host_name_check(const char *s, char *why, size_t why_len);

@@ -269,13 +269,51 @@ static void test_addr_classes(void **state)
     assert_false(net_addr_equal(&a, &b));
 }
 
+static void test_list(void **state)
+{
+    struct net_url u[4];
+    unsigned n = 99;
+    char why[160];
+    (void)state;
+
+    assert_int_equal(net_url_list_parse("https://198.18.0.1:4433/t", 0, u, 4, &n, why, sizeof(why)),
+                     0);
+    assert_int_equal(n, 1);
+    assert_int_equal(net_url_list_parse(" https://a.example/v1 ,https://198.18.0.7:4433/v1,"
+                                        "\thttps://[fd00::1]/x ",
+                                        0, u, 4, &n, why, sizeof(why)),
+                     0);
+    assert_int_equal(n, 3);
+    assert_string_equal(u[0].host, "a.example");
+    assert_string_equal(u[0].path, "/v1");
+    assert_int_equal(u[1].port, 4433);
+    assert_int_equal(u[2].kind, NET_HOST_IPV6);
+    assert_string_equal(u[2].path, "/x");
+    /* One URL: its own reason; in a list: which one. */
+    assert_int_equal(net_url_list_parse("http://a/", 0, u, 4, &n, why, sizeof(why)), -EINVAL);
+    assert_string_equal(why, "URL scheme must be https://");
+    assert_int_equal(net_url_list_parse("https://a/, http://b/", 0, u, 4, &n, why, sizeof(why)),
+                     -EINVAL);
+    assert_string_equal(why, "URL 2: URL scheme must be https://");
+    assert_int_equal(net_url_list_parse("https://a/,,https://b/", 0, u, 4, &n, why, sizeof(why)),
+                     -EINVAL);
+    assert_string_equal(why, "URL 2 of the list is empty");
+    assert_int_equal(net_url_list_parse("", 0, u, 4, &n, why, sizeof(why)), -EINVAL);
+    assert_int_equal(net_url_list_parse("https://a/,", 0, u, 4, &n, why, sizeof(why)), -EINVAL);
+    assert_int_equal(net_url_list_parse("https://a/,https://b/,https://c/", 0, u, 2, &n, why,
+                                        sizeof(why)),
+                     -EINVAL);
+    assert_string_equal(why, "more than 2 URLs in the list");
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),           cmocka_unit_test(test_bad),
         cmocka_unit_test(test_authority_only), cmocka_unit_test(test_limits),
         cmocka_unit_test(test_host_name),      cmocka_unit_test(test_sockaddr),
-        cmocka_unit_test(test_addr_classes),
+        cmocka_unit_test(test_addr_classes), cmocka_unit_test(test_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
