@@ -283,8 +283,14 @@ struct h3_header {
     const char *name, *value;
 };
 
-#define H3_REQ_MAX_HEADERS 32
-#define H3_REQ_HEADER_SPACE 2048
+/* Extra header fields of a request: at most H3_REQ_MAX_HEADERS, H3_REQ_HEADER_MAX bytes of
+ * names and values in all (an operator's bearer token can be kilobytes). A request slot
+ * keeps H3_REQ_HEADER_INLINE bytes inline; a larger set grows a buffer the slot keeps for
+ * the next requests (no allocation per request in steady state). The peer's
+ * SETTINGS_MAX_FIELD_SECTION_SIZE may be lower (nghttp3 checks it). */
+#define H3_REQ_MAX_HEADERS 64
+#define H3_REQ_HEADER_MAX (64 * 1024 - 1)
+#define H3_REQ_HEADER_INLINE 2048
 
 struct h3_req_params {
     const char *method;        /* required */
@@ -314,7 +320,7 @@ struct h3_req_params {
  * Errors: H3_ERR_INVAL (missing or invalid method/path, a field name that is
  * not a lower-case token, a bad value, a pseudo-header or connection-specific
  * field among |headers| (RFC 9114 §4.2), bad body), H3_ERR_TOO_LARGE
- * (headers beyond H3_REQ_MAX_HEADERS/H3_REQ_HEADER_SPACE), H3_ERR_NOBUFS (pool
+ * (headers beyond H3_REQ_MAX_HEADERS/H3_REQ_HEADER_MAX), H3_ERR_NOBUFS (pool
  * full), H3_ERR_SHUTDOWN (after shutdown or peer GOAWAY), H3_ERR_CLOSED,
  * H3_ERR_FILE (body fd not a mappable regular file). */
 int h3_conn_request(struct h3_conn *c, const struct h3_req_params *p, uint64_t now_ns,

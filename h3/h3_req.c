@@ -70,12 +70,41 @@ static void req_release_resources(struct h3_req *r)
     r->hdrs = NULL;
 }
 
+/* Points the slot's field buffer at room for |need| bytes: inline, or the slot's grown
+ * buffer. Returns 0, H3_ERR_TOO_LARGE or H3_ERR_NOMEM. */
+static int req_buf(struct h3_req *r, size_t need)
+{
+    struct h3_conn *c = r->conn;
+
+    if (need > H3_REQ_HEADER_MAX)
+        return H3_ERR_TOO_LARGE;
+    if (need <= sizeof(r->space)) {
+        r->buf = r->space;
+        r->buf_cap = sizeof(r->space);
+        return 0;
+    }
+    if (r->big_cap < need) {
+        size_t cap = r->big_cap ? r->big_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        char *p = c->mem.realloc(r->big, cap, c->mem.ud);
+        if (!p)
+            return H3_ERR_NOMEM;
+        r->big = p;
+        r->big_cap = cap;
+    }
+    r->buf = r->big;
+    r->buf_cap = r->big_cap;
+    return 0;
+}
+
 void h3_req_pool_free(struct h3_conn *c)
 {
     while (c->pool_all) {
         struct h3_req *r = c->pool_all;
         c->pool_all = r->all_next;
         req_release_resources(r);
+        c->mem.free(r->big, c->mem.ud);
         c->mem.free(r, c->mem.ud);
     }
     c->free_list = NULL;
@@ -108,13 +137,13 @@ void h3_req_list_remove(struct h3_req_list *l, struct h3_req *r)
     l->n--;
 }
 
-/* Copy |s| into |r|'s inline space; returns its offset or -1 if full. */
+/* Copy |s| into |r|'s field buffer; returns its offset or -1 if full. */
 static int req_store(struct h3_req *r, const char *s, size_t n)
 {
-    if (n > UINT16_MAX || (size_t)r->space_used + n > sizeof(r->space))
+    if (n > UINT16_MAX || (size_t)r->space_used + n > r->buf_cap)
         return -1;
     int off = r->space_used;
-    memcpy(r->space + off, s, n);
+    memcpy(r->buf + off, s, n);
     r->space_used = (uint16_t)(r->space_used + n);
     return off;
 }
@@ -231,6 +260,13 @@ static int req_fill(struct h3_req *r, const struct h3_req_params *p, const char 
         return rv;
 
     const char *auth = p->authority ? p->authority : authority;
+    size_t need = strlen(":method:scheme:authority:pathhttps") + strlen(p->method) +
+                  strlen(auth) + strlen(p->path) + strlen("content-length") + 20;
+    for (size_t i = 0; i < p->n_headers; i++)
+        need += (p->headers[i].name ? strlen(p->headers[i].name) : 0) +
+                (p->headers[i].value ? strlen(p->headers[i].value) : 0);
+    if ((rv = req_buf(r, need)) != 0)
+        return rv;
     /* Pseudo-header fields first (RFC 9114 §4.3.1). */
     if ((rv = req_add_field(r, ":method", 7, p->method, strlen(p->method))) != 0 ||
         (rv = req_add_field(r, ":scheme", 7, "https", 5)) != 0 ||
@@ -362,8 +398,8 @@ static int req_start(struct h3_conn *c, struct h3_req *r)
         return H3_ERR_QUIC;
     for (size_t i = 0; i < r->n_fields; i++) {
         const struct h3_field *f = &r->fields[i];
-        nva[i] = (nghttp3_nv){ .name = (uint8_t *)r->space + f->name_off,
-                               .value = (uint8_t *)r->space + f->value_off,
+        nva[i] = (nghttp3_nv){ .name = (uint8_t *)r->buf + f->name_off,
+                               .value = (uint8_t *)r->buf + f->value_off,
                                .namelen = f->name_len, .valuelen = f->value_len,
                                .flags = NGHTTP3_NV_FLAG_NONE };
     }

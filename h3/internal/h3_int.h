@@ -41,9 +41,14 @@ struct h3_req {
     char *hdrs;                 /* KEEP sink: "name: value\n" lines */
     size_t hdrs_len, hdrs_cap;
     uint16_t n_fields, space_used;
+    char *buf;                  /* where the fields' bytes are: |space| or |big| */
+    size_t buf_cap;
     struct h3_field fields[H3_REQ_MAX_HEADERS + 5]; /* pseudo-headers + extras */
-    char space[H3_REQ_HEADER_SPACE];
-    struct h3_req *all_next;    /* every slot of the connection (kept across reuse) */
+    /* ---- kept across reuse (h3_conn_request clears what comes before |space|) */
+    char space[H3_REQ_HEADER_INLINE];
+    char *big;                  /* a larger field buffer, grown on demand, kept */
+    size_t big_cap;
+    struct h3_req *all_next;    /* every slot of the connection */
 };
 
 struct h3_req_list {

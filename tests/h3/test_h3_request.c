@@ -37,6 +37,33 @@ static void test_get(void **state)
     env_stop(&e);
 }
 
+/* Header sets beyond the slot's inline space (an operator's long bearer token): the slot
+ * grows a buffer once and keeps it; sets beyond H3_REQ_HEADER_MAX are refused. */
+static void test_large_headers(void **state)
+{
+    static char token[12000], huge[H3_REQ_HEADER_MAX + 1];
+    struct env e;
+    (void)state;
+
+    memset(token, 'A', sizeof(token) - 1);
+    memcpy(token, "Bearer ", 7);
+    memset(huge, 'b', sizeof(huge) - 1);
+    struct h3_header hdrs[] = { { "authorization", token }, { "x-tenant", "acme" } };
+    struct h3_header too_big[] = { { "x-huge", huge } };
+    env_start(&e, &(struct setup){0});
+    connect_ok(&e);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(submit(&e, i, "GET", "/bytes/10", NULL, 0, hdrs, 2, 0), 0);
+        e.want = i + 1;
+        assert_int_equal(run(&e, until_want, 10 * SEC), 0);
+        assert_int_equal(e.res[i].o.result, H3_REQ_COMPLETED);
+        assert_int_equal(e.res[i].o.status, 200);
+    }
+    assert_int_equal(submit(&e, 3, "GET", "/", NULL, 0, too_big, 1, 0), H3_ERR_TOO_LARGE);
+    shutdown_ok(&e);
+    env_stop(&e);
+}
+
 static void test_post_10mib_digest(void **state)
 {
     struct env e;
@@ -244,6 +271,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest request_tests[] = {
         cmocka_unit_test(test_get),
+        cmocka_unit_test(test_large_headers),
         cmocka_unit_test(test_post_10mib_digest),
         cmocka_unit_test(test_post_producer),
         cmocka_unit_test(test_1000_requests_limit_10),
