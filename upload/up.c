@@ -52,56 +52,36 @@ int up_enqueue(struct up *u, struct up_batch *b)
     return 0;
 }
 
-/* Parses |url| into the target fields. Changes nothing when it fails. */
-static int parse_target(struct up *u, const char *url, char *why, size_t whylen)
+int up_target(struct up *u, const char *list, char *why, size_t whylen)
 {
-    struct net_url cu;
-    char reason[256];
-
-    if (net_url_parse(url, 0, &cu, reason, sizeof(reason)) < 0) {
-        snprintf(why, whylen, "%s (got '%s')", reason, url);
-        return -EINVAL;
-    }
-    /* The dataplane is IPv4 and the daemon has no resolver yet. */
-    if (cu.kind != NET_HOST_IPV4) {
-        snprintf(why, whylen,
-                 "the collector must be given by its IPv4 address (h3dpd does no DNS; IPv6 is "
-                 "not supported yet) (got '%s')",
-                 url);
-        return -EINVAL;
-    }
-    u->remote_len = net_url_sockaddr(&cu, &u->remote);
-    snprintf(u->host, sizeof(u->host), "%s", cu.host);
-    net_url_origin(&cu, u->origin, sizeof(u->origin));
-    snprintf(u->path, sizeof(u->path), "%s", cu.path);
-    net_url_format(&cu, u->target, sizeof(u->target));
-    u->has_target = true;
-    return 0;
-}
-
-int up_target(struct up *u, const char *url, char *why, size_t whylen)
-{
-    char old[sizeof(u->target)];
+    char old[sizeof(u->target_list)];
 
     /* Without a target nothing was sent anywhere: what waits for one goes to this one. */
-    if (u->has_target && up_has_work(u)) {
+    if (u->n_urls && up_has_work(u)) {
         snprintf(why, whylen,
                  "%" PRIu64 " records are still queued or in flight for %s, or a source is "
                  "active: `upload stop` and wait until the state is idle first",
-                 up_acct_pending(&u->acct), u->target);
+                 up_acct_pending(&u->acct), u->target_list);
         return -EBUSY;
     }
-    memcpy(old, u->target, sizeof(old));
-    if (parse_target(u, url, why, whylen) < 0)
+    memcpy(old, u->target_list, sizeof(old));
+    if (up_targets_set(u, list, why, whylen) < 0) /* changes nothing when it fails */
         return -EINVAL;
-    if (strcmp(old, u->target) != 0)
+    if (strcmp(old, u->target_list) != 0)
         up_pool_release(u);
     return 0;
 }
 
+void up_set_headers(struct up *u, struct up_headers *h, const char *file)
+{
+    up_headers_del(u->headers);
+    u->headers = h;
+    snprintf(u->headers_file, sizeof(u->headers_file), "%s", h && file ? file : "");
+}
+
 bool up_has_target(const struct up *u)
 {
-    return u->has_target;
+    return u->n_urls > 0;
 }
 
 int up_pool_size(struct up *u, unsigned connections, unsigned streams)
@@ -153,7 +133,9 @@ struct up *up_new(const struct up_conf *c, struct svc *svc, int *err, char *why,
         goto fail;
     }
     u->svc = svc;
-    if (c->url && c->url[0] && (rv = parse_target(u, c->url, why, whylen)) < 0)
+    u->resolver = c->resolver;
+    u->ipv6 = c->ipv6;
+    if (c->url && c->url[0] && (rv = up_targets_set(u, c->url, why, whylen)) < 0)
         goto fail_free;
     snprintf(u->sni, sizeof(u->sni), "%s", c->sni ? c->sni : "");
     snprintf(u->content_type, sizeof(u->content_type), "%s", c->content_type);
@@ -183,6 +165,7 @@ struct up *up_new(const struct up_conf *c, struct svc *svc, int *err, char *why,
         if (rv < 0)
             goto fail_sources;
     }
+    up_set_headers(u, c->headers, c->headers_file); /* owned from here */
     return u;
 
 fail_sources:
@@ -252,7 +235,7 @@ int up_poll_timeout_ms(const struct up *u)
 {
     int t = -1;
 
-    if (u->has_target && up_has_work(u))
+    if (u->n_urls && up_has_work(u))
         return 1; /* linger, retries, the generator's rate: millisecond timers */
     for (unsigned i = 0; i < u->n_sources; i++) {
         const struct up_source *s = &u->sources[i];
@@ -301,6 +284,7 @@ void up_del(struct up *u)
     for (unsigned i = 0; i < u->n_sources; i++)
         u->sources[i].ops->close(&u->sources[i]);
     up_batch_pool_free(u);
+    up_headers_del(u->headers);
     ZSTD_freeCCtx(u->zc);
     free(u);
 }
@@ -324,7 +308,7 @@ json_t *up_stats_json(const struct up *u, uint64_t now)
         " s:{s:s, s:I, s:I, s:I}}",
         "state", u->stopping ? (up_done(u) ? "stopped" : "stopping")
                  : up_has_work(u) ? "running" : "idle",
-        "url", u->target, "connections", "target", (int)u->n_conns, "open", (int)open, "ready",
+        "url", u->target_list, "connections", "target", (int)u->n_conns, "open", (int)open, "ready",
         (int)ready, "streams", (int)u->streams, "rtt_us", (json_int_t)(a->rtt_ns / 1000),
         "elapsed_s", el,
         "accepted", UPC(a->accepted), "queued", UPC(a->queued), "in_flight", UPC(a->inflight),
@@ -341,6 +325,20 @@ json_t *up_stats_json(const struct up *u, uint64_t now)
     for (unsigned i = 0; r && i < u->n_sources; i++) {
         const struct up_source *s = &u->sources[i];
         json_object_set_new(r, s->ops->name, s->ops->stats_json(s));
+    }
+    if (r) {
+        /* The operator's headers by name only: their values are secrets. */
+        json_t *names = json_array();
+        for (size_t k = 0; names && u->headers && k < up_headers_count(u->headers); k++)
+            json_array_append_new(names, json_string(up_headers_name(u->headers, k)));
+        json_object_set_new(r, "headers",
+                            json_pack("{s:s?, s:o}", "file",
+                                      u->headers_file[0] ? u->headers_file : NULL, "names",
+                                      names ? names : json_array()));
+        json_object_set_new(r, "endpoints", up_targets_json(u));
+        json_t *e = up_err_json(u);
+        json_object_update(r, e);
+        json_decref(e);
     }
     return r;
 }

@@ -211,6 +211,7 @@ int up_batch_seal(struct up *u, struct up_batch *b)
         crypto_content_digest(b->r.body, b->r.body_len, b->h_digest, sizeof(b->h_digest)) > 0)
         rv |= up_batch_header(b, "content-digest", b->h_digest);
     b->r.method = "POST";
-    b->r.path = u->path;
+    b->n_own = (unsigned)b->r.n_headers; /* the collector's path and the operator's headers
+                                            are added at dispatch */
     return rv ? -ENOSPC : 0;
 }

@@ -1,7 +1,9 @@
-/* up_pool.c: the connection pool — connections opened while there is work (least loaded
- * worker, back-off after failures, GOAWAY'd ones replaced), batches dispatched to the ready
- * connection with the fewest requests in flight, and what each outcome means: acknowledged,
- * retried (at once, after Retry-After, or after a back-off) or failed. Main thread only. */
+/* up_pool.c: the connection pool — connections opened to the current endpoint while there
+ * is work (least loaded worker; up_target.c picks the endpoint and backs off after
+ * failures; GOAWAY'd connections replaced, connections to other endpoints retired once the
+ * current one is up), batches dispatched to the ready connection with the fewest requests
+ * in flight, and what each outcome means: acknowledged, retried (at once, after
+ * Retry-After, or after a back-off) or failed. Main thread only. */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -26,56 +28,89 @@ static void c_state(void *ud, uint64_t id, enum h3_state st)
         return;
     u->conns[s].ready = st == H3_STATE_ESTABLISHED;
     if (st == H3_STATE_ESTABLISHED)
-        u->connect_failures = 0;
+        up_targets_up(u, u->conns[s].url, &u->conns[s].addr);
 }
 
 static void c_closed(void *ud, uint64_t id, const struct h3_outcome *o)
 {
     struct up *u = ud;
     int s = slot_of(u, id);
+    char why[UP_ERR_MAX];
 
     if (s < 0)
         return;
-    if (!u->conns[s].ready && u->conns[s].inflight == 0 && o->kind != H3_CLOSE_APPLICATION) {
-        /* Never became usable (peer down?): back off before the next attempt. */
-        u->connect_failures++;
-        uint64_t d = u->retry_initial_ns << (u->connect_failures < 6 ? u->connect_failures : 6);
-        u->next_connect = u->now + (d < u->retry_max_ns ? d : u->retry_max_ns);
-    }
+    /* Never became usable (collector down, refused, TLS failure): the endpoint failed,
+     * new connections go to the next one. */
+    if (!u->conns[s].ready && u->conns[s].inflight == 0 && o->kind != H3_CLOSE_APPLICATION)
+        up_targets_failed(u, u->conns[s].url, &u->conns[s].addr,
+                          h3_outcome_str(o, why, sizeof(why)));
     u->conns[s] = (struct up_conn){ 0 };
 }
 
 static const struct svc_conn_cbs up_cbs = { .on_state = c_state, .on_closed = c_closed };
 
+/* Opens a connection to the current endpoint in free slot |i|. Returns 1 when opened. */
+static unsigned open_conn(struct up *u, unsigned i)
+{
+    const struct up_url *t;
+    struct sockaddr_storage ss;
+    struct net_addr addr;
+    unsigned url;
+    uint64_t id;
+
+    if (up_targets_pick(u, &url, &addr) <= 0)
+        return 0;
+    t = &u->urls[url];
+    struct svc_conn_params p = {
+        .url = t->origin,
+        .remote = (const struct sockaddr *)&ss,
+        .remote_len = net_addr_sockaddr(&addr, t->u.port, &ss),
+        /* The certificate must match the URL's host (a name, or the literal address),
+         * unless [tls] sni names the collector. */
+        .host = u->sni[0] ? u->sni : t->u.host,
+        .sni = u->sni[0] ? u->sni : NULL,
+        .insecure = -1,
+        .lcore = -1,
+    };
+    if (svc_connect(u->svc, &p, &up_cbs, u, &id) != 0)
+        return 0;
+    u->conns[i] = (struct up_conn){ .id = id, .used = true, .url = url, .addr = addr };
+    return 1;
+}
+
 unsigned up_pool_upkeep(struct up *u, bool work)
 {
-    unsigned live = 0;
+    unsigned live = 0, live_cur = 0, ready_cur = 0;
+    int other = -1;
 
-    if (!u->has_target)
-        return 0;
-    for (unsigned i = 0; i < UP_MAX_CONNS; i++)
-        if (u->conns[i].used)
-            live += u->conns[i].ready || u->conns[i].inflight == 0; /* drainers do not count */
-    if (!work || u->now < u->next_connect || live >= u->n_conns)
+    if (u->n_urls == 0)
         return 0;
     for (unsigned i = 0; i < UP_MAX_CONNS; i++) {
-        if (u->conns[i].used)
+        const struct up_conn *c = &u->conns[i];
+        if (!c->used || (!c->ready && c->inflight)) /* drainers do not count */
             continue;
-        struct svc_conn_params p = {
-            .url = u->origin,
-            .remote = (const struct sockaddr *)&u->remote,
-            .remote_len = u->remote_len,
-            .host = u->sni[0] ? u->sni : u->host,
-            .sni = u->sni[0] ? u->sni : NULL,
-            .insecure = -1,
-            .lcore = -1,
-        };
-        uint64_t id;
-        if (svc_connect(u->svc, &p, &up_cbs, u, &id) != 0)
-            return 0;
-        u->conns[i] = (struct up_conn){ .id = id, .used = true };
-        return 1;
+        live++;
+        if (up_targets_is_current(u, c->url, &c->addr)) {
+            live_cur++;
+            ready_cur += c->ready;
+        } else if (other < 0) {
+            other = (int)i;
+        }
     }
+    /* The cursor moved (failover, failback, a name's new address) and the current endpoint
+     * is up: retire the others one at a time, gracefully (their requests finish). */
+    if (ready_cur && other >= 0) {
+        svc_shutdown(u->svc, u->conns[other].id, 0, 0);
+        u->conns[other].ready = false;
+    }
+    /* One connection beyond the pool may probe the current endpoint while the pool is
+     * still full of connections to another one. */
+    if (!work || u->now < u->next_connect || live_cur >= u->n_conns ||
+        (live >= u->n_conns && live_cur > 0) || live > u->n_conns)
+        return 0;
+    for (unsigned i = 0; i < UP_MAX_CONNS; i++)
+        if (!u->conns[i].used)
+            return open_conn(u, i);
     return 0;
 }
 
@@ -88,6 +123,7 @@ void up_pool_release(struct up *u)
         }
     u->next_connect = 0;
     u->connect_failures = 0;
+    u->cycle_failures = 0;
 }
 
 void up_batch_fail(struct up *u, struct up_batch *b)
@@ -152,15 +188,26 @@ static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result 
         return;
     }
     if (res->o.result == H3_REQ_COMPLETED) {
+        const char *origin = b->url < u->n_urls ? u->urls[b->url].origin : "?";
         if (st >= 500)
             u->acct.status_5xx++;
         else if (st >= 400)
             u->acct.status_4xx++;
         if (st == 408 || st == 429 || st >= 500) {
+            up_error(u, UP_ERR_5XX, "collector %s answered %d: batch %s retried", origin, st,
+                     b->h_batch);
             batch_retry(u, b, true, up_retry_after_ns(res->retry_after, time(NULL)));
             return;
         }
         /* Any other answer is final: the batch failed (counted, never retried). */
+        if (st == 401 || st == 403)
+            up_error(u, UP_ERR_AUTH,
+                     "collector %s answered %d (%s): batch %s failed, not retried; check the "
+                     "credentials ([upload] headers_file, [tls] cert_file)",
+                     origin, st, st == 401 ? "unauthorized" : "forbidden", b->h_batch);
+        else
+            up_error(u, UP_ERR_4XX, "collector %s answered %d: batch %s failed, not retried",
+                     origin, st, b->h_batch);
         up_batch_fail(u, b);
         return;
     }
@@ -218,6 +265,13 @@ unsigned up_pool_dispatch(struct up *u)
             break;
         b->r.done = batch_done;
         b->r.ud = b;
+        /* The collector's path and the operator's current headers, added now (a reload
+         * applies to queued and retried batches too; the service copies them). */
+        b->url = u->conns[best].url;
+        b->r.path = u->urls[b->url].u.path;
+        b->r.n_headers = b->n_own;
+        for (size_t k = 0; u->headers && k < up_headers_count(u->headers); k++)
+            up_batch_header(b, up_headers_name(u->headers, k), up_headers_value(u->headers, k));
         int rv = svc_request(u->svc, u->conns[best].id, &b->r);
         if (rv == -ESHUTDOWN || rv == -ENOENT) {
             u->conns[best].ready = false;

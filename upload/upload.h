@@ -26,8 +26,11 @@
 
 #include <jansson.h>
 
+#include "net_addr.h"
+
 struct svc;
 struct up;
+struct up_headers;
 
 #define UP_MAX_CONNS      64        /* connections in the pool */
 #define UP_GEN_RECORD_MAX (1u << 20) /* largest generated record */
@@ -42,12 +45,32 @@ struct up_gen {
     uint64_t records;       /* 0 = no limit */
 };
 
+/* How the engine turns a collector's name into addresses: the daemon's resolver. */
+struct up_resolver {
+    /* Looks |name| up: 1 with up to |max| addresses in |out| (*|n| of them), 0 while the
+     * answer is pending (the engine asks again on a later poll), or -1 with a one-line
+     * reason in |why| (NXDOMAIN, timeout, no address). Answers are cached by the resolver
+     * for their TTL; a later call may return new addresses. */
+    int (*lookup)(void *ctx, const char *name, uint64_t now, struct net_addr *out,
+                  unsigned max, unsigned *n, char *why, size_t whylen);
+    /* Connections to every address of |name| failed: the next lookup asks again. */
+    void (*invalidate)(void *ctx, const char *name);
+    void *ctx;
+};
+
 /* The engine's parameters. The daemon fills them from [upload] and [tls] (the defaults
  * live in the configuration, docs/CONFIG.md); every value is used as given. Strings are
  * copied by up_new. */
 struct up_conf {
-    const char *url;            /* the collector, https://IPv4[:PORT][/PATH]; NULL or "":
-                                   none yet (up_target) */
+    const char *url;            /* the collectors, a failover list of
+                                   https://HOST[:PORT][/PATH] separated by commas; HOST an
+                                   IPv4 literal, an IPv6 one (|ipv6|) or a name (|resolver|);
+                                   NULL or "": none yet (up_target) */
+    struct up_resolver resolver; /* .lookup NULL: names are refused */
+    bool ipv6;                  /* the data path reaches IPv6 collectors */
+    struct up_headers *headers; /* the operator's headers, added to every request; the
+                                   engine owns them once up_new succeeds; NULL: none */
+    const char *headers_file;   /* where they came from (shown by status); NULL: none */
     const char *sni;            /* TLS name sent and verified instead of the URL's host;
                                    NULL or "": the host */
     unsigned connections;       /* 1..UP_MAX_CONNS */
@@ -88,11 +111,16 @@ unsigned up_fds(const struct up *u, int *fds, unsigned max);
 /* |fd| (one of up_fds) became readable. */
 void up_readable(struct up *u, int fd);
 
-/* Points the engine at the collector |url| (https://IPv4[:PORT][/PATH]). Only while nothing
- * is queued or in flight for the old one (nothing is sent twice to different collectors,
- * or stranded); the pool's connections to the old one are shut down gracefully. Returns 0,
+/* Points the engine at the collectors |list| (as up_conf.url). Only while nothing is
+ * queued or in flight for the old ones (nothing is sent twice to different collectors, or
+ * stranded); the pool's connections to the old ones are shut down gracefully. Returns 0,
  * -EINVAL (bad URL) or -EBUSY, with the reason in |why|. */
-int up_target(struct up *u, const char *url, char *why, size_t whylen);
+int up_target(struct up *u, const char *list, char *why, size_t whylen);
+
+/* Replaces the operator's headers (SIGHUP, `upload target --headers-file`): |h| (owned by
+ * the engine from now on; NULL: none) from |file|. Requests sent from now on carry them;
+ * queued ones too (the headers are added when a request is handed to a connection). */
+void up_set_headers(struct up *u, struct up_headers *h, const char *file);
 
 /* True once the engine has a collector. */
 bool up_has_target(const struct up *u);

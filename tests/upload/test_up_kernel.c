@@ -167,10 +167,13 @@ static void test_target(void **state)
     struct up *u = r.u;
 
     assert_false(up_has_target(u));
+    /* The rig has no resolver and no IPv6 path (like h3dpd's DPDK mode without [dns]). */
     assert_int_equal(up_target(u, "https://collector.example/t", why, sizeof(why)), -EINVAL);
-    assert_non_null(strstr(why, "IPv4"));
+    assert_non_null(strstr(why, "no resolver"));
     assert_int_equal(up_target(u, "https://[::1]/t", why, sizeof(why)), -EINVAL);
-    assert_non_null(strstr(why, "IPv4"));
+    assert_non_null(strstr(why, "IPv6 is not supported on the DPDK path"));
+    assert_int_equal(up_target(u, "https://0.0.0.0/t", why, sizeof(why)), -EINVAL);
+    assert_non_null(strstr(why, "unspecified"));
     assert_int_equal(up_target(u, "http://127.0.0.1/t", why, sizeof(why)), -EINVAL);
     assert_non_null(strstr(why, "https"));
     assert_false(up_has_target(u));

@@ -6,10 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <rte_log.h>
 
+#include "net_url.h"
 #include "svc.h"
+#include "up_headers.h"
 #include "up_src.h"
 #include "upload.h"
 
@@ -27,6 +30,9 @@ extern int up_logtype;
 #define UP_HDRS_USER_MAX 32
 #define UP_HDRS_MAX      (UP_HDRS_OWN + UP_HDRS_USER_MAX)
 #define UP_SOURCES_MAX   8
+#define UP_URLS_MAX      8  /* collectors in the failover list */
+#define UP_ADDRS_MAX     8  /* addresses kept per collector name */
+#define UP_ERR_MAX       256
 
 /* ---------------------------------------------------------------- batches (up_batch.c) */
 
@@ -41,6 +47,8 @@ struct up_batch {
     unsigned attempts;
     uint64_t not_before;        /* delayed queue: not before this time */
     int slot, last_slot;        /* pool slot in flight on, and the previous one */
+    unsigned url;               /* the collector it was last sent to */
+    unsigned n_own;             /* the engine's own headers; the operator's follow */
     /* The body is one of: a pool buffer (|mem|), a file mapping (|map|), or generated on
      * the worker (r.synth_len); coding replaces it by |z|. */
     uint8_t *mem;
@@ -109,10 +117,13 @@ struct up_conn {
     uint64_t id;
     bool used, ready;
     unsigned inflight;
+    unsigned url;          /* the collector (index in the target list) ... */
+    struct net_addr addr;  /* ... and the address it was opened to */
 };
 
-/* Opens connections while there is |work| (with back-off after failures). Returns the
- * connections opened. */
+/* Opens connections to the current endpoint while there is |work| (with back-off after
+ * failures), retires connections to other endpoints once one to the current endpoint is
+ * up. Returns the connections opened. */
 unsigned up_pool_upkeep(struct up *u, bool work);
 /* Sends queued batches on ready connections. Returns the batches sent. */
 unsigned up_pool_dispatch(struct up *u);
@@ -121,22 +132,97 @@ void up_pool_release(struct up *u);
 /* Gives up on |b|: counted as failed, the source told. */
 void up_batch_fail(struct up *u, struct up_batch *b);
 
+/* ---------------------------------------------------------------- targets (up_target.c) */
+
+/* One address of a collector: an endpoint. Failures count connections that never came up
+ * in a row; a connection that comes up clears them. */
+struct up_endpoint {
+    struct net_addr addr;
+    unsigned failures;
+    char last_error[UP_ERR_MAX];
+    time_t last_error_at;   /* wall clock; 0: none */
+};
+
+/* One collector of the failover list: its URL and the endpoints it stands for (one for an
+ * IP literal; every address of a name, refreshed from the resolver). */
+struct up_url {
+    struct net_url u;
+    char origin[UP_TARGET_MAX], target[UP_TARGET_MAX];
+    struct up_endpoint ep[UP_ADDRS_MAX];
+    unsigned n_ep;
+    bool resolving;         /* a name waiting for its first answer */
+    char dns_error[UP_ERR_MAX]; /* the last resolution failure; "" when resolved */
+    time_t dns_error_at;
+};
+
+/* Sets the failover list (one or more URLs). Returns 0, or -EINVAL with the reason. */
+int up_targets_set(struct up *u, const char *list, char *why, size_t whylen);
+/* The endpoint new connections go to, refreshing a name's addresses from the resolver:
+ * 1 with *|url|, *|addr| set; 0 while a name resolves; -1 when nothing can be tried now
+ * (the failure is recorded and the cursor moved on). */
+int up_targets_pick(struct up *u, unsigned *url, struct net_addr *addr);
+/* A connection to (|url|, |addr|) came up / never came up (|why|: its outcome). */
+void up_targets_up(struct up *u, unsigned url, const struct net_addr *addr);
+void up_targets_failed(struct up *u, unsigned url, const struct net_addr *addr,
+                       const char *why);
+/* True when (|url|, |addr|) is the current endpoint. */
+bool up_targets_is_current(const struct up *u, unsigned url, const struct net_addr *addr);
+/* The endpoints and their state, for `upload status`. New reference. */
+json_t *up_targets_json(const struct up *u);
+
+/* ---------------------------------------------------------------- errors (up_err.c) */
+
+/* What went wrong, for the log's rate limit (one line per cause per interval). */
+enum up_err_cause {
+    UP_ERR_CONNECT,    /* a connection never came up: timeout, refused, TLS */
+    UP_ERR_AUTH,       /* 401/403: a misconfiguration, said loudly */
+    UP_ERR_4XX,        /* other final 4xx */
+    UP_ERR_5XX,        /* 5xx, 408, 429: retried */
+    UP_ERR_DNS,        /* a collector's name did not resolve */
+    UP_ERR_IO,         /* spool and socket trouble */
+    UP_ERR_CAUSES
+};
+
+/* Records |fmt| as the engine's last error (status: last_error, last_error_at) and logs it
+ * at WARNING (UP_ERR_AUTH: ERR), at most one line per cause per UP_ERR_INTERVAL_NS with
+ * the count of what was held back. */
+void up_error(struct up *u, enum up_err_cause c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* last_error, last_error_at and the counts per cause, to merge into `upload status`. */
+json_t *up_err_json(const struct up *u);
+
+struct up_err_state {
+    char last[UP_ERR_MAX];
+    time_t last_at;
+    uint64_t logged_at[UP_ERR_CAUSES]; /* u->now of the last line per cause */
+    uint64_t held[UP_ERR_CAUSES];      /* occurrences not logged since */
+    uint64_t count[UP_ERR_CAUSES];     /* all occurrences */
+};
+
 /* ---------------------------------------------------------------- the engine (up.c) */
 
 struct up {
     struct svc *svc;
-    /* the target */
-    bool has_target;
-    struct sockaddr_storage remote;
-    socklen_t remote_len;
-    char host[UP_HOST_MAX], sni[UP_HOST_MAX];
-    char origin[UP_TARGET_MAX], path[UP_STR_MAX], target[UP_TARGET_MAX];
+    /* the targets: the failover list, the current endpoint */
+    struct up_url urls[UP_URLS_MAX];
+    unsigned n_urls;
+    unsigned cur_url, cur_ep;       /* where new connections go */
+    unsigned cycle_failures;        /* failed connects since one came up */
+    uint64_t failback_at;           /* when to try the first collector again (0: never) */
+    char target_list[NET_URL_LIST_MAX + 1];
+    struct up_resolver resolver;    /* .lookup NULL: names are refused */
+    bool ipv6;                      /* the path reaches IPv6 collectors */
+    char sni[UP_HOST_MAX];
     char content_type[UP_STR_MAX];
+    struct up_headers *headers;     /* the operator's headers (headers_file); NULL: none */
+    char headers_file[UP_STR_MAX];
+    struct up_err_state err;
     char boot[17];              /* this run's id: batch ids are BOOT-SEQ */
     /* the pool */
     unsigned n_conns, streams;
     struct up_conn conns[UP_MAX_CONNS];
-    uint64_t next_connect, connect_failures;
+    uint64_t next_connect, connect_failures; /* back-off after a whole cycle failed */
     uint64_t retry_initial_ns, retry_max_ns;
     uint32_t retry_limit;
     /* batches */
