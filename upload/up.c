@@ -72,11 +72,66 @@ int up_target(struct up *u, const char *list, char *why, size_t whylen)
     return 0;
 }
 
+static void hset_free(struct up_hset *s)
+{
+    if (s) {
+        up_headers_del(s->h);
+        free(s);
+    }
+}
+
+/* Frees |s| if it is neither current nor held. */
+static void hset_maybe_free(struct up *u, struct up_hset *s)
+{
+    if (!s || s == u->hset || s->refs)
+        return;
+    for (struct up_hset **pp = &u->hsets_old; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    hset_free(s);
+}
+
+void up_hset_hold(struct up *u, struct up_batch *b)
+{
+    b->hset = u->hset;
+    if (b->hset)
+        b->hset->refs++;
+}
+
+void up_hset_release(struct up *u, struct up_batch *b)
+{
+    struct up_hset *s = b->hset;
+
+    b->hset = NULL;
+    if (s) {
+        s->refs--;
+        hset_maybe_free(u, s);
+    }
+}
+
 void up_set_headers(struct up *u, struct up_headers *h, const char *file)
 {
-    up_headers_del(u->headers);
-    u->headers = h;
-    snprintf(u->headers_file, sizeof(u->headers_file), "%s", h && file ? file : "");
+    struct up_hset *old = u->hset, *s = NULL;
+
+    if (h && !(s = calloc(1, sizeof(*s)))) {
+        up_error(u, UP_ERR_IO, "out of memory for the headers of %s: kept the old ones",
+                 file ? file : "?");
+        up_headers_del(h);
+        return;
+    }
+    if (s) {
+        s->h = h;
+        snprintf(s->file, sizeof(s->file), "%s", file ? file : "");
+    }
+    u->hset = s;
+    if (old && old->refs) {
+        old->next = u->hsets_old;
+        u->hsets_old = old;
+    } else {
+        hset_free(old);
+    }
 }
 
 bool up_has_target(const struct up *u)
@@ -284,7 +339,12 @@ void up_del(struct up *u)
     for (unsigned i = 0; i < u->n_sources; i++)
         u->sources[i].ops->close(&u->sources[i]);
     up_batch_pool_free(u);
-    up_headers_del(u->headers);
+    hset_free(u->hset);
+    while (u->hsets_old) {
+        struct up_hset *s = u->hsets_old;
+        u->hsets_old = s->next;
+        hset_free(s);
+    }
     ZSTD_freeCCtx(u->zc);
     free(u);
 }
@@ -329,11 +389,13 @@ json_t *up_stats_json(const struct up *u, uint64_t now)
     if (r) {
         /* The operator's headers by name only: their values are secrets. */
         json_t *names = json_array();
-        for (size_t k = 0; names && u->headers && k < up_headers_count(u->headers); k++)
-            json_array_append_new(names, json_string(up_headers_name(u->headers, k)));
+        const struct up_headers *h = u->hset ? u->hset->h : NULL;
+        for (size_t k = 0; names && h && k < up_headers_count(h); k++)
+            json_array_append_new(names, json_string(up_headers_name(h, k)));
         json_object_set_new(r, "headers",
                             json_pack("{s:s?, s:o}", "file",
-                                      u->headers_file[0] ? u->headers_file : NULL, "names",
+                                      u->hset && u->hset->file[0] ? u->hset->file : NULL,
+                                      "names",
                                       names ? names : json_array()));
         json_object_set_new(r, "endpoints", up_targets_json(u));
         json_t *e = up_err_json(u);

@@ -21,6 +21,8 @@
 
 _Static_assert(sizeof(((struct up *)0)->free_bufs) / sizeof(void *) == UP_BUF_CLASSES,
                "one free list per class");
+_Static_assert(UP_HDRS_USER_MAX >= UP_HEADERS_MAX, "room for a full headers file");
+_Static_assert(UP_HDRS_MAX <= H3_REQ_MAX_HEADERS, "the driver takes every header we add");
 
 void up_q_push(struct up_queue *q, struct up_batch *b)
 {

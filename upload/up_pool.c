@@ -176,6 +176,7 @@ static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result 
     int st = res->o.status;
     (void)r;
 
+    up_hset_release(u, b); /* the worker has copied the headers long since */
     if (b->slot >= 0 && u->conns[b->slot].inflight)
         u->conns[b->slot].inflight--;
     b->last_slot = b->slot;
@@ -270,8 +271,9 @@ unsigned up_pool_dispatch(struct up *u)
         b->url = u->conns[best].url;
         b->r.path = u->urls[b->url].u.path;
         b->r.n_headers = b->n_own;
-        for (size_t k = 0; u->headers && k < up_headers_count(u->headers); k++)
-            up_batch_header(b, up_headers_name(u->headers, k), up_headers_value(u->headers, k));
+        const struct up_headers *h = u->hset ? u->hset->h : NULL;
+        for (size_t k = 0; h && k < up_headers_count(h); k++)
+            up_batch_header(b, up_headers_name(h, k), up_headers_value(h, k));
         int rv = svc_request(u->svc, u->conns[best].id, &b->r);
         if (rv == -ESHUTDOWN || rv == -ENOENT) {
             u->conns[best].ready = false;
@@ -280,6 +282,7 @@ unsigned up_pool_dispatch(struct up *u)
         if (rv < 0)
             break; /* ring full: next poll */
         up_q_pop(&u->ready);
+        up_hset_hold(u, b);
         u->conns[best].inflight++;
         b->slot = best;
         up_acct_sent(&u->acct, b);

@@ -49,6 +49,7 @@ struct up_batch {
     int slot, last_slot;        /* pool slot in flight on, and the previous one */
     unsigned url;               /* the collector it was last sent to */
     unsigned n_own;             /* the engine's own headers; the operator's follow */
+    struct up_hset *hset;       /* the operator's headers it was sent with (held) */
     /* The body is one of: a pool buffer (|mem|), a file mapping (|map|), or generated on
      * the worker (r.synth_len); coding replaces it by |z|. */
     uint8_t *mem;
@@ -131,6 +132,22 @@ unsigned up_pool_dispatch(struct up *u);
 void up_pool_release(struct up *u);
 /* Gives up on |b|: counted as failed, the source told. */
 void up_batch_fail(struct up *u, struct up_batch *b);
+
+/* ---------------------------------------------------------------- operator headers (up.c) */
+
+/* A set of operator headers and the requests holding it: the service reads the strings on
+ * the worker when it submits the request, so a set replaced by a reload lives until the
+ * last request sent with it is done. */
+struct up_hset {
+    struct up_headers *h;
+    unsigned refs;               /* requests in flight with it */
+    struct up_hset *next;        /* hsets_old link */
+    char file[UP_STR_MAX];
+};
+
+/* Holds the current set for |b| (at dispatch) / lets go of it (when its request is done). */
+void up_hset_hold(struct up *u, struct up_batch *b);
+void up_hset_release(struct up *u, struct up_batch *b);
 
 /* ---------------------------------------------------------------- targets (up_target.c) */
 
@@ -215,8 +232,8 @@ struct up {
     bool ipv6;                      /* the path reaches IPv6 collectors */
     char sni[UP_HOST_MAX];
     char content_type[UP_STR_MAX];
-    struct up_headers *headers;     /* the operator's headers (headers_file); NULL: none */
-    char headers_file[UP_STR_MAX];
+    struct up_hset *hset;           /* the operator's headers (headers_file); NULL: none */
+    struct up_hset *hsets_old;      /* replaced sets still held by requests in flight */
     struct up_err_state err;
     char boot[17];              /* this run's id: batch ids are BOOT-SEQ */
     /* the pool */
