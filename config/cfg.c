@@ -535,6 +535,17 @@ static int check_h3_upload(struct loader *ld, struct cfg *c)
     return 0;
 }
 
+static int check_upload_urls(struct loader *ld, struct cfg *c)
+{
+    for (unsigned int i = 0; i < c->upload.n_urls; i++)
+        if (c->upload.urls[i].kind == NET_HOST_IPV6 && c->dataplane.io == CFG_IO_DPDK)
+            return report_key(ld, c, key_index("upload", "url"),
+                              "%s: IPv6 is not supported on the DPDK path yet (io = kernel "
+                              "reaches it)",
+                              c->upload.urls[i].host);
+    return 0;
+}
+
 static int check_tls(struct loader *ld, struct cfg *c)
 {
     const struct cfg_tls *t = &c->tls;
@@ -556,7 +567,7 @@ static int check(struct loader *ld, struct cfg *c)
                           "required key is missing");
     }
     if (check_lcores(ld, c) < 0 || check_port(ld, c) < 0 || check_dataplane(ld, c) < 0 ||
-        check_h3_upload(ld, c) < 0 || check_tls(ld, c) < 0)
+        check_h3_upload(ld, c) < 0 || check_upload_urls(ld, c) < 0 || check_tls(ld, c) < 0)
         return -1;
     return 0;
 }

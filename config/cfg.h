@@ -145,10 +145,13 @@ struct cfg_h3 {
     uint64_t initial_max_stream_data;
 };
 
-/* A parsed https URL. */
+#define CFG_UPLOAD_URLS_MAX 8 /* collectors in the failover list */
+
 struct cfg_upload {
     char url_str[CFG_STR_MAX]; /* as written; empty: upload not configured */
-    struct net_url url;     /* parsed (net/net_url.h) */
+    struct net_url urls[CFG_UPLOAD_URLS_MAX]; /* the failover list, parsed (net/net_url.h) */
+    unsigned int n_urls;
+    char headers_file[CFG_STR_MAX]; /* empty: no operator headers */
     uint32_t connections;
     uint32_t streams; /* concurrent requests per connection */
     uint32_t batch_bytes;
@@ -165,6 +168,18 @@ struct cfg_upload {
     uint64_t generator_rate; /* records per second; 0: generator off */
 };
 
+#define CFG_DNS_SERVERS_MAX 4
+
+/* [dns]: the resolver of collector names. */
+struct cfg_dns {
+    char servers_str[CFG_STR_MAX]; /* as written; empty: /etc/resolv.conf's nameservers */
+    struct net_addr servers[CFG_DNS_SERVERS_MAX];
+    uint16_t ports[CFG_DNS_SERVERS_MAX];
+    unsigned int n_servers;
+    uint32_t timeout_ms;           /* per attempt */
+    uint32_t attempts;             /* rounds over the servers */
+};
+
 struct cfg {
     struct cfg_eal eal;
     struct cfg_port port;
@@ -173,6 +188,7 @@ struct cfg {
     struct cfg_tls tls;
     struct cfg_h3 h3;
     struct cfg_upload upload;
+    struct cfg_dns dns;
 };
 
 /* The EAL argument vector built by cfg_eal_argv(); owns its strings. */

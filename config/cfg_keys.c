@@ -98,6 +98,9 @@ void cfg_defaults(struct cfg *c)
     c->upload.compress = CFG_COMPRESS_NONE;
     c->upload.generator_record_bytes = 1024;
     c->upload.generator_rate = 0;
+
+    c->dns.timeout_ms = 2000;
+    c->dns.attempts = 2;
 }
 
 #define AT(m) .off = offsetof(struct cfg, m), .size = sizeof(((struct cfg *)0)->m)
@@ -574,14 +577,25 @@ static int parse_url(const struct cfg_key *k, const char *v, struct cfg *c, char
 {
     if (*v == '\0')
         return parse_str(k, v, c, why, whylen);
-    if (net_url_parse(v, 0, &c->upload.url, why, whylen) < 0)
+    if (net_url_list_parse(v, 0, c->upload.urls, CFG_UPLOAD_URLS_MAX, &c->upload.n_urls, why,
+                           whylen) < 0)
         return -EINVAL;
-    /* The dataplane is IPv4 and the daemon has no resolver yet. */
-    if (c->upload.url.kind != NET_HOST_IPV4) {
-        snprintf(why, whylen, "the collector must be given by its IPv4 address (h3dpd does no "
-                              "DNS; IPv6 is not supported yet)");
-        return -EINVAL;
+    for (unsigned int i = 0; i < c->upload.n_urls; i++) {
+        const struct net_url *u = &c->upload.urls[i];
+        const char *bad = u->kind == NET_HOST_NAME ? NULL : net_addr_not_unicast(&u->addr);
+        if (bad)
+            return fail(why, whylen, "%s is %s, not a collector", u->host, bad);
     }
+    return parse_str(k, v, c, why, whylen);
+}
+
+/* [dns] servers: "IP[:PORT]" or "[IPv6]:PORT" separated by commas. */
+static int parse_dns_servers(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
+                             size_t whylen)
+{
+    if (*v != '\0' && cfg_parse_servers(v, c->dns.servers, c->dns.ports, CFG_DNS_SERVERS_MAX,
+                                         &c->dns.n_servers, why, whylen) < 0)
+        return -EINVAL;
     return parse_str(k, v, c, why, whylen);
 }
 
@@ -616,7 +630,7 @@ static int parse_content_type(const struct cfg_key *k, const char *v, struct cfg
 /* clang-format on */
 
 const char *const cfg_sections[] = {"eal", "port", "dataplane", "control",
-                                    "tls", "h3",   "upload",    NULL};
+                                    "tls", "h3",   "upload",    "dns", NULL};
 
 const struct cfg_key cfg_keys[] = {
     S("eal", "args", eal.args, parse_eal_args, 0),
@@ -670,6 +684,7 @@ const struct cfg_key cfg_keys[] = {
     SZ("h3", "initial_max_stream_data", h3.initial_max_stream_data, 1024, UINT64_C(1) << 40),
 
     S("upload", "url", upload.url_str, parse_url, 0),
+    S("upload", "headers_file", upload.headers_file, parse_readable, 0),
     U("upload", "connections", upload.connections, 1, 64), /* UP_MAX_CONNS */
     U("upload", "streams", upload.streams, 1, 100000),
     SZ("upload", "batch_bytes", upload.batch_bytes, 1024, 64u << 20),
@@ -684,6 +699,9 @@ const struct cfg_key cfg_keys[] = {
     E("upload", "compress", upload.compress, compress_names, parse_compress),
     SZ("upload", "generator_record_bytes", upload.generator_record_bytes, 1, 1u << 20),
     U("upload", "generator_rate", upload.generator_rate, 0, 100000000),
+    S("dns", "servers", dns.servers_str, parse_dns_servers, 0),
+    U("dns", "timeout_ms", dns.timeout_ms, 100, 60000),
+    U("dns", "attempts", dns.attempts, 1, 10),
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

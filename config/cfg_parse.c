@@ -444,3 +444,61 @@ int cfg_split_words(const char *s, char *buf, size_t buflen, unsigned int *count
     *count = n;
     return 0;
 }
+
+int cfg_parse_servers(const char *s, struct net_addr *addrs, uint16_t *ports, unsigned int max,
+                      unsigned int *n, char *why, size_t whylen)
+{
+    const char *p = s;
+    unsigned int k = 0;
+
+    *n = 0;
+    while (*p) {
+        char item[INET6_ADDRSTRLEN + 16], host[sizeof(item)];
+        const char *e = p + strcspn(p, ","), *colon, *bad;
+        size_t len;
+        uint64_t port = 0;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        len = (size_t)(e - p);
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0)
+            return fail(why, whylen, "empty server in the list");
+        if (len >= sizeof(item))
+            return fail(why, whylen, "server %u is too long", k + 1);
+        if (k == max)
+            return fail(why, whylen, "more than %u servers", max);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        colon = NULL;
+        if (item[0] == '[') {
+            char *rb = strchr(item, ']');
+            if (!rb || (rb[1] != '\0' && rb[1] != ':'))
+                return fail(why, whylen, "server %u: '[' without ']' or junk after it", k + 1);
+            *rb = '\0';
+            snprintf(host, sizeof(host), "%s", item + 1);
+            colon = rb[1] == ':' ? rb + 1 : NULL;
+        } else {
+            colon = strchr(item, ':');
+            if (colon && strchr(colon + 1, ':'))
+                colon = NULL; /* a bare IPv6 address: no port */
+            snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - item) : (int)len, item);
+        }
+        if (colon && (cfg_parse_u64(colon + 1, false, 1, 65535, &port, NULL, 0) < 0 ||
+                      colon[1] == '0'))
+            return fail(why, whylen, "server %u: port must be 1..65535", k + 1);
+        if (net_addr_parse(host, &addrs[k]) < 0)
+            return fail(why, whylen, "server %u: not an IP address (%s)", k + 1, host);
+        if ((bad = net_addr_not_unicast(&addrs[k])) != NULL)
+            return fail(why, whylen, "server %u: %s is %s", k + 1, host, bad);
+        ports[k++] = (uint16_t)port;
+        p = *e ? e + 1 : e;
+        if (*e && *p == '\0')
+            return fail(why, whylen, "empty server in the list");
+    }
+    if (k == 0)
+        return fail(why, whylen, "no server");
+    *n = k;
+    return 0;
+}

@@ -75,6 +75,14 @@ int cfg_parse_mac(const char *s, struct rte_ether_addr *out, char *why, size_t w
 int cfg_parse_device(const char *s, struct cfg_port *p, char *why, size_t whylen);
 
 /*
+ * cfg_parse_servers parses a list of servers "IP[:PORT]" / "[IPv6]:PORT" / "IPv6" separated
+ * by commas (spaces allowed) into |addrs| and |ports| (0 when not given), at most |max|;
+ * *|n| gets the count. Refuses the unspecified, broadcast and multicast addresses.
+ */
+int cfg_parse_servers(const char *s, struct net_addr *addrs, uint16_t *ports, unsigned int max,
+                      unsigned int *n, char *why, size_t whylen);
+
+/*
  * cfg_split_words splits |s| into whitespace-separated words. Double quotes
  * group characters (including spaces) into a word and are removed; inside
  * them \" and \\ stand for " and \. The words are stored NUL-separated in

@@ -183,11 +183,14 @@ static void test_shipped(void **state)
 
     snprintf(want.upload.url_str, sizeof(want.upload.url_str), "%s",
              "https://198.18.0.1:4433/telemetry");
-    assert_int_equal(net_url_parse(want.upload.url_str, 0, &want.upload.url, NULL, 0), 0);
-    assert_int_equal(want.upload.url.kind, NET_HOST_IPV4);
-    assert_string_equal(want.upload.url.host, "198.18.0.1");
-    assert_int_equal(want.upload.url.port, 4433);
-    assert_string_equal(want.upload.url.path, "/telemetry");
+    assert_int_equal(net_url_list_parse(want.upload.url_str, 0, want.upload.urls,
+                                        CFG_UPLOAD_URLS_MAX, &want.upload.n_urls, NULL, 0),
+                     0);
+    assert_int_equal(want.upload.n_urls, 1);
+    assert_int_equal(want.upload.urls[0].kind, NET_HOST_IPV4);
+    assert_string_equal(want.upload.urls[0].host, "198.18.0.1");
+    assert_int_equal(want.upload.urls[0].port, 4433);
+    assert_string_equal(want.upload.urls[0].path, "/telemetry");
 
     /* Field by field first, for a readable failure, then the whole struct. */
     assert_string_equal(c.eal.args, want.eal.args);
@@ -262,10 +265,13 @@ static void test_dump_roundtrip(void **state)
              "qlog_dir = %s\n"
              "idle_timeout_ms = 0\n"
              "[upload]\n"
-             "url = https://198.18.0.9/a?b=c\n"
+             "url = https://198.18.0.9/a?b=c, https://collector.example:4433/v1\n"
              "spool_dir = %s/\n"
              "content_type = application/json\\; charset=utf-8\n"
-             "generator_rate = 1000\n",
+             "generator_rate = 1000\n"
+             "[dns]\n"
+             "servers = 198.18.0.1, 198.18.0.3:5353, [fd00::53]:53, fd00::54\n"
+             "timeout_ms = 500\n",
              ca, fx->dir, fx->dir, fx->dir);
     write_file(fx->path, text);
     if (cfg_load(fx->path, &c, err, sizeof(err)) != 0)
@@ -280,9 +286,20 @@ static void test_dump_roundtrip(void **state)
     assert_int_equal(c.control.uid, 0);
     assert_int_equal(c.control.gid, 0);
     assert_true(c.tls.insecure);
-    assert_string_equal(c.upload.url.host, "198.18.0.9");
-    assert_int_equal(c.upload.url.port, 443);
-    assert_string_equal(c.upload.url.path, "/a?b=c");
+    assert_int_equal(c.upload.n_urls, 2);
+    assert_string_equal(c.upload.urls[0].host, "198.18.0.9");
+    assert_int_equal(c.upload.urls[0].port, 443);
+    assert_string_equal(c.upload.urls[0].path, "/a?b=c");
+    assert_int_equal(c.upload.urls[1].kind, NET_HOST_NAME);
+    assert_int_equal(c.upload.urls[1].port, 4433);
+    assert_int_equal(c.dns.n_servers, 4);
+    assert_int_equal(c.dns.ports[0], 0);
+    assert_int_equal(c.dns.ports[1], 5353);
+    assert_int_equal(c.dns.servers[2].family, AF_INET6);
+    assert_int_equal(c.dns.ports[2], 53);
+    assert_int_equal(c.dns.servers[3].family, AF_INET6);
+    assert_int_equal(c.dns.timeout_ms, 500);
+    assert_int_equal(c.dns.attempts, 2);
     assert_string_equal(c.upload.content_type, "application/json; charset=utf-8");
     assert_string_equal(c.eal.args,
                         "-a 0000:03:00.0 \"--log-level=lib.eal:debug\" --vdev=\"net_null0,x=a;b\"");
@@ -308,7 +325,7 @@ static const struct bad bad_files[] = {
     {BASE "[port] x\n", ":6: junk after the section header ']'"},
     /* sections and keys */
     {BASE "[bogus]\nx = 1\n",
-     ":6: [bogus]: unknown section (known: eal, port, dataplane, control, tls, h3, upload)"},
+     ":6: [bogus]: unknown section (known: eal, port, dataplane, control, tls, h3, upload, dns)"},
     {BASE "colour = blue\n", ":6: [port] colour: unknown key (got 'blue')"},
     {BASE "mtu = 1500\nmtu = 1400\n",
      ":7: [port] mtu: duplicate key (first at line 6) (got '1400')"},
@@ -466,12 +483,26 @@ static const struct bad bad_files[] = {
      ":7: [upload] url: URL must not carry userinfo (user@) (got 'https://user@198.18.0.1/x')"},
     {BASE "[upload]\nurl = https://198.18.0.1:0/x\n",
      ":7: [upload] url: URL port must be a number in 1..65535 (got 'https://198.18.0.1:0/x')"},
-    {BASE "[upload]\nurl = https://collector.example/x\n",
-     ":7: [upload] url: the collector must be given by its IPv4 address (h3dpd does no DNS; "
-     "IPv6 is not supported yet) (got 'https://collector.example/x')"},
+    {BASE "[upload]\nurl = https://collector.example/x\n", NULL},
     {BASE "[upload]\nurl = https://[2001:db8::1]:4433/x\n",
-     ":7: [upload] url: the collector must be given by its IPv4 address (h3dpd does no DNS; "
-     "IPv6 is not supported yet) (got 'https://[2001:db8::1]:4433/x')"},
+     ":7: [upload] url: 2001:db8::1: IPv6 is not supported on the DPDK path yet (io = kernel "
+     "reaches it) (got 'https://[2001:db8::1]:4433/x')"},
+    {BASE "[dataplane]\nio = kernel\n[upload]\nurl = https://[2001:db8::1]:4433/x\n", NULL},
+    {BASE "[upload]\nurl = https://198.18.0.1/x, ftp://b/\n",
+     ":7: [upload] url: URL 2: URL scheme must be https:// (got 'https://198.18.0.1/x, "
+     "ftp://b/')"},
+    {BASE "[upload]\nurl = https://0.0.0.0/x\n",
+     ":7: [upload] url: 0.0.0.0 is the unspecified address, not a collector (got "
+     "'https://0.0.0.0/x')"},
+    {BASE "[dns]\nservers = 198.18.0.1:0\n",
+     ":7: [dns] servers: server 1: port must be 1..65535 (got '198.18.0.1:0')"},
+    {BASE "[dns]\nservers = 198.18.0.1, dns.example\n",
+     ":7: [dns] servers: server 2: not an IP address (dns.example) (got '198.18.0.1, "
+     "dns.example')"},
+    {BASE "[dns]\nservers = 224.0.0.1\n",
+     ":7: [dns] servers: server 1: 224.0.0.1 is a multicast address (got '224.0.0.1')"},
+    {BASE "[dns]\nservers = 198.18.0.1,\n",
+     ":7: [dns] servers: empty server in the list (got '198.18.0.1,')"},
     {BASE "[upload]\nretry_initial_ms = 60000\n",
      ":7: [upload] retry_initial_ms: must not exceed [upload] retry_max_ms (30000) (got '60000')"},
     {BASE "[upload]\ningest_socket = run/ingest.sock\n",
