@@ -330,11 +330,20 @@ static const struct ctl_field upload_fields[] = {
      .metavar = "start|stop|status|target",
      .help = "start the generator, stop it, show the counters, or set the collector"},
     {.name = "url",
-     .type = CTL_F_URL,
+     .type = CTL_F_URL_LIST,
      .cli = "--url",
-     .metavar = "URL",
-     .help = "target, start: the collector, https://IPv4[:PORT][/PATH] (default [upload] url); "
-             "only while nothing is queued or in flight"},
+     .metavar = "URL[,URL...]",
+     .help = "target, start: the collectors, https://HOST[:PORT][/PATH], a failover list "
+             "separated by commas (default [upload] url); only while nothing is queued or in "
+             "flight"},
+    {.name = "headers_file",
+     .type = CTL_F_STRING,
+     .min = 1,
+     .max = FILE_PATH_MAX,
+     .cli = "--headers-file",
+     .metavar = "FILE",
+     .help = "target: the header fields added to every upload request (Name: value lines; "
+             "default [upload] headers_file); values are never shown"},
     {.name = "connections",
      .type = CTL_F_UINT, .min = 1, .max = 64,
      .cli = "--connections", .metavar = "N",
@@ -459,12 +468,20 @@ static int parse_field(struct ctl_request *req, const struct ctl_field *f, json_
     case CTL_F_ENUM:
     case CTL_F_SERVER_URL:
     case CTL_F_URL:
+    case CTL_F_URL_LIST:
         if (!json_is_string(v))
             return perr(err, CTL_E_BAD_REQUEST, "args.%s: expected a string", f->name);
         a->s = json_string_value(v);
         if (strlen(a->s) != json_string_length(v))
             return perr(err, CTL_E_BAD_REQUEST, "args.%s: NUL character in string", f->name);
-        if (f->type == CTL_F_URL || f->type == CTL_F_SERVER_URL) {
+        if (f->type == CTL_F_URL_LIST) {
+            struct net_url list[8];
+            unsigned n;
+            rc = net_url_list_parse(a->s, 0, list, 8, &n, why, sizeof(why));
+            if (rc != 0)
+                return perr(err, CTL_E_BAD_URL, "args.%s: %s", f->name, why);
+            req->url = list[0];
+        } else if (f->type == CTL_F_URL || f->type == CTL_F_SERVER_URL) {
             rc = net_url_parse(a->s, f->type == CTL_F_SERVER_URL ? NET_URL_AUTHORITY : 0,
                                &req->url, why, sizeof(why));
             if (rc != 0)

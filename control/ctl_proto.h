@@ -69,6 +69,7 @@ enum ctl_ftype {
     CTL_F_SERVER_URL, /* JSON string, https://host[:port] (net_url_parse, authority only;
                          E_BAD_URL) */
     CTL_F_URL,       /* JSON string, https://host[:port][/path] (net_url_parse; E_BAD_URL) */
+    CTL_F_URL_LIST,  /* JSON string, CTL_F_URLs separated by commas (E_BAD_URL) */
     CTL_F_DURATION,  /* JSON number of seconds or string "5s", "500ms", "2m", "1.5" */
     CTL_F_APP_ERROR, /* JSON integer or string "0x10c"/"268": 0..2^62-1 */
     CTL_F_HEADERS,   /* JSON array of [name, value] string pairs */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "cfg.h"
 #include "ctl_server.h"
 #include "d_ctl.h"
+#include "d_dns.h"
 #include "d_log.h"
 #include "dp.h"
 #include "svc.h"
@@ -42,6 +44,8 @@ struct d_ctl {
     struct dp *dp;
     struct ctl_server *srv;
     struct d_waiter *waiters;
+    struct d_name_wait *name_waits; /* connects waiting for the resolver */
+    struct d_dns *dns;
     struct up *up;
     bool quit;
 };
@@ -179,61 +183,183 @@ static const struct svc_conn_cbs d_observer = { .on_state = on_state, .on_closed
 
 /* ---------------------------------------------------------------- connect */
 
+/* A `connect` to a name, waiting for the resolver: what the request said, copied (the
+ * request is freed when its handler returns). */
+struct d_name_wait {
+    struct d_name_wait *next;
+    uint64_t token;
+    struct net_url u;
+    int insecure, lcore;
+    char *sni, *ca, *cert, *key; /* into |strs|; NULL: not given */
+    char strs[];
+};
+
+/* Opens the connection of `connect` to |addr| (the URL's literal, or an address of its
+ * name). Returns the id, or 0 after failing |call| or |token|. */
+static uint64_t connect_to(struct d_ctl *d, struct ctl_call *call, uint64_t token,
+                           const struct net_url *u, const struct net_addr *addr,
+                           const char *sni, const char *ca, const char *cert, const char *key,
+                           int insecure, int lcore)
+{
+    struct sockaddr_storage ss;
+    char url[NET_URL_MAX + 16];
+    uint64_t id = 0;
+
+    if (addr->family == AF_INET6 && d->dp) {
+        if (call)
+            ctl_call_fail(call, CTL_E_BAD_URL, "IPv6 is not supported on the DPDK path yet");
+        else
+            ctl_server_fail(d->srv, token, CTL_E_BAD_URL,
+                            "IPv6 is not supported on the DPDK path yet");
+        return 0;
+    }
+    net_url_origin(u, url, sizeof(url));
+    if (!sni && d->cfg->tls.sni[0])
+        sni = d->cfg->tls.sni;
+    struct svc_conn_params p = {
+        .url = url, .remote = (const struct sockaddr *)&ss,
+        .remote_len = net_addr_sockaddr(addr, u->port, &ss),
+        /* The certificate must match --sni when given, else the URL's host: its name, or
+         * its address. */
+        .host = sni ? sni : u->host, .sni = sni,
+        .ca_file = ca, .cert_file = cert, .key_file = key,
+        .insecure = insecure, .lcore = lcore,
+    };
+    int rv = svc_connect(d->svc, &p, NULL, NULL, &id);
+    if (rv == -EINVAL && p.lcore >= 0) {
+        if (call)
+            ctl_call_fail(call, CTL_E_BAD_REQUEST, "lcore %d is not a worker lcore", p.lcore);
+        else
+            ctl_server_fail(d->srv, token, CTL_E_BAD_REQUEST, "lcore %d is not a worker lcore",
+                            p.lcore);
+        return 0;
+    }
+    if (rv < 0) {
+        if (call)
+            fail_svc(call, rv, 0);
+        else
+            ctl_server_fail(d->srv, token, CTL_E_FAILED, "cannot connect: %s", strerror(-rv));
+        return 0;
+    }
+    return id;
+}
+
+/* The address to connect to among a name's answers: IPv4 first (the DPDK path's). */
+static const struct net_addr *first_addr(const struct net_resolv_result *res)
+{
+    return res->n4 ? &res->v4[0] : res->n6 ? &res->v6[0] : NULL;
+}
+
 static void h_connect(void *ctx, struct ctl_call *call)
 {
     struct d_ctl *d = ctx;
     const struct ctl_request *rq = ctl_call_request(call);
     const struct net_url *u = &rq->url;
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    char url[NET_URL_MAX + 16];
-    const char *sni = ctl_request_str(rq, "sni");
+    const char *sni = ctl_request_str(rq, "sni"), *ca = ctl_request_str(rq, "ca_file");
     const char *cert = ctl_request_str(rq, "cert_file"), *key = ctl_request_str(rq, "key_file");
     const struct ctl_arg *ins = ctl_request_arg(rq, "insecure");
     const struct ctl_arg *lc = ctl_request_arg(rq, "lcore");
-    uint64_t id = 0;
+    int insecure = ins && ins->present ? ins->b : -1, lcore = lc && lc->present ? (int)lc->u : -1;
+    uint32_t handshake_ms = d->cfg->h3.handshake_timeout_ms + D_CONNECT_MARGIN_MS;
+    struct net_resolv_result res;
+    const struct net_addr *addr = &u->addr;
+    uint64_t id, token;
 
-    if (u->kind == NET_HOST_NAME) {
-        ctl_call_fail(call, CTL_E_BAD_URL,
-                      "'%s' is a name: the dataplane has no resolver; put the server's IP "
-                      "address in the URL and its name in --sni", u->host);
-        return;
-    }
     if (!cert != !key) {
         ctl_call_fail(call, CTL_E_BAD_REQUEST, "--cert and --key go together");
         return;
     }
-    if (u->kind == NET_HOST_IPV6 && d->dp) {
-        ctl_call_fail(call, CTL_E_BAD_URL, "IPv6 is not supported on the DPDK path yet");
-        return;
+    if (u->kind == NET_HOST_NAME) {
+        int rv = d->dns ? d_dns_lookup(d->dns, u->host, ctl_server_now(d->srv), &res)
+                        : NET_RESOLV_ERR_SERVER;
+        if (rv < 0 || (rv == 0 && res.status < 0)) {
+            ctl_call_fail(call, CTL_E_FAILED, "cannot resolve %s: %s", u->host,
+                          d->dns ? res.why : "no resolver");
+            return;
+        }
+        if (rv == NET_RESOLV_PENDING && !res.stale) {
+            /* Wait for the answer, then connect: the token outlives both. */
+            size_t need = 4 + (sni ? strlen(sni) : 0) + (ca ? strlen(ca) : 0) +
+                          (cert ? strlen(cert) : 0) + (key ? strlen(key) : 0);
+            struct d_name_wait *w = calloc(1, sizeof(*w) + need);
+            char *p;
+            uint32_t dns_ms = d->cfg->dns.timeout_ms * d->cfg->dns.attempts *
+                              (d->cfg->dns.n_servers ? d->cfg->dns.n_servers : 4);
+            if (!w) {
+                ctl_call_fail(call, CTL_E_INTERNAL, "out of memory");
+                return;
+            }
+            w->u = *u;
+            w->insecure = insecure;
+            w->lcore = lcore;
+            p = w->strs;
+#define D_KEEP(field, src)                                                                     \
+    do {                                                                                       \
+        if (src) {                                                                             \
+            w->field = p;                                                                      \
+            p = stpcpy(p, src) + 1;                                                            \
+        }                                                                                      \
+    } while (0)
+            D_KEEP(sni, sni);
+            D_KEEP(ca, ca);
+            D_KEEP(cert, cert);
+            D_KEEP(key, key);
+#undef D_KEEP
+            w->token = ctl_call_defer(call, dns_ms + handshake_ms);
+            if (!w->token) {
+                free(w);
+                return;
+            }
+            w->next = d->name_waits;
+            d->name_waits = w;
+            return;
+        }
+        addr = first_addr(&res);
+        if (!addr) {
+            ctl_call_fail(call, CTL_E_FAILED, "cannot resolve %s: no address", u->host);
+            return;
+        }
     }
-    sl = net_url_sockaddr(u, &ss);
-    if (net_url_origin(u, url, sizeof(url)) < 0)
-        snprintf(url, sizeof(url), "%s", ctl_request_str(rq, "url"));
-    if (!sni && d->cfg->tls.sni[0])
-        sni = d->cfg->tls.sni;
-    struct svc_conn_params p = {
-        .url = url, .remote = (const struct sockaddr *)&ss, .remote_len = sl,
-        /* The certificate must match the name when one is given, else the address. */
-        .host = sni ? sni : u->host, .sni = sni,
-        .ca_file = ctl_request_str(rq, "ca_file"),
-        .cert_file = cert,
-        .key_file = key,
-        .insecure = ins && ins->present ? ins->b : -1,
-        .lcore = lc && lc->present ? (int)lc->u : -1,
-    };
-    int rv = svc_connect(d->svc, &p, NULL, NULL, &id);
-    if (rv == -EINVAL && p.lcore >= 0) {
-        ctl_call_fail(call, CTL_E_BAD_REQUEST, "lcore %d is not a worker lcore", p.lcore);
+    id = connect_to(d, call, 0, u, addr, sni, ca, cert, key, insecure, lcore);
+    if (!id)
         return;
-    }
-    if (rv < 0) {
-        fail_svc(call, rv, 0);
-        return;
-    }
-    uint64_t token = ctl_call_defer(call, d->cfg->h3.handshake_timeout_ms + D_CONNECT_MARGIN_MS);
+    token = ctl_call_defer(call, handshake_ms);
     if (token)
         add_waiter(d, token, id, D_W_CONNECT, -1);
+}
+
+/* The resolver finished |name|: the connects waiting for it go on, or fail with why. */
+static void on_resolved(void *ctx, const char *name, const struct net_resolv_result *res)
+{
+    struct d_ctl *d = ctx;
+    struct d_name_wait **pp = &d->name_waits;
+
+    while (*pp) {
+        struct d_name_wait *w = *pp;
+        const struct net_addr *addr = res->status == 0 ? first_addr(res) : NULL;
+        if (strcasecmp(w->u.host, name) != 0) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        if (!addr) {
+            ctl_server_fail(d->srv, w->token, CTL_E_FAILED, "cannot resolve %s: %s", name,
+                            res->status < 0 ? res->why : "no address");
+        } else {
+            uint64_t id = connect_to(d, NULL, w->token, &w->u, addr, w->sni, w->ca, w->cert,
+                                     w->key, w->insecure, w->lcore);
+            if (id)
+                add_waiter(d, w->token, id, D_W_CONNECT, -1);
+        }
+        free(w);
+    }
+}
+
+void d_ctl_set_dns(struct d_ctl *d, struct d_dns *dns)
+{
+    d->dns = dns;
+    if (dns)
+        d_dns_set_done(dns, on_resolved, d);
 }
 
 /* ---------------------------------------------------------------- list, show */
@@ -767,6 +893,14 @@ void d_ctl_del(struct d_ctl *d)
         ctl_server_fail(d->srv, w->token, CTL_E_FAILED, "the daemon is exiting");
         free(w);
     }
+    while (d->name_waits) {
+        struct d_name_wait *w = d->name_waits;
+        d->name_waits = w->next;
+        ctl_server_fail(d->srv, w->token, CTL_E_FAILED, "the daemon is exiting");
+        free(w);
+    }
+    if (d->dns)
+        d_dns_set_done(d->dns, NULL, NULL);
     svc_set_observer(d->svc, NULL, NULL);
     free(d);
 }

@@ -29,6 +29,11 @@ struct up;
 /* The upload engine whose counters `stats` includes (NULL: none). */
 void d_ctl_set_upload(struct d_ctl *d, struct up *u);
 
+struct d_dns;
+/* The resolver `connect` asks for names (NULL: names are refused); its counters join
+ * `stats`. */
+void d_ctl_set_dns(struct d_ctl *d, struct d_dns *dns);
+
 /* True once `quit` was accepted (the caller starts the graceful exit). */
 bool d_ctl_quit_requested(const struct d_ctl *d);
 

@@ -1,4 +1,4 @@
-/* d_log: the daemon's log type (user.h3dp.daemon, registered in h3dpd.c) and its macro.
+/* d_log: the daemon's log type (user.h3dp.daemon, registered in d_log.c) and its macro.
  * Every line goes through rte_log: its level filter (--log-level=user.h3dp.daemon:debug in
  * [eal] args) and its stream (stdout once EAL is up, stderr before or in kernel mode). */
 #ifndef H3DP_D_LOG_H

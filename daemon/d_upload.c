@@ -7,6 +7,8 @@
 
 #include "cfg.h"
 #include "ctl_server.h"
+#include "d_log.h"
+#include "up_headers.h"
 #include "upload.h"
 
 void d_upload_conf(const struct cfg *c, struct up_conf *uc)
@@ -32,6 +34,60 @@ void d_upload_conf(const struct cfg *c, struct up_conf *uc)
     };
 }
 
+int d_upload_open(struct d_upload *d, const struct cfg *c, struct svc *svc,
+                  const struct up_resolver *res, bool ipv6, char *why, size_t whylen)
+{
+    struct up_conf uc;
+    struct up_headers *h = NULL;
+    int err = 0;
+
+    d->cfg = c;
+    d_upload_conf(c, &uc);
+    if (c->upload.headers_file[0] && up_headers_load(c->upload.headers_file, &h, why, whylen) < 0)
+        return -1;
+    snprintf(d->headers_file, sizeof(d->headers_file), "%s", c->upload.headers_file);
+    uc.headers = h;
+    uc.headers_file = d->headers_file;
+    if (res)
+        uc.resolver = *res;
+    uc.ipv6 = ipv6;
+    d->up = up_new(&uc, svc, &err, why, whylen);
+    if (!d->up) {
+        up_headers_del(h);
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads |path| and puts its headers in force; |who| says why (for the log). Returns 0, or
+ * -1 with the reason in |why| (the old headers stay). */
+static int set_headers(struct d_upload *d, const char *path, const char *who, char *why,
+                       size_t whylen)
+{
+    struct up_headers *h = NULL;
+
+    if (up_headers_load(path, &h, why, whylen) < 0)
+        return -1;
+    up_set_headers(d->up, h, path);
+    if (d->headers_file != path)
+        snprintf(d->headers_file, sizeof(d->headers_file), "%s", path);
+    D_LOG(NOTICE, "upload: %zu header field(s) from %s (%s)", up_headers_count(h), path, who);
+    return 0;
+}
+
+int d_upload_reload(struct d_upload *d)
+{
+    char why[512];
+
+    if (!d->up || !d->headers_file[0])
+        return 0;
+    if (set_headers(d, d->headers_file, "SIGHUP", why, sizeof(why)) < 0) {
+        D_LOG(WARNING, "upload: the headers file did not reload, the old headers stay: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 static void h_upload(void *ctx, struct ctl_call *call)
 {
     struct d_upload *d = ctx;
@@ -39,11 +95,26 @@ static void h_upload(void *ctx, struct ctl_call *call)
     const struct ctl_request *rq = ctl_call_request(call);
     const char *action = ctl_request_str(rq, "action");
     const char *url = ctl_request_str(rq, "url");
+    const char *hfile = ctl_request_str(rq, "headers_file");
     uint64_t now = ctl_server_now(ctl_call_server(call));
     char why[1024];
 
     if (url && *url && strcmp(action, "target") != 0 && strcmp(action, "start") != 0) {
         ctl_call_fail(call, CTL_E_BAD_REQUEST, "--url goes with upload target or start");
+        return;
+    }
+    if (hfile && strcmp(action, "target") != 0) {
+        ctl_call_fail(call, CTL_E_BAD_REQUEST, "--headers-file goes with upload target");
+        return;
+    }
+    if (strcmp(action, "target") == 0 && !(url && *url) && !hfile) {
+        ctl_call_fail(call, CTL_E_BAD_REQUEST,
+                      "upload target needs --url URL[,URL...] or --headers-file FILE");
+        return;
+    }
+    /* The headers first: a file that does not load changes nothing. */
+    if (hfile && set_headers(d, hfile, "upload target", why, sizeof(why)) < 0) {
+        ctl_call_fail(call, CTL_E_FAILED, "%s", why);
         return;
     }
     if (url && *url) {
@@ -52,9 +123,6 @@ static void h_upload(void *ctx, struct ctl_call *call)
             ctl_call_fail(call, rv == -EBUSY ? CTL_E_BUSY : CTL_E_BAD_URL, "%s", why);
             return;
         }
-    } else if (strcmp(action, "target") == 0) {
-        ctl_call_fail(call, CTL_E_BAD_REQUEST, "upload target needs --url URL");
-        return;
     }
     if (strcmp(action, "start") == 0) {
         const struct cfg_upload *cu = &d->cfg->upload;
@@ -67,7 +135,7 @@ static void h_upload(void *ctx, struct ctl_call *call)
         };
         if (!up_has_target(u)) {
             ctl_call_fail(call, CTL_E_BAD_REQUEST,
-                          "no upload target: give --url https://IPv4[:PORT][/PATH] or set "
+                          "no upload target: give --url https://HOST[:PORT][/PATH] or set "
                           "[upload] url");
             return;
         }

@@ -5,7 +5,8 @@
  *
  * SIGINT/SIGTERM or `quit`: graceful shutdown of every connection (GOAWAY, requests in
  * flight finish, [h3] shutdown_timeout_ms), then an orderly exit 0. A second signal exits
- * at once with status 1. SIGUSR1 prints the dataplane counters (DPDK mode).
+ * at once with status 1. SIGUSR1 prints the dataplane counters (DPDK mode). SIGHUP re-reads
+ * the upload headers file (tokens rotate); other settings need a restart.
  *
  * Exit status: 0 after an orderly stop (or a valid --check-config), 1 when the runtime
  * fails (EAL, port, socket, memory) or on a second signal, 2 for usage or configuration
@@ -35,6 +36,7 @@
 #include "cfg.h"
 #include "ctl_server.h"
 #include "d_ctl.h"
+#include "d_dns.h"
 #include "d_log.h"
 #include "d_loop.h"
 #include "d_telemetry.h"
@@ -43,9 +45,9 @@
 #include "mono.h"
 #include "net_addr.h"
 #include "svc.h"
+#include "up_headers.h"
 #include "upload.h"
 
-RTE_LOG_REGISTER_DEFAULT(h3dpd_logtype, INFO); /* user.h3dp.daemon (meson) */
 
 #define EXIT_RUNTIME 1
 #define EXIT_CONFIG  2
@@ -65,7 +67,8 @@ RTE_LOG_REGISTER_DEFAULT(h3dpd_logtype, INFO); /* user.h3dp.daemon (meson) */
 #define H3DPD_QUIT_GRACE_NS 2000000000ull
 
 static struct dp *_Atomic g_dp;
-static atomic_int g_quit; /* signals received: 1 = graceful exit, 2 = exit now */
+static atomic_int g_quit;   /* signals received: 1 = graceful exit, 2 = exit now */
+static atomic_int g_reload; /* SIGHUP: re-read what can change at run time */
 
 static void on_signal(int sig)
 {
@@ -74,6 +77,10 @@ static void on_signal(int sig)
     if (sig == SIGUSR1) {
         if (dp != NULL)
             dp_request_stats(dp);
+        return;
+    }
+    if (sig == SIGHUP) {
+        atomic_store(&g_reload, 1);
         return;
     }
     if (atomic_fetch_add(&g_quit, 1) >= 1) {
@@ -89,7 +96,8 @@ static void on_signal(int sig)
 struct daemon {
     const struct cfg *cfg;
     struct dp *dp;
-    struct d_loop *loop;  /* control socket, service events, upload source fds */
+    struct d_loop *loop;  /* control socket, service events, upload source fds, DNS */
+    struct d_dns *dns;    /* collector names */
     struct svc *svc;
     struct ctl_server *srv;
     struct d_ctl *ctl;
@@ -120,12 +128,11 @@ static void on_upload(void *ctx, int fd, uint64_t now)
     up_readable(D->upload.up, fd);
 }
 
-/* The event loop and what it watches: the control socket, the service's eventfd (kernel
- * mode: DPDK mode polls the service every iteration anyway), the upload engine's fds. */
+/* The event loop and its first fds: the control socket, the service's eventfd (kernel
+ * mode: DPDK mode polls the service every iteration anyway). */
 static int loop_open(struct daemon *D)
 {
-    int fds[4], err = 0;
-    unsigned n;
+    int err = 0;
 
     D->loop = d_loop_new(&err);
     if (!D->loop ||
@@ -134,36 +141,62 @@ static int loop_open(struct daemon *D)
         D_LOG(ERR, "event loop: %s", strerror(-err));
         return -1;
     }
-    n = up_fds(D->upload.up, fds, 4);
-    for (unsigned i = 0; i < n; i++)
-        if ((err = d_loop_watch(D->loop, fds[i], on_upload, D)) < 0) {
-            D_LOG(ERR, "event loop: %s", strerror(-err));
-            return -1;
-        }
     return 0;
 }
 
-/* The upload engine from [upload]; without [upload] url it waits for `upload target`. */
+/* The upload engine from [upload] (names through the resolver); without [upload] url it
+ * waits for `upload target`. Its fds join the loop. */
 static int upload_open(struct daemon *D)
 {
-    struct up_conf uc;
+    struct up_resolver res = d_dns_resolver(D->dns);
     char why[512] = "";
-    int err = 0;
+    int fds[4], err;
+    unsigned n;
 
-    d_upload_conf(D->cfg, &uc);
-    D->upload.cfg = D->cfg;
-    D->upload.up = up_new(&uc, D->svc, &err, why, sizeof(why));
-    if (!D->upload.up) {
-        D_LOG(ERR, "upload engine: %s", why[0] ? why : strerror(-err));
+    if (d_upload_open(&D->upload, D->cfg, D->svc, &res, D->dp == NULL, why, sizeof(why)) < 0) {
+        D_LOG(ERR, "upload engine: %s", why);
         return -1;
     }
     if (d_upload_register(&D->upload, D->srv) < 0) {
         D_LOG(ERR, "upload engine: cannot register its command");
         return -1;
     }
+    n = up_fds(D->upload.up, fds, 4);
+    for (unsigned i = 0; i < n; i++)
+        if ((err = d_loop_watch(D->loop, fds[i], on_upload, D)) < 0) {
+            D_LOG(ERR, "event loop: %s", strerror(-err));
+            return -1;
+        }
     d_ctl_set_upload(D->ctl, D->upload.up);
     d_telemetry_set_upload(D->upload.up);
     return 0;
+}
+
+/* The resolver of collector names: queries through the dataplane port (DPDK mode) or a
+ * kernel socket watched by the loop. */
+static int dns_open(struct daemon *D)
+{
+    char why[512] = "";
+    int err = 0;
+
+    D->dns = d_dns_new(D->cfg, D->dp, D->loop, &err, why, sizeof(why));
+    if (!D->dns) {
+        D_LOG(ERR, "resolver: %s", why);
+        return -1;
+    }
+    d_ctl_set_dns(D->ctl, D->dns);
+    return 0;
+}
+
+/* SIGHUP: what can change at run time is re-read (the upload headers file); the rest of
+ * the configuration needs a restart. */
+static void check_reload(struct daemon *D)
+{
+    if (!atomic_exchange(&g_reload, 0))
+        return;
+    D_LOG(NOTICE, "SIGHUP: re-reading the upload headers file%s; other settings need a restart",
+          D->upload.headers_file[0] ? "" : " (none configured)");
+    d_upload_reload(&D->upload);
 }
 
 /* Starts the graceful exit once (signal or `quit`): the upload engine's sources stop and
@@ -203,6 +236,8 @@ static unsigned daemon_step(struct daemon *D, uint64_t now)
     unsigned work;
 
     d_loop_dispatch(D->loop, now);
+    check_reload(D);
+    d_dns_poll(D->dns, now);
     work = svc_poll(D->svc, now);
     if (D->upload.up)
         work += up_poll(D->upload.up, now);
@@ -234,7 +269,10 @@ static void kernel_loop(struct daemon *D)
     while (!D->done) {
         int ut = D->upload.up ? up_poll_timeout_ms(D->upload.up) : -1;
         int ct = ctl_server_timeout_ms(D->srv, now);
+        int dt = d_dns_timeout_ms(D->dns, now);
         int timeout = H3DPD_IDLE_MS;
+        if (dt >= 0 && dt < timeout)
+            timeout = dt;
         if (ut >= 0 && ut < timeout)
             timeout = ut;
         if (ct >= 0 && ct < timeout)
@@ -308,7 +346,8 @@ static void usage(FILE *out)
                  "       h3dpd -h | --help\n"
                  "\n"
                  "Signals: SIGINT/SIGTERM shut connections down gracefully and exit 0\n"
-                 "(a second one exits at once, status 1); SIGUSR1 prints the counters.\n"
+                 "(a second one exits at once, status 1); SIGUSR1 prints the counters;\n"
+                 "SIGHUP re-reads [upload] headers_file (other settings need a restart).\n"
                  "EAL arguments come from the [eal] section only; see docs/CONFIG.md.\n");
 }
 
@@ -329,6 +368,14 @@ static int load(const char *path, struct cfg *c)
                      err, sizeof(err)) < 0) {
         D_LOG(ERR, "%s: [tls] %s", path, err);
         return -1;
+    }
+    if (c->upload.headers_file[0]) {
+        struct up_headers *h = NULL;
+        if (up_headers_load(c->upload.headers_file, &h, err, sizeof(err)) < 0) {
+            D_LOG(ERR, "%s: [upload] headers_file: %s", path, err);
+            return -1;
+        }
+        up_headers_del(h);
     }
     return 0;
 }
@@ -402,6 +449,7 @@ static void block_signals(bool block)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
@@ -430,7 +478,7 @@ static int daemon_open(struct daemon *D, const struct svc_conf *sc, const char *
     }
     if (port && d_telemetry_init(D->svc, port) < 0)
         D_LOG(WARNING, "DPDK telemetry commands not registered");
-    if (upload_open(D) < 0 || loop_open(D) < 0)
+    if (loop_open(D) < 0 || dns_open(D) < 0 || upload_open(D) < 0)
         return -1;
     return 0;
 }
@@ -438,10 +486,11 @@ static int daemon_open(struct daemon *D, const struct svc_conf *sc, const char *
 /* Closes what daemon_open opened, in reverse order (DPDK mode: after dp_stop). */
 static void daemon_close(struct daemon *D)
 {
-    d_loop_del(D->loop);
     d_ctl_del(D->ctl);
     svc_del(D->svc);
     up_del(D->upload.up);
+    d_dns_del(D->dns);
+    d_loop_del(D->loop);
     ctl_server_del(D->srv);
 }
 
@@ -576,5 +625,6 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     return run(&c, argv[0]);
 }

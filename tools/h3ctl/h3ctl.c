@@ -230,13 +230,15 @@ static int set_value(const struct ctl_cmd_schema *cmd, const struct ctl_field *f
     }
     case CTL_F_STRING:
         if (strcmp(f->name, "body_file") == 0 || strcmp(f->name, "ca_file") == 0 ||
-            strcmp(f->name, "cert_file") == 0 || strcmp(f->name, "key_file") == 0) {
+            strcmp(f->name, "cert_file") == 0 || strcmp(f->name, "key_file") == 0 ||
+            strcmp(f->name, "headers_file") == 0) {
             v = abs_path(val);
             break;
         }
         /* fall through */
     case CTL_F_SERVER_URL:
     case CTL_F_URL:
+    case CTL_F_URL_LIST:
     case CTL_F_ENUM:
         v = json_string(val);
         break;
