@@ -195,7 +195,8 @@ int up_batch_seal(struct up *u, struct up_batch *b)
 
     b->u = u;
     b->seq = ++u->seq;
-    b->slot = b->last_slot = -1;
+    b->slot = -1;
+    b->last_conn = 0;
     if (u->zc)
         batch_compress(u, b);
     snprintf(b->h_batch, sizeof(b->h_batch), "%s-%" PRIu64, u->boot, b->seq);

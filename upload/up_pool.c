@@ -27,8 +27,10 @@ static void c_state(void *ud, uint64_t id, enum h3_state st)
     if (s < 0)
         return;
     u->conns[s].ready = st == H3_STATE_ESTABLISHED;
-    if (st == H3_STATE_ESTABLISHED)
+    if (st == H3_STATE_ESTABLISHED) {
+        u->conns[s].was_ready = true;
         up_targets_up(u, u->conns[s].url, &u->conns[s].addr);
+    }
 }
 
 static void c_closed(void *ud, uint64_t id, const struct h3_outcome *o)
@@ -41,7 +43,7 @@ static void c_closed(void *ud, uint64_t id, const struct h3_outcome *o)
         return;
     /* Never became usable (collector down, refused, TLS failure): the endpoint failed,
      * new connections go to the next one. */
-    if (!u->conns[s].ready && u->conns[s].inflight == 0 && o->kind != H3_CLOSE_APPLICATION)
+    if (!u->conns[s].was_ready && u->conns[s].inflight == 0 && o->kind != H3_CLOSE_APPLICATION)
         up_targets_failed(u, u->conns[s].url, &u->conns[s].addr,
                           h3_outcome_str(o, why, sizeof(why)));
     u->conns[s] = (struct up_conn){ 0 };
@@ -179,7 +181,7 @@ static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result 
     up_hset_release(u, b); /* the worker has copied the headers long since */
     if (b->slot >= 0 && u->conns[b->slot].inflight)
         u->conns[b->slot].inflight--;
-    b->last_slot = b->slot;
+    b->last_conn = b->slot >= 0 ? u->conns[b->slot].id : 0;
     b->slot = -1;
     if (res->o.result == H3_REQ_COMPLETED && st >= 200 && st < 300) {
         up_acct_acked(&u->acct, b, res->rtt_ns);
@@ -247,8 +249,11 @@ static int pick(const struct up *u, const struct up_batch *b)
         const struct up_conn *c = &u->conns[i];
         if (!c->used || !c->ready || c->inflight >= u->streams)
             continue;
-        if (best < 0 || (best == b->last_slot && (int)i != b->last_slot) ||
-            (c->inflight < u->conns[best].inflight && (int)i != b->last_slot))
+        /* Connection ids are never reused: a new connection in the slot of the one the
+         * batch failed on is not avoided. */
+        bool failed_here = c->id == b->last_conn;
+        if (best < 0 || (u->conns[best].id == b->last_conn && !failed_here) ||
+            (c->inflight < u->conns[best].inflight && !failed_here))
             best = (int)i;
     }
     return best;

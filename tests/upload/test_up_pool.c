@@ -727,6 +727,13 @@ static void test_connect_backoff(void **state)
     fake_close(r.s, conn_id(&r, 7), H3_CLOSE_APPLICATION, H3_REQ_CONN_CLOSED);
     rig_poll(&r);
     assert_int_equal(r.s->connects, 9);
+    /* Ready, then draining (GOAWAY), then cut by a transport error: it came up, so no
+     * connect failure and no back-off. */
+    fake_state(r.s, conn_id(&r, 8), H3_STATE_ESTABLISHED);
+    fake_state(r.s, conn_id(&r, 8), H3_STATE_DRAINING);
+    fake_close(r.s, conn_id(&r, 8), H3_CLOSE_TRANSPORT, H3_REQ_CONN_CLOSED);
+    rig_poll(&r);
+    assert_int_equal(r.s->connects, 10);
     fake_establish_all(r.s);
     rig_poll(&r);
     rig_reply_all(&r, 200);
@@ -882,7 +889,7 @@ static void test_target(void **state)
     assert_int_equal(up_target(r.u, "https://collector.example/x", why, sizeof(why)), -EINVAL);
     assert_int_equal(up_target(r.u, "not a url", why, sizeof(why)), -EINVAL);
     assert_int_equal(r.s->shutdown_calls, 0);
-    assert_string_equal(r.u->target, RIG_URL);
+    assert_string_equal(r.u->target_list, RIG_URL);
 
     /* A new one: the old pool is shut down, the next work goes to the new collector. */
     assert_int_equal(up_target(r.u, "https://198.51.100.7:8443/other", why, sizeof(why)), 0);

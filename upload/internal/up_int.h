@@ -46,7 +46,8 @@ struct up_batch {
     uint64_t seq, records, bytes;
     unsigned attempts;
     uint64_t not_before;        /* delayed queue: not before this time */
-    int slot, last_slot;        /* pool slot in flight on, and the previous one */
+    int slot;                   /* pool slot in flight on (-1: none) */
+    uint64_t last_conn;         /* the connection it was last sent on (0: none) */
     unsigned url;               /* the collector it was last sent to */
     unsigned n_own;             /* the engine's own headers; the operator's follow */
     struct up_hset *hset;       /* the operator's headers it was sent with (held) */
@@ -117,6 +118,7 @@ uint64_t up_acct_pending(const struct up_acct *a);
 struct up_conn {
     uint64_t id;
     bool used, ready;
+    bool was_ready;        /* it came up once (a later close is no connect failure) */
     unsigned inflight;
     unsigned url;          /* the collector (index in the target list) ... */
     struct net_addr addr;  /* ... and the address it was opened to */
