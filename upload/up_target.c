@@ -260,7 +260,7 @@ json_t *up_targets_json(const struct up *u)
         if (t->n_ep == 0) {
             json_array_append_new(
                 a, json_pack("{s:s, s:n, s:s, s:s?, s:o}", "url", t->target, "address", "state",
-                             t->resolving ? "resolving" : "failed",
+                             t->resolving ? "resolving" : "failed", "last_error",
                              t->dns_error[0] ? t->dns_error : NULL, "last_error_at",
                              time_json(t->dns_error_at)));
             continue;

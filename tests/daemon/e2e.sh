@@ -187,10 +187,15 @@ PY
 cat "$H3DP_TMP/bad.out"
 ok "bad control input: each its error, list answers after each"
 
-# The upload engine's target from the control plane: a name is refused (no DNS in the
-# daemon), an IPv4 URL is taken while the engine is idle and shown by status.
+# The upload engine's target from the control plane: a malformed list is refused, a name
+# is taken (resolved when there is work), an IPv4 URL is taken while the engine is idle
+# and shown by status.
+ctl upload target --url "https://collector.example/t, ftp://x/"
+expect "upload target with a bad URL in the list: refused by h3ctl's own check (exit 2)" \
+    eq "$RC $(grep -c 'URL 2: URL scheme must be https://' "$H3DP_TMP/ctl.err")" "2 1"
 ctl upload target --url https://collector.example/t
-expect "upload target by DNS name: E_BAD_URL (h3ctl exit 1)" eq "$RC $(jv .code)" "1 E_BAD_URL"
+expect "upload target by DNS name: taken, its endpoint resolving" \
+    eq "$RC $(jv '.endpoints[0].state')" "0 resolving"
 ctl upload target --url "https://$H3DP_PEER_IP:$H3DP_PEER_PORT/elsewhere"
 expect "upload target by IPv4 while idle: taken, status shows it" \
     eq "$RC $(jv .url) $(jv .state)" "0 https://$H3DP_PEER_IP:$H3DP_PEER_PORT/elsewhere idle"
