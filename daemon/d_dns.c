@@ -22,19 +22,19 @@
 struct d_dns {
     struct net_resolv *r;
     struct net_resolv_conf conf;
-    struct dp_local *local;     /* io = dpdk */
-    int fd4, fd6;               /* io = kernel; -1: none */
+    struct dp_local *local; /* io = dpdk */
+    int fd4, fd6;           /* io = kernel; -1: none */
     struct d_loop *loop;
-    char unusable[256];         /* why no lookup can run ("" when one can) */
+    char unusable[256]; /* why no lookup can run ("" when one can) */
     d_dns_done_fn *done;
     void *done_ctx;
-    uint64_t rx_dropped;        /* datagrams the resolver did not take */
+    uint64_t rx_dropped; /* datagrams the resolver did not take */
 };
 
 /* ---------------------------------------------------------------- I/O backends */
 
-static int send_local(void *ctx, const struct net_addr *server, uint16_t port,
-                      const uint8_t *msg, size_t len)
+static int send_local(void *ctx, const struct net_addr *server, uint16_t port, const uint8_t *msg,
+                      size_t len)
 {
     struct d_dns *d = ctx;
 
@@ -53,8 +53,8 @@ static void rx_local(void *arg, rte_be32_t src_ip, uint16_t src_port, const uint
         d->rx_dropped++;
 }
 
-static int send_kernel(void *ctx, const struct net_addr *server, uint16_t port,
-                       const uint8_t *msg, size_t len)
+static int send_kernel(void *ctx, const struct net_addr *server, uint16_t port, const uint8_t *msg,
+                       size_t len)
 {
     struct d_dns *d = ctx;
     struct sockaddr_storage ss;
@@ -154,8 +154,8 @@ static void usable_servers(struct d_dns *d, bool dpdk, bool from_system)
             why = "a loopback address, not reachable through the DPDK port";
         if (why) {
             if (!first_bad[0])
-                snprintf(first_bad, sizeof(first_bad), "%s: %s",
-                         net_addr_str(a, ip, sizeof(ip)), why);
+                snprintf(first_bad, sizeof(first_bad), "%s: %s", net_addr_str(a, ip, sizeof(ip)),
+                         why);
             continue;
         }
         rc->servers[k++] = rc->servers[i];
@@ -207,7 +207,7 @@ struct d_dns *d_dns_new(const struct cfg *c, struct dp *dp, struct d_loop *loop,
         system_servers(&d->conf, d->unusable, sizeof(d->unusable));
     usable_servers(d, dp != NULL, from_system);
 
-    struct net_resolv_io io = { .send = dp ? send_local : send_kernel };
+    struct net_resolv_io io = {.send = dp ? send_local : send_kernel};
     if (dp) {
         d->local = dp_local_open(dp, 0, rx_local, d);
         if (!d->local) {
@@ -278,8 +278,8 @@ void d_dns_set_done(struct d_dns *d, d_dns_done_fn *fn, void *ctx)
 
 /* struct up_resolver's lookup: addresses now (cached, or stale ones while refreshing),
  * 0 while pending, -1 with the reason. */
-static int up_lookup(void *ctx, const char *name, uint64_t now, struct net_addr *out,
-                     unsigned max, unsigned *n, char *why, size_t whylen)
+static int up_lookup(void *ctx, const char *name, uint64_t now, struct net_addr *out, unsigned max,
+                     unsigned *n, char *why, size_t whylen)
 {
     struct net_resolv_result res;
     int rv = d_dns_lookup(ctx, name, now, &res);
@@ -308,7 +308,7 @@ static void up_invalidate(void *ctx, const char *name)
 
 struct up_resolver d_dns_resolver(struct d_dns *d)
 {
-    return (struct up_resolver){ .lookup = up_lookup, .invalidate = up_invalidate, .ctx = d };
+    return (struct up_resolver){.lookup = up_lookup, .invalidate = up_invalidate, .ctx = d};
 }
 
 void d_dns_poll(struct d_dns *d, uint64_t now)
@@ -323,13 +323,14 @@ int d_dns_timeout_ms(const struct d_dns *d, uint64_t now)
 
     if (at == UINT64_MAX)
         return -1;
-    return at <= now ? 0 : (int)((at - now + 999999) / 1000000 > 60000 ? 60000
-                                                                       : (at - now + 999999) / 1000000);
+    return at <= now ? 0
+                     : (int)((at - now + 999999) / 1000000 > 60000 ? 60000
+                                                                   : (at - now + 999999) / 1000000);
 }
 
 json_t *d_dns_stats_json(const struct d_dns *d)
 {
-    struct net_resolv_stats st = { 0 };
+    struct net_resolv_stats st = {0};
     json_t *servers = json_array();
 
     for (unsigned i = 0; servers && i < d->conf.nservers; i++) {
@@ -346,7 +347,7 @@ json_t *d_dns_stats_json(const struct d_dns *d)
                      d->local ? "dpdk" : "kernel", "servers", servers, "unusable",
                      d->unusable[0] ? d->unusable : NULL, "lookups", (json_int_t)st.lookups,
                      "cache_hits", (json_int_t)st.cache_hits, "queries_sent",
-                     (json_int_t)st.queries_sent, "answers", (json_int_t)st.answers,
-                     "timeouts", (json_int_t)st.timeouts, "nxdomain", (json_int_t)st.nxdomain,
-                     "failed", (json_int_t)st.failed, "rx_dropped", (json_int_t)d->rx_dropped);
+                     (json_int_t)st.queries_sent, "answers", (json_int_t)st.answers, "timeouts",
+                     (json_int_t)st.timeouts, "nxdomain", (json_int_t)st.nxdomain, "failed",
+                     (json_int_t)st.failed, "rx_dropped", (json_int_t)d->rx_dropped);
 }

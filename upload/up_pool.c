@@ -87,6 +87,7 @@ unsigned up_pool_upkeep(struct up *u, bool work)
 
     if (u->n_urls == 0)
         return 0;
+    up_targets_tick(u);
     for (unsigned i = 0; i < UP_MAX_CONNS; i++) {
         const struct up_conn *c = &u->conns[i];
         if (!c->used || (!c->ready && c->inflight)) /* drainers do not count */

@@ -159,15 +159,19 @@ static int resolve(struct up *u, struct up_url *t)
     return 1;
 }
 
-int up_targets_pick(struct up *u, unsigned *url, struct net_addr *addr)
+void up_targets_tick(struct up *u)
 {
-    if (u->n_urls == 0)
-        return -1;
-    /* Back on the first collector after a while away: try it again. */
+    /* A while away from the first collector: try it again. */
     if (u->failback_at && u->now >= u->failback_at) {
         u->failback_at = 0;
         u->cur_url = u->cur_ep = 0;
     }
+}
+
+int up_targets_pick(struct up *u, unsigned *url, struct net_addr *addr)
+{
+    if (u->n_urls == 0)
+        return -1;
     for (unsigned tries = 0; tries <= u->n_urls; tries++) {
         struct up_url *t = &u->urls[u->cur_url];
         if (t->u.kind == NET_HOST_NAME) {
@@ -215,8 +219,7 @@ void up_targets_up(struct up *u, unsigned url, const struct net_addr *addr)
     u->connect_failures = 0;
 }
 
-void up_targets_failed(struct up *u, unsigned url, const struct net_addr *addr,
-                       const char *why)
+void up_targets_failed(struct up *u, unsigned url, const struct net_addr *addr, const char *why)
 {
     struct up_endpoint *e = find(u, url, addr);
     char a[NET_ADDR_STR_MAX];
@@ -258,11 +261,11 @@ json_t *up_targets_json(const struct up *u)
     for (unsigned i = 0; a && i < u->n_urls; i++) {
         const struct up_url *t = &u->urls[i];
         if (t->n_ep == 0) {
-            json_array_append_new(
-                a, json_pack("{s:s, s:n, s:s, s:s?, s:o}", "url", t->target, "address", "state",
-                             t->resolving ? "resolving" : "failed", "last_error",
-                             t->dns_error[0] ? t->dns_error : NULL, "last_error_at",
-                             time_json(t->dns_error_at)));
+            json_array_append_new(a, json_pack("{s:s, s:n, s:s, s:s?, s:o}", "url", t->target,
+                                               "address", "state",
+                                               t->resolving ? "resolving" : "failed", "last_error",
+                                               t->dns_error[0] ? t->dns_error : NULL,
+                                               "last_error_at", time_json(t->dns_error_at)));
             continue;
         }
         for (unsigned k = 0; k < t->n_ep; k++) {
@@ -276,13 +279,15 @@ json_t *up_targets_json(const struct up *u)
             snprintf(addr, sizeof(addr), e->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
                      (unsigned)t->u.port);
             bool cur = i == u->cur_url && k == u->cur_ep;
-            json_array_append_new(
-                a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:s?, s:o}", "url", t->target,
-                             "address", addr, "state",
-                             cur ? "active" : e->failures ? "failed" : "standby", "connections",
-                             (int)conns, "failures", (int)e->failures, "last_error",
-                             e->last_error[0] ? e->last_error : NULL, "last_error_at",
-                             time_json(e->last_error_at)));
+            json_array_append_new(a,
+                                  json_pack("{s:s, s:s, s:s, s:i, s:i, s:s?, s:o}", "url",
+                                            t->target, "address", addr, "state",
+                                            cur           ? "active"
+                                            : e->failures ? "failed"
+                                                          : "standby",
+                                            "connections", (int)conns, "failures", (int)e->failures,
+                                            "last_error", e->last_error[0] ? e->last_error : NULL,
+                                            "last_error_at", time_json(e->last_error_at)));
         }
     }
     return a;

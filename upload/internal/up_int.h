@@ -176,6 +176,8 @@ struct up_url {
 
 /* Sets the failover list (one or more URLs). Returns 0, or -EINVAL with the reason. */
 int up_targets_set(struct up *u, const char *list, char *why, size_t whylen);
+/* Moves the cursor back to the first collector when it is time to try it again. */
+void up_targets_tick(struct up *u);
 /* The endpoint new connections go to, refreshing a name's addresses from the resolver:
  * 1 with *|url|, *|addr| set; 0 while a name resolves; -1 when nothing can be tried now
  * (the failure is recorded and the cursor moved on). */
