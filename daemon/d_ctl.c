@@ -799,6 +799,8 @@ json_t *d_ctl_stats_json(struct d_ctl *d)
                           ctl_server_stats_json(d->srv));
     if (r && d->up)
         json_object_set_new(r, "upload", up_stats_json(d->up, ctl_server_now(d->srv)));
+    if (r && d->dns)
+        json_object_set_new(r, "dns", d_dns_stats_json(d->dns));
     if (r && d->dp) {
         struct rte_eth_stats es;
         uint16_t port;
