@@ -128,6 +128,83 @@ const struct h3_mem *h3_mem_default(void);
 struct h3_conn;
 struct h3_req;
 
+/* ------------------------------------------------------- session resumption */
+
+/* A store of TLS session tickets for resumption and 0-RTT (RFC 8446 §2.2-2.3, RFC 9001
+ * §4.6), keyed by the server: the name sent as SNI (h3_conn_params.sni, else host) and
+ * the server's UDP port (from h3_conn_params.remote). Each entry holds the latest ticket
+ * the server sent (GnuTLS session data) and the server's transport parameters that 0-RTT
+ * must honour (RFC 9000 §7.4.1). A ticket is used once at most (RFC 8446 §C.4): the
+ * connection that resumes with it takes it out, and the server's next NewSessionTicket
+ * on that connection puts a fresh one back. Bounded: at most |max_servers| entries, the
+ * one updated longest ago evicted first.
+ *
+ * Thread-safe: connections on several threads may share one cache. Its mutex is taken
+ * when a connection is created and when a connection receives a ticket, never per
+ * packet. The cache must outlive every connection that uses it. Not async-signal-safe. */
+struct h3_session_cache;
+
+#define H3_SESSION_CACHE_MAX_DEFAULT 64
+#define H3_SESSION_TICKET_MAX 8192 /* larger session data is not kept */
+#define H3_SESSION_TP_MAX 256      /* encoded 0-RTT transport parameters */
+
+/* A new empty cache of at most |max_servers| servers (0 = H3_SESSION_CACHE_MAX_DEFAULT).
+ * NULL when out of memory. */
+struct h3_session_cache *h3_session_cache_new(size_t max_servers);
+
+/* Free |sc| and its tickets (NULL is fine). No connection may use it any more. */
+void h3_session_cache_del(struct h3_session_cache *sc);
+
+struct h3_session_cache_stats {
+    size_t entries;          /* servers with a ticket now */
+    uint64_t stored;         /* tickets put in (one per NewSessionTicket) */
+    uint64_t taken;          /* tickets taken by a connection to resume */
+    uint64_t evicted;        /* entries dropped for room */
+    uint64_t loaded;         /* entries read by h3_session_cache_load */
+    uint64_t load_rejected;  /* files ignored: unreadable, too open, corrupt, too large */
+    uint64_t saved;          /* files written by h3_session_cache_save */
+    uint64_t save_errors;    /* files that could not be written */
+};
+
+void h3_session_cache_stats(struct h3_session_cache *sc, struct h3_session_cache_stats *st);
+
+/* Persistence: one file per server in |dir| ("h3s-<hex key>.session", mode 0600, written
+ * to a temporary file and renamed into place, so a reader never sees half a file).
+ * h3_session_cache_save writes every entry and removes the cache's files of servers
+ * that have no entry any more (a ticket taken and not replaced must not be used again
+ * after a restart). Returns the number of files written, or H3_ERR_FILE when |dir|
+ * cannot be read (files that could not be written are counted in save_errors).
+ *
+ * h3_session_cache_load reads every such file in |dir| into the cache (newer entries
+ * already in the cache win). A file that is not a regular file, is not the caller's, is
+ * readable or writable by group or others, is corrupt (bad magic, lengths or checksum)
+ * or is too large is ignored and counted in load_rejected: never fatal. Returns the
+ * number of entries loaded, or H3_ERR_FILE when |dir| cannot be opened. */
+int h3_session_cache_save(struct h3_session_cache *sc, const char *dir);
+int h3_session_cache_load(struct h3_session_cache *sc, const char *dir);
+
+/* One server's entry in a file of the caller's choosing (h3client --session-file), the
+ * same format, mode and atomic replace. save_file writes the entry of the server |name|
+ * (SNI or host) at UDP |port|, or removes |path| when the cache has none (its ticket was
+ * used): returns 1 (written), 0 (nothing to write) or H3_ERR_FILE/H3_ERR_INVAL/
+ * H3_ERR_NOMEM. load_file returns 1 when |path| was loaded, 0 when it was missing,
+ * unreadable, too open or corrupt (counted in load_rejected). */
+int h3_session_cache_save_file(struct h3_session_cache *sc, const char *path, const char *name,
+                               uint16_t port);
+int h3_session_cache_load_file(struct h3_session_cache *sc, const char *path);
+
+/* What became of 0-RTT on a connection. */
+enum h3_early_data {
+    H3_EARLY_NOT_ATTEMPTED, /* no ticket, the ticket allows no early data, or nothing
+                               marked early was submitted before the handshake */
+    H3_EARLY_PENDING,       /* sent in 0-RTT; the server has not answered yet */
+    H3_EARLY_ACCEPTED,      /* the server accepted the early data */
+    H3_EARLY_REJECTED,      /* refused: the requests were sent again after the handshake */
+};
+
+/* "not attempted", "pending", "accepted", "rejected". */
+const char *h3_early_data_str(enum h3_early_data e);
+
 /* Connection parameters. Start from h3_conn_params_default(). Strings are copied. */
 struct h3_conn_params {
     const char *host;           /* server name for SNI and verification; required */
@@ -157,6 +234,9 @@ struct h3_conn_params {
     void (*on_closed)(struct h3_conn *c, const struct h3_outcome *o, void *ud);
     void *ud;
     void (*log)(void *ud, const char *line); /* ngtcp2 debug log; NULL = none */
+    struct h3_session_cache *session_cache; /* NULL: no resumption, no 0-RTT. Else a
+                                   ticket for this server (if any) is taken from it and
+                                   the server's new tickets are put into it */
 };
 
 /* Fill |p| with the defaults. */
@@ -239,8 +319,18 @@ struct h3_stats {
     uint64_t body_bytes_sent, body_bytes_recv; /* request bodies acked; response bodies */
     int64_t goaway_sent_id, goaway_recv_id; /* -1: none */
     uint64_t max_push_requested, max_push_effective;
+    bool resumed;                    /* the handshake resumed a TLS session (PSK) */
+    enum h3_early_data early_data;
+    uint64_t requests_early;         /* requests sent in 0-RTT */
+    uint64_t requests_early_resent;  /* of those, sent again after the server rejected the
+                                        early data (each once; results unaffected) */
+    uint64_t tickets_received;       /* NewSessionTickets put into the session cache */
     struct h3_outcome outcome;
 };
+
+/* "resumed, 0-RTT accepted (3 requests early)", "full handshake", ... into |buf|;
+ * returns |buf|. */
+const char *h3_stats_resumption_str(const struct h3_stats *st, char *buf, size_t len);
 
 /* Fill |st|. Cheap enough for a stats command; not for every packet. */
 void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st);
@@ -307,6 +397,15 @@ struct h3_req_params {
     void (*on_header)(struct h3_req *r, void *ud, const char *name, size_t nlen,
                       const char *value, size_t vlen);
     void (*on_data)(struct h3_req *r, void *ud, const uint8_t *data, size_t len);
+    /* Replay-safe: may be sent as 0-RTT early data when the connection resumes a session
+     * whose server allows it and the request is submitted before the handshake completes.
+     * The server may see early data twice (a network replay, RFC 8446 §8; RFC 9114
+     * §4.1.2 does not forbid it), so only for requests whose repetition does no harm
+     * (e.g. an upload with an id the collector deduplicates). If the server rejects the
+     * early data, the request is sent again after the handshake, once, without any
+     * callback in between. A PRODUCER body cannot be sent again: H3_ERR_INVAL. false:
+     * never sent before the handshake completes. */
+    bool early;
     /* Called exactly once; |r| is released when it returns. */
     void (*on_complete)(struct h3_req *r, void *ud, const struct h3_req_outcome *o);
     void *ud;
@@ -317,9 +416,12 @@ struct h3_req_params {
  * here: h3_conn_expiry() turns "now" and the next h3_conn_on_expiry() (or an
  * explicit h3_conn_flush()) sends it, so a burst of requests shares packets. On success *|out|
  * (may be NULL) holds the request, valid until its on_complete returns.
+ * Before the handshake completes, only |early| requests on a connection that resumed
+ * with a ticket allowing early data are started (in 0-RTT); the others wait.
  * Errors: H3_ERR_INVAL (missing or invalid method/path, a field name that is
  * not a lower-case token, a bad value, a pseudo-header or connection-specific
- * field among |headers| (RFC 9114 §4.2), bad body), H3_ERR_TOO_LARGE
+ * field among |headers| (RFC 9114 §4.2), bad body, |early| with a PRODUCER
+ * body), H3_ERR_TOO_LARGE
  * (headers beyond H3_REQ_MAX_HEADERS/H3_REQ_HEADER_MAX), H3_ERR_NOBUFS (pool
  * full), H3_ERR_SHUTDOWN (after shutdown or peer GOAWAY), H3_ERR_CLOSED,
  * H3_ERR_FILE (body fd not a mappable regular file). */

@@ -215,7 +215,7 @@ static int new_cid_cb(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size_t c
     return 0;
 }
 
-static int setup_h3(struct h3_conn *c)
+int h3_conn_setup_h3(struct h3_conn *c)
 {
     nghttp3_settings s;
     int64_t ctrl, qenc, qdec;
@@ -245,7 +245,7 @@ static int recv_rx_key_cb(ngtcp2_conn *qc, ngtcp2_encryption_level level, void *
     (void)qc;
     if (level != NGTCP2_ENCRYPTION_LEVEL_1RTT || c->hc)
         return 0;
-    return setup_h3(c);
+    return h3_conn_setup_h3(c);
 }
 
 static int handshake_completed_cb(ngtcp2_conn *qc, void *ud)
@@ -256,10 +256,53 @@ static int handshake_completed_cb(ngtcp2_conn *qc, void *ud)
         h3_conn_fail_app(c, H3_H3_GENERAL_PROTOCOL_ERROR, "ALPN h3 not negotiated");
         return NGTCP2_ERR_CALLBACK_FAILURE;
     }
+    c->resumed = h3_tls_resumed(c->tls);
+    if (c->early_state == H3_EARLY_PENDING) {
+        if (h3_tls_early_data_accepted(c->tls)) {
+            c->early_state = H3_EARLY_ACCEPTED;
+        } else {
+            /* GnuTLS reports the answer only now: tell ngtcp2, which drops every stream
+             * and the 0-RTT packets (early_rejected_cb requeues the requests), then start
+             * HTTP/3 afresh in 1-RTT. */
+            int rv = ngtcp2_conn_tls_early_data_rejected(c->qc);
+            if (rv != 0)
+                return NGTCP2_ERR_CALLBACK_FAILURE;
+            if (!c->hc && (rv = h3_conn_setup_h3(c)) != 0)
+                return rv;
+        }
+    }
+    c->early_ok = false; /* from now on everything goes in 1-RTT */
     if (c->state == H3_STATE_CONNECTING)
         c->state = H3_STATE_ESTABLISHED;
     c->established_pending = true;
     return 0;
+}
+
+/* ngtcp2 has discarded the streams opened in 0-RTT (RFC 9001 §4.6.2): drop the HTTP/3
+ * state that lived on them and queue the requests again. */
+static int early_rejected_cb(ngtcp2_conn *qc, void *ud)
+{
+    struct h3_conn *c = ud;
+    (void)qc;
+    if (c->early_state == H3_EARLY_PENDING)
+        c->early_state = H3_EARLY_REJECTED;
+    c->early_ok = false;
+    nghttp3_conn_del(c->hc);
+    c->hc = NULL;
+    c->uni_ids[0] = c->uni_ids[1] = c->uni_ids[2] = -1;
+    h3_req_requeue_early(c);
+    return 0;
+}
+
+/* A NewSessionTicket: keep it with the transport parameters 0-RTT will need. */
+static void on_ticket(void *ud, const uint8_t *data, size_t len)
+{
+    struct h3_conn *c = ud;
+    uint8_t tp[H3_SESSION_TP_MAX];
+    ngtcp2_ssize n = ngtcp2_conn_encode_0rtt_transport_params(c->qc, tp, sizeof(tp));
+
+    h3_session_put(c->sc, c->sc_key, data, len, tp, n > 0 ? (size_t)n : 0);
+    c->tickets_received++;
 }
 
 static int recv_stream_data_cb(ngtcp2_conn *qc, uint32_t flags, int64_t stream_id,
@@ -387,6 +430,7 @@ static const ngtcp2_callbacks quic_callbacks = {
     .stream_stop_sending = stop_sending_cb,
     .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
     .recv_rx_key = recv_rx_key_cb,
+    .tls_early_data_rejected = early_rejected_cb,
 };
 
 static void log_cb(void *ud, const char *fmt, ...)
@@ -448,6 +492,8 @@ int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn 
     ngtcp2_settings settings;
     ngtcp2_transport_params params;
     char err[256] = "";
+    uint8_t *ticket = NULL, early_tp[H3_SESSION_TP_MAX];
+    size_t early_tp_len = 0;
     int rv;
 
     if (!out)
@@ -487,7 +533,18 @@ int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn 
     struct h3_tls_params tp = { .host = p->host, .sni = p->sni, .ca_file = p->ca_file,
                                 .insecure = p->insecure, .cert_file = p->cert_file,
                                 .key_file = p->key_file, .keylog_file = p->keylog_file };
-    if ((rv = h3_tls_client_new(&tp, get_conn, c, &c->tls, err, sizeof(err))) != 0) {
+    if (p->session_cache &&
+        h3_session_key(p->sni ? p->sni : p->host, p->remote, c->sc_key, sizeof(c->sc_key))) {
+        c->sc = p->session_cache;
+        tp.on_ticket = on_ticket;
+        tp.ticket_ud = c;
+        if (h3_session_take(c->sc, c->sc_key, &ticket, &tp.session_len, early_tp,
+                            &early_tp_len))
+            tp.session_data = ticket;
+    }
+    rv = h3_tls_client_new(&tp, get_conn, c, &c->tls, err, sizeof(err));
+    free(ticket); /* GnuTLS keeps its own copy */
+    if (rv != 0) {
         if (c->log && err[0])
             c->log(c->ud, err);
         goto fail;
@@ -531,9 +588,19 @@ int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn 
     ngtcp2_conn_set_tls_native_handle(c->qc, h3_tls_native_handle(c->tls));
     if (p->keepalive_ns)
         ngtcp2_conn_set_keep_alive_timeout(c->qc, p->keepalive_ns);
+    /* 0-RTT must respect what the server allowed last time (RFC 9000 §7.4.1). */
+    if (tp.session_data && !h3_tls_session_refused(c->tls) && early_tp_len &&
+        ngtcp2_conn_decode_and_set_0rtt_transport_params(c->qc, early_tp, early_tp_len) == 0)
+        c->early_possible = true;
 
     *out = c;
     h3_conn_flush(c, now_ns); /* the first Initial */
+    /* GnuTLS installed 0-RTT keys while writing the ClientHello if it offers early data:
+     * the ticket allowed it. Only then may early requests start before the handshake. */
+    if (c->early_possible && c->state == H3_STATE_CONNECTING &&
+        ngtcp2_conn_get_0rtt_crypto_ctx(c->qc)->aead.native_handle &&
+        ngtcp2_conn_get_streams_uni_left(c->qc) >= H3_STREAMS_UNI)
+        c->early_ok = true;
     return 0;
 fail:
     h3_conn_del(c);

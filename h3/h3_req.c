@@ -256,6 +256,8 @@ static int req_fill(struct h3_req *r, const struct h3_req_params *p, const char 
         return p->n_headers > H3_REQ_MAX_HEADERS ? H3_ERR_TOO_LARGE : H3_ERR_INVAL;
     if (p->sink == H3_SINK_CALLBACK && !p->on_data)
         return H3_ERR_INVAL;
+    if (p->early && p->body == H3_BODY_PRODUCER) /* cannot be sent again after a rejection */
+        return H3_ERR_INVAL;
     if ((rv = req_setup_body(r, p, &blen, &blen_known)) != 0)
         return rv;
 
@@ -385,6 +387,8 @@ static nghttp3_ssize read_body(nghttp3_conn *hc, int64_t stream_id, nghttp3_vec 
     return left ? 1 : 0;
 }
 
+/* Start |r| (queued) on a new stream. Returns 0, 1 when no stream is available, or a
+ * fatal H3_ERR_*. */
 static int req_start(struct h3_conn *c, struct h3_req *r)
 {
     nghttp3_nv nva[sizeof(r->fields) / sizeof(r->fields[0])];
@@ -415,26 +419,82 @@ static int req_start(struct h3_conn *c, struct h3_req *r)
     r->where = H3_REQ_ACTIVE;
     h3_req_list_push(&c->active, r);
     c->req_started++;
+    if (c->state == H3_STATE_CONNECTING) {
+        r->sent_early = true;
+        c->req_early++;
+    }
     return 0;
 }
 
 int h3_req_pump(struct h3_conn *c)
 {
-    if (!c->hc || c->state < H3_STATE_ESTABLISHED || c->state >= H3_STATE_CLOSING ||
-        c->goaway_recv_id >= 0)
+    /* Before the handshake: only early requests, only with 0-RTT keys (RFC 9001 §4.6.1). */
+    bool early = c->state == H3_STATE_CONNECTING && c->early_ok;
+
+    if (c->state >= H3_STATE_CLOSING || c->goaway_recv_id >= 0)
         return 0;
-    while (c->queue.head) {
+    if (!early && (!c->hc || c->state < H3_STATE_ESTABLISHED))
+        return 0;
+    for (struct h3_req *r = c->queue.head, *next; r; r = next) {
+        next = r->next;
+        if (early && !r->p.early)
+            continue; /* waits for the handshake */
         if (c->max_streams_cap && c->active.n >= c->max_streams_cap)
             return 0;
         if (ngtcp2_conn_get_streams_bidi_left(c->qc) == 0)
             return 0;
-        int rv = req_start(c, c->queue.head);
+        if (early && !c->hc) {
+            /* Our control and QPACK streams go first, in 0-RTT too. */
+            if (h3_conn_setup_h3(c) != 0) {
+                nghttp3_conn_del(c->hc);
+                c->hc = NULL;
+                c->ccerr_set = false;
+                c->early_ok = false; /* the requests wait for the handshake */
+                return 0;
+            }
+            c->early_state = H3_EARLY_PENDING;
+        }
+        int rv = req_start(c, r);
         if (rv == 1)
             return 0;
         if (rv < 0)
             return rv;
     }
     return 0;
+}
+
+void h3_req_requeue_early(struct h3_conn *c)
+{
+    /* Only requests started in 0-RTT can be active before the handshake completes.
+     * Walk backwards, pushing each to the head of the queue: the order is kept. */
+    while (c->active.tail) {
+        struct h3_req *r = c->active.tail;
+        h3_req_list_remove(&c->active, r);
+        r->where = H3_REQ_QUEUED;
+        r->next = c->queue.head;
+        r->prev = NULL;
+        if (c->queue.head)
+            c->queue.head->prev = r;
+        else
+            c->queue.tail = r;
+        c->queue.head = r;
+        c->queue.n++;
+        /* As if never sent: the body from its start, no response state. */
+        r->stream_id = -1;
+        r->status = 0;
+        r->end_stream = false;
+        r->body_eof = false;
+        r->blocked = false;
+        r->body_off = 0;
+        r->body_sent = 0;
+        r->body_recv = 0;
+        r->keep_len = 0;
+        r->hdrs_len = 0;
+        c->req_started--;
+        if (r->sent_early)
+            c->req_early_resent++;
+    }
+    c->tx_pending = true;
 }
 
 void h3_req_complete(struct h3_req *r, enum h3_req_result res, uint64_t code)

@@ -1,4 +1,6 @@
 /* h3_stats.c: read-only views of a connection: state, outcome, statistics. */
+#include <inttypes.h>
+
 #include "h3_int.h"
 
 enum h3_state h3_conn_state(const struct h3_conn *c)
@@ -56,5 +58,27 @@ void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st)
     st->goaway_recv_id = c->goaway_recv_id;
     st->max_push_requested = c->max_push_requested;
     st->max_push_effective = 0;
+    st->resumed = c->resumed;
+    st->early_data = c->early_state;
+    st->requests_early = c->req_early;
+    st->requests_early_resent = c->req_early_resent;
+    st->tickets_received = c->tickets_received;
     st->outcome = c->outcome;
+}
+
+const char *h3_stats_resumption_str(const struct h3_stats *st, char *buf, size_t len)
+{
+    if (len == 0)
+        return buf;
+    if (st->early_data == H3_EARLY_NOT_ATTEMPTED)
+        snprintf(buf, len, "%s", st->resumed ? "resumed, no 0-RTT" : "full handshake");
+    else if (st->early_data == H3_EARLY_REJECTED)
+        snprintf(buf, len, "%s, 0-RTT rejected (%" PRIu64 " requests early, %" PRIu64
+                 " sent again)", st->resumed ? "resumed" : "full handshake",
+                 st->requests_early, st->requests_early_resent);
+    else
+        snprintf(buf, len, "%s, 0-RTT %s (%" PRIu64 " requests early)",
+                 st->resumed ? "resumed" : "resuming", h3_early_data_str(st->early_data),
+                 st->requests_early);
+    return buf;
 }

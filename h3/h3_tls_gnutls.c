@@ -212,6 +212,9 @@ struct h3_tls {
     struct h3_cred *cred;
     FILE *keylog;
     bool insecure;
+    bool session_refused;
+    void (*on_ticket)(void *ud, const uint8_t *data, size_t len);
+    void *ticket_ud;
     char *host;
     char verify_err[192];
 };
@@ -274,6 +277,24 @@ static int keylog_cb(gnutls_session_t s, const char *label, const gnutls_datum_t
     return 0;
 }
 
+/* A NewSessionTicket arrived (RFC 8446 §4.6.1): hand the session data, which now holds
+ * it, to the owner. Runs inside gnutls_handshake_write (ngtcp2's CRYPTO data path). */
+static int ticket_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+                       const gnutls_datum_t *msg)
+{
+    struct h3_tls *t = tls_of(s);
+    gnutls_datum_t d = { 0 };
+    (void)when;
+    (void)msg;
+
+    if (htype != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET || !incoming || !t->on_ticket)
+        return 0;
+    if (gnutls_session_get_data2(s, &d) == 0 && d.size > 0)
+        t->on_ticket(t->ticket_ud, d.data, d.size);
+    gnutls_free(d.data);
+    return 0; /* a ticket we cannot keep is no reason to fail the connection */
+}
+
 int h3_tls_client_new(const struct h3_tls_params *p, ngtcp2_crypto_get_conn get_conn,
                       void *conn_ud, struct h3_tls **out, char *err, size_t errlen)
 {
@@ -298,7 +319,10 @@ int h3_tls_client_new(const struct h3_tls_params *p, ngtcp2_crypto_get_conn get_
     }
     if (!(t->cred = cred_get(p, err, errlen)))
         goto fail;
-    if ((rv = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA)) != 0) {
+    /* GNUTLS_ENABLE_EARLY_DATA: offer 0-RTT when resuming with a ticket that allows it;
+     * without session data it changes nothing. */
+    if ((rv = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA |
+                                           GNUTLS_ENABLE_EARLY_DATA)) != 0) {
         snprintf(err, errlen, "gnutls_init: %s", gnutls_strerror(rv));
         goto fail;
     }
@@ -313,6 +337,15 @@ int h3_tls_client_new(const struct h3_tls_params *p, ngtcp2_crypto_get_conn get_
     }
     gnutls_session_set_ptr(t->session, &t->ref);
     gnutls_session_set_verify_function(t->session, verify_cb);
+    if (p->session_data && p->session_len &&
+        gnutls_session_set_data(t->session, p->session_data, p->session_len) != 0)
+        t->session_refused = true; /* a full handshake instead */
+    if (p->on_ticket) {
+        t->on_ticket = p->on_ticket;
+        t->ticket_ud = p->ticket_ud;
+        gnutls_handshake_set_hook_function(t->session, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+                                           GNUTLS_HOOK_POST, ticket_hook);
+    }
 
     gnutls_datum_t alpn = { .data = (unsigned char *)H3_ALPN, .size = sizeof(H3_ALPN) - 1 };
     if ((rv = gnutls_alpn_set_protocols(t->session, &alpn, 1, GNUTLS_ALPN_MANDATORY)) != 0) {
@@ -383,6 +416,21 @@ bool h3_tls_alpn_is_h3(struct h3_tls *t)
 
     return gnutls_alpn_get_selected_protocol(t->session, &a) == 0 &&
            a.size == sizeof(H3_ALPN) - 1 && memcmp(a.data, H3_ALPN, a.size) == 0;
+}
+
+bool h3_tls_resumed(struct h3_tls *t)
+{
+    return t && t->session && gnutls_session_is_resumed(t->session) != 0;
+}
+
+bool h3_tls_early_data_accepted(struct h3_tls *t)
+{
+    return t && t->session && (gnutls_session_get_flags(t->session) & GNUTLS_SFLAGS_EARLY_DATA);
+}
+
+bool h3_tls_session_refused(const struct h3_tls *t)
+{
+    return t && t->session_refused;
 }
 
 const char *h3_tls_verify_error(const struct h3_tls *t)

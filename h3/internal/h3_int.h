@@ -15,6 +15,8 @@
 #include "h3.h"
 #include "h3_tls.h"
 
+#define H3_SESSION_KEY_MAX 300 /* "<SNI or host>|<port>" */
+
 enum h3_req_where { H3_REQ_FREE, H3_REQ_QUEUED, H3_REQ_ACTIVE };
 
 /* A header field stored in the request's inline space. */
@@ -32,6 +34,7 @@ struct h3_req {
     bool end_stream;            /* the response ended (FIN after a full message) */
     bool body_eof;              /* all of the request body was handed to nghttp3 */
     bool blocked;               /* producer said WOULDBLOCK */
+    bool sent_early;            /* started in 0-RTT */
     uint64_t body_off;          /* MEMORY/FILE: bytes handed to nghttp3 */
     uint64_t body_sent, body_recv; /* request body acknowledged; response body */
     void *map;                  /* FILE: the mapping */
@@ -109,6 +112,15 @@ struct h3_conn {
     uint64_t close_deadline;
     uint64_t close_rx, close_next_resend;
 
+    /* resumption and 0-RTT */
+    struct h3_session_cache *sc; /* NULL: none */
+    char sc_key[H3_SESSION_KEY_MAX];
+    bool early_possible;        /* resuming with the server's 0-RTT transport params set */
+    bool early_ok;              /* 0-RTT keys installed: early requests may start */
+    bool resumed;
+    enum h3_early_data early_state;
+    uint64_t req_early, req_early_resent, tickets_received;
+
     /* counters */
     uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv, pkts_recv_dropped;
     uint64_t pkts_lost_closed;  /* loss counts of streams already closed */
@@ -117,6 +129,18 @@ struct h3_conn {
         req_conn_closed;
     uint64_t body_bytes_sent, body_bytes_recv;
 };
+
+/* h3_session.c */
+/* The cache key of a server: "<name>|<port of remote>". False if it does not fit. */
+bool h3_session_key(const char *name, const struct sockaddr *remote, char *key, size_t len);
+/* Take |key|'s entry out of the cache (a ticket is used once). On success *|ticket| is
+ * malloc'ed (the caller frees it) and the transport parameters are copied into |tp|
+ * (H3_SESSION_TP_MAX bytes). False when there is none. */
+bool h3_session_take(struct h3_session_cache *sc, const char *key, uint8_t **ticket,
+                     size_t *ticket_len, uint8_t *tp, size_t *tp_len);
+/* Store a copy of the latest ticket (and 0-RTT transport parameters) for |key|. */
+void h3_session_put(struct h3_session_cache *sc, const char *key, const uint8_t *ticket,
+                    size_t ticket_len, const uint8_t *tp, size_t tp_len);
 
 /* h3_mem.c */
 void h3_mem_bridge(const struct h3_mem *m, ngtcp2_mem *q, nghttp3_mem *h);
@@ -134,11 +158,17 @@ int h3_req_pump(struct h3_conn *c);
 void h3_req_complete(struct h3_req *r, enum h3_req_result res, uint64_t code);
 /* Complete every queued and active request (connection ending). */
 void h3_req_complete_all(struct h3_conn *c, enum h3_req_result active_res, uint64_t code);
+/* The server rejected our early data and ngtcp2 dropped every stream: put the requests
+ * started in 0-RTT back at the head of the queue, in order, as if never sent. */
+void h3_req_requeue_early(struct h3_conn *c);
 /* Stop streams at or above the peer's GOAWAY ID; report them not processed. */
 void h3_req_apply_goaway(struct h3_conn *c, int64_t id);
 extern const nghttp3_callbacks h3_req_h3_callbacks;
 
 /* h3_conn.c */
+/* Create the nghttp3 connection and open our control and QPACK streams (at 1-RTT, or
+ * in 0-RTT for early requests). Returns 0 or NGTCP2_ERR_CALLBACK_FAILURE. */
+int h3_conn_setup_h3(struct h3_conn *c);
 /* Fail the connection from inside a library callback with |ccerr|-style app error. */
 void h3_conn_fail_app(struct h3_conn *c, uint64_t app_code, const char *reason);
 

@@ -22,6 +22,15 @@ struct h3_tls_params {
     const char *cert_file;   /* PEM client certificate; NULL = none */
     const char *key_file;    /* its private key */
     const char *keylog_file; /* SSLKEYLOGFILE path (appended); NULL = none */
+    /* Resumption: session data of an earlier connection (gnutls_session_get_data2) to
+     * resume, with early data allowed; NULL = a full handshake. Data GnuTLS refuses is
+     * ignored (h3_tls_session_refused() says so). */
+    const uint8_t *session_data;
+    size_t session_len;
+    /* Called with the new session data each time the server sends a NewSessionTicket
+     * (from inside the handshake functions); NULL = tickets are not kept. */
+    void (*on_ticket)(void *ud, const uint8_t *data, size_t len);
+    void *ticket_ud;
 };
 
 /* Create a client TLS session. |get_conn|/|conn_ud| let ngtcp2's crypto helper
@@ -43,6 +52,16 @@ void h3_tls_info(struct h3_tls *t, char *alpn, size_t alpn_len, char *ver, size_
 
 /* True when the negotiated ALPN is "h3". */
 bool h3_tls_alpn_is_h3(struct h3_tls *t);
+
+/* The handshake resumed a session (a PSK was accepted). */
+bool h3_tls_resumed(struct h3_tls *t);
+
+/* The server accepted our early data (valid once the handshake completed). */
+bool h3_tls_early_data_accepted(struct h3_tls *t);
+
+/* The session data given to h3_tls_client_new was refused by GnuTLS (corrupt, or of
+ * another version). */
+bool h3_tls_session_refused(const struct h3_tls *t);
 
 /* Why the server certificate was rejected, or NULL if it was not. */
 const char *h3_tls_verify_error(const struct h3_tls *t);
