@@ -114,6 +114,8 @@ static void usage(FILE *f)
                "  --keylog FILE          append TLS secrets (SSLKEYLOGFILE format)\n"
                "  --client-ca FILE       require a client certificate signed by this CA (mTLS)\n"
                "  --quiet                no human-readable totals\n"
+               "  --no-early-data        refuse 0-RTT (tickets still offer it): early\n"
+               "                         requests are rejected, clients send them again\n"
                "test hooks:\n"
                "  --response-delay-ms MS delay every response\n"
                "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n"
@@ -173,6 +175,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_FAULT_STATUS,
         O_FAULT_EVERY,
         O_FAULT_RETRY_AFTER,
+        O_NO_EARLY,
         O_HELP
     };
     static const struct option lo[] = {
@@ -195,6 +198,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"fault-status", required_argument, NULL, O_FAULT_STATUS},
         {"fault-every", required_argument, NULL, O_FAULT_EVERY},
         {"fault-retry-after", required_argument, NULL, O_FAULT_RETRY_AFTER},
+        {"no-early-data", no_argument, NULL, O_NO_EARLY},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -239,6 +243,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case O_FAULT:
             o->p.fault_bad_response_headers = 1;
+            break;
+        case O_NO_EARLY:
+            o->p.no_early_data = 1;
             break;
         case O_MAXSTREAMS:
             if (parse_u64(optarg, varint_max, &v) < 0 || v == 0)
@@ -516,6 +523,16 @@ struct totals {
     uint64_t prev_t, prev_bytes;
 };
 
+/* Session resumption and 0-RTT: handshakes that resumed, that accepted early data,
+ * tickets sent, requests received in 0-RTT. */
+static void early_json(json_t *j, const struct sink_stats *st)
+{
+    json_object_set_new(j, "resumed", json_integer((json_int_t)st->conns_resumed));
+    json_object_set_new(j, "early_accepted", json_integer((json_int_t)st->conns_early));
+    json_object_set_new(j, "tickets_sent", json_integer((json_int_t)st->tickets_sent));
+    json_object_set_new(j, "early_requests", json_integer((json_int_t)st->early_requests));
+}
+
 static void print_totals(const struct opts *o, const struct sink *s, struct totals *tt,
                          uint64_t now, int final)
 {
@@ -549,6 +566,8 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             "records_dup", (json_int_t)st->records_dup, "body_bytes_decoded",
             (json_int_t)st->body_bytes_decoded, "decode_errors", (json_int_t)st->decode_errors,
             "faults_sent", (json_int_t)st->faults_sent);
+        if (j != NULL)
+            early_json(j, st);
         if (j != NULL && final) {
             /* How the last connections ended (oldest first). */
             json_t *arr = json_array();

@@ -11,6 +11,7 @@
  */
 #include "sink.h"
 #include "sink_http.h"
+#include "sink_early.h"
 #include "crypto.h"
 
 #include <errno.h>
@@ -153,6 +154,7 @@ struct sink {
     gnutls_certificate_credentials_t cred;
     gnutls_priority_t prio;
     FILE *keylog;
+    struct sink_early early; /* session tickets, 0-RTT, anti-replay */
     uint8_t reset_secret[32];
     struct sconn *conns;
     size_t nconns;
@@ -897,6 +899,9 @@ static int h3_end_headers(nghttp3_conn *h, int64_t sid, int fin, void *cud, void
     (void)sid;
     (void)fin;
     s->st.requests++;
+    /* Before the handshake completed only 0-RTT packets carry requests (RFC 9001 §4.6). */
+    if (!ngtcp2_conn_get_handshake_completed(c->q))
+        s->st.early_requests++;
     if (st != NULL && is_upload(st)) {
         s->uploads++;
         st->injected = s->p.fault_status != 0 && s->uploads % s->p.fault_every == 0;
@@ -1120,6 +1125,21 @@ static int q_extend_stream_data(ngtcp2_conn *q, int64_t sid, uint64_t max, void 
     return rv == 0 ? 0 : cb_fail(c, rv);
 }
 
+/* The client's Finished arrived: count a resumption and 0-RTT, and give the client a
+ * ticket for the next connection (RFC 8446 §4.6.1), sent in 1-RTT CRYPTO frames. */
+static int q_handshake_completed(ngtcp2_conn *q, void *ud)
+{
+    struct sconn *c = ud;
+    (void)q;
+    if (sink_early_resumed(c->tls))
+        c->s->st.conns_resumed++;
+    if (sink_early_accepted(c->tls))
+        c->s->st.conns_early++;
+    if (sink_early_send_ticket(c->tls) == 0)
+        c->s->st.tickets_sent++;
+    return 0;
+}
+
 static const ngtcp2_callbacks quic_callbacks = {
     .recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
     .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
@@ -1142,6 +1162,7 @@ static const ngtcp2_callbacks quic_callbacks = {
     .stream_stop_sending = q_stop_sending,
     .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
     .recv_tx_key = q_recv_tx_key,
+    .handshake_completed = q_handshake_completed,
 };
 
 /* ---------------------------------------------------------------- TLS */
@@ -1177,8 +1198,11 @@ static int tls_new(struct sconn *c)
     static const gnutls_datum_t alpn = {(unsigned char *)"h3", 2};
     struct sink *s = c->s;
 
-    if (gnutls_init(&c->tls, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET |
-                                 GNUTLS_NO_END_OF_EARLY_DATA) != 0) {
+    /* GNUTLS_NO_AUTO_SEND_TICKET (in sink_early_session_flags): GnuTLS would send
+     * its tickets from inside the handshake call; q_handshake_completed sends one once
+     * ngtcp2 has the handshake complete. */
+    if (gnutls_init(&c->tls, GNUTLS_SERVER | GNUTLS_NO_END_OF_EARLY_DATA |
+                                 sink_early_session_flags()) != 0) {
         c->tls = NULL;
         return -ENOMEM;
     }
@@ -1188,7 +1212,8 @@ static int tls_new(struct sconn *c)
     if (gnutls_priority_set(c->tls, s->prio) != 0 ||
         ngtcp2_crypto_gnutls_configure_server_session(c->tls) != 0 ||
         gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, s->cred) != 0 ||
-        gnutls_alpn_set_protocols(c->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0)
+        gnutls_alpn_set_protocols(c->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0 ||
+        sink_early_session(&s->early, c->tls) != 0)
         return -EINVAL;
     if (s->client_cert) {
         /* mTLS: no certificate, or one the client CA did not sign, fails the handshake
@@ -1559,6 +1584,10 @@ struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
         set_err(err, errlen, "no randomness");
         goto fail;
     }
+    if ((rv = sink_early_init(&s->early, p->no_early_data != 0)) != 0) {
+        set_err(err, errlen, "session tickets: %s", gnutls_strerror(rv));
+        goto fail;
+    }
     if (p->keylog_file != NULL) {
         s->keylog = fopen(p->keylog_file, "a");
         if (s->keylog == NULL) {
@@ -1592,6 +1621,7 @@ void sink_del(struct sink *s)
         gnutls_certificate_free_credentials(s->cred);
     if (s->keylog)
         fclose(s->keylog);
+    sink_early_free(&s->early);
     free(s);
 }
 

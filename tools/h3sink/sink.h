@@ -72,6 +72,9 @@ struct sink_params {
                                        arrive) with this status (SINK_STATUS_MIN..
                                        SINK_STATUS_MAX) once its body is read */
     uint64_t fault_every;           /* 1 (every POST/PUT) */
+    int no_early_data;              /* 1: refuse 0-RTT (tickets still offer it): the
+                                       client's early requests are rejected and sent
+                                       again after the handshake */
     int fault_retry_after;          /* 1: faulted answers carry retry-after */
     uint32_t fault_retry_after_s;   /* its delay-seconds (RFC 9110 §10.2.3),
                                        0..SINK_RETRY_AFTER_MAX */
@@ -117,6 +120,10 @@ struct sink_stats {
     uint64_t pkts_in, pkts_out, bytes_in, bytes_out; /* UDP payload */
     uint64_t pkts_dropped;         /* unparsable, unknown-connection or rejected */
     uint64_t version_negotiations; /* Version Negotiation packets sent */
+    /* Session resumption and 0-RTT (sink_early.h): handshakes that resumed a ticket,
+     * that accepted early data, tickets sent, and requests whose header section
+     * arrived in 0-RTT (before the handshake completed). */
+    uint64_t conns_resumed, conns_early, tickets_sent, early_requests;
     /* last SINK_CLOSE_LOG closes: closes[i % SINK_CLOSE_LOG], i < conns_closed */
     struct sink_close_rec closes[SINK_CLOSE_LOG];
 };
