@@ -31,6 +31,11 @@ int rig_args(int argc, char **argv)
     return 0;
 }
 
+const char *rig_certs_dir(void)
+{
+    return certs_dir;
+}
+
 /* ------------------------------------------------------------ endpoints */
 
 static void srv_send(void *arg, const struct sockaddr *remote, socklen_t remote_len,
@@ -109,12 +114,13 @@ int run(struct env *e, bool (*done)(void *), uint64_t for_ns)
 
 /* ---------------------------------------------------------------- setup */
 
+static void client_new(struct env *e, const struct setup *su);
+
 void env_start(struct env *e, const struct setup *su)
 {
-    char cert[512], key[512], ca[512], err[256] = "";
+    char cert[512], key[512], err[256] = "";
     struct sink_params sp;
     struct h3_loop_params lp;
-    struct h3_conn_params p;
 
     memset(e, 0, sizeof(*e));
     h3_loop_params_default(&lp);
@@ -122,12 +128,13 @@ void env_start(struct env *e, const struct setup *su)
     const char *seed_env = getenv("H3_TEST_SEED");
     lp.seed = seed_env ? strtoull(seed_env, NULL, 0) : su->seed ? su->seed : 42;
     lp.loss_ppm[0] = lp.loss_ppm[1] = su->loss_ppm;
+    if (su->delay_ns)
+        lp.delay_ns[0] = lp.delay_ns[1] = su->delay_ns;
     e->loop = h3_loop_new(&lp);
     assert_non_null(e->loop);
 
     snprintf(cert, sizeof(cert), "%s/%s.pem", certs_dir, su->cert ? su->cert : "server");
     snprintf(key, sizeof(key), "%s/%s-key.pem", certs_dir, su->cert ? su->cert : "server");
-    snprintf(ca, sizeof(ca), "%s/ca.pem", certs_dir);
     sink_params_default(&sp);
     sp.cert_file = cert;
     sp.key_file = key;
@@ -135,13 +142,24 @@ void env_start(struct env *e, const struct setup *su)
         sp.max_streams_bidi = su->max_streams_bidi;
     sp.response_delay_ns = su->response_delay_ns;
     sp.fault_bad_response_headers = su->fault_bad_headers;
+    sp.no_early_data = su->no_early_data;
     e->sink = sink_new(&sp, err, sizeof(err));
     if (!e->sink)
         fail_msg("sink_new: %s", err);
 
+    client_new(e, su);
+}
+
+/* The client connection of |su| to e->sink over e->loop. */
+static void client_new(struct env *e, const struct setup *su)
+{
+    char ca[512];
+    struct h3_conn_params p;
+
+    snprintf(ca, sizeof(ca), "%s/ca.pem", certs_dir);
     e->cli.sin_family = e->srv.sin_family = AF_INET;
     e->cli.sin_port = htons(50123);
-    e->srv.sin_port = htons(443);
+    e->srv.sin_port = htons(su->server_port ? su->server_port : 443);
     inet_pton(AF_INET, "198.18.0.1", &e->cli.sin_addr);
     inet_pton(AF_INET, "198.18.0.2", &e->srv.sin_addr);
 
@@ -168,7 +186,20 @@ void env_start(struct env *e, const struct setup *su)
     p.mem = su->mem;
     p.qlog_file = su->qlog;
     p.max_requests = su->max_requests ? su->max_requests : 64;
+    p.session_cache = su->cache;
     assert_int_equal(h3_conn_new(&p, h3_loop_now(e->loop), &e->c), 0);
+}
+
+void env_reconnect(struct env *e, const struct setup *su)
+{
+    h3_conn_del(e->c);
+    e->c = NULL;
+    e->established = false;
+    e->closed_calls = 0;
+    memset(&e->out, 0, sizeof(e->out));
+    memset(e->res, 0, sizeof(e->res));
+    e->n_done = e->want = 0;
+    client_new(e, su);
 }
 
 void env_stop(struct env *e)
@@ -256,10 +287,12 @@ void on_complete_count(struct h3_req *r, void *ud, const struct h3_req_outcome *
     g_env->n_done++;
 }
 
-int submit(struct env *e, size_t i, const char *method, const char *path, const uint8_t *body,
-           size_t blen, const struct h3_header *h, size_t nh, size_t keep_max)
+static int submit_p(struct env *e, size_t i, const char *method, const char *path,
+                    const uint8_t *body, size_t blen, const struct h3_header *h, size_t nh,
+                    size_t keep_max, bool early)
 {
     struct h3_req_params rp = {0};
+    rp.early = early;
     g_env = e;
     rp.method = method;
     rp.path = path;
@@ -275,6 +308,19 @@ int submit(struct env *e, size_t i, const char *method, const char *path, const 
     rp.on_complete = on_complete_count;
     rp.ud = &e->res[i];
     return h3_conn_request(e->c, &rp, h3_loop_now(e->loop), NULL);
+}
+
+int submit(struct env *e, size_t i, const char *method, const char *path, const uint8_t *body,
+           size_t blen, const struct h3_header *h, size_t nh, size_t keep_max)
+{
+    return submit_p(e, i, method, path, body, blen, h, nh, keep_max, false);
+}
+
+int submit_early(struct env *e, size_t i, const char *method, const char *path,
+                 const uint8_t *body, size_t blen, const struct h3_header *h, size_t nh,
+                 bool early)
+{
+    return submit_p(e, i, method, path, body, blen, h, nh, 0, early);
 }
 
 uint8_t *pattern(size_t n)

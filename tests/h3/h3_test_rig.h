@@ -77,6 +77,10 @@ struct setup {
     size_t max_requests;
     uint32_t loss_ppm;
     uint64_t seed;
+    struct h3_session_cache *cache; /* client: resumption and 0-RTT */
+    uint16_t server_port;           /* the server's UDP port (443) */
+    bool no_early_data;             /* server: refuse 0-RTT */
+    uint64_t delay_ns;              /* one-way delay of the loopback (5 ms) */
 };
 
 /* The env of the test running now (set by submit(); producers find it here). */
@@ -85,11 +89,16 @@ extern struct env *g_env;
 /* Take the certificate directory from argv[1]. Returns 0, or -1 after printing
  * the usage (the program then exits with 2). */
 int rig_args(int argc, char **argv);
+/* The certificate directory given to rig_args(). */
+const char *rig_certs_dir(void);
 
 /* Create the loopback (H3_TEST_SEED overrides the loss seed), the h3sink core and
  * the client connection (its first Initial is queued); stop frees all three. */
 void env_start(struct env *e, const struct setup *su);
 void env_stop(struct env *e);
+/* A new client connection to the same server core (the old one is freed, as are its
+ * results): a reconnect. |su|'s client fields apply; the server's are ignored. */
+void env_reconnect(struct env *e, const struct setup *su);
 
 /* Pump both ends on the loop's clock until |done| or |for_ns| have passed: 0, or
  * -ETIMEDOUT (h3_loop_run). */
@@ -117,6 +126,10 @@ void on_complete_count(struct h3_req *r, void *ud, const struct h3_req_outcome *
  * non-NULL |body| is a memory body). Returns h3_conn_request()'s result. */
 int submit(struct env *e, size_t i, const char *method, const char *path, const uint8_t *body,
            size_t blen, const struct h3_header *h, size_t nh, size_t keep_max);
+/* submit() with h3_req_params.early = |early| (replay-safe: may go in 0-RTT). */
+int submit_early(struct env *e, size_t i, const char *method, const char *path,
+                 const uint8_t *body, size_t blen, const struct h3_header *h, size_t nh,
+                 bool early);
 
 /* |n| bytes of the /bytes pattern (i % PATTERN_MOD); free() it. */
 uint8_t *pattern(size_t n);
