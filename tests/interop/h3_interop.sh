@@ -11,6 +11,11 @@
 #                   its IP address SAN
 #         shutdown  8 requests in flight, then shutdown(max_push=3): all complete,
 #                   GOAWAY(0) sent, outcome OK (H3_NO_ERROR)
+#         resume    (gtlsserver, h3sink) two runs with --session-file --early: the
+#                   first saves the server's ticket (mode 0600), the second resumes
+#                   and its request goes in 0-RTT, accepted (h3sink counts it early)
+#         resume-reject (h3sink --no-early-data) the same, but the server refuses the
+#                   early data: the request is sent again after the handshake, once
 #         mtls      (caddy, h3sink) the server requires a client certificate signed by
 #                   the test client CA: GET with --cert/--key works; without one the
 #                   connection fails and the outcome names the TLS alert
@@ -95,6 +100,8 @@ EOF
 start_h3sink() {
     local mtls=()
     [ "$case" = mtls ] && mtls=(--client-ca "$certs/client-ca.pem")
+    [ "$case" = resume ] && mtls=(--json --quiet)
+    [ "$case" = resume-reject ] && mtls=(--json --quiet --no-early-data)
     "$sink" --addr 127.0.0.1 --port 0 --cert "$certs/server.pem" \
         --key "$certs/server-key.pem" "${mtls[@]}" >"$work/peer.log" 2>&1 &
     pid=$!
@@ -182,6 +189,47 @@ shutdown)
     [ "$(field max_push_effective)" = 0 ] || fail "effective max_push not 0"
     [ "$(field outcome_ok)" = true ] || fail "outcome not OK"
     grep -q 'H3_NO_ERROR' "$work/out" || fail "outcome is not H3_NO_ERROR"
+    ;;
+resume|resume-reject)
+    if [ "$peer" = h3sink ]; then
+        req=(--method POST --path /up --body-size 1000)
+    else
+        req=(--path /index.html)
+    fi
+    sess=$work/session
+    run --session-file "$sess" --early "${req[@]}" || fail "first run failed"
+    [ "$(field resumed)" = false ] || fail "the first run resumed"
+    [ "$(field early_data)" = '"not attempted"' ] || fail "the first run tried 0-RTT"
+    [ "$(field tickets)" -ge 1 ] || fail "no ticket received"
+    [ -s "$sess" ] || fail "no session file written"
+    [ "$(stat -c %a "$sess")" = 600 ] || fail "session file mode $(stat -c %a "$sess")"
+    run --session-file "$sess" --early "${req[@]}" || fail "second run failed"
+    [ "$(field ok)" = 1 ] || fail "the request did not complete"
+    [ "$(field resumed)" = true ] || fail "the second run did not resume"
+    [ "$(field requests_early)" = 1 ] || fail "the request was not sent in 0-RTT"
+    [ "$(field outcome_ok)" = true ] || fail "outcome not OK"
+    if [ "$case" = resume ]; then
+        [ "$(field early_data)" = '"accepted"' ] || fail "0-RTT not accepted"
+        [ "$(field requests_early_resent)" = 0 ] || fail "a request was sent again"
+    else
+        [ "$(field early_data)" = '"rejected"' ] || fail "0-RTT not rejected"
+        [ "$(field requests_early_resent)" = 1 ] || fail "the request was not sent again"
+    fi
+    if [ "$peer" = h3sink ]; then # the server's side: its final totals
+        kill -TERM "$pid"
+        wait "$pid" 2>/dev/null
+        pid=
+        final=$(grep '"final":true' "$work/peer.log")
+        sf() { grep -o "\"$1\":[^,}]*" <<<"$final" | head -1 | cut -d: -f2-; }
+        [ "$(sf resumed)" = 1 ] || fail "h3sink counted $(sf resumed) resumed handshakes"
+        [ "$(sf requests)" = 2 ] || fail "h3sink saw $(sf requests) requests"
+        [ "$(sf body_bytes_in)" = 2000 ] || fail "h3sink got $(sf body_bytes_in) body bytes"
+        if [ "$case" = resume ]; then
+            [ "$(sf early_requests)" = 1 ] || fail "h3sink: $(sf early_requests) early requests"
+        else
+            [ "$(sf early_requests)" = 0 ] || fail "h3sink: $(sf early_requests) early requests"
+        fi
+    fi
     ;;
 mtls)
     run --path "$getpath" --out "$work/got.bin" --cert "$certs/client.pem" \

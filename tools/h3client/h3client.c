@@ -7,9 +7,14 @@
  *            [--body-file F] [-n REQUESTS] [-c CONCURRENCY] [--shutdown-early]
  *            [--max-push N] [--expect-status S] [--timeout SEC] [--json]
  *            [--keylog F] [--qlog F] [--out FILE] [--no-gso] [-v]
+ *            [--session-file F [--early]]
  *
  * Runs the requests, then a graceful shutdown (GOAWAY, drain, close with
- * H3_NO_ERROR) and waits for the close. Exit status: 0 when every request
+ * H3_NO_ERROR) and waits for the close. With --session-file the TLS session ticket (and
+ * the server's 0-RTT transport parameters) is read from F before connecting and the
+ * server's new ticket written back to it at the end (the run waits up to a second for
+ * one); --early marks the requests replay-safe, so a resumed connection sends them in
+ * 0-RTT. Exit status: 0 when every request
  * completed with the expected status class and the close outcome is OK;
  * 1 otherwise; 2 for usage errors.
  */
@@ -37,6 +42,8 @@
 
 struct opts {
     const char *addr, *host, *ca, *cert, *key, *method, *path, *body_file, *keylog, *qlog, *out;
+    const char *session_file;
+    bool early;
     uint16_t port;
     bool insecure, producer, digest, json, shutdown_early, no_gso, verbose;
     uint64_t body_size, n, conc, max_push, timeout_s;
@@ -56,6 +63,9 @@ struct run {
     int submit_err;
     struct slot *slots, *free_slots;
     FILE *out;              /* --out: response bodies appended here */
+    uint64_t first_ok_ns;   /* when the first request completed */
+    uint64_t first_done_ns; /* when the last one did */
+    uint64_t ticket_wait_until;
 };
 
 /* Per-request state: the producer's offset. One slot per concurrent request. */
@@ -90,6 +100,8 @@ static void on_complete(struct h3_req *r, void *ud, const struct h3_req_outcome 
     rn->done++;
     rn->bytes_up += o->body_sent;
     rn->bytes_down += o->body_recv;
+    if (!rn->first_ok_ns && o->result == H3_REQ_COMPLETED)
+        rn->first_ok_ns = mono_ns();
     switch (o->result) {
     case H3_REQ_COMPLETED: {
         bool good = rn->o.expect_status ? o->status == rn->o.expect_status
@@ -150,6 +162,7 @@ static int submit_one(struct run *rn)
     rp.sink = rn->out ? H3_SINK_CALLBACK : H3_SINK_COUNT;
     rp.on_data = write_body;
     rp.on_complete = on_complete;
+    rp.early = rn->o.early;
     rp.ud = rn->free_slots;
     if (!rp.ud)
         return H3_ERR_NOBUFS;
@@ -176,6 +189,22 @@ static int submit_one(struct run *rn)
     return rv;
 }
 
+/* With --session-file: after the requests, wait up to this long for the server's ticket. */
+#define TICKET_WAIT_NS 1000000000ULL
+
+static bool ticket_pending(struct run *rn)
+{
+    struct h3_stats st;
+    if (!rn->o.session_file || h3_conn_state(rn->conn) == H3_STATE_CLOSED)
+        return false;
+    h3_conn_stats(rn->conn, &st);
+    if (st.tickets_received > 0)
+        return false;
+    if (!rn->ticket_wait_until)
+        rn->ticket_wait_until = mono_ns() + TICKET_WAIT_NS;
+    return mono_ns() < rn->ticket_wait_until;
+}
+
 static bool requests_done(void *arg)
 {
     struct run *rn = arg;
@@ -189,7 +218,11 @@ static bool requests_done(void *arg)
             return true;
         }
     }
-    return rn->done == rn->o.n || h3_conn_state(rn->conn) == H3_STATE_CLOSED;
+    if (rn->done == rn->o.n && rn->first_done_ns == 0)
+        rn->first_done_ns = mono_ns();
+    if (h3_conn_state(rn->conn) == H3_STATE_CLOSED)
+        return true;
+    return rn->done == rn->o.n && !ticket_pending(rn);
 }
 
 static void usage(void)
@@ -200,7 +233,7 @@ static void usage(void)
             "       [--method M] [--path P] [--body-size N [--producer] [--digest]]\n"
             "       [--body-file F] [-n N] [-c N] [--shutdown-early] [--max-push N]\n"
             "       [--expect-status S] [--timeout SEC] [--json] [--keylog F] [--qlog F]\n"
-            "       [--out FILE] [--no-gso] [-v]\n");
+            "       [--out FILE] [--no-gso] [-v] [--session-file F [--early]]\n");
     exit(2);
 }
 
@@ -220,7 +253,8 @@ static int parse(int argc, char **argv, struct opts *o)
 {
     enum { OPT_ADDR = 256, OPT_PORT, OPT_HOST, OPT_CA, OPT_INSECURE, OPT_METHOD, OPT_PATH, OPT_BSIZE,
            OPT_PRODUCER, OPT_DIGEST, OPT_BFILE, OPT_EARLY, OPT_MAXPUSH, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON,
-           OPT_KEYLOG, OPT_QLOG, OPT_NOGSO, OPT_OUT, OPT_CERT, OPT_KEY };
+           OPT_KEYLOG, OPT_QLOG, OPT_NOGSO, OPT_OUT, OPT_CERT, OPT_KEY, OPT_SESSION,
+           OPT_EARLYDATA };
     static const struct option lo[] = {
         { "addr", 1, 0, OPT_ADDR }, { "port", 1, 0, OPT_PORT }, { "host", 1, 0, OPT_HOST },
         { "ca", 1, 0, OPT_CA }, { "insecure", 0, 0, OPT_INSECURE }, { "method", 1, 0, OPT_METHOD },
@@ -229,7 +263,8 @@ static int parse(int argc, char **argv, struct opts *o)
         { "body-file", 1, 0, OPT_BFILE }, { "shutdown-early", 0, 0, OPT_EARLY },
         { "max-push", 1, 0, OPT_MAXPUSH }, { "expect-status", 1, 0, OPT_EXPECT },
         { "timeout", 1, 0, OPT_TIMEOUT }, { "json", 0, 0, OPT_JSON }, { "keylog", 1, 0, OPT_KEYLOG },
-        { "qlog", 1, 0, OPT_QLOG }, { "no-gso", 0, 0, OPT_NOGSO }, { "out", 1, 0, OPT_OUT }, { "cert", 1, 0, OPT_CERT }, { "key", 1, 0, OPT_KEY }, { 0, 0, 0, 0 },
+        { "qlog", 1, 0, OPT_QLOG }, { "no-gso", 0, 0, OPT_NOGSO }, { "out", 1, 0, OPT_OUT }, { "cert", 1, 0, OPT_CERT }, { "key", 1, 0, OPT_KEY },
+        { "session-file", 1, 0, OPT_SESSION }, { "early", 0, 0, OPT_EARLYDATA }, { 0, 0, 0, 0 },
     };
     int ch;
 
@@ -248,6 +283,8 @@ static int parse(int argc, char **argv, struct opts *o)
         case OPT_CA: o->ca = optarg; break;
         case OPT_CERT: o->cert = optarg; break;
         case OPT_KEY: o->key = optarg; break;
+        case OPT_SESSION: o->session_file = optarg; break;
+        case OPT_EARLYDATA: o->early = true; break;
         case OPT_INSECURE: o->insecure = true; break;
         case OPT_METHOD: o->method = optarg; break;
         case OPT_PATH: o->path = optarg; break;
@@ -278,6 +315,10 @@ static int parse(int argc, char **argv, struct opts *o)
     }
     if (o->digest && (o->producer || o->body_file || !o->body_size)) {
         fprintf(stderr, "h3client: --digest needs an in-memory --body-size body\n");
+        exit(2);
+    }
+    if (o->early && o->producer) {
+        fprintf(stderr, "h3client: --early cannot go with --producer (not replayable)\n");
         exit(2);
     }
     if (o->shutdown_early)
@@ -383,6 +424,21 @@ int main(int argc, char **argv)
     p.io_ctx = kio;
     if (rn.o.verbose)
         p.log = log_line;
+    struct h3_session_cache *sc = NULL;
+    if (rn.o.session_file) {
+        sc = h3_session_cache_new(1);
+        if (!sc) {
+            fprintf(stderr, "h3client: out of memory\n");
+            return 1;
+        }
+        h3_session_cache_load_file(sc, rn.o.session_file);
+        struct h3_session_cache_stats cs;
+        h3_session_cache_stats(sc, &cs);
+        if (cs.load_rejected)
+            fprintf(stderr, "h3client: %s: unusable session file ignored\n",
+                    rn.o.session_file);
+        p.session_cache = sc;
+    }
 
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
@@ -394,6 +450,9 @@ int main(int argc, char **argv)
     }
     kio_attach(kio, rn.conn);
     uint64_t tmo = rn.o.timeout_s * 1000000000ULL;
+    /* The first requests go now, before any answer: in 0-RTT when they may. */
+    if (!rn.o.shutdown_early)
+        requests_done(&rn);
 
     if (rn.o.shutdown_early) {
         /* Submit everything, then shut down with it all in flight. */
@@ -427,6 +486,10 @@ int main(int argc, char **argv)
     double cpu = tv_sec(ru1.ru_utime) - tv_sec(ru0.ru_utime) + tv_sec(ru1.ru_stime) -
                  tv_sec(ru0.ru_stime);
     bool all_ok = rn.ok == rn.o.n && st.outcome.ok && !rn.submit_err;
+    /* From the connection's start to the first completed request: what resumption and
+     * 0-RTT shorten. */
+    double first_ms = rn.first_ok_ns ? (double)(rn.first_ok_ns - t0) / 1e6 : -1;
+    char rb[128];
 
     if (rn.o.json) {
         printf("{\"requests\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"bad_status\":%" PRIu64
@@ -438,14 +501,19 @@ int main(int argc, char **argv)
                ",\"alpn\":\"%s\",\"tls\":\"%s\",\"cipher\":\"%s\",\"rtt_min_us\":%" PRIu64
                ",\"pkts_sent\":%" PRIu64 ",\"pkts_recv\":%" PRIu64 ",\"pkts_lost\":%" PRIu64
                ",\"gso\":%s"
-               ",\"gso_sends\":%" PRIu64 ",\"sendmmsg\":%" PRIu64 "}\n",
+               ",\"gso_sends\":%" PRIu64 ",\"sendmmsg\":%" PRIu64
+               ",\"resumed\":%s,\"early_data\":\"%s\",\"requests_early\":%" PRIu64
+               ",\"requests_early_resent\":%" PRIu64 ",\"tickets\":%" PRIu64
+               ",\"first_response_ms\":%.3f}\n",
                rn.o.n, rn.ok, rn.bad_status, rn.failed, rn.not_processed, rn.cancelled,
                rn.closed, rn.bytes_up, rn.bytes_down, wall, cpu, st.outcome.ok ? "true" : "false",
                ob, st.goaway_sent_id, st.goaway_recv_id, st.max_push_requested,
                st.max_push_effective, st.alpn, st.tls_version, st.tls_cipher,
                st.rtt_min_ns / 1000, st.pkts_sent, st.pkts_recv, st.pkts_lost,
                ks.gso ? "true" : "false",
-               ks.gso_sends, ks.sendmmsg_calls);
+               ks.gso_sends, ks.sendmmsg_calls, st.resumed ? "true" : "false",
+               h3_early_data_str(st.early_data), st.requests_early, st.requests_early_resent,
+               st.tickets_received, first_ms);
     } else {
         printf("requests %" PRIu64 ": ok %" PRIu64 ", bad status %" PRIu64 " (first %d), failed %"
                PRIu64 ", not processed %" PRIu64 ", cancelled %" PRIu64 ", conn closed %" PRIu64
@@ -459,9 +527,18 @@ int main(int argc, char **argv)
                st.alpn, st.tls_version, st.tls_cipher, st.rtt_min_ns / 1000, st.goaway_sent_id,
                st.goaway_recv_id, st.max_push_requested, st.max_push_effective);
         printf("outcome: %s\n", ob);
+        printf("session: %s, first response after %.3f ms\n",
+               h3_stats_resumption_str(&st, rb, sizeof(rb)), first_ms);
     }
     rc = all_ok ? 0 : 1;
     h3_conn_del(rn.conn);
+    if (sc) {
+        int sv = h3_session_cache_save_file(sc, rn.o.session_file, p.sni ? p.sni : p.host,
+                                            rn.o.port);
+        if (sv < 0)
+            fprintf(stderr, "h3client: %s: %s\n", rn.o.session_file, h3_strerror(sv));
+        h3_session_cache_del(sc);
+    }
     kio_del(kio);
     free(rn.body);
     free(rn.chunk);
