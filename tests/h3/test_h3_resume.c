@@ -498,6 +498,55 @@ static void test_corrupt_files_ignored(void **state)
     rm_dir(dir);
 }
 
+/* The reconnect after a GOAWAY: from the new connection's start to its first completed
+ * upload, over a loopback with |delay| each way. A full handshake needs two round trips
+ * before the response; 0-RTT one. H3_TEST_DELAY_MS overrides the 20 ms. */
+static uint64_t reconnect_time(uint64_t delay, bool resume)
+{
+    struct env e;
+    struct h3_stats st;
+    struct h3_session_cache *sc = h3_session_cache_new(0);
+    uint8_t *body = pattern(BODY_LEN);
+
+    struct setup su = {.cache = sc, .delay_ns = delay};
+    env_start(&e, &su);
+    first_connection(&e, &su);
+    /* The collector asks its clients to move (GOAWAY); the client reconnects. */
+    sink_goaway_keep_serving(e.sink, h3_loop_now(e.loop));
+    struct setup again = {.cache = resume ? sc : NULL, .delay_ns = delay};
+    uint64_t t0 = h3_loop_now(e.loop);
+    env_reconnect(&e, &again);
+    assert_int_equal(submit_early(&e, 0, "POST", "/up", body, BODY_LEN, batch_a, 2, true), 0);
+    e.want = 1;
+    assert_int_equal(run(&e, until_want, 10 * SEC), 0);
+    uint64_t t = h3_loop_now(e.loop) - t0;
+    assert_int_equal(e.res[0].o.status, 200);
+    h3_conn_stats(e.c, &st);
+    assert_int_equal(st.resumed, resume);
+    assert_int_equal(st.early_data, resume ? H3_EARLY_ACCEPTED : H3_EARLY_NOT_ATTEMPTED);
+    shutdown_ok(&e);
+    env_stop(&e);
+    h3_session_cache_del(sc);
+    free(body);
+    return t;
+}
+
+static void test_time_to_first_response(void **state)
+{
+    const char *d = getenv("H3_TEST_DELAY_MS");
+    uint64_t delay = (d ? strtoull(d, NULL, 10) : 20) * MS;
+    (void)state;
+
+    uint64_t full = reconnect_time(delay, false);
+    uint64_t early = reconnect_time(delay, true);
+    printf("reconnect to first completed upload, %.1f ms one-way delay: full handshake "
+           "%.3f ms, 0-RTT resumption %.3f ms\n",
+           (double)delay / MS, (double)full / MS, (double)early / MS);
+    /* Two round trips against one (plus what the server takes, nothing here). */
+    assert_true(full >= 4 * delay && full < 4 * delay + 10 * MS);
+    assert_true(early >= 2 * delay && early < 2 * delay + 10 * MS);
+}
+
 /* A producer body cannot be replayed after a rejection: not allowed early. */
 static int produce_nothing(struct h3_req *r, void *ud, const uint8_t **data, size_t *len, bool *eof)
 {
@@ -540,6 +589,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_persist_round_trip),
         cmocka_unit_test(test_corrupt_files_ignored),
         cmocka_unit_test(test_early_producer_refused),
+        cmocka_unit_test(test_time_to_first_response),
     };
     if (rig_args(argc, argv) != 0)
         return 2;
