@@ -403,8 +403,10 @@ struct h3_req_params {
      * §4.1.2 does not forbid it), so only for requests whose repetition does no harm
      * (e.g. an upload with an id the collector deduplicates). If the server rejects the
      * early data, the request is sent again after the handshake, once, without any
-     * callback in between. A PRODUCER body cannot be sent again: H3_ERR_INVAL. false:
-     * never sent before the handshake completes. */
+     * callback in between. A PRODUCER body cannot be sent again: H3_ERR_INVAL. If the
+     * connection fails before the handshake completes, a request sent early ends
+     * H3_REQ_CONN_CLOSED (the server may have processed it). false: never sent before
+     * the handshake completes. */
     bool early;
     /* Called exactly once; |r| is released when it returns. */
     void (*on_complete)(struct h3_req *r, void *ud, const struct h3_req_outcome *o);
