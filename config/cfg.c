@@ -546,6 +546,22 @@ static int check_upload_urls(struct loader *ld, struct cfg *c)
     return 0;
 }
 
+static int check_compress(struct loader *ld, struct cfg *c)
+{
+    const struct cfg_upload *u = &c->upload;
+    unsigned int max = u->compress == CFG_COMPRESS_GZIP ? 9 : 19;
+
+    if (u->compress_level == 0)
+        return 0;
+    if (u->compress == CFG_COMPRESS_NONE)
+        return report_key(ld, c, key_index("upload", "compress_level"),
+                          "given without [upload] compress");
+    if (u->compress_level > max)
+        return report_key(ld, c, key_index("upload", "compress_level"),
+                          "%s levels are 1..%u", cfg_compress_name(u->compress), max);
+    return 0;
+}
+
 static int check_tls(struct loader *ld, struct cfg *c)
 {
     const struct cfg_tls *t = &c->tls;
@@ -567,7 +583,8 @@ static int check(struct loader *ld, struct cfg *c)
                           "required key is missing");
     }
     if (check_lcores(ld, c) < 0 || check_port(ld, c) < 0 || check_dataplane(ld, c) < 0 ||
-        check_h3_upload(ld, c) < 0 || check_upload_urls(ld, c) < 0 || check_tls(ld, c) < 0)
+        check_h3_upload(ld, c) < 0 || check_upload_urls(ld, c) < 0 ||
+        check_compress(ld, c) < 0 || check_tls(ld, c) < 0)
         return -1;
     return 0;
 }

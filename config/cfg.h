@@ -56,6 +56,14 @@ enum cfg_idle {
 enum cfg_compress {
     CFG_COMPRESS_NONE = 0,
     CFG_COMPRESS_ZSTD,
+    CFG_COMPRESS_GZIP,
+};
+
+/* How records are delimited in a request body (docs/UPLOAD.md). */
+enum cfg_framing {
+    CFG_FRAMING_NEWLINE = 0, /* one record per line (NDJSON) */
+    CFG_FRAMING_LENGTH,      /* 4-byte big-endian length, then the record */
+    CFG_FRAMING_NONE,        /* back to back (formats whose concatenation is valid) */
 };
 
 enum cfg_device_kind {
@@ -162,8 +170,10 @@ struct cfg_upload {
     char spool_dir[CFG_STR_MAX]; /* empty: no spool directory */
     char ingest_socket[CFG_SOCKET_PATH_MAX]; /* empty: no ingest socket */
     uint32_t ingest_queue;       /* records held in memory before producers get EAGAIN */
-    char content_type[CFG_STR_MAX];
+    char content_type[CFG_STR_MAX]; /* empty: from the framing */
+    enum cfg_framing framing;
     enum cfg_compress compress;
+    uint32_t compress_level;         /* 0: the codec's fast default */
     uint32_t generator_record_bytes;
     uint64_t generator_rate; /* records per second; 0: generator off */
 };
@@ -247,6 +257,7 @@ int cfg_dump(const struct cfg *c, FILE *f);
 const char *cfg_io_name(enum cfg_io io);
 const char *cfg_idle_name(enum cfg_idle idle);
 const char *cfg_compress_name(enum cfg_compress compress);
+const char *cfg_framing_name(enum cfg_framing framing);
 
 /* cfg_lcores_has returns whether |lcore| is in |s|. */
 bool cfg_lcores_has(const struct cfg_lcores *s, unsigned int lcore);

@@ -31,7 +31,8 @@
 
 static const char *const io_names[] = {"dpdk", "kernel", NULL};
 static const char *const idle_names[] = {"adaptive", "busy", NULL};
-static const char *const compress_names[] = {"none", "zstd", NULL};
+static const char *const compress_names[] = {"none", "zstd", "gzip", NULL};
+static const char *const framing_names[] = {"newline", "length", "none", NULL};
 
 const char *cfg_io_name(enum cfg_io io)
 {
@@ -45,7 +46,12 @@ const char *cfg_idle_name(enum cfg_idle idle)
 
 const char *cfg_compress_name(enum cfg_compress compress)
 {
-    return (unsigned int)compress < 2 ? compress_names[compress] : "?";
+    return (unsigned int)compress < 3 ? compress_names[compress] : "?";
+}
+
+const char *cfg_framing_name(enum cfg_framing framing)
+{
+    return (unsigned int)framing < 3 ? framing_names[framing] : "?";
 }
 
 void cfg_defaults(struct cfg *c)
@@ -92,8 +98,7 @@ void cfg_defaults(struct cfg *c)
     c->upload.retry_initial_ms = 500;
     c->upload.retry_max_ms = 30000;
     c->upload.retry_limit = 10;
-    snprintf(c->upload.content_type, sizeof(c->upload.content_type), "%s",
-             "application/octet-stream");
+    c->upload.framing = CFG_FRAMING_NEWLINE; /* content_type empty: from the framing */
     c->upload.ingest_queue = 65536;
     c->upload.compress = CFG_COMPRESS_NONE;
     c->upload.generator_record_bytes = 1024;
@@ -213,13 +218,7 @@ static void dump_enum(const struct cfg_key *k, const struct cfg *c, char *out, s
 static int parse_compress(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
                           size_t whylen)
 {
-    if (parse_enum(k, v, c, why, whylen) < 0)
-        return -EINVAL;
-#ifndef H3DP_HAVE_ZSTD
-    if (c->upload.compress == CFG_COMPRESS_ZSTD)
-        return fail(why, whylen, "this build has no zstd support (libzstd was not found)");
-#endif
-    return 0;
+    return parse_enum(k, v, c, why, whylen);
 }
 
 /* Strings: no control characters but tab (they would end up in logs, headers, paths). */
@@ -607,6 +606,8 @@ static int parse_content_type(const struct cfg_key *k, const char *v, struct cfg
                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     size_t t = strspn(v, tchar);
 
+    if (*v == '\0') /* the framing's default */
+        return parse_str(k, v, c, why, whylen);
     if (t == 0 || v[t] != '/' || strspn(v + t + 1, tchar) == 0)
         return fail(why, whylen, "not a media type (type/subtype)");
     return parse_str(k, v, c, why, whylen);
@@ -695,8 +696,10 @@ const struct cfg_key cfg_keys[] = {
     S("upload", "spool_dir", upload.spool_dir, parse_dir, 0),
     S("upload", "ingest_socket", upload.ingest_socket, parse_socket, 0),
     U("upload", "ingest_queue", upload.ingest_queue, 1, 16u << 20),
-    S("upload", "content_type", upload.content_type, parse_content_type, CFG_K_NONEMPTY),
+    S("upload", "content_type", upload.content_type, parse_content_type, 0),
+    E("upload", "framing", upload.framing, framing_names, parse_enum),
     E("upload", "compress", upload.compress, compress_names, parse_compress),
+    U("upload", "compress_level", upload.compress_level, 0, 19),
     SZ("upload", "generator_record_bytes", upload.generator_record_bytes, 1, 1u << 20),
     U("upload", "generator_rate", upload.generator_rate, 0, 100000000),
     S("dns", "servers", dns.servers_str, parse_dns_servers, 0),

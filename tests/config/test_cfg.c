@@ -114,7 +114,11 @@ static void test_defaults(void **state)
     assert_false(a.tls.insecure);
     assert_string_equal(a.tls.ca_file, "");
     assert_int_equal(a.upload.compress, CFG_COMPRESS_NONE);
-    assert_string_equal(a.upload.content_type, "application/octet-stream");
+    assert_string_equal(a.upload.content_type, ""); /* from the framing */
+    assert_int_equal(a.upload.framing, CFG_FRAMING_NEWLINE);
+    assert_int_equal(a.upload.compress_level, 0);
+    assert_string_equal(cfg_framing_name(CFG_FRAMING_LENGTH), "length");
+    assert_string_equal(cfg_compress_name(CFG_COMPRESS_GZIP), "gzip");
     assert_string_equal(cfg_idle_name(CFG_IDLE_BUSY), "busy");
     assert_string_equal(cfg_io_name(CFG_IO_KERNEL), "kernel");
     assert_string_equal(cfg_compress_name(CFG_COMPRESS_ZSTD), "zstd");
@@ -513,8 +517,15 @@ static const struct bad bad_files[] = {
      ":7: [upload] ingest_queue: out of range 1..16777216 (got '0')"},
     {BASE "[upload]\ncontent_type = json\n",
      ":7: [upload] content_type: not a media type (type/subtype) (got 'json')"},
-    {BASE "[upload]\ncompress = gzip\n",
-     ":7: [upload] compress: must be one of: none, zstd (got 'gzip')"},
+    {BASE "[upload]\ncompress = lz4\n",
+     ":7: [upload] compress: must be one of: none, zstd, gzip (got 'lz4')"},
+    {BASE "[upload]\ncompress = gzip\ncompress_level = 9\nframing = length\n", NULL},
+    {BASE "[upload]\ncompress = gzip\ncompress_level = 10\n",
+     ":8: [upload] compress_level: gzip levels are 1..9 (got '10')"},
+    {BASE "[upload]\ncompress_level = 3\n",
+     ":7: [upload] compress_level: given without [upload] compress (got '3')"},
+    {BASE "[upload]\nframing = csv\n",
+     ":7: [upload] framing: must be one of: newline, length, none (got 'csv')"},
 };
 
 static void test_errors(void **state)
