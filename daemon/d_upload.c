@@ -29,7 +29,13 @@ void d_upload_conf(const struct cfg *c, struct up_conf *uc)
         .ingest_socket = u->ingest_socket,
         .ingest_queue = u->ingest_queue,
         .content_type = u->content_type,
-        .compress = u->compress == CFG_COMPRESS_ZSTD ? UP_COMPRESS_ZSTD : UP_COMPRESS_NONE,
+        .framing = u->framing == CFG_FRAMING_LENGTH ? UP_FRAMING_LENGTH
+                   : u->framing == CFG_FRAMING_NONE ? UP_FRAMING_NONE
+                                                    : UP_FRAMING_NEWLINE,
+        .compress = u->compress == CFG_COMPRESS_ZSTD   ? UP_COMPRESS_ZSTD
+                    : u->compress == CFG_COMPRESS_GZIP ? UP_COMPRESS_GZIP
+                                                       : UP_COMPRESS_NONE,
+        .compress_level = (int)u->compress_level,
         .gen = { .record_bytes = u->generator_record_bytes, .rate = u->generator_rate },
     };
 }

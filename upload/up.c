@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zstd.h>
 
 #include "crypto.h"
 #include "net_url.h"
@@ -166,9 +165,13 @@ static int check_conf(const struct up_conf *c, char *why, size_t whylen)
         snprintf(why, whylen, "generator records must be 1..%u bytes", UP_GEN_RECORD_MAX);
         return -EINVAL;
     }
-    if (!c->content_type || strlen(c->content_type) >= UP_STR_MAX ||
+    if ((c->content_type && strlen(c->content_type) >= UP_STR_MAX) ||
         (c->sni && strlen(c->sni) >= UP_HOST_MAX)) {
-        snprintf(why, whylen, "content type or SNI missing or too long");
+        snprintf(why, whylen, "content type or SNI too long");
+        return -EINVAL;
+    }
+    if (c->compress_level < 0 || c->compress_level > (c->compress == UP_COMPRESS_GZIP ? 9 : 19)) {
+        snprintf(why, whylen, "compress_level out of range");
         return -EINVAL;
     }
     return 0;
@@ -193,7 +196,8 @@ struct up *up_new(const struct up_conf *c, struct svc *svc, int *err, char *why,
     if (c->url && c->url[0] && (rv = up_targets_set(u, c->url, why, whylen)) < 0)
         goto fail_free;
     snprintf(u->sni, sizeof(u->sni), "%s", c->sni ? c->sni : "");
-    snprintf(u->content_type, sizeof(u->content_type), "%s", c->content_type);
+    snprintf(u->content_type, sizeof(u->content_type), "%s",
+             c->content_type ? c->content_type : "");
     u->n_conns = c->connections;
     u->streams = c->streams;
     u->batch_bytes = c->batch_bytes;
@@ -208,10 +212,13 @@ struct up *up_new(const struct up_conf *c, struct svc *svc, int *err, char *why,
     for (int i = 0; i < 8; i++)
         snprintf(u->boot + 2 * i, 3, "%02x", rnd[i]);
     srand((unsigned)rnd[0] << 8 | rnd[1]); /* retry jitter */
-    if (c->compress == UP_COMPRESS_ZSTD && !(u->zc = ZSTD_createCCtx())) {
-        rv = -ENOMEM;
+    u->framing = c->framing;
+    if (!c->content_type || !c->content_type[0])
+        snprintf(u->content_type, sizeof(u->content_type), "%s",
+                 c->framing == UP_FRAMING_NEWLINE ? "application/x-ndjson"
+                                                  : "application/octet-stream");
+    if ((rv = up_codec_init(u, c->compress, c->compress_level)) < 0)
         goto fail_free;
-    }
     for (unsigned i = 0; i < sizeof(up_source_table) / sizeof(up_source_table[0]); i++) {
         struct up_source *s = &u->sources[i];
         *s = (struct up_source){ .ops = up_source_table[i], .u = u };
@@ -228,7 +235,7 @@ fail_sources:
     *err = rv;
     return NULL;
 fail_free:
-    ZSTD_freeCCtx(u->zc);
+    up_codec_free(u);
     free(u);
 fail:
     if (rv == -ENOMEM)
@@ -339,13 +346,13 @@ void up_del(struct up *u)
     for (unsigned i = 0; i < u->n_sources; i++)
         u->sources[i].ops->close(&u->sources[i]);
     up_batch_pool_free(u);
+    up_codec_free(u);
     hset_free(u->hset);
     while (u->hsets_old) {
         struct up_hset *s = u->hsets_old;
         u->hsets_old = s->next;
         hset_free(s);
     }
-    ZSTD_freeCCtx(u->zc);
     free(u);
 }
 
@@ -379,7 +386,7 @@ json_t *up_stats_json(const struct up *u, uint64_t now)
         "conn_errors", (json_int_t)a->conn_errors, "status_4xx", (json_int_t)a->status_4xx,
         "status_5xx", (json_int_t)a->status_5xx, "retry_after",
         (json_int_t)a->retry_after_used, "body_bytes", (json_int_t)a->body_bytes_sent,
-        "compress", "codec", u->zc ? "zstd" : "none", "records", (json_int_t)a->coded_records,
+        "compress", "codec", up_codec_name(u->codec), "records", (json_int_t)a->coded_records,
         "bytes_in", (json_int_t)a->coded_bytes, "bytes_out", (json_int_t)a->coded_out);
 #undef UPC
     for (unsigned i = 0; r && i < u->n_sources; i++) {

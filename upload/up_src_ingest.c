@@ -1,8 +1,10 @@
 /* up_src_ingest.c: the ingest source — a Unix datagram socket (SOCK_DGRAM, mode 0660), one
- * record of at most UP_RECORD_MAX bytes per datagram. Records are staged in one buffer and
- * moved into a batch of their exact size at batch_bytes or after linger_ms. At most
- * ingest_queue records are held (staged, queued or in flight); beyond that the socket is
- * not read and producers' non-blocking sends fail with EAGAIN. */
+ * record of at most UP_RECORD_MAX bytes per datagram. Records are framed as they are staged
+ * in one buffer (newline: a '\n' added when missing, a record with an inner newline refused
+ * and counted; length: a 4-byte length before it) and moved into a batch of their exact
+ * size at batch_bytes or after linger_ms. At most ingest_queue records are held (staged,
+ * queued or in flight); beyond that the socket is not read and producers' non-blocking
+ * sends fail with EAGAIN. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "up_int.h"
 
 #define UP_RECORD_MAX   (64 * 1024) /* largest ingest record */
+#define UP_FRAME_ROOM   4           /* bytes framing may add to a record */
 #define UP_INGEST_BURST 256         /* records read per poll */
 
 struct ingest {
@@ -24,7 +27,7 @@ struct ingest {
     uint8_t *stage;             /* records back to back, batch_bytes + one record */
     size_t stage_len;
     uint64_t stage_records, stage_first;
-    uint64_t held, full_events, oversize;
+    uint64_t held, full_events, oversize, refused;
     uint32_t queue;             /* [upload] ingest_queue */
 };
 
@@ -48,7 +51,7 @@ static int ingest_open(struct up_source *s, const struct up_conf *c, char *why, 
     }
     snprintf(in->path, sizeof(in->path), "%s", c->ingest_socket);
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", in->path);
-    in->stage = malloc((size_t)c->batch_bytes + UP_RECORD_MAX);
+    in->stage = malloc((size_t)c->batch_bytes + UP_RECORD_MAX + UP_FRAME_ROOM);
     if (!in->stage)
         return -ENOMEM;
     in->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -134,7 +137,10 @@ static unsigned ingest_poll(struct up_source *s)
             break;
         }
         in->full = false;
-        r = recv(in->fd, in->stage + in->stage_len, UP_RECORD_MAX, MSG_DONTWAIT | MSG_TRUNC);
+        /* Received past the room the framing may need in front of it, then framed in
+         * place (memmove: the record and its frame overlap). */
+        uint8_t *rec = in->stage + in->stage_len + UP_FRAME_ROOM;
+        r = recv(in->fd, rec, UP_RECORD_MAX, MSG_DONTWAIT | MSG_TRUNC);
         if (r < 0) {
             in->readable = false;
             break;
@@ -143,6 +149,24 @@ static unsigned ingest_poll(struct up_source *s)
             in->oversize++; /* refused and counted; the producer's record was too big */
             continue;
         }
+        size_t fs = up_frame_size(u->framing, rec, (size_t)r);
+        if (fs == 0 || (u->framing == UP_FRAMING_NEWLINE && r == 0)) {
+            in->refused++; /* several lines, or nothing: not one record; never split */
+            continue;
+        }
+        if (u->framing == UP_FRAMING_LENGTH) {
+            uint8_t *dst = in->stage + in->stage_len;
+            memmove(dst + 4, rec, (size_t)r);
+            dst[0] = (uint8_t)((size_t)r >> 24);
+            dst[1] = (uint8_t)((size_t)r >> 16);
+            dst[2] = (uint8_t)((size_t)r >> 8);
+            dst[3] = (uint8_t)r;
+        } else {
+            memmove(in->stage + in->stage_len, rec, (size_t)r);
+            if (fs > (size_t)r)
+                in->stage[in->stage_len + (size_t)r] = '\n';
+        }
+        r = (ssize_t)fs;
         if (in->stage_records == 0)
             in->stage_first = u->now;
         in->stage_records++;
@@ -186,9 +210,10 @@ static json_t *ingest_stats(const struct up_source *s)
 {
     const struct ingest *in = s->priv;
 
-    return json_pack("{s:s, s:I, s:I, s:I, s:b}", "socket", in->path, "held",
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:b}", "socket", in->path, "held",
                      (json_int_t)in->held, "full_events", (json_int_t)in->full_events,
-                     "oversize", (json_int_t)in->oversize, "full", in->full);
+                     "oversize", (json_int_t)in->oversize, "refused", (json_int_t)in->refused,
+                     "full", in->full);
 }
 
 const struct up_source_ops up_src_ingest_ops = {

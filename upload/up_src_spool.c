@@ -1,8 +1,9 @@
 /* up_src_spool.c: the spool source — a directory where each regular file is one upload
- * (one record), removed only after a 2xx and set aside as ".failed-NAME" when it fails for
- * good. Producers write a temporary name (a leading '.', or a .tmp suffix) and rename it
- * in; the directory is scanned every UP_SPOOL_SCAN_NS. Durable: what is left is sent again
- * after a restart. */
+ * (one record, framed like every record), removed only after a 2xx and set aside as
+ * ".failed-NAME" when it fails for good. Producers write a temporary name (a leading '.',
+ * or a .tmp suffix) and rename it in; the directory is scanned every UP_SPOOL_SCAN_NS.
+ * Durable: what is left is sent again after a restart, under the same batch id (derived
+ * from the file's name and content), so a collector can drop what it already has. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "up_int.h"
 
 #define UP_SPOOL_SCAN_NS 250000000ull
@@ -30,6 +32,7 @@ struct spool_file {
 struct spool {
     char dir[PATH_MAX];
     uint64_t next_scan, pending;
+    uint64_t refused;           /* files the framing refuses (set aside) */
     struct spool_file *names[UP_SPOOL_BUCKETS];
 };
 
@@ -91,6 +94,9 @@ static void forget(struct spool *sp, struct spool_file *f)
     free(f);
 }
 
+static int stable_id(const char *name, const void *data, size_t len, char *id, size_t cap);
+static int frame(struct up_source *s, struct up_batch *b, const char *name);
+
 static void add(struct up_source *s, const char *name)
 {
     struct spool *sp = s->priv;
@@ -133,16 +139,21 @@ static void add(struct up_source *s, const char *name)
             return;
         }
         b->map_len = (size_t)st.st_size;
-        b->r.body = b->map;
-        b->r.body_len = b->map_len;
     }
     close(fd);
     f->dev = st.st_dev;
     f->ino = st.st_ino;
+    /* The same file, sent again after a crash, carries the same id. */
+    if (stable_id(name, b->map, b->map_len, b->h_batch, sizeof(b->h_batch)) < 0 ||
+        frame(s, b, name) < 0) {
+        free(f);
+        up_batch_del(u, b);
+        return;
+    }
     b->src = s;
     b->src_priv = f;
     b->records = 1;
-    b->bytes = b->map_len;
+    b->bytes = b->r.body_len;
     if (up_enqueue(u, b) < 0) {
         free(f);
         up_batch_del(u, b);
@@ -151,6 +162,67 @@ static void add(struct up_source *s, const char *name)
     f->hnext = sp->names[h];
     sp->names[h] = f;
     sp->pending++;
+}
+
+/* The batch id of file |name| with |len| bytes at |data|: "s-" and the first 128 bits of
+ * SHA-256(name, NUL, content) in hex. Returns 0 or -EIO. */
+static int stable_id(const char *name, const void *data, size_t len, char *id, size_t cap)
+{
+    struct crypto_sha256 *h;
+    uint8_t d[CRYPTO_SHA256_LEN];
+
+    if (crypto_sha256_new(&h) < 0)
+        return -EIO;
+    if (crypto_sha256_update(h, name, strlen(name) + 1) < 0 ||
+        (len && crypto_sha256_update(h, data, len) < 0)) {
+        crypto_sha256_del(h, NULL);
+        return -EIO;
+    }
+    crypto_sha256_del(h, d);
+    snprintf(id, cap, "s-");
+    for (int i = 0; i < 16; i++)
+        snprintf(id + 2 + 2 * i, cap - 2 - 2 * (size_t)i, "%02x", d[i]);
+    return 0;
+}
+
+/* Frames the file's record: as it is when it already fits (framing none, or a line that
+ * ends in a newline), else a framed copy. A file the framing refuses (newline: several
+ * lines, or nothing) is set aside as .failed-NAME and counted. Returns 0 or -1. */
+static int frame(struct up_source *s, struct up_batch *b, const char *name)
+{
+    struct spool *sp = s->priv;
+    struct up *u = s->u;
+    const uint8_t *rec = b->map ? b->map : (const uint8_t *)"";
+    size_t len = b->map_len, fs;
+
+    if (up_frame_as_is(u->framing, rec, len)) {
+        b->r.body = b->map;
+        b->r.body_len = len;
+        return 0;
+    }
+    fs = up_frame_size(u->framing, rec, len);
+    if (fs == 0 || (u->framing == UP_FRAMING_NEWLINE && len == 0)) {
+        char from[PATH_MAX + NAME_MAX + 2], to[PATH_MAX + NAME_MAX + 16];
+        sp->refused++;
+        snprintf(from, sizeof(from), "%s/%s", sp->dir, name);
+        snprintf(to, sizeof(to), "%s/.failed-%s", sp->dir, name);
+        if (rename(from, to) != 0)
+            UP_LOG(WARNING, "cannot set aside %s: %s", from, strerror(errno));
+        up_error(u, UP_ERR_IO,
+                 "spool file %s %s: not one record for framing newline; kept as .failed-%s",
+                 from, len ? "holds several lines" : "is empty", name);
+        return -1;
+    }
+    if (!(b->mem = up_buf_get(u, fs, &b->mem_cap)))
+        return -1;
+    up_frame_put(u->framing, b->mem, rec, len);
+    if (b->map) {
+        munmap(b->map, b->map_len);
+        b->map = NULL;
+    }
+    b->r.body = b->mem;
+    b->r.body_len = fs;
+    return 0;
 }
 
 static unsigned spool_poll(struct up_source *s)
@@ -237,7 +309,8 @@ static json_t *spool_stats(const struct up_source *s)
 {
     const struct spool *sp = s->priv;
 
-    return json_pack("{s:s, s:I}", "dir", sp->dir, "pending", (json_int_t)sp->pending);
+    return json_pack("{s:s, s:I, s:I}", "dir", sp->dir, "pending", (json_int_t)sp->pending,
+                     "refused", (json_int_t)sp->refused);
 }
 
 const struct up_source_ops up_src_spool_ops = {

@@ -35,7 +35,15 @@ struct up_headers;
 #define UP_MAX_CONNS      64        /* connections in the pool */
 #define UP_GEN_RECORD_MAX (1u << 20) /* largest generated record */
 
-enum up_compress { UP_COMPRESS_NONE = 0, UP_COMPRESS_ZSTD };
+enum up_compress { UP_COMPRESS_NONE = 0, UP_COMPRESS_ZSTD, UP_COMPRESS_GZIP };
+
+/* How records are delimited in a request body (sent as h3dp-framing, docs/UPLOAD.md). */
+enum up_framing {
+    UP_FRAMING_NEWLINE = 0, /* one record per line: '\n' added when missing; a record with
+                               an inner newline is refused (counted) */
+    UP_FRAMING_LENGTH,      /* a 4-byte big-endian length, then the record */
+    UP_FRAMING_NONE,        /* back to back */
+};
 
 /* Generator parameters (upload start). */
 struct up_gen {
@@ -83,8 +91,12 @@ struct up_conf {
     const char *spool_dir;      /* NULL or "": no spool */
     const char *ingest_socket;  /* NULL or "": no ingest socket */
     uint32_t ingest_queue;      /* records held before producers get EAGAIN, >= 1 */
-    const char *content_type;   /* of every request */
+    const char *content_type;   /* of every request; NULL or "": from the framing
+                                   (application/x-ndjson for newline, else
+                                   application/octet-stream) */
+    enum up_framing framing;
     enum up_compress compress;
+    int compress_level;         /* 0: the codec's fast default (1) */
     struct up_gen gen;          /* started by the first up_poll when gen.rate > 0 */
 };
 

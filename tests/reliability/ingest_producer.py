@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Ingest-socket producer: sends COUNT records of SIZE bytes to h3dpd's ingest socket
+"""Ingest-socket producer: sends COUNT records of SIZE bytes (JSON lines) to h3dpd's ingest socket
 (Unix datagrams, non-blocking). When the daemon's bounded queue is full the send fails
 with EAGAIN: the producer counts it, waits 1 ms and sends the same record again, so
 nothing is dropped. Prints one JSON line: sent, eagain.
@@ -17,10 +17,12 @@ def main():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.setblocking(False)
     sent = eagain = 0
-    rec = bytearray(size)
     deadline = time.monotonic() + 120
     while sent < count:
-        rec[0:8] = sent.to_bytes(8, "little")
+        # One JSON line of SIZE bytes (the default framing is one record per line).
+        head = b'{"seq":%012d,"pad":"' % sent
+        rec = head + b"x" * max(0, size - len(head) - 3) + b'"}\n'
+        rec = rec[:size] if len(rec) > size else rec
         try:
             s.sendto(rec, path)
             sent += 1

@@ -60,10 +60,13 @@ wait_idle() {
     done
     return 1
 }
-make_spool() { # make_spool N TAG: N files of 20 KiB, written under a temp name, renamed in
-    local i
+make_spool() { # make_spool N TAG: N files of 20 KiB, each one JSON line (the default
+    # framing, newline: a spool file is one record), written under a temp name, renamed in
+    local i pad
+    pad=$(head -c 20400 /dev/zero | tr '\0' x)
     for i in $(seq "$1"); do
-        head -c 20480 /dev/urandom >"$SPOOL/.$2$i.tmp" && mv "$SPOOL/.$2$i.tmp" "$SPOOL/$2$i"
+        printf '{"file":"%s%s","pad":"%s"}\n' "$2" "$i" "$pad" >"$SPOOL/.$2$i.tmp" &&
+            mv "$SPOOL/.$2$i.tmp" "$SPOOL/$2$i"
     done
 }
 

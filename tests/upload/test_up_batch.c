@@ -89,10 +89,11 @@ static void test_headers(void **state)
     q = &r.s->reqs[0];
     assert_string_equal(q->method, "POST");
     assert_string_equal(q->path, RIG_PATH);
-    assert_int_equal(q->n_headers, 4);
+    assert_int_equal(q->n_headers, 5);
     assert_int_equal(fake_header_count(q, "content-type"), 1);
     assert_int_equal(fake_header_count(q, "h3dp-batch"), 1);
     assert_int_equal(fake_header_count(q, "h3dp-records"), 1);
+    assert_string_equal(fake_header(q, "h3dp-framing"), "none");
     assert_int_equal(fake_header_count(q, "content-digest"), 1);
     assert_int_equal(fake_header_count(q, "content-encoding"), 0);
     assert_string_equal(fake_header(q, "content-type"), RIG_CTYPE);
@@ -133,7 +134,7 @@ static void test_headers(void **state)
     assert_string_equal(fake_header(q, "h3dp-records"), "5");
     assert_int_equal(q->body_len, r.s->reqs[1].body_len);
     assert_memory_equal(q->body, r.s->reqs[1].body, q->body_len);
-    assert_int_equal(q->n_headers, 4);
+    assert_int_equal(q->n_headers, 5);
     rig_reply(&r, 3, 200, NULL);
     assert_int_equal(t.acked, 3);
     assert_int_equal(rig_stat(&r, "acked", "records"), 9);
@@ -171,7 +172,7 @@ static void test_zstd(void **state)
         plain[i] = (uint8_t)(i * 7 + 9);
     rig_poll(&r);
     q = &r.s->reqs[0];
-    assert_int_equal(q->n_headers, 5);
+    assert_int_equal(q->n_headers, 6);
     assert_int_equal(fake_header_count(q, "content-encoding"), 1);
     assert_string_equal(fake_header(q, "content-encoding"), "zstd");
     assert_true(q->body_len < sizeof(plain));
@@ -193,7 +194,7 @@ static void test_zstd(void **state)
     rig_poll(&r);
     assert_int_equal(r.s->requests, 2);
     q = &r.s->reqs[1];
-    assert_int_equal(q->n_headers, 4);
+    assert_int_equal(q->n_headers, 5);
     assert_null(fake_header(q, "content-encoding"));
     assert_int_equal(q->body_len, 8);
     digest_of(q->body, 8, digest, sizeof(digest));
@@ -250,7 +251,7 @@ static void test_zstd_incompressible(void **state)
     connect_pool(&r);
     rig_poll(&r);
     q = &r.s->reqs[0];
-    assert_int_equal(q->n_headers, 4);
+    assert_int_equal(q->n_headers, 5);
     assert_null(fake_header(q, "content-encoding"));
     assert_int_equal(q->body_len, sizeof(rnd));
     assert_memory_equal(q->body, rnd, sizeof(rnd));
@@ -281,7 +282,7 @@ static void test_synth_plain(void **state)
     q = &r.s->reqs[0];
     assert_false(q->has_body);
     assert_int_equal(q->synth_len, 3000);
-    assert_int_equal(q->n_headers, 3);
+    assert_int_equal(q->n_headers, 4);
     assert_null(fake_header(q, "content-digest"));
     assert_null(fake_header(q, "content-encoding"));
     assert_string_equal(fake_header(q, "h3dp-records"), "6");
@@ -309,7 +310,7 @@ static void test_header_bound(void **state)
     b->src = &t.s;
     b->records = 1;
     assert_int_equal(up_batch_seal(r.u, b), 0);
-    assert_int_equal(b->r.n_headers, 3); /* no body: no digest */
+    assert_int_equal(b->r.n_headers, 4); /* no body: no digest */
     assert_ptr_equal(b->r.headers, b->hdrs);
     while (b->r.n_headers < UP_HDRS_MAX)
         assert_int_equal(up_batch_header(b, names[b->r.n_headers % 8], "v"), 0);

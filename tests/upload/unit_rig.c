@@ -27,6 +27,7 @@ void rig_conf(struct up_conf *c)
         .retry_limit = 0,
         .ingest_queue = 1024,
         .content_type = RIG_CTYPE,
+        .framing = UP_FRAMING_NONE, /* records as given: the tests of framing set it */
         .compress = UP_COMPRESS_NONE,
     };
 }

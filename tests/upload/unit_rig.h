@@ -32,7 +32,8 @@ struct rig {
 };
 
 /* A conf with RIG_URL as the target, 1 connection of 1 stream, batches of 1000 bytes or
- * 10 ms, retries from 100 ms to 1 s without limit, no compression, no source. */
+ * 10 ms, retries from 100 ms to 1 s without limit, framing none, no compression, no
+ * source. */
 void rig_conf(struct up_conf *c);
 
 /* Makes r->dir, a fresh temporary directory. */

@@ -25,8 +25,9 @@ extern int up_logtype;
 #define UP_HOST_MAX      254
 #define UP_TARGET_MAX    (UP_STR_MAX + 272) /* "https://[v6]:port" + path */
 /* Headers of a request: the engine's own (content-type, h3dp-batch, h3dp-records,
- * content-encoding, content-digest) and room for the operator's (the headers file). */
-#define UP_HDRS_OWN      5
+ * h3dp-framing, content-encoding, content-digest) and room for the operator's (the headers
+ * file). */
+#define UP_HDRS_OWN      6
 #define UP_HDRS_USER_MAX 32
 #define UP_HDRS_MAX      (UP_HDRS_OWN + UP_HDRS_USER_MAX)
 #define UP_SOURCES_MAX   8
@@ -60,7 +61,8 @@ struct up_batch {
     uint8_t *z;
     size_t z_cap;
     struct h3_header hdrs[UP_HDRS_MAX];
-    char h_batch[48], h_records[24], h_digest[64];
+    char h_batch[48];           /* the batch id; a source may set it (stable ids) */
+    char h_records[24], h_digest[64];
 };
 
 struct up_queue {
@@ -83,8 +85,25 @@ void up_batch_pool_free(struct up *u);
 /* Seals |b| for sending: sequence number, coding when configured, the request's headers
  * (a checked bound) and digest. Returns 0 or -ENOSPC (too many headers). */
 int up_batch_seal(struct up *u, struct up_batch *b);
+/* The codec of compress = zstd/gzip at |level| (0: 1). Returns 0 or -ENOMEM. */
+int up_codec_init(struct up *u, enum up_compress codec, int level);
+void up_codec_free(struct up *u);
+const char *up_codec_name(enum up_compress codec);
 /* Adds a header to |b|'s request. Returns 0 or -ENOSPC. */
 int up_batch_header(struct up_batch *b, const char *name, const char *value);
+
+/* ---------------------------------------------------------------- framing (up_frame.c) */
+
+/* The bytes record |rec| of |len| bytes takes once framed, or 0 when |f| refuses it
+ * (newline framing: a newline before its last byte would split it in two). */
+size_t up_frame_size(enum up_framing f, const uint8_t *rec, size_t len);
+/* Writes the framed record at |dst| (up_frame_size bytes). */
+void up_frame_put(enum up_framing f, uint8_t *dst, const uint8_t *rec, size_t len);
+/* True when the record needs no copy to be framed (none; newline and already ends in
+ * '\n'). */
+bool up_frame_as_is(enum up_framing f, const uint8_t *rec, size_t len);
+/* "newline", "length", "none". */
+const char *up_framing_name(enum up_framing f);
 
 /* ---------------------------------------------------------------- accounting (up_acct.c) */
 
@@ -254,7 +273,10 @@ struct up {
     struct up_batch *free_batches;
     void *free_bufs[11];
     uint64_t pooled_bytes;
-    void *zc;                   /* ZSTD_CCtx; NULL: compress = none */
+    enum up_framing framing;
+    enum up_compress codec;
+    int level;
+    void *zc;                   /* ZSTD_CCtx (zstd) or z_stream (gzip); NULL: none */
     uint8_t *pattern;           /* generated bodies to code (byte i = i % 251) */
     size_t pattern_len;
     /* sources */
