@@ -2,8 +2,10 @@
  * End-to-end tests of the h3sink core in memory: a small ngtcp2 + nghttp3 +
  * GnuTLS client in this file talks to a struct sink through datagram queues,
  * with an injected clock and optional deterministic packet loss. Asserts
- * requests/responses (statuses, bodies, digest verdicts), zstd-coded uploads
- * (decoded counts, corrupt and truncated frames, unsupported codings), the
+ * requests/responses (statuses, bodies, digest verdicts), zstd- and gzip-coded
+ * uploads (decoded counts, corrupt and truncated frames and members, unsupported
+ * codings), records split by h3dp-framing (newline and length, coded or not,
+ * counts that do not match, --records-out byte for byte), the
  * fault hook (every Nth upload answered with a status and retry-after),
  * GOAWAY draining, immediate close, idle timeout, stream limits and malformed
  * messages.
@@ -33,6 +35,7 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "crypto.h"
@@ -1117,8 +1120,8 @@ static void test_zstd_post(void **state)
 }
 
 /* Corrupt, truncated, empty and too-large-window zstd bodies are 400 and counted
- * in decode_errors; other codings are 415 with accept-encoding: zstd. None of
- * them counts records. */
+ * in decode_errors; other codings are 415 with accept-encoding: gzip, zstd. None
+ * of them counts records. */
 static void test_zstd_errors(void **state)
 {
     const size_t len = 200000;
@@ -1129,8 +1132,8 @@ static void test_zstd_errors(void **state)
     const char *h_zstd[] = {"content-encoding", "zstd", "h3dp-records", "5", NULL};
     const char *h_flipped[] = {
         "content-encoding", "zstd", "content-digest", over_flipped, "h3dp-records", "5", NULL};
-    const char *h_gzip[] = {"content-encoding", "gzip", "h3dp-records", "5", NULL};
-    const char *h_layered[] = {"content-encoding", "br, zstd", NULL};
+    const char *h_br[] = {"content-encoding", "br", "h3dp-records", "5", NULL};
+    const char *h_layered[] = {"content-encoding", "gzip, zstd", NULL};
     struct net *n = net_new(NULL, 0);
     struct req *r[7];
     (void)state;
@@ -1153,7 +1156,7 @@ static void test_zstd_errors(void **state)
     r[2] = cli_request(n->c, "PUT", "/empty", h_zstd, (const uint8_t *)"", 0);
     r[3] = cli_request(n->c, "POST", "/magic", h_zstd, badmagic, zlen);
     r[4] = cli_request(n->c, "POST", "/window", h_zstd, window_big, wlen);
-    r[5] = cli_request(n->c, "POST", "/gzip", h_gzip, plain, 1000);
+    r[5] = cli_request(n->c, "POST", "/br", h_br, plain, 1000);
     r[6] = cli_request(n->c, "PUT", "/layered", h_layered, plain, 10);
     assert_true(run(n, all_closed, 60 * NS));
 
@@ -1172,10 +1175,9 @@ static void test_zstd_errors(void **state)
     assert_true(has(r[4]->body, "too much memory"));
     for (int i = 5; i < 7; i++) {
         assert_int_equal(r[i]->status, 415);
-        assert_string_equal(r[i]->accept_encoding, "zstd");
-        assert_string_equal(
-            r[i]->body,
-            "{\"error\":\"unsupported content-encoding\",\"accept-encoding\":\"zstd\"}\n");
+        assert_string_equal(r[i]->accept_encoding, "gzip, zstd");
+        assert_string_equal(r[i]->body, "{\"error\":\"unsupported content-encoding\","
+                                        "\"accept-encoding\":\"gzip, zstd\"}\n");
     }
 
     const struct sink_stats *st = sink_stats(n->s);
@@ -1233,8 +1235,6 @@ static void test_zstd_cancel(void **state)
     free(plain), free(z);
 }
 
-/* ------------------------------------------------------------ the fault hook */
-
 static struct req *post_and_wait(struct net *n, const char *method, const char *const *hdrs,
                                  const uint8_t *body, size_t len)
 {
@@ -1243,6 +1243,400 @@ static struct req *post_and_wait(struct net *n, const char *method, const char *
     assert_true(run(n, all_closed, 10 * NS));
     return r;
 }
+
+/* ------------------------------------------------------------ gzip uploads */
+
+/* One gzip member (RFC 1952) of |len| bytes of |in|, made with zlib's deflate. */
+static uint8_t *gzip_of(const uint8_t *in, size_t len, size_t *glen)
+{
+    z_stream z;
+    size_t cap = len + len / 100 + 1024;
+    uint8_t *out = malloc(cap);
+
+    assert_non_null(out);
+    memset(&z, 0, sizeof(z));
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *glen = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+/* |a| then |b| in a new buffer. */
+static uint8_t *concat(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    uint8_t *c = malloc(alen + blen + 1);
+    assert_non_null(c);
+    memcpy(c, a, alen);
+    if (blen > 0)
+        memcpy(c + alen, b, blen);
+    return c;
+}
+
+/* gzip uploads are decoded and counted as zstd ones are; x-gzip is gzip; members
+ * back to back are one body; the digest covers the coded bytes. */
+static void test_gzip_post(void **state)
+{
+    const size_t len = 2 << 20, la = 1000, lb = 4000;
+    uint8_t *plain = half_random(len, 5), *g, *ga, *gb, *ge, *multi;
+    size_t glen, alen, blen, elen;
+    char over_g[128], want[160];
+    const char *h_good[] = {
+        "content-encoding", "gzip", "content-digest", over_g, "h3dp-records", "4", NULL};
+    const char *h_xgzip[] = {"content-encoding", "x-gzip", NULL};
+    const char *h_gzip[] = {"content-encoding", "GZIP", NULL};
+    struct net *n = net_new(NULL, 0);
+    struct req *r[4];
+    (void)state;
+
+    g = gzip_of(plain, len, &glen);
+    assert_true(glen > len / 4 && glen < len);
+    digest_b64(g, glen, over_g, sizeof(over_g));
+    ga = gzip_of(plain, la, &alen);
+    gb = gzip_of(plain + la, lb, &blen);
+    multi = concat(ga, alen, gb, blen);
+    ge = gzip_of(plain, 0, &elen);
+
+    r[0] = cli_request(n->c, "POST", "/g", h_good, g, glen);
+    r[1] = cli_request(n->c, "PUT", "/x", h_xgzip, g, glen);
+    r[2] = cli_request(n->c, "POST", "/multi", h_gzip, multi, alen + blen);
+    r[3] = cli_request(n->c, "POST", "/empty-content", h_gzip, ge, elen);
+    assert_true(run(n, all_closed, 60 * NS));
+
+    snprintf(want, sizeof(want), "{\"bytes\":%zu,\"decoded\":%zu,\"digest\":\"ok\"}\n", glen, len);
+    assert_int_equal(r[0]->status, 200);
+    assert_string_equal(r[0]->body, want);
+    snprintf(want, sizeof(want), "{\"bytes\":%zu,\"decoded\":%zu,\"digest\":\"none\"}\n", glen,
+             len);
+    assert_int_equal(r[1]->status, 200);
+    assert_string_equal(r[1]->body, want);
+    snprintf(want, sizeof(want), "{\"bytes\":%zu,\"decoded\":%zu,\"digest\":\"none\"}\n",
+             alen + blen, la + lb);
+    assert_int_equal(r[2]->status, 200);
+    assert_string_equal(r[2]->body, want);
+    snprintf(want, sizeof(want), "{\"bytes\":%zu,\"decoded\":0,\"digest\":\"none\"}\n", elen);
+    assert_int_equal(r[3]->status, 200);
+    assert_string_equal(r[3]->body, want);
+
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->body_bytes_in, 2 * glen + alen + blen + elen);
+    assert_int_equal(st->body_bytes_decoded, 2 * len + la + lb);
+    assert_int_equal(st->decode_errors, 0);
+    assert_int_equal(st->digest_ok, 1);
+    assert_int_equal(st->responses_2xx, 4);
+    assert_int_equal(st->records_2xx, 4);
+    net_del(n);
+    free(plain), free(g), free(ga), free(gb), free(ge), free(multi);
+}
+
+/* Corrupt, truncated, empty, not-gzip bodies and data after the last member are
+ * 400 and counted in decode_errors; no records. */
+static void test_gzip_errors(void **state)
+{
+    const size_t len = 200000;
+    uint8_t *plain = half_random(len, 13), *g, *flipped, *trailing;
+    size_t glen;
+    char over_flipped[128];
+    const char *h_gzip[] = {"content-encoding", "gzip", "h3dp-records", "5", NULL};
+    const char *h_flipped[] = {
+        "content-encoding", "gzip", "content-digest", over_flipped, "h3dp-records", "5", NULL};
+    struct net *n = net_new(NULL, 0);
+    struct req *r[5];
+    (void)state;
+
+    g = gzip_of(plain, len, &glen);
+    flipped = concat(g, glen, NULL, 0);
+    flipped[glen / 2] ^= 0x5a; /* inflate or the CRC-32 catches it */
+    digest_b64(flipped, glen, over_flipped, sizeof(over_flipped));
+    trailing = concat(g, glen, (const uint8_t *)"\0\0\0\0", 4);
+
+    r[0] = cli_request(n->c, "POST", "/flipped", h_flipped, flipped, glen);
+    r[1] = cli_request(n->c, "POST", "/truncated", h_gzip, g, glen - 3);
+    r[2] = cli_request(n->c, "PUT", "/empty", h_gzip, (const uint8_t *)"", 0);
+    r[3] = cli_request(n->c, "POST", "/trailing", h_gzip, trailing, glen + 4);
+    r[4] = cli_request(n->c, "POST", "/plain", h_gzip, plain, 1000);
+    assert_true(run(n, all_closed, 60 * NS));
+
+    for (int i = 0; i < 5; i++) {
+        if (r[i]->status != 400 || !has(r[i]->body, "\"error\":\"gzip decode failed: "))
+            fail_msg("request %d: %d %s", i, r[i]->status, r[i]->body);
+        assert_false(has(r[i]->body, "\"records\""));
+    }
+    assert_true(has(r[0]->body, "\"digest\":\"ok\""));
+    assert_true(has(r[1]->body, "truncated gzip member"));
+    assert_string_equal(r[2]->body, "{\"bytes\":0,\"decoded\":0,\"digest\":\"none\","
+                                    "\"error\":\"gzip decode failed: no gzip member\"}\n");
+    assert_true(has(r[3]->body, "trailing data after the last gzip member"));
+    char want[64];
+    snprintf(want, sizeof(want), "\"decoded\":%zu,", len);
+    assert_true(has(r[3]->body, want)); /* the member itself decoded in full */
+    assert_true(has(r[4]->body, "\"decoded\":0,"));
+    assert_true(has(r[4]->body, "incorrect header check"));
+
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->decode_errors, 5);
+    assert_int_equal(st->responses_4xx, 5);
+    assert_int_equal(st->requests_bad, 5);
+    assert_int_equal(st->records_2xx, 0);
+    assert_int_equal(st->framing.mismatch, 0);
+    net_del(n);
+    free(plain), free(g), free(flipped), free(trailing);
+}
+
+/* ------------------------------------------------------------ framed uploads */
+
+/* |n| newline-framed records of 1 to about 200 bytes, as a client of
+ * h3dp-framing: newline sends them. */
+static uint8_t *newline_records(size_t n, uint32_t seed, size_t *len)
+{
+    size_t cap = n * 220 + 1, o = 0;
+    uint8_t *b = malloc(cap);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        if (seed % 17 == 0) {
+            b[o++] = (uint8_t)('0' + i % 10); /* a one-byte record */
+        } else {
+            o += (size_t)snprintf((char *)b + o, cap - o, "{\"seq\":%zu,\"v\":\"", i);
+            for (uint32_t k = (seed >> 16) % 150; k > 0; k--)
+                b[o++] = (uint8_t)('a' + (seed >> (k % 24)) % 26);
+            b[o++] = '"', b[o++] = '}';
+        }
+        b[o++] = '\n';
+    }
+    *len = o;
+    return b;
+}
+
+/* |n| length-framed records of 0 to about 600 bytes, any byte values. */
+static uint8_t *length_records(size_t n, uint32_t seed, size_t *len)
+{
+    size_t cap = n * 610, o = 0;
+    uint8_t *b = malloc(cap);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t l = i % 11 == 0 ? 0 : (seed >> 16) % 600;
+        b[o++] = (uint8_t)(l >> 24), b[o++] = (uint8_t)(l >> 16), b[o++] = (uint8_t)(l >> 8);
+        b[o++] = (uint8_t)l;
+        for (uint32_t k = 0; k < l; k++)
+            b[o++] = (uint8_t)((seed >> (k % 16)) + k);
+    }
+    *len = o;
+    return b;
+}
+
+static struct req *upload(struct net *n, const char *framing, const char *coding, size_t records,
+                          const uint8_t *body, size_t len)
+{
+    char count[24];
+    const char *h[] = {"h3dp-framing", framing, "h3dp-records", count, "content-encoding",
+                       coding,         NULL};
+    struct req *r;
+    snprintf(count, sizeof(count), "%zu", records);
+    if (coding == NULL)
+        h[4] = NULL;
+    r = cli_request(n->c, "POST", "/records", h, body, len);
+    assert_non_null(r);
+    assert_true(run(n, all_closed, 60 * NS));
+    return r;
+}
+
+static char *file_bytes(FILE *f, size_t *len)
+{
+    long end;
+    char *b;
+    assert_int_equal(fflush(f), 0);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    end = ftell(f);
+    assert_true(end >= 0);
+    b = malloc((size_t)end + 1);
+    assert_non_null(b);
+    rewind(f);
+    assert_int_equal(fread(b, 1, (size_t)end, f), (size_t)end);
+    *len = (size_t)end;
+    return b;
+}
+
+/* newline and length framed bodies, as they are and coded with gzip and zstd, are
+ * split into the records announced; the receipt says how many; every newline
+ * record of an accepted upload comes out of params.records_out byte for byte;
+ * none-framed uploads count by the header. */
+static void test_framed_uploads(void **state)
+{
+    static const size_t nrec[] = {20000, 5000, 7000, 3000, 4000};
+    static const char *coding[] = {NULL, "gzip", "zstd", "gzip", "zstd"};
+    uint8_t *plain[5], *sent[5], *other;
+    size_t plen[5], slen[5], olen, zlen, outlen, total = 0;
+    char want[200];
+    struct sink_params p;
+    struct net *n;
+    struct req *r[6];
+    FILE *out = tmpfile();
+    char *lines;
+    (void)state;
+
+    assert_non_null(out);
+    sink_params_default(&p);
+    p.records_out = out;
+    n = net_new(&p, 0);
+    for (int i = 0; i < 5; i++) {
+        plain[i] = i < 3 ? newline_records(nrec[i], 100 + (uint32_t)i, &plen[i])
+                         : length_records(nrec[i], 100 + (uint32_t)i, &plen[i]);
+        if (coding[i] == NULL)
+            sent[i] = plain[i], slen[i] = plen[i];
+        else if (coding[i][0] == 'g')
+            sent[i] = gzip_of(plain[i], plen[i], &slen[i]);
+        else
+            sent[i] = zstd_of(plain[i], plen[i], 1, &slen[i]);
+        total += nrec[i];
+    }
+    /* One at a time, so their records come out in this order. */
+    for (int i = 0; i < 5; i++)
+        r[i] = upload(n, i < 3 ? "newline" : "length", coding[i], nrec[i], sent[i], slen[i]);
+    other = half_random(3000, 9);
+    uint8_t *zo = zstd_of(other, 3000, 0, &zlen);
+    r[5] = upload(n, "None", "zstd", 9, zo, zlen);
+    olen = 3000;
+
+    for (int i = 0; i < 5; i++) {
+        snprintf(want, sizeof(want),
+                 "{\"bytes\":%zu,\"decoded\":%zu,\"records\":%zu,\"digest\":\"none\"}\n", slen[i],
+                 plen[i], nrec[i]);
+        if (r[i]->status != 200 || strcmp(r[i]->body, want) != 0)
+            fail_msg("upload %d: %d %s", i, r[i]->status, r[i]->body);
+    }
+    snprintf(want, sizeof(want), "{\"bytes\":%zu,\"decoded\":%zu,\"digest\":\"none\"}\n", zlen,
+             olen);
+    assert_int_equal(r[5]->status, 200);
+    assert_string_equal(r[5]->body, want);
+
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->records_2xx, total + 9);
+    assert_int_equal(st->framing.records_framed, total);
+    assert_int_equal(st->framing.mismatch, 0);
+    assert_int_equal(st->framing.uploads[SINK_FRAMING_NONE - 1], 1);
+    assert_int_equal(st->framing.uploads[SINK_FRAMING_NEWLINE - 1], 3);
+    assert_int_equal(st->framing.uploads[SINK_FRAMING_LENGTH - 1], 2);
+    assert_int_equal(st->framing.records[SINK_FRAMING_NONE - 1], 9);
+    assert_int_equal(st->framing.records[SINK_FRAMING_NEWLINE - 1], nrec[0] + nrec[1] + nrec[2]);
+    assert_int_equal(st->framing.records[SINK_FRAMING_LENGTH - 1], nrec[3] + nrec[4]);
+    assert_int_equal(st->framing.out_errors, 0);
+    assert_int_equal(st->decode_errors, 0);
+
+    /* Records in, lines out: the newline uploads' decoded bodies, in order. */
+    lines = file_bytes(out, &outlen);
+    assert_int_equal(outlen, plen[0] + plen[1] + plen[2]);
+    assert_memory_equal(lines, plain[0], plen[0]);
+    assert_memory_equal(lines + plen[0], plain[1], plen[1]);
+    assert_memory_equal(lines + plen[0] + plen[1], plain[2], plen[2]);
+    free(lines);
+    net_del(n);
+    fclose(out);
+    for (int i = 0; i < 5; i++) {
+        if (sent[i] != plain[i])
+            free(sent[i]);
+        free(plain[i]);
+    }
+    free(other), free(zo);
+}
+
+/* A framed upload that does not split as announced is 400 with a "framing: ..."
+ * error and counted in framing_mismatch, and its records are neither counted nor
+ * written; a request without h3dp-framing is counted by its header as before; a
+ * body that does not decode is a decode error, not a framing one. */
+static void test_framing_refused(void **state)
+{
+    static const uint8_t trunc[] = {0, 0, 0, 5, 'h', 'e', 'l'};
+    char digest_bad[128];
+    const char *h_csv[] = {"h3dp-framing", "csv", "h3dp-records", "1", NULL};
+    const char *h_nocount[] = {"h3dp-framing", "newline", NULL};
+    const char *h_old[] = {"h3dp-records", "7", NULL};
+    const char *h_twice[] = {
+        "h3dp-framing", "newline", "h3dp-framing", "newline", "h3dp-records", "1", NULL};
+    const char *h_digest[] = {"h3dp-framing", "newline", "h3dp-records", "2", "content-digest",
+                              digest_bad,     NULL};
+    uint8_t *g_empty, *z_unterminated, *g_trunc;
+    size_t ge, zu, gt, outlen;
+    struct sink_params p;
+    struct net *n;
+    struct req *r[10];
+    FILE *out = tmpfile();
+    char *lines;
+    (void)state;
+
+    assert_non_null(out);
+    sink_params_default(&p);
+    p.records_out = out;
+    n = net_new(&p, 0);
+    g_empty = gzip_of((const uint8_t *)"a\n\nb\n", 5, &ge);
+    z_unterminated = zstd_of((const uint8_t *)"a\nb", 3, 0, &zu);
+    g_trunc = gzip_of(trunc, sizeof(trunc), &gt);
+    digest_b64((const uint8_t *)"x", 1, digest_bad, sizeof(digest_bad));
+
+    r[0] = upload(n, "newline", NULL, 4, (const uint8_t *)"a\nb\nc\n", 6);
+    r[1] = upload(n, "newline", "gzip", 2, g_empty, ge);
+    r[2] = upload(n, "newline", "zstd", 2, z_unterminated, zu);
+    r[3] = upload(n, "length", "gzip", 1, g_trunc, gt);
+    r[4] = post_and_wait(n, "POST", h_csv, (const uint8_t *)"a\n", 2);
+    r[5] = post_and_wait(n, "POST", h_nocount, (const uint8_t *)"a\n", 2);
+    r[6] = post_and_wait(n, "PUT", h_twice, (const uint8_t *)"a\n", 2);
+    r[7] = post_and_wait(n, "POST", h_old, (const uint8_t *)"a\n", 2);
+    r[8] = upload(n, "newline", "gzip", 1, (const uint8_t *)"a\n", 2);
+    r[9] = post_and_wait(n, "POST", h_digest, (const uint8_t *)"a\nb\n", 4);
+
+    assert_string_equal(r[0]->body,
+                        "{\"bytes\":6,\"decoded\":6,\"records\":3,\"digest\":\"none\","
+                        "\"error\":\"framing: 3 records split, h3dp-records says 4\"}\n");
+    assert_true(has(r[1]->body, "\"decoded\":5,\"records\":1,"));
+    assert_true(has(r[1]->body, "\"error\":\"framing: empty record at byte 2\"}"));
+    assert_true(has(r[2]->body, "\"decoded\":3,\"records\":1,"));
+    assert_true(has(r[2]->body, "\"error\":\"framing: record at byte 2 has no newline\"}"));
+    assert_true(has(r[3]->body, "\"records\":0,"));
+    assert_true(
+        has(r[3]->body, "\"error\":\"framing: truncated record at byte 0 (3 of 5 bytes)\"}"));
+    assert_true(has(r[4]->body, "\"error\":\"framing: h3dp-framing is not one of newline, "
+                                "length, none\"}"));
+    assert_true(has(r[5]->body, "\"error\":\"framing: h3dp-records missing\"}"));
+    assert_true(has(r[6]->body, "\"error\":\"framing: h3dp-framing is not one of"));
+    for (int i = 0; i < 7; i++)
+        if (r[i]->status != 400)
+            fail_msg("request %d: %d %s", i, r[i]->status, r[i]->body);
+    /* Old clients: no framing, counted by the header, no "records" in the receipt. */
+    assert_int_equal(r[7]->status, 200);
+    assert_string_equal(r[7]->body, "{\"bytes\":2,\"decoded\":2,\"digest\":\"none\"}\n");
+    /* Not gzip at all: a decode error; the split is not reported. */
+    assert_int_equal(r[8]->status, 400);
+    assert_true(has(r[8]->body, "gzip decode failed: "));
+    assert_false(has(r[8]->body, "records"));
+    /* Well framed, wrong digest: 400 for the digest alone. */
+    assert_int_equal(r[9]->status, 400);
+    assert_string_equal(r[9]->body,
+                        "{\"bytes\":4,\"decoded\":4,\"records\":2,\"digest\":\"mismatch\"}\n");
+
+    const struct sink_stats *st = sink_stats(n->s);
+    assert_int_equal(st->framing.mismatch, 7);
+    assert_int_equal(st->decode_errors, 1);
+    assert_int_equal(st->records_2xx, 7);
+    assert_int_equal(st->framing.records_framed, 0);
+    for (int i = 0; i < SINK_FRAMING_KINDS; i++)
+        assert_int_equal(st->framing.uploads[i], 0);
+    assert_int_equal(st->responses_4xx, 9);
+    assert_int_equal(st->requests_bad, 9);
+    /* Nothing refused reached the records file. */
+    lines = file_bytes(out, &outlen);
+    assert_int_equal(outlen, 0);
+    free(lines);
+    net_del(n);
+    fclose(out);
+    free(g_empty), free(z_unterminated), free(g_trunc);
+}
+
+/* ------------------------------------------------------------ the fault hook */
 
 /* Every 3rd POST/PUT is answered 503 with retry-after, the others normally;
  * GETs do not count; a fault wins over the 415 the upload would get. */
@@ -1264,7 +1658,7 @@ static void test_fault_every(void **state)
         const char *h[] = {"h3dp-records", "2", "h3dp-batch", batch[i], NULL, NULL, NULL};
         if (i == 2) {
             get = post_and_wait(n, "GET", NULL, NULL, 0);
-            h[4] = "content-encoding", h[5] = "gzip";
+            h[4] = "content-encoding", h[5] = "br";
         }
         r[i] = post_and_wait(n, i % 2 ? "PUT" : "POST", h, body, sizeof(body));
     }
@@ -1357,6 +1751,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_zstd_post),
         cmocka_unit_test(test_zstd_errors),
         cmocka_unit_test(test_zstd_cancel),
+        cmocka_unit_test(test_gzip_post),
+        cmocka_unit_test(test_gzip_errors),
+        cmocka_unit_test(test_framed_uploads),
+        cmocka_unit_test(test_framing_refused),
         cmocka_unit_test(test_fault_every),
         cmocka_unit_test(test_fault_all),
     };

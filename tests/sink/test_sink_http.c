@@ -1,5 +1,6 @@
 /* Unit tests of h3sink's pure helpers: content-digest parsing, /bytes/N
- * paths, the body pattern, content-encoding folding and the receipt. */
+ * paths, the body pattern, content-encoding folding (zstd, gzip, x-gzip) and the
+ * receipt (with and without records). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,23 +150,36 @@ static void test_receipt(void **state)
         "{\"bytes\":7,\"decoded\":0,\"digest\":\"none\",\"error\":\"zstd: bad\"}\n";
     char out[128];
     (void)state;
-    assert_int_equal(sink_receipt(out, sizeof(out), 1234, 99999, "ok", NULL), sizeof(plain) - 1);
+    assert_int_equal(sink_receipt(out, sizeof(out), 1234, 99999, -1, "ok", NULL),
+                     sizeof(plain) - 1);
     assert_string_equal(out, plain);
     /* Exactly big enough (with the NUL), and one byte short. */
-    assert_int_equal(sink_receipt(out, sizeof(plain), 1234, 99999, "ok", NULL), sizeof(plain) - 1);
-    assert_int_equal(sink_receipt(out, sizeof(plain) - 1, 1234, 99999, "ok", NULL), -1);
-    assert_int_equal(sink_receipt(out, 10, 1234, 0, "ok", NULL), -1);
+    assert_int_equal(sink_receipt(out, sizeof(plain), 1234, 99999, -1, "ok", NULL),
+                     sizeof(plain) - 1);
+    assert_int_equal(sink_receipt(out, sizeof(plain) - 1, 1234, 99999, -1, "ok", NULL), -1);
+    assert_int_equal(sink_receipt(out, 10, 1234, 0, -1, "ok", NULL), -1);
 
-    assert_int_equal(sink_receipt(out, sizeof(out), 7, 0, "none", "zstd: bad"),
+    assert_int_equal(sink_receipt(out, sizeof(out), 7, 0, -1, "none", "zstd: bad"),
                      sizeof(with_err) - 1);
     assert_string_equal(out, with_err);
-    assert_int_equal(sink_receipt(out, sizeof(with_err), 7, 0, "none", "zstd: bad"),
+    assert_int_equal(sink_receipt(out, sizeof(with_err), 7, 0, -1, "none", "zstd: bad"),
                      sizeof(with_err) - 1);
-    assert_int_equal(sink_receipt(out, sizeof(with_err) - 1, 7, 0, "none", "zstd: bad"), -1);
+    assert_int_equal(sink_receipt(out, sizeof(with_err) - 1, 7, 0, -1, "none", "zstd: bad"), -1);
     /* Nothing in the error can break the JSON string. */
-    assert_true(sink_receipt(out, sizeof(out), 1, 1, "ok", "a\"b\\c\nd\xc3") > 0);
+    assert_true(sink_receipt(out, sizeof(out), 1, 1, -1, "ok", "a\"b\\c\nd\xc3") > 0);
     assert_string_equal(out,
                         "{\"bytes\":1,\"decoded\":1,\"digest\":\"ok\",\"error\":\"a?b?c?d?\"}\n");
+    /* With the records split from the body (0 is a count too). */
+    static const char framed[] =
+        "{\"bytes\":10,\"decoded\":20,\"records\":3,\"digest\":\"none\"}\n";
+    assert_int_equal(sink_receipt(out, sizeof(out), 10, 20, 3, "none", NULL), sizeof(framed) - 1);
+    assert_string_equal(out, framed);
+    assert_int_equal(sink_receipt(out, sizeof(framed), 10, 20, 3, "none", NULL),
+                     sizeof(framed) - 1);
+    assert_int_equal(sink_receipt(out, sizeof(framed) - 1, 10, 20, 3, "none", NULL), -1);
+    assert_true(sink_receipt(out, sizeof(out), 0, 0, 0, "ok", "framing: x") > 0);
+    assert_string_equal(out, "{\"bytes\":0,\"decoded\":0,\"records\":0,\"digest\":\"ok\","
+                             "\"error\":\"framing: x\"}\n");
 }
 
 static int coding(const char *v, int prev)
@@ -184,7 +198,20 @@ static void test_coding(void **state)
     assert_int_equal(coding(" , ,", SINK_CODING_IDENTITY), SINK_CODING_IDENTITY);
     assert_int_equal(coding("identity, zstd,", SINK_CODING_IDENTITY), SINK_CODING_ZSTD);
     assert_int_equal(coding("zstd ,IDENTITY", SINK_CODING_IDENTITY), SINK_CODING_ZSTD);
-    assert_int_equal(coding("gzip", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    /* gzip, and x-gzip as its alias (RFC 9110 §8.4.1.3). */
+    assert_int_equal(coding("gzip", SINK_CODING_IDENTITY), SINK_CODING_GZIP);
+    assert_int_equal(coding("GZip", SINK_CODING_IDENTITY), SINK_CODING_GZIP);
+    assert_int_equal(coding("x-gzip", SINK_CODING_IDENTITY), SINK_CODING_GZIP);
+    assert_int_equal(coding("X-GZIP ,identity", SINK_CODING_IDENTITY), SINK_CODING_GZIP);
+    assert_int_equal(coding("gzip", SINK_CODING_GZIP), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("identity", SINK_CODING_GZIP), SINK_CODING_GZIP);
+    assert_int_equal(coding("gzip, gzip", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("gzip, zstd", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("zstd", SINK_CODING_GZIP), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("gzip", SINK_CODING_ZSTD), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("xgzip", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("x-gzi", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
+    assert_int_equal(coding("deflate", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
     assert_int_equal(coding("br, zstd", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
     assert_int_equal(coding("zstd, gzip", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);
     assert_int_equal(coding("zstd, zstd", SINK_CODING_IDENTITY), SINK_CODING_UNSUPPORTED);

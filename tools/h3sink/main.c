@@ -49,7 +49,7 @@
 #define H3_REQUEST_CANCELLED 0x10cULL
 
 struct opts {
-    const char *addr, *port, *cert, *key, *keylog;
+    const char *addr, *port, *cert, *key, *keylog, *records_out;
     int json, quiet;
     double stats_interval; /* < 0: default (1 s on a tty, else off) */
     double drain_timeout;
@@ -116,6 +116,8 @@ static void usage(FILE *f)
                "  --quiet                no human-readable totals\n"
                "  --no-early-data        refuse 0-RTT (tickets still offer it): early\n"
                "                         requests are rejected, clients send them again\n"
+               "  --records-out FILE     append the decoded records of accepted newline-\n"
+               "                         framed uploads to FILE\n"
                "test hooks:\n"
                "  --response-delay-ms MS delay every response\n"
                "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n"
@@ -170,6 +172,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_KEYLOG,
         O_CLIENT_CA,
         O_QUIET,
+        O_RECORDS_OUT,
         O_DELAY,
         O_FAULT,
         O_FAULT_STATUS,
@@ -193,6 +196,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"keylog", required_argument, NULL, O_KEYLOG},
         {"client-ca", required_argument, NULL, O_CLIENT_CA},
         {"quiet", no_argument, NULL, O_QUIET},
+        {"records-out", required_argument, NULL, O_RECORDS_OUT},
         {"response-delay-ms", required_argument, NULL, O_DELAY},
         {"fault-bad-headers", no_argument, NULL, O_FAULT},
         {"fault-status", required_argument, NULL, O_FAULT_STATUS},
@@ -237,6 +241,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case O_KEYLOG:
             o->keylog = optarg;
+            break;
+        case O_RECORDS_OUT:
+            o->records_out = optarg;
             break;
         case O_CLIENT_CA:
             o->p.client_ca_file = optarg;
@@ -523,6 +530,24 @@ struct totals {
     uint64_t prev_t, prev_bytes;
 };
 
+/* The framing totals: records_framed, framing_mismatch, and per h3dp-framing value
+ * the accepted uploads and their records; records_out_errors with --records-out. */
+static void framing_json(const struct opts *o, json_t *j, const struct sink_rec_stats *f)
+{
+    json_t *per = json_object();
+
+    json_object_set_new(j, "records_framed", json_integer((json_int_t)f->records_framed));
+    json_object_set_new(j, "framing_mismatch", json_integer((json_int_t)f->mismatch));
+    for (int i = 0; per != NULL && i < SINK_FRAMING_KINDS; i++)
+        json_object_set_new(per, sink_framing_name(SINK_FRAMING_NONE + i),
+                            json_pack("{s:I, s:I}", "uploads", (json_int_t)f->uploads[i], "records",
+                                      (json_int_t)f->records[i]));
+    if (per != NULL)
+        json_object_set_new(j, "framing", per);
+    if (o->records_out != NULL)
+        json_object_set_new(j, "records_out_errors", json_integer((json_int_t)f->out_errors));
+}
+
 /* Session resumption and 0-RTT: handshakes that resumed, that accepted early data,
  * tickets sent, requests received in 0-RTT. */
 static void early_json(json_t *j, const struct sink_stats *st)
@@ -567,6 +592,8 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             (json_int_t)st->body_bytes_decoded, "decode_errors", (json_int_t)st->decode_errors,
             "faults_sent", (json_int_t)st->faults_sent);
         if (j != NULL)
+            framing_json(o, j, &st->framing);
+        if (j != NULL)
             early_json(j, st);
         if (j != NULL && final) {
             /* How the last connections ended (oldest first). */
@@ -599,12 +626,13 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
                " B (decoded %" PRIu64 " B, decode errors %" PRIu64 ") out %" PRIu64
                " B rate %.1f MB/s (now %.1f)"
                " digest ok %" PRIu64 " bad %" PRIu64 " none %" PRIu64 " goaway %" PRIu64
-               " faults %" PRIu64 "\n",
+               " faults %" PRIu64 " records %" PRIu64 " (framed %" PRIu64
+               ", framing errors %" PRIu64 ")\n",
                final ? "total" : "stats", st->conns_accepted, st->conns_closed, st->conns_closed_ok,
                st->conns_closed_error, st->conns_idle_timeout, st->requests, st->requests_bad,
                st->body_bytes_in, st->body_bytes_decoded, st->decode_errors, st->body_bytes_out,
                avg, cur, st->digest_ok, st->digest_bad, st->digest_none, st->goaways_sent,
-               st->faults_sent);
+               st->faults_sent, st->records_2xx, st->framing.records_framed, st->framing.mismatch);
     }
     fflush(stdout);
 }
@@ -626,14 +654,22 @@ int main(int argc, char **argv)
 
     if (parse_opts(argc, argv, &o) < 0)
         return EXIT_USAGE;
+    if (o.records_out != NULL && (o.p.records_out = fopen(o.records_out, "a")) == NULL) {
+        fprintf(stderr, "h3sink: cannot open %s: %s\n", o.records_out, strerror(errno));
+        return EXIT_RUNTIME;
+    }
     s = sink_new(&o.p, err, sizeof(err));
     if (s == NULL) {
         fprintf(stderr, "h3sink: %s\n", err);
+        if (o.p.records_out != NULL)
+            fclose(o.p.records_out);
         return EXIT_RUNTIME;
     }
     fd = open_socket(&o, &local, &local_len, shown, sizeof(shown));
     if (fd < 0) {
         sink_del(s);
+        if (o.p.records_out != NULL)
+            fclose(o.p.records_out);
         return EXIT_RUNTIME;
     }
     tx.fd = fd;
@@ -731,5 +767,9 @@ int main(int argc, char **argv)
     print_totals(&o, s, &tt, mono_ns(), 1);
     sink_del(s);
     close(fd);
+    if (o.p.records_out != NULL && fclose(o.p.records_out) != 0) {
+        fprintf(stderr, "h3sink: %s: %s\n", o.records_out, strerror(errno));
+        rc = EXIT_RUNTIME;
+    }
     return rc;
 }

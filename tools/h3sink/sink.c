@@ -5,13 +5,16 @@
  * connections. Each connection is an ngtcp2 server conn + an nghttp3 server conn
  * + a GnuTLS session. Request streams come from a pool (no malloc per request in
  * steady state); bodies are counted and, when a content-digest is given, hashed,
- * never stored. A zstd-coded upload gets a decoder for the life of its body; the
- * decoded bytes go to one scratch buffer per sink and are only counted. Response
- * bodies point into static or per-stream memory.
+ * never stored. A zstd- or gzip-coded upload gets a decoder for the life of its
+ * body; the decoded bytes go to one scratch buffer per sink and are only counted
+ * and split into records (sink_records.c). Response bodies point into static or
+ * per-stream memory.
  */
 #include "sink.h"
+#include "sink_gzip.h"
 #include "sink_http.h"
 #include "sink_early.h"
+#include "sink_records.h"
 #include "crypto.h"
 
 #include <errno.h>
@@ -65,7 +68,7 @@
 #define ZSTD_SCRATCH_LEN (16 * 1024)
 /* A response body built per stream: receipts, error texts. */
 #define RESP_SMALL_LEN 256
-#define ZSTD_ERR_LEN   96
+#define ERR_TEXT_LEN   128
 /* TLS 1.3 only; no middlebox compatibility mode in QUIC (RFC 9001 §8.4). */
 #define TLS_PRIORITY                                                                               \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"                         \
@@ -73,7 +76,7 @@
     "+GROUP-SECP384R1:+GROUP-SECP521R1:%DISABLE_TLS13_COMPAT_MODE"
 
 enum method { M_OTHER, M_GET, M_HEAD, M_POST, M_PUT };
-/* How decoding a zstd body went. */
+/* How decoding a zstd or gzip body went. */
 enum zstate { Z_OK, Z_CORRUPT, Z_NOMEM };
 enum cstate { C_OPEN, C_CLOSING, C_DRAINING };
 
@@ -99,6 +102,10 @@ struct sstream {
     ZSTD_DStream *zd; /* zstd uploads, from the first body byte to the end */
     size_t zneed;     /* last ZSTD_decompressStream() result: 0 at a frame end */
     const char *zerr; /* static text of a decode failure */
+    /* gzip uploads, from the first body byte to the end */
+    struct sink_gz *gz;
+    /* h3dp-framing: the record splitter (and the --records-out spool) */
+    struct sink_rec rec;
     uint64_t resp_off, resp_len;
     const uint8_t *resp_buf; /* NULL: the /bytes pattern */
     uint64_t respond_at;
@@ -279,6 +286,9 @@ static void stream_put(struct sstream *st)
     crypto_sha256_del(st->hash, NULL);
     st->hash = NULL;
     zstd_free(st);
+    sink_gz_free(st->gz);
+    st->gz = NULL;
+    sink_rec_drop(&st->rec);
     if (st->delayed) {
         for (struct sstream **pp = &c->delayed; *pp; pp = &(*pp)->dnext)
             if (*pp == st) {
@@ -525,12 +535,19 @@ static int batch_seen(struct sink *s, uint64_t h)
     return 0;
 }
 
-/* Counts the records of a 2xx-answered upload and repeats of its batch id. */
-static void count_records(struct sink *s, const struct sstream *st, int status)
+/* Counts the records of a 2xx-answered upload and repeats of its batch id; the
+ * records of a newline-framed one go to params.records_out. */
+static void count_records(struct sink *s, struct sstream *st, int status)
 {
     if (status < 200 || status >= 300)
         return;
     s->st.records_2xx += st->records;
+    if (st->method == M_POST || st->method == M_PUT) {
+        sink_rec_count(&s->st.framing, &st->rec);
+        if (s->p.records_out != NULL && st->rec.framing == SINK_FRAMING_NEWLINE &&
+            sink_rec_commit(&st->rec, s->p.records_out) < 0)
+            s->st.framing.out_errors++;
+    }
     if (st->batch == 0)
         return;
     if (batch_seen(s, st->batch) == 1) {
@@ -585,13 +602,16 @@ static int status_has_content(int code)
 
 /* Status and body (in st->small) of a POST/PUT that the fault hook leaves alone:
  * 415 for a coding we cannot decode, else the receipt with the digest verdict
- * and, when the zstd data did not decode, 400 with the reason. */
+ * and, when the zstd or gzip data did not decode or the records did not split as
+ * announced, 400 with the reason. */
 static int upload_answer(struct sink *s, struct sstream *st)
 {
-    static const char unsupported[] =
-        "{\"error\":\"unsupported content-encoding\",\"accept-encoding\":\"zstd\"}\n";
-    char err[ZSTD_ERR_LEN];
+    static const char unsupported[] = "{\"error\":\"unsupported content-encoding\","
+                                      "\"accept-encoding\":\"" SINK_ACCEPT_ENCODING "\"}\n";
+    char err[ERR_TEXT_LEN];
     const char *word, *error = NULL;
+    int64_t records = -1;
+    uint64_t split;
     int code, n;
 
     if (st->coding == SINK_CODING_UNSUPPORTED) {
@@ -604,13 +624,24 @@ static int upload_answer(struct sink *s, struct sstream *st)
         error = "out of memory";
         code = HTTP_INTERNAL_SERVER_ERROR;
     } else if (st->zstate == Z_CORRUPT) {
-        snprintf(err, sizeof(err), "zstd decode failed: %s", st->zerr);
+        snprintf(err, sizeof(err), "%s decode failed: %s",
+                 st->coding == SINK_CODING_GZIP ? "gzip" : "zstd", st->zerr);
         error = err;
         s->st.decode_errors++;
         if (code < HTTP_BAD_REQUEST)
             code = HTTP_BAD_REQUEST;
+    } else {
+        /* The body decoded: did it split as the client framed it? */
+        if (sink_rec_split(&st->rec, &split))
+            records = (int64_t)split;
+        if (sink_rec_verdict(&st->rec, err, sizeof(err)) < 0) {
+            error = err;
+            s->st.framing.mismatch++;
+            if (code < HTTP_BAD_REQUEST)
+                code = HTTP_BAD_REQUEST;
+        }
     }
-    n = sink_receipt(st->small, sizeof(st->small), st->body_in, st->decoded, word, error);
+    n = sink_receipt(st->small, sizeof(st->small), st->body_in, st->decoded, records, word, error);
     st->resp_len = n < 0 ? 0 : (uint64_t)n;
     return code;
 }
@@ -676,7 +707,8 @@ static int submit_response(struct sconn *c, struct sstream *st)
     }
     /* Which codings the request could have used (RFC 9110 §15.5.16). */
     if (code == HTTP_UNSUPPORTED_MEDIA_TYPE && !st->injected)
-        nva[nvlen++] = (nghttp3_nv)NV("accept-encoding", "zstd", 4);
+        nva[nvlen++] = (nghttp3_nv)NV("accept-encoding", SINK_ACCEPT_ENCODING,
+                                      sizeof(SINK_ACCEPT_ENCODING) - 1);
     if (!with_body)
         st->resp_len = 0;
     rv = nghttp3_conn_submit_response(c->h, st->id, nva, nvlen,
@@ -710,6 +742,20 @@ static void zstd_fail(struct sstream *st, enum zstate why, const char *text)
     zstd_free(st);
 }
 
+/* |len| decoded body bytes of |st| at |p| (an upload's content with its coding
+ * removed, or another request's body as it is): counted, and an upload's split
+ * into records (and kept for params.records_out). */
+static void decoded_out(struct sink *s, struct sstream *st, const uint8_t *p, size_t len)
+{
+    st->decoded += len;
+    s->st.body_bytes_decoded += len;
+    if (!is_upload(st))
+        return;
+    sink_rec_feed(&st->rec, p, len);
+    if (s->p.records_out != NULL)
+        sink_rec_keep(&st->rec, p, len);
+}
+
 /* Decode |len| bytes of a zstd upload's body as they arrive, counting the output
  * in the scratch buffer; zstd itself checks each frame's content size and
  * checksum when the frame carries them (RFC 8878 §3.1.1). The decoder is made
@@ -732,8 +778,7 @@ static void zstd_feed(struct sink *s, struct sstream *st, const uint8_t *data, s
         ZSTD_outBuffer out = {s->zscratch, sizeof(s->zscratch), 0};
         size_t r = ZSTD_decompressStream(st->zd, &out, &in);
 
-        st->decoded += out.pos;
-        s->st.body_bytes_decoded += out.pos;
+        decoded_out(s, st, s->zscratch, out.pos);
         if (ZSTD_isError(r)) {
             zstd_fail(st,
                       ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? Z_NOMEM : Z_CORRUPT,
@@ -749,30 +794,81 @@ static void zstd_feed(struct sink *s, struct sstream *st, const uint8_t *data, s
     }
 }
 
+static void gzip_fail(struct sstream *st, int why)
+{
+    st->zstate = (uint8_t)(why == SINK_GZ_NOMEM ? Z_NOMEM : Z_CORRUPT);
+    st->zerr = st->gz != NULL ? sink_gz_error(st->gz) : NULL; /* a static text */
+    sink_gz_free(st->gz);
+    st->gz = NULL;
+}
+
+struct gz_sink {
+    struct sink *s;
+    struct sstream *st;
+};
+
+static void gzip_out(void *arg, const uint8_t *p, size_t len)
+{
+    struct gz_sink *g = arg;
+    decoded_out(g->s, g->st, p, len);
+}
+
+/* Decode |len| bytes of a gzip upload's body as they arrive (sink_gzip.c), the
+ * output through the scratch buffer; the decoder is made on the first byte. */
+static void gzip_feed(struct sink *s, struct sstream *st, const uint8_t *data, size_t len)
+{
+    struct gz_sink g = {s, st};
+    int r;
+
+    if (st->zstate != Z_OK)
+        return;
+    if (st->gz == NULL && (r = sink_gz_new(&st->gz)) != SINK_GZ_OK) {
+        gzip_fail(st, r);
+        return;
+    }
+    r = sink_gz_feed(st->gz, data, len, s->zscratch, sizeof(s->zscratch), gzip_out, &g);
+    if (r != SINK_GZ_OK)
+        gzip_fail(st, r);
+}
+
 /* Count |len| body bytes of |st| with their content coding removed. */
 static void body_decode(struct sink *s, struct sstream *st, const uint8_t *data, size_t len)
 {
     /* Other methods' bodies are not looked at: counted as they are. */
-    if (!is_upload(st) || st->coding == SINK_CODING_IDENTITY) {
-        st->decoded += len;
-        s->st.body_bytes_decoded += len;
-    } else if (st->coding == SINK_CODING_ZSTD) {
+    if (!is_upload(st) || st->coding == SINK_CODING_IDENTITY)
+        decoded_out(s, st, data, len);
+    else if (st->coding == SINK_CODING_ZSTD)
         zstd_feed(s, st, data, len);
-    }
+    else if (st->coding == SINK_CODING_GZIP)
+        gzip_feed(s, st, data, len);
     /* An unsupported coding cannot be decoded: 415, nothing counted. */
 }
 
 /* The body is complete: a zstd body must have ended on a frame boundary, with at
- * least one frame (RFC 8878 §3). Frees the decoder. */
+ * least one frame (RFC 8878 §3), a gzip body right after a member, with at least
+ * one (RFC 1952 §2.2); the record splitter sees the end. Frees the decoders. */
 static void body_end(struct sstream *st)
 {
+    int r;
+
     if (is_upload(st) && st->coding == SINK_CODING_ZSTD && st->zstate == Z_OK) {
         if (st->zd == NULL)
             zstd_fail(st, Z_CORRUPT, "no zstd frame");
         else if (st->zneed != 0)
             zstd_fail(st, Z_CORRUPT, "truncated frame");
     }
+    if (is_upload(st) && st->coding == SINK_CODING_GZIP && st->zstate == Z_OK) {
+        if (st->gz == NULL) {
+            st->zstate = Z_CORRUPT;
+            st->zerr = "no gzip member";
+        } else if ((r = sink_gz_finish(st->gz)) != SINK_GZ_OK) {
+            gzip_fail(st, r);
+        }
+    }
     zstd_free(st);
+    sink_gz_free(st->gz);
+    st->gz = NULL;
+    sink_rec_end(&st->rec);
 }
 
 static int h3_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_t len, void *cud,
@@ -858,6 +954,7 @@ static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_r
         break;
     }
     n = nghttp3_rcbuf_get_buf(name);
+    sink_rec_header(&st->rec, (const char *)n.base, n.len, (const char *)v.base, v.len);
     if (n.len == sizeof(content_encoding) - 1 &&
         memcmp(n.base, content_encoding, sizeof(content_encoding) - 1) == 0) {
         st->coding = (uint8_t)sink_coding_parse((const char *)v.base, v.len, st->coding);

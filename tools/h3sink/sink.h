@@ -10,12 +10,16 @@
  * Behaviour (HTTP semantics, see tools/h3sink/README.md):
  *   POST/PUT  any path: body bytes counted and hashed, never kept. If the request
  *             carries `content-digest: sha-256=:<base64>:` (RFC 9530) the SHA-256 of
- *             the body as sent is verified. A `content-encoding: zstd` body
- *             (RFC 8878 §7.2) is decoded as it arrives, only to count (and let
- *             zstd check) the decoded bytes. 200 {"bytes":N,"decoded":D,"digest":
- *             "ok"|"none"}, 400 {...,"digest":"mismatch"|"malformed"} or, when
- *             the zstd data is corrupt or truncated, 400 {...,"error":"..."};
- *             415 (with accept-encoding: zstd) for any other content coding.
+ *             the body as sent is verified. A `content-encoding: zstd` (RFC 8878
+ *             §7.2) or `gzip` (RFC 9110 §8.4.1.3) body is decoded as it arrives,
+ *             only to count (and let the decoder check) the decoded bytes. With
+ *             `h3dp-framing` the decoded body is split into records
+ *             (sink_records.h) and the count checked against `h3dp-records`.
+ *             200 {"bytes":N,"decoded":D[,"records":R],"digest":"ok"|"none"},
+ *             400 {...,"digest":"mismatch"|"malformed"} or, when the coded data is
+ *             corrupt or truncated or the records do not split as announced,
+ *             400 {...,"error":"..."}; 415 (with accept-encoding: gzip, zstd) for
+ *             any other content coding.
  *             With params.fault_status, every fault_every-th POST/PUT is answered
  *             with that status once its body is read (a test hook for retries).
  *   GET /bytes/N  200 with N bytes, byte i = i % 251 (N <= SINK_BYTES_MAX, else 400).
@@ -30,7 +34,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
+
+#include "sink_records.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +69,9 @@ struct sink_params {
     const char *keylog_file;                      /* optional SSLKEYLOGFILE output (appended) */
     const char *client_ca_file;                   /* PEM CA: require a client certificate
                                                      it signed (mTLS); NULL = none asked */
+    FILE *records_out; /* optional: the decoded records of every accepted newline-
+                          framed upload are appended here (each upload's records
+                          together, flushed when it is answered); not closed */
     /* test hooks, off by default: */
     int fault_bad_response_headers; /* GET /fault/bad-headers answers with an
                                        invalid :status ("2x0"): a stream error */
@@ -105,18 +115,20 @@ struct sink_stats {
     uint64_t responses_2xx, responses_4xx, responses_5xx;
     uint64_t streams_reset;  /* request streams that ended with an error code */
     uint64_t body_bytes_in;  /* request body bytes received */
-    uint64_t body_bytes_decoded; /* the same with the zstd coding of POST/PUT bodies
-                                    removed (== body_bytes_in without codings);
+    uint64_t body_bytes_decoded; /* the same with the zstd or gzip coding of POST/PUT
+                                    bodies removed (== body_bytes_in without codings);
                                     bodies with an unsupported coding not counted */
     uint64_t body_bytes_out;     /* response body bytes handed to nghttp3 */
     uint64_t digest_ok, digest_bad, digest_none;
-    uint64_t decode_errors; /* POST/PUTs answered 400: corrupt or truncated zstd */
+    uint64_t decode_errors; /* POST/PUTs answered 400: corrupt or truncated zstd/gzip */
     uint64_t faults_sent;   /* answers of the fault_status hook */
     uint64_t goaways_sent;
     /* Uploads that carry h3dp-records: N and h3dp-batch: ID (the h3dp upload engine):
      * records of 2xx-answered requests, batches seen once, and repeats of a batch id
      * already answered 2xx (at-least-once duplicates) with their records. */
     uint64_t records_2xx, batches_unique, batches_dup, records_dup;
+    /* Uploads with h3dp-framing: records split, framing refusals, per framing. */
+    struct sink_rec_stats framing;
     uint64_t pkts_in, pkts_out, bytes_in, bytes_out; /* UDP payload */
     uint64_t pkts_dropped;         /* unparsable, unknown-connection or rejected */
     uint64_t version_negotiations; /* Version Negotiation packets sent */

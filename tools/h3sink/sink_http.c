@@ -247,13 +247,17 @@ int sink_bytes_path(const char *path, size_t len, uint64_t max, uint64_t *n)
     return 1;
 }
 
-int sink_receipt(char *out, size_t cap, uint64_t bytes, uint64_t decoded, const char *digest_word,
-                 const char *error)
+int sink_receipt(char *out, size_t cap, uint64_t bytes, uint64_t decoded, int64_t records,
+                 const char *digest_word, const char *error)
 {
-    int n = snprintf(out, cap, "{\"bytes\":%llu,\"decoded\":%llu,\"digest\":\"%s\"",
-                     (unsigned long long)bytes, (unsigned long long)decoded, digest_word);
+    char rec[40] = "";
+    int n;
     size_t o;
 
+    if (records >= 0)
+        snprintf(rec, sizeof(rec), ",\"records\":%lld", (long long)records);
+    n = snprintf(out, cap, "{\"bytes\":%llu,\"decoded\":%llu%s,\"digest\":\"%s\"",
+                 (unsigned long long)bytes, (unsigned long long)decoded, rec, digest_word);
     if (n < 0 || (size_t)n >= cap)
         return -1;
     o = (size_t)n;
@@ -314,9 +318,14 @@ int sink_coding_parse(const char *v, size_t len, int prev)
             i++; /* the comma */
         if (e == b || token_is(v + b, e - b, "identity"))
             continue;
-        /* zstd over zstd would need two decoders: not something h3sink does. */
-        if (token_is(v + b, e - b, "zstd") && r == SINK_CODING_IDENTITY)
+        /* Two codings (zstd over gzip, zstd over zstd) would need two decoders:
+         * not something h3sink does. "x-gzip" is "gzip" (RFC 9110 §8.4.1.3). */
+        if (r != SINK_CODING_IDENTITY)
+            r = SINK_CODING_UNSUPPORTED;
+        else if (token_is(v + b, e - b, "zstd"))
             r = SINK_CODING_ZSTD;
+        else if (token_is(v + b, e - b, "gzip") || token_is(v + b, e - b, "x-gzip"))
+            r = SINK_CODING_GZIP;
         else
             r = SINK_CODING_UNSUPPORTED;
     }

@@ -6,7 +6,8 @@
  * `sha-256` member; other algorithms are ignored. The /bytes/N body pattern is
  * byte i = i % SINK_PATTERN_MOD, so any client can check it byte for byte.
  * `content-encoding` (RFC 9110 §8.4) is reduced to the one coding h3sink
- * decodes, "zstd" (RFC 8878 §7.2), or "unsupported".
+ * decodes, "zstd" (RFC 8878 §7.2) or "gzip" (RFC 9110 §8.4.1.3, also spelled
+ * "x-gzip"), or "unsupported".
  */
 #ifndef H3SINK_SINK_HTTP_H
 #define H3SINK_SINK_HTTP_H
@@ -27,10 +28,14 @@ enum sink_digest_parse {
 };
 
 enum sink_coding {
-    SINK_CODING_IDENTITY = 0,   /* no coding (absent, empty or only "identity") */
-    SINK_CODING_ZSTD = 1,       /* exactly one "zstd" coding */
-    SINK_CODING_UNSUPPORTED = 2 /* any other coding, or zstd applied twice */
+    SINK_CODING_IDENTITY = 0,    /* no coding (absent, empty or only "identity") */
+    SINK_CODING_ZSTD = 1,        /* exactly one "zstd" coding */
+    SINK_CODING_UNSUPPORTED = 2, /* any other coding, or more than one */
+    SINK_CODING_GZIP = 3         /* exactly one "gzip" (or "x-gzip") coding */
 };
+
+/* The codings h3sink decodes, as its 415 answers list them (RFC 9110 §12.5.3). */
+#define SINK_ACCEPT_ENCODING "gzip, zstd"
 
 /* Fold one content-encoding field line |v| of |len| bytes into |prev|, the
  * result of the message's earlier content-encoding lines (SINK_CODING_IDENTITY
@@ -67,12 +72,14 @@ const uint8_t *sink_pattern_buf(size_t *len);
 size_t sink_pattern_check(const uint8_t *p, size_t len, uint64_t off);
 
 /* Write the JSON receipt of an upload into |out| (|cap| bytes):
- * {"bytes":N,"decoded":D,"digest":"<word>"} plus ,"error":"<error>" when |error|
- * is not NULL. |bytes|: content bytes received (as sent, before decoding);
- * |decoded|: bytes after removing the content coding. Characters of |error|
- * that would need escaping in a JSON string (quote, backslash, controls, non-
- * ASCII) are written as '?'. Returns the length, or -1 if |cap| is too small. */
-int sink_receipt(char *out, size_t cap, uint64_t bytes, uint64_t decoded, const char *digest_word,
-                 const char *error);
+ * {"bytes":N,"decoded":D,"records":R,"digest":"<word>"} plus ,"error":"<error>"
+ * when |error| is not NULL; "records" only when |records| >= 0. |bytes|: content
+ * bytes received (as sent, before decoding); |decoded|: bytes after removing the
+ * content coding; |records|: the records split from the decoded body (-1: not
+ * split). Characters of |error| that would need escaping in a JSON string (quote,
+ * backslash, controls, non-ASCII) are written as '?'. Returns the length, or -1
+ * if |cap| is too small. */
+int sink_receipt(char *out, size_t cap, uint64_t bytes, uint64_t decoded, int64_t records,
+                 const char *digest_word, const char *error);
 
 #endif /* H3SINK_SINK_HTTP_H */
