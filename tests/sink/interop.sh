@@ -4,13 +4,14 @@
 # client gtlsclient. Cases:
 #   get-post  GET /bytes/N byte-exact, TLS key log written, POST of a file counted
 #             in the receipt, then SIGUSR1 with a live download (it completes,
-#             exit 0) and the final --json totals
+#             exit 0) and the final --json totals (no framing from gtlsclient:
+#             nothing split, the --records-out file stays empty)
 #   sigterm   SIGTERM with a request held in flight: exit 0 after --drain-timeout
 #   ipv6      GET /bytes/N over [::1] (skip when there is no IPv6 loopback)
 #   fault     --fault-status 503 --fault-every 2: half of the POSTs are 503,
 #             counted in faults_sent/responses_5xx and never as accepted
-#   cli       usage errors exit 2 (the fault flags' ranges too), unreadable key
-#             and busy port exit 1
+#   cli       usage errors exit 2 (the fault flags' ranges too), unreadable key,
+#             unopenable --records-out and busy port exit 1
 # Exit 77 (skip) when gtlsclient is missing. On the host's loopback: no root needed.
 set -u
 sink=$1 check=$2 certs=$3 case=$4
@@ -59,7 +60,8 @@ json_field() { # NAME: from the final JSON totals line
 
 case $case in
 get-post)
-    start_sink --json --stats-interval 0 --idle-timeout 3 --keylog "$work/keys"
+    start_sink --json --stats-interval 0 --idle-timeout 3 --keylog "$work/keys" \
+        --records-out "$work/records"
     url=https://127.0.0.1:$port
     mkdir "$work/dl"
     n=3000001
@@ -116,6 +118,15 @@ get-post)
         fail "body_bytes_decoded $(json_field body_bytes_decoded) != 15000000"
     [ "$(json_field decode_errors)" = 0 ] || fail "decode_errors != 0"
     [ "$(json_field faults_sent)" = 0 ] || fail "faults_sent != 0"
+    # gtlsclient sends no h3dp-framing: nothing split, nothing written.
+    [ "$(json_field records_framed)" = 0 ] || fail "records_framed != 0"
+    [ "$(json_field framing_mismatch)" = 0 ] || fail "framing_mismatch != 0"
+    [ "$(json_field records_out_errors)" = 0 ] || fail "records_out_errors != 0"
+    zero='{"uploads":0,"records":0}'
+    grep '"final":true' "$work/out" |
+        grep -qF "\"framing\":{\"none\":$zero,\"newline\":$zero,\"length\":$zero}" ||
+        fail "framing totals: $(grep '"final":true' "$work/out")"
+    [ -f "$work/records" ] && [ ! -s "$work/records" ] || fail "--records-out file not empty"
     receipt=$(wc -c <"$work/dl/upload")
     [ "$(json_field body_bytes_out)" = $((n + big + 3 * receipt + $(wc -c <"$work/dl/12x"))) ] ||
         fail "body_bytes_out $(json_field body_bytes_out)"
@@ -234,6 +245,10 @@ cli)
     "$sink" --addr 127.0.0.1 --port 0 --cert "$certs/server.pem" --key /nonexistent \
         2>"$work/e"; rc=$?
     [ "$rc" = 1 ] && grep -q "cannot load certificate" "$work/e" || fail "bad key: exit $rc"
+    "$sink" --addr 127.0.0.1 --port 0 --cert "$certs/server.pem" --key "$certs/server-key.pem" \
+        --records-out /nonexistent/dir/records 2>"$work/e"; rc=$?
+    [ "$rc" = 1 ] && grep -q "cannot open /nonexistent/dir/records" "$work/e" ||
+        fail "unopenable --records-out: exit $rc: $(cat "$work/e")"
     "$sink" --addr 256.1.1.1 --port 0 --cert "$certs/server.pem" \
         --key "$certs/server-key.pem" 2>"$work/e"; rc=$?
     [ "$rc" = 1 ] && grep -q "256.1.1.1" "$work/e" || fail "bad address: exit $rc"

@@ -4,7 +4,7 @@
  *
  * Bodies arrive in pieces of any size; the decoded bytes are handed to a callback
  * in pieces no larger than the caller's scratch buffer, and nothing else is kept:
- * a decoder holds zlib's state and its 32 KiB window (about 45 KiB in all),
+ * a decoder holds zlib's state and its 32 KiB window (about 40 KiB in all),
  * whatever the body's size. zlib checks every member's CRC-32 and ISIZE.
  *
  * What a body may be: one or more complete gzip members, back to back (RFC 1952
