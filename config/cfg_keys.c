@@ -704,7 +704,7 @@ const struct cfg_key cfg_keys[] = {
     U("upload", "generator_rate", upload.generator_rate, 0, 100000000),
     S("dns", "servers", dns.servers_str, parse_dns_servers, 0),
     U("dns", "timeout_ms", dns.timeout_ms, 100, 60000),
-    U("dns", "attempts", dns.attempts, 1, 10),
+    U("dns", "attempts", dns.attempts, 1, 5), /* net_resolv's bound */
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

@@ -231,7 +231,7 @@ struct d_dns *d_dns_new(const struct cfg *c, struct dp *dp, struct d_loop *loop,
     if (d->conf.nservers) {
         rv = net_resolv_new(&d->conf, &io, d, on_done, d, &d->r);
         if (rv < 0) {
-            snprintf(why, whylen, "resolver: %s", net_resolv_strerror(rv));
+            snprintf(why, whylen, "cannot start: %s", net_resolv_strerror(rv));
             rv = rv == NET_RESOLV_ERR_NOMEM ? -ENOMEM : -EINVAL;
             goto fail;
         }
@@ -276,8 +276,10 @@ void d_dns_set_done(struct d_dns *d, d_dns_done_fn *fn, void *ctx)
     d->done_ctx = ctx;
 }
 
-/* struct up_resolver's lookup: addresses now (cached, or stale ones while refreshing),
- * 0 while pending, -1 with the reason. */
+/* struct up_resolver's lookup: addresses now (cached and fresh), 0 while pending, -1 with
+ * the reason. Expired addresses are not used while their refresh is in flight: a new
+ * connection waits the round trip to the DNS server rather than go where the name no
+ * longer points (a collector moved by DNS; connections already open stay). */
 static int up_lookup(void *ctx, const char *name, uint64_t now, struct net_addr *out, unsigned max,
                      unsigned *n, char *why, size_t whylen)
 {
@@ -289,7 +291,7 @@ static int up_lookup(void *ctx, const char *name, uint64_t now, struct net_addr 
         snprintf(why, whylen, "%s", res.why);
         return -1;
     }
-    if (rv == NET_RESOLV_PENDING && !res.stale)
+    if (rv == NET_RESOLV_PENDING)
         return 0;
     for (unsigned i = 0; i < res.n4 && *n < max; i++)
         out[(*n)++] = res.v4[i];

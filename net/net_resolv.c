@@ -144,6 +144,7 @@ void net_resolv_conf_default(struct net_resolv_conf *c)
     c->ttl_floor_s = 5;
     c->ttl_ceiling_s = 3600;
     c->negative_ttl_s = 30;
+    c->failure_ttl_s = 5;
 }
 
 static int conf_check(const struct net_resolv_conf *c)
@@ -160,6 +161,8 @@ static int conf_check(const struct net_resolv_conf *c)
     if (c->attempts < 1 || c->attempts > ATTEMPTS_MAX)
         return NET_RESOLV_ERR_INVAL;
     if (c->ttl_floor_s > c->ttl_ceiling_s)
+        return NET_RESOLV_ERR_INVAL;
+    if (c->failure_ttl_s < 1 || c->failure_ttl_s > 300) /* RFC 9520 §3.2, §3.3 */
         return NET_RESOLV_ERR_INVAL;
     return 0;
 }
@@ -431,9 +434,10 @@ static uint32_t clamp_ttl(const struct net_resolv *r, uint32_t ttl)
     return ttl;
 }
 
-/* Combines the two done queries into the name's result. Returns whether it is cached (an
- * answer, NXDOMAIN or "no address"; not a transient failure). */
-static bool entry_result(const struct net_resolv *r, const struct entry *e, uint64_t now,
+/* Combines the two done queries into the name's result, with how long it is kept: an
+ * answer for its TTL, NXDOMAIN or "no address" for negative_ttl_s, a transient failure for
+ * failure_ttl_s. */
+static void entry_result(const struct net_resolv *r, const struct entry *e, uint64_t now,
                          struct net_resolv_result *res)
 {
     const struct rq *a = &e->q[QA], *aaaa = &e->q[QAAAA];
@@ -452,7 +456,7 @@ static bool entry_result(const struct net_resolv *r, const struct entry *e, uint
             ttl = aaaa->ttl;
         res->ttl = clamp_ttl(r, ttl);
         res->expires = now + (uint64_t)res->ttl * NS_PER_S;
-        return true;
+        return;
     }
     if (a->status == NET_RESOLV_ERR_NXDOMAIN || aaaa->status == NET_RESOLV_ERR_NXDOMAIN)
         bad = a->status == NET_RESOLV_ERR_NXDOMAIN ? a : aaaa;
@@ -461,11 +465,8 @@ static bool entry_result(const struct net_resolv *r, const struct entry *e, uint
     else
         bad = rq_transient(a) ? a : aaaa;
     rq_why(r, e, bad, res);
-    if (rq_transient(bad))
-        return false;
-    res->ttl = r->conf.negative_ttl_s;
+    res->ttl = rq_transient(bad) ? r->conf.failure_ttl_s : r->conf.negative_ttl_s;
     res->expires = now + (uint64_t)res->ttl * NS_PER_S;
-    return true;
 }
 
 /* Called when a query of |e| is done: completes the set when both are, or at once on
@@ -486,9 +487,9 @@ static void entry_settle(struct net_resolv *r, struct entry *e, uint64_t now)
     if (a->state != RQ_DONE || aaaa->state != RQ_DONE)
         return;
     e->inflight = false;
-    e->have = entry_result(r, e, now, &res);
-    if (e->have)
-        e->res = res;
+    entry_result(r, e, now, &res);
+    e->have = true;
+    e->res = res;
     r->st.completed++;
     if (res.status != 0)
         r->st.failed++;

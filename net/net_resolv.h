@@ -25,8 +25,9 @@
  * flight is evicted least recently used first. Answers live for their TTL (the least over
  * the addresses, CNAMEs included as c-ares reports it, clamped to [ttl_floor_s,
  * ttl_ceiling_s]); NXDOMAIN and "no address" for the negative_ttl_s; transient failures
- * (timeout, server errors, truncation, send failures) are not cached: the next lookup asks
- * again, at the caller's pace.
+ * (timeout, server errors, truncation, send failures) for failure_ttl_s (RFC 9520 §3.2:
+ * a resolution failure is kept at least a second, so callers that ask on every poll see
+ * the failure instead of an endless "pending", and the servers are not hammered).
  *
  * Expired answers (a decision): a lookup of a name whose addresses expired starts a
  * refresh and returns NET_RESOLV_PENDING with those addresses flagged stale (RFC 8767
@@ -86,6 +87,7 @@ struct net_resolv_conf {
     uint32_t ttl_floor_s;    /* least time an answer is kept; 5 */
     uint32_t ttl_ceiling_s;  /* most time an answer is kept (>= floor); 3600 */
     uint32_t negative_ttl_s; /* NXDOMAIN and "no address" are kept; 30 */
+    uint32_t failure_ttl_s;  /* timeouts and server failures are kept: 1..300; 5 */
 };
 
 /* The outcome of a lookup. */

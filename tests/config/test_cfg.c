@@ -505,6 +505,7 @@ static const struct bad bad_files[] = {
      "dns.example')"},
     {BASE "[dns]\nservers = 224.0.0.1\n",
      ":7: [dns] servers: server 1: 224.0.0.1 is a multicast address (got '224.0.0.1')"},
+    {BASE "[dns]\nattempts = 6\n", ":7: [dns] attempts: out of range 1..5 (got '6')"},
     {BASE "[dns]\nservers = 198.18.0.1,\n",
      ":7: [dns] servers: empty server in the list (got '198.18.0.1,')"},
     {BASE "[upload]\nretry_initial_ms = 60000\n",

@@ -531,9 +531,16 @@ static void test_servfail_everywhere(void **state)
     assert_int_equal(f->done[0].res.status, NET_RESOLV_ERR_SERVER);
     assert_string_equal(f->done[0].res.why,
                         "collector.example: SERVFAIL (server failure) from [2001:db8::53]:5353");
-    assert_int_equal(f->done[0].res.expires, 0);
-    /* A server failure is not cached: the next lookup asks again. */
-    assert_int_equal(net_resolv_lookup(f->r, NAME, T0 + 1 * MS, &res), NET_RESOLV_PENDING);
+    /* A server failure is kept failure_ttl_s (RFC 9520 §3.2): lookups until then get it
+     * without asking; the first one after asks again. */
+    assert_int_equal(f->done[0].res.expires, T0 + 5 * S);
+    assert_int_equal(net_resolv_lookup(f->r, NAME, T0 + 1 * MS, &res), 0);
+    assert_int_equal(res.status, NET_RESOLV_ERR_SERVER);
+    assert_string_equal(res.why,
+                        "collector.example: SERVFAIL (server failure) from [2001:db8::53]:5353");
+    assert_int_equal(net_resolv_lookup(f->r, NAME, T0 + 5 * S - 1, &res), 0);
+    assert_int_equal(f->nsent, 3);
+    assert_int_equal(net_resolv_lookup(f->r, NAME, T0 + 5 * S, &res), NET_RESOLV_PENDING);
     assert_int_equal(f->nsent, 5);
 }
 
@@ -881,6 +888,8 @@ static void test_ttl_expiry_and_stale(void **state)
     assert_int_equal(st.lookups, 5);
 }
 
+/* A refresh that fails replaces the stale addresses by the failure (kept failure_ttl_s);
+ * after it the name is asked again, nothing stale left to serve. */
 static void test_failed_refresh_forgets_stale(void **state)
 {
     struct fx *f = *state;
@@ -897,7 +906,10 @@ static void test_failed_refresh_forgets_stale(void **state)
     assert_int_equal(f->done[1].res.status, NET_RESOLV_ERR_TIMEOUT);
     assert_string_equal(f->done[1].res.why,
                         "collector.example: timeout (no answer from 1 server(s))");
-    assert_int_equal(net_resolv_lookup(f->r, NAME, T0 + 62 * S, &res), NET_RESOLV_PENDING);
+    assert_int_equal(net_resolv_lookup(f->r, NAME, T0 + 62 * S, &res), 0);
+    assert_int_equal(res.status, NET_RESOLV_ERR_TIMEOUT);
+    assert_int_equal(res.n4, 0);
+    assert_int_equal(net_resolv_lookup(f->r, NAME, T0 + 66 * S, &res), NET_RESOLV_PENDING);
     assert_false(res.stale);
     assert_int_equal(res.n4, 0);
 }
@@ -1083,6 +1095,7 @@ static void test_new_invalid(void **state)
     assert_int_equal(c.ttl_floor_s, 5);
     assert_int_equal(c.ttl_ceiling_s, 3600);
     assert_int_equal(c.negative_ttl_s, 30);
+    assert_int_equal(c.failure_ttl_s, 5);
     assert_int_equal(c.nservers, 0);
     assert_int_equal(net_resolv_new(&c, &fake_io, f, on_done, f, &r), NET_RESOLV_ERR_INVAL);
     assert_null(r);
@@ -1107,6 +1120,11 @@ static void test_new_invalid(void **state)
     c.ttl_ceiling_s = 9;
     assert_int_equal(net_resolv_new(&c, &fake_io, f, on_done, f, &r), NET_RESOLV_ERR_INVAL);
     c.ttl_ceiling_s = 10;
+    c.failure_ttl_s = 0; /* RFC 9520: failures are kept at least a second */
+    assert_int_equal(net_resolv_new(&c, &fake_io, f, on_done, f, &r), NET_RESOLV_ERR_INVAL);
+    c.failure_ttl_s = 301;
+    assert_int_equal(net_resolv_new(&c, &fake_io, f, on_done, f, &r), NET_RESOLV_ERR_INVAL);
+    c.failure_ttl_s = 5;
     assert_int_equal(net_resolv_new(&c, &no_send, f, on_done, f, &r), NET_RESOLV_ERR_INVAL);
     assert_int_equal(net_resolv_new(&c, &fake_io, f, NULL, f, &r), NET_RESOLV_ERR_INVAL);
     assert_int_equal(net_resolv_new(NULL, &fake_io, f, on_done, f, &r), NET_RESOLV_ERR_INVAL);
