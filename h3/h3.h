@@ -296,6 +296,12 @@ int h3_conn_close(struct h3_conn *c, uint64_t app_error_code, const char *reason
 
 enum h3_state h3_conn_state(const struct h3_conn *c);
 
+/* True once the handshake is confirmed (HANDSHAKE_DONE, RFC 9001 §4.1.2): the server has
+ * accepted our Finished and, with client authentication, our certificate. ESTABLISHED
+ * comes earlier (requests may start); a server that refuses the certificate closes with a
+ * TLS alert after ESTABLISHED but before this. */
+bool h3_conn_confirmed(const struct h3_conn *c);
+
 /* The ID of the last GOAWAY the peer sent, -1 if none (cheap: per event loop step). */
 int64_t h3_conn_goaway_recv_id(const struct h3_conn *c);
 
@@ -388,7 +394,11 @@ struct h3_req_params {
     const char *authority;     /* NULL = the connection's */
     const struct h3_header *headers; size_t n_headers; /* extra fields, copied */
     enum h3_body_kind body;
-    const uint8_t *body_data; size_t body_len; /* MEMORY: caller keeps it until on_complete */
+    const uint8_t *body_data; size_t body_len; /* MEMORY: caller keeps it until on_complete;
+                                                * PRODUCER: the total it will give when
+                                                * known (sent as content-length; a
+                                                * producer giving more or less fails the
+                                                * request), 0 = unknown */
     int body_fd;                               /* FILE: regular file, mapped read-only */
     h3_produce_fn *produce;                    /* PRODUCER */
     void (*acked)(struct h3_req *r, void *ud, uint64_t n); /* producer bytes acked */

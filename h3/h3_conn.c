@@ -278,6 +278,14 @@ static int handshake_completed_cb(ngtcp2_conn *qc, void *ud)
     return 0;
 }
 
+static int handshake_confirmed_cb(ngtcp2_conn *qc, void *ud)
+{
+    struct h3_conn *c = ud;
+    (void)qc;
+    c->confirmed = true;
+    return 0;
+}
+
 /* ngtcp2 has discarded the streams opened in 0-RTT (RFC 9001 §4.6.2): drop the HTTP/3
  * state that lived on them and queue the requests again. */
 static int early_rejected_cb(ngtcp2_conn *qc, void *ud)
@@ -411,6 +419,7 @@ static const ngtcp2_callbacks quic_callbacks = {
     .client_initial = ngtcp2_crypto_client_initial_cb,
     .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
     .handshake_completed = handshake_completed_cb,
+    .handshake_confirmed = handshake_confirmed_cb,
     .encrypt = ngtcp2_crypto_encrypt_cb,
     .decrypt = ngtcp2_crypto_decrypt_cb,
     .hp_mask = ngtcp2_crypto_hp_mask_cb,

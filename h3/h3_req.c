@@ -200,6 +200,9 @@ static int req_setup_body(struct h3_req *r, const struct h3_req_params *p, uint6
         return 0;
     }
     case H3_BODY_PRODUCER:
+        /* Some collectors (Caddy's proxy) take a body without content-length as empty. */
+        *len = p->body_len;
+        *len_known = p->body_len != 0;
         return p->produce ? 0 : H3_ERR_INVAL;
     }
     return H3_ERR_INVAL;
@@ -363,6 +366,9 @@ static nghttp3_ssize read_body(nghttp3_conn *hc, int64_t stream_id, nghttp3_vec 
         }
         if (rv < 0)
             return NGHTTP3_ERR_CALLBACK_FAILURE;
+        r->body_off += len;
+        if (r->p.body_len && (r->body_off > r->p.body_len || (eof && r->body_off != r->p.body_len)))
+            return NGHTTP3_ERR_CALLBACK_FAILURE; /* the content-length sent would be a lie */
         if (eof) {
             r->body_eof = true;
             *pflags |= NGHTTP3_DATA_FLAG_EOF;

@@ -8,6 +8,11 @@ enum h3_state h3_conn_state(const struct h3_conn *c)
     return c->state;
 }
 
+bool h3_conn_confirmed(const struct h3_conn *c)
+{
+    return c->confirmed;
+}
+
 int64_t h3_conn_goaway_recv_id(const struct h3_conn *c)
 {
     return c->goaway_recv_id;

@@ -320,6 +320,7 @@ static void cmd_request(struct svc_worker *w, struct svc_msg *m, struct svc_conn
     } else if (rq->synth_len) {
         p.body = H3_BODY_PRODUCER;
         p.produce = req_produce;
+        p.body_len = (size_t)rq->synth_len; /* known: sent as content-length */
         wr->synth_len = rq->synth_len;
     }
     p.sink = wr->keep ? H3_SINK_CALLBACK : H3_SINK_COUNT;
@@ -502,6 +503,10 @@ static void conn_revisit(struct svc_worker *w, struct svc_conn *c)
         h3_conn_on_expiry(h, w->now);
     w->be->flush(w, c);
     enum h3_state st = h3_conn_state(h);
+    /* Up for the daemon only once the server has accepted the handshake: with client
+     * authentication it may still refuse our certificate after we are ESTABLISHED. */
+    if (st == H3_STATE_ESTABLISHED && !h3_conn_confirmed(h))
+        st = H3_STATE_CONNECTING;
     int64_t gid = h3_conn_goaway_recv_id(h);
     if (gid != c->reported_goaway) {
         struct svc_msg *m = svc_msg_alloc(w->s->bus);

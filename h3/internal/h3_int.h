@@ -35,7 +35,7 @@ struct h3_req {
     bool body_eof;              /* all of the request body was handed to nghttp3 */
     bool blocked;               /* producer said WOULDBLOCK */
     bool sent_early;            /* started in 0-RTT */
-    uint64_t body_off;          /* MEMORY/FILE: bytes handed to nghttp3 */
+    uint64_t body_off;          /* bytes handed to nghttp3 */
     uint64_t body_sent, body_recv; /* request body acknowledged; response body */
     void *map;                  /* FILE: the mapping */
     size_t map_len;
@@ -91,6 +91,7 @@ struct h3_conn {
     int in_lib;
     bool tx_pending;            /* requests/resumes not yet written */
     bool established_pending;
+    bool confirmed;             /* HANDSHAKE_DONE received */
     bool goaway_pending;
     bool close_pending;
     uint64_t close_pending_code;

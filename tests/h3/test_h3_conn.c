@@ -129,6 +129,7 @@ static void test_keepalive(void **state)
     connect_ok(&e);
     assert_int_equal(run(&e, until_never, 10 * SEC), -ETIMEDOUT);
     assert_int_equal(h3_conn_state(e.c), H3_STATE_ESTABLISHED);
+    assert_true(h3_conn_confirmed(e.c)); /* the server's HANDSHAKE_DONE came */
     shutdown_ok(&e);
     env_stop(&e);
 }

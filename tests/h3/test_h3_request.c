@@ -137,11 +137,11 @@ static bool until_want_resume(void *arg)
     return until_want(arg);
 }
 
-static void test_post_producer(void **state)
+/* A producer body, its length unknown (|declared| 0: no content-length) or declared. */
+static void post_producer(size_t declared)
 {
     struct env e;
     struct h3_req_params rp = {0};
-    (void)state;
 
     env_start(&e, &(struct setup){0});
     g_env = &e;
@@ -150,6 +150,7 @@ static void test_post_producer(void **state)
     rp.method = "PUT";
     rp.path = "/stream";
     rp.body = H3_BODY_PRODUCER;
+    rp.body_len = declared;
     rp.produce = produce;
     rp.sink = H3_SINK_KEEP;
     rp.on_complete = on_complete_count;
@@ -164,7 +165,50 @@ static void test_post_producer(void **state)
     assert_non_null(strstr(e.res[0].body, "\"bytes\":1048576"));
     assert_true(e.prod_blocked > 10);
     assert_int_equal(sink_stats(e.sink)->body_bytes_in, 1u << 20);
+    /* content-length only when the length was declared */
+    assert_int_equal(sink_stats(e.sink)->uploads_no_length, declared ? 0 : 1);
     shutdown_ok(&e);
+    env_stop(&e);
+}
+
+static void test_post_producer(void **state)
+{
+    (void)state;
+    post_producer(0);
+}
+
+static void test_post_producer_length(void **state)
+{
+    (void)state;
+    post_producer(1u << 20);
+}
+
+/* A producer that gives more than it declared fails rather than send a false
+ * content-length's worth. */
+static void test_post_producer_overrun(void **state)
+{
+    struct env e;
+    struct h3_req_params rp = {0};
+    (void)state;
+
+    env_start(&e, &(struct setup){0});
+    g_env = &e;
+    connect_ok(&e);
+    e.prod_total = 1u << 20;
+    rp.method = "PUT";
+    rp.path = "/stream";
+    rp.body = H3_BODY_PRODUCER;
+    rp.body_len = 1000; /* it gives 16 KiB at once */
+    rp.produce = produce;
+    rp.sink = H3_SINK_KEEP;
+    rp.on_complete = on_complete_count;
+    rp.ud = &e.res[0];
+    assert_int_equal(h3_conn_request(e.c, &rp, h3_loop_now(e.loop), &g_prod_req), 0);
+    e.want = 1;
+    assert_int_equal(run(&e, until_want_resume, 30 * SEC), 0);
+    g_prod_req = NULL;
+    assert_int_not_equal(e.res[0].o.result, H3_REQ_COMPLETED);
+    assert_int_equal(sink_stats(e.sink)->responses_2xx, 0);
     env_stop(&e);
 }
 
@@ -274,6 +318,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_large_headers),
         cmocka_unit_test(test_post_10mib_digest),
         cmocka_unit_test(test_post_producer),
+        cmocka_unit_test(test_post_producer_length),
+        cmocka_unit_test(test_post_producer_overrun),
         cmocka_unit_test(test_1000_requests_limit_10),
         cmocka_unit_test(test_malformed_response_headers),
         cmocka_unit_test(test_local_close_and_errors),

@@ -573,7 +573,7 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
     if (o->json) {
         json_t *j = json_pack(
             "{s:b, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-            " s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            " s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "final", final, "uptime_s", (double)(now - tt->start) / NS_PER_S, "connections",
             (json_int_t)st->conns_accepted, "connections_closed", (json_int_t)st->conns_closed,
             "connections_closed_ok", (json_int_t)st->conns_closed_ok, "connections_closed_error",
@@ -590,7 +590,8 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             (json_int_t)st->batches_unique, "batches_dup", (json_int_t)st->batches_dup,
             "records_dup", (json_int_t)st->records_dup, "body_bytes_decoded",
             (json_int_t)st->body_bytes_decoded, "decode_errors", (json_int_t)st->decode_errors,
-            "faults_sent", (json_int_t)st->faults_sent);
+            "faults_sent", (json_int_t)st->faults_sent, "uploads_no_length",
+            (json_int_t)st->uploads_no_length);
         if (j != NULL)
             framing_json(o, j, &st->framing);
         if (j != NULL)

@@ -96,6 +96,7 @@ struct sstream {
     uint8_t coding;   /* enum sink_coding of content-encoding */
     uint8_t zstate;   /* enum zstate */
     uint8_t injected; /* answered with params.fault_status */
+    uint8_t has_length; /* content-length came */
     uint64_t bytes_n;
     uint64_t body_in;
     uint64_t decoded; /* body bytes with the content coding removed */
@@ -944,6 +945,9 @@ static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_r
     case NGHTTP3_QPACK_TOKEN__METHOD:
         st->method = (uint8_t)parse_method(v.base, v.len);
         return 0;
+    case NGHTTP3_QPACK_TOKEN_CONTENT_LENGTH:
+        st->has_length = 1;
+        return 0;
     case NGHTTP3_QPACK_TOKEN__PATH:
         st->bytes =
             (int8_t)sink_bytes_path((const char *)v.base, v.len, SINK_BYTES_MAX, &st->bytes_n);
@@ -994,7 +998,6 @@ static int h3_end_headers(nghttp3_conn *h, int64_t sid, int fin, void *cud, void
     struct sink *s = c->s;
     (void)h;
     (void)sid;
-    (void)fin;
     s->st.requests++;
     /* Before the handshake completed only 0-RTT packets carry requests (RFC 9001 §4.6). */
     if (!ngtcp2_conn_get_handshake_completed(c->q))
@@ -1002,6 +1005,8 @@ static int h3_end_headers(nghttp3_conn *h, int64_t sid, int fin, void *cud, void
     if (st != NULL && is_upload(st)) {
         s->uploads++;
         st->injected = s->p.fault_status != 0 && s->uploads % s->p.fault_every == 0;
+        if (!fin && !st->has_length)
+            s->st.uploads_no_length++;
     }
     return 0;
 }

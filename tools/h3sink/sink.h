@@ -122,6 +122,8 @@ struct sink_stats {
     uint64_t digest_ok, digest_bad, digest_none;
     uint64_t decode_errors; /* POST/PUTs answered 400: corrupt or truncated zstd/gzip */
     uint64_t faults_sent;   /* answers of the fault_status hook */
+    uint64_t uploads_no_length; /* POST/PUTs with a body and no content-length (some
+                                   collectors take such a body as empty) */
     uint64_t goaways_sent;
     /* Uploads that carry h3dp-records: N and h3dp-batch: ID (the h3dp upload engine):
      * records of 2xx-answered requests, batches seen once, and repeats of a batch id
