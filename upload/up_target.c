@@ -282,9 +282,9 @@ json_t *up_targets_json(const struct up *u)
             json_array_append_new(a,
                                   json_pack("{s:s, s:s, s:s, s:i, s:i, s:s?, s:o}", "url",
                                             t->target, "address", addr, "state",
-                                            cur           ? "active"
-                                            : e->failures ? "failed"
-                                                          : "standby",
+                                            e->failures ? "failed" /* none up since */
+                                            : cur       ? "active"
+                                                        : "standby",
                                             "connections", (int)conns, "failures", (int)e->failures,
                                             "last_error", e->last_error[0] ? e->last_error : NULL,
                                             "last_error_at", time_json(e->last_error_at)));

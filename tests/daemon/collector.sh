@@ -28,7 +28,7 @@
 #               for an unknown name (connect and upload status)
 #   dnstimeout  [dns] servers = 198.18.0.9, where nothing answers: connect fails with
 #               "timeout" after timeout_ms x attempts; upload status says timeout; (kernel)
-#               h3dpd starts with [dns] attempts = 10
+#               h3dpd starts with [dns] attempts = 5
 # Every check prints "ok: ..." or "FAIL: ..." (with what it got and wanted) and the test goes
 # on; it exits 1 at the end if any failed (at once when it cannot go on), with the upload
 # status, the daemon's log and the peers' logs.
@@ -112,9 +112,10 @@ wait_for() {
     "$@"
 }
 is_idle() { status && [ "$RC" = 0 ] && [ "$(jv .state)" = idle ]; }
-# upload_n N: `upload start --rate 0 --records N --record-size 512`, then until idle (20 s).
+# upload_n N: `upload start --rate 0 --records N --record-size 511`, then until idle (20 s).
+# A generated record is a JSON line: 511 bytes and its '\n' (framing = newline) make 512.
 upload_n() {
-    ctl upload start --rate 0 --records "$1" --record-size 512
+    ctl upload start --rate 0 --records "$1" --record-size 511
     [ "$RC" = 0 ] || fail "upload start: $ERR"
     wait_for 20 is_idle || fail "the upload of $1 records did not end (state $(jv .state))"
 }
@@ -223,7 +224,7 @@ caddy_status() {
 
 # ---------------------------------------------------------------- h3dpd
 # conf KEY=VALUE...: $H3DP_TMP/h3dpd.conf for MODE with quick failure detection, small
-# batches (64 KiB: 128 records of 512 bytes), short back-offs, a [dns] section (the
+# batches (64 KiB: 128 lines of 512 bytes), short back-offs, a [dns] section (the
 # resolver is always ours), then the overrides.
 conf() {
     h3dp_conf "$MODE" "$CONF_IN" "tls.ca_file=$CERTS/ca.pem" "h3.handshake_timeout_ms=1000" \
@@ -381,7 +382,7 @@ case_nocert() {
     # up: the endpoint failed, the next attempt waits (back-off from retry_initial_ms 100 to
     # retry_max_ms 500), and the records wait for the collector (docs/UPLOAD.md).
     closed0=$(alert_closes)
-    ctl upload start --rate 0 --records $n --record-size 512
+    ctl upload start --rate 0 --records $n --record-size 511
     [ "$RC" = 0 ] || fail "upload start: $ERR"
     sleep $win
     attempts=$(($(alert_closes) - closed0))
@@ -416,7 +417,7 @@ case_failover() {
     start_sink B "$COL2"
     ok "h3sink A on $COL, h3sink B on $COL2"
 
-    ctl upload start --rate $rate --record-size 512 --duration ${secs}s
+    ctl upload start --rate $rate --record-size 511 --duration ${secs}s
     [ "$RC" = 0 ] || fail "upload start: $ERR"
     sleep 2
     status
@@ -515,7 +516,7 @@ case_dns() {
     echo "  $ERR"
     ctl upload target --url "https://nosuch.test:$SINK_PORT/x"
     [ "$RC" = 0 ] || fail "upload target nosuch.test: $ERR"
-    ctl upload start --rate 0 --records 10 --record-size 512
+    ctl upload start --rate 0 --records 10 --record-size 511
     wait_for 5 eval 'status; has "$(jv .last_error)" NXDOMAIN >/dev/null 2>&1'
     expect "upload to nosuch.test: last_error and endpoints[0] say NXDOMAIN, state failed, the records stay queued" \
         eq "$(jv '[(.last_error // "" | test("nosuch.test.*NXDOMAIN")), .endpoints[0].state, (.endpoints[0].last_error // "" | test("NXDOMAIN")), .queued.records, .in_flight.records, .errors.dns > 0] | @tsv')" \
@@ -544,7 +545,7 @@ case_dnstimeout() {
         eq "$(jv '[.dns.queries_sent, .dns.answers] | @tsv')" "$((2 * att))	0"
 
     # The upload engine resolves the same name: its status must say why nothing is sent.
-    ctl upload start --rate 0 --records 10 --record-size 512
+    ctl upload start --rate 0 --records 10 --record-size 511
     [ "$RC" = 0 ] || fail "upload start: $ERR"
     wait_for 4 eval 'status; has "$(jv .last_error)" timeout >/dev/null 2>&1'
     expect "upload status: last_error says the name timed out" \
@@ -555,16 +556,21 @@ case_dnstimeout() {
     expect "the 10 records stay queued, no request sent" \
         eq "$(jv '[.accepted.records, .queued.records, .requests.sent] | @tsv')" "10	10	0"
     if [ "$MODE" = kernel ]; then
-        # docs/CONFIG.md: [dns] attempts 1..10. (Kernel mode only: a second daemon here.)
-        sed -e "s#^socket *=.*#socket = $T/h3dpd2.sock#" -e "s/^attempts *=.*/attempts = 10/" \
+        # docs/CONFIG.md: [dns] attempts 1..5; 6 is refused. (Kernel mode only: a second daemon here.)
+        sed -e "s#^socket *=.*#socket = $T/h3dpd2.sock#" -e "s/^attempts *=.*/attempts = 5/" \
             -e "s/^timeout_ms *=.*/timeout_ms = 100/" "$T/h3dpd.conf" >"$T/h3dpd2.conf"
         h3dp_ns_bg "$H3DPD" -c "$T/h3dpd2.conf" >"$T/h3dpd2.log" 2>&1
         local pid2=$H3DP_BG_PID
         h3dp_wait_log "$T/h3dpd2.log" '^h3dpd: running' 50 0.1 "$pid2"
-        expect "h3dpd starts with [dns] attempts = 10 (the documented maximum): $(grep -v '^h3dpd: running' "$T/h3dpd2.log" | head -1)" \
+        expect "h3dpd starts with [dns] attempts = 5 (the documented maximum): $(grep -v '^h3dpd: running' "$T/h3dpd2.log" | head -1)" \
             grep -q '^h3dpd: running' "$T/h3dpd2.log"
         kill -TERM "$pid2" 2>/dev/null
         h3dp_wait_exit "$pid2" 5 || kill -KILL "$pid2"
+        sed -i "s/^attempts *=.*/attempts = 6/" "$T/h3dpd2.conf"
+        local out rc=0
+        out=$("$H3DPD" --check-config "$T/h3dpd2.conf" 2>&1) || rc=$?
+        expect "[dns] attempts = 6 is refused by --check-config, naming the range (exit $rc: $out)" \
+            sh -c '[ "$1" != 0 ] && printf %s "$2" | grep -q "attempts: out of range 1..5"' _ "$rc" "$out"
     fi
 }
 
