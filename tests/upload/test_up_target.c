@@ -205,11 +205,13 @@ static void test_failback(void **state)
     rig_poll(&r);
     assert_int_equal(r.s->connects, 3);
     assert_string_equal(conn_addr(&r, 2), "192.0.2.1");
-    assert_string_equal(ep(&r, 0, "state"), "active");
+    assert_string_equal(ep(&r, 0, "state"), "failed"); /* tried, not up since it failed */
     /* ... and once it is up, the connection to the second one is retired (gracefully). */
     assert_int_equal(fake_conn_nth(r.s, 1)->shutdowns, 0);
     fake_state(r.s, conn_id(&r, 2), H3_STATE_ESTABLISHED);
     rig_poll(&r);
+    assert_string_equal(ep(&r, 0, "state"), "active");
+    assert_string_equal(ep(&r, 1, "state"), "standby");
     assert_int_equal(fake_conn_nth(r.s, 1)->shutdowns, 1);
     rig_reply_all(&r, 200);
     rig_poll(&r);
