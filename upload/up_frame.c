@@ -12,8 +12,9 @@ size_t up_frame_size(enum up_framing f, const uint8_t *rec, size_t len)
 {
     switch (f) {
     case UP_FRAMING_NEWLINE:
-        /* A newline inside would make two records of one: refused, never split. */
-        if (len > 1 && memchr(rec, '\n', len - 1))
+        /* A newline inside would make two records of one, an empty record an empty line
+         * (which a line-splitting collector skips or refuses): refused, never sent. */
+        if (len == 0 || (len == 1 && rec[0] == '\n') || memchr(rec, '\n', len - 1))
             return 0;
         return len && rec[len - 1] == '\n' ? len : len + 1;
     case UP_FRAMING_LENGTH:
@@ -49,7 +50,7 @@ void up_frame_put(enum up_framing f, uint8_t *dst, const uint8_t *rec, size_t le
 bool up_frame_as_is(enum up_framing f, const uint8_t *rec, size_t len)
 {
     return f == UP_FRAMING_NONE ||
-           (f == UP_FRAMING_NEWLINE && len && rec[len - 1] == '\n' &&
+           (f == UP_FRAMING_NEWLINE && len > 1 && rec[len - 1] == '\n' &&
             !memchr(rec, '\n', len - 1));
 }
 

@@ -201,7 +201,7 @@ static int frame(struct up_source *s, struct up_batch *b, const char *name)
         return 0;
     }
     fs = up_frame_size(u->framing, rec, len);
-    if (fs == 0 || (u->framing == UP_FRAMING_NEWLINE && len == 0)) {
+    if (fs == 0) { /* newline framing: several lines, or none (empty, or a lone '\n') */
         char from[PATH_MAX + NAME_MAX + 2], to[PATH_MAX + NAME_MAX + 16];
         sp->refused++;
         snprintf(from, sizeof(from), "%s/%s", sp->dir, name);
@@ -210,7 +210,7 @@ static int frame(struct up_source *s, struct up_batch *b, const char *name)
             UP_LOG(WARNING, "cannot set aside %s: %s", from, strerror(errno));
         up_error(u, UP_ERR_IO,
                  "spool file %s %s: not one record for framing newline; kept as .failed-%s",
-                 from, len ? "holds several lines" : "is empty", name);
+                 from, len > 1 ? "holds several lines" : "is an empty line", name);
         return -1;
     }
     if (!(b->mem = up_buf_get(u, fs, &b->mem_cap)))

@@ -42,6 +42,12 @@ static void test_frame_rules(void **state)
     assert_int_equal(up_frame_size(UP_FRAMING_NEWLINE, (const uint8_t *)"a\nb", 3), 0);
     assert_int_equal(up_frame_size(UP_FRAMING_NEWLINE, (const uint8_t *)"a\nb\n", 4), 0);
     assert_false(up_frame_as_is(UP_FRAMING_NEWLINE, (const uint8_t *)"a\nb\n", 4));
+    /* ... and so does an empty one (an empty line), with or without its '\n'. */
+    assert_int_equal(up_frame_size(UP_FRAMING_NEWLINE, (const uint8_t *)"", 0), 0);
+    assert_int_equal(up_frame_size(UP_FRAMING_NEWLINE, (const uint8_t *)"\n", 1), 0);
+    assert_false(up_frame_as_is(UP_FRAMING_NEWLINE, (const uint8_t *)"\n", 1));
+    /* length: an empty record is a record (its length 0). */
+    assert_int_equal(up_frame_size(UP_FRAMING_LENGTH, (const uint8_t *)"", 0), 4);
     /* length: 4 bytes, big-endian, then the record as it is (newlines and all). */
     assert_int_equal(up_frame_size(UP_FRAMING_LENGTH, (const uint8_t *)"a\nb", 3), 7);
     up_frame_put(UP_FRAMING_LENGTH, out, (const uint8_t *)"a\nb", 3);
