@@ -13,7 +13,8 @@
 #                 netem): completes, byte-exact counts
 #   reorder       the same through a relay that swaps 5% of neighbouring datagrams
 #   daemon_kill   spool files; h3dpd is killed (SIGKILL) mid-upload and restarted: the
-#                 spool resumes and empties; every file was received at least once
+#                 spool resumes and empties; every file was received at least once, and
+#                 each one received again is a duplicate by its (stable) batch id
 #   ingest_flood  a producer floods the ingest socket far beyond [upload] ingest_queue
 #                 against a slow collector: it sees EAGAIN (backpressure), and the records
 #                 it sent = accepted = acknowledged = received
@@ -61,13 +62,14 @@ wait_idle() {
     return 1
 }
 make_spool() { # make_spool N TAG: N files of 20 KiB, each one JSON line (the default
-    # framing, newline: a spool file is one record), written under a temp name, renamed in
-    local i pad
+    # framing, newline: a spool file is one record), written aside and renamed in at once
+    local i pad stage=$H3DP_TMP/stage
     pad=$(head -c 20400 /dev/zero | tr '\0' x)
+    mkdir -p "$stage"
     for i in $(seq "$1"); do
-        printf '{"file":"%s%s","pad":"%s"}\n' "$2" "$i" "$pad" >"$SPOOL/.$2$i.tmp" &&
-            mv "$SPOOL/.$2$i.tmp" "$SPOOL/$2$i"
+        printf '{"file":"%s%s","pad":"%s"}\n' "$2" "$i" "$pad" >"$stage/$2$i"
     done
+    find "$stage" -mindepth 1 -maxdepth 1 -exec mv -t "$SPOOL" {} +
 }
 
 h3dp_env_init "ru${CASE:0:4}" || exit 1
@@ -193,9 +195,17 @@ sink_restart)
     ok "all 300 spool files acknowledged after the collector's restart; it received $srec after it"
     ;;
 daemon_kill)
+    # A spool file's batch id comes from the file (its name and content), so one sent again
+    # after the crash carries the id it had: the collector sees exactly 300 batches and
+    # reports every repeat as a duplicate (with boot-time ids each repeat was a new batch).
     [ "$(spool_count)" = 0 ] || fail "spool files left"
     [ "$srec" -ge 300 ] || fail "the collector received $srec of 300 files"
-    ok "the spool resumed: all 300 files received ($srec uploads, $((srec - 300)) repeated after the crash)"
+    sbat=$(jq -r .batches <<<"$H3DP_SINK_FINAL")
+    [ "$sbat" = 300 ] || fail "h3sink saw $sbat distinct batch ids for 300 files"
+    [ "$sdup" -ge 1 ] || fail "no file was received twice: the kill did not test a re-send"
+    [ "$sdup" = $((srec - 300)) ] ||
+        fail "$((srec - 300)) files were received again but h3sink reports $sdup duplicates"
+    ok "the spool resumed: all 300 files received ($srec uploads); the $sdup received again after the crash were all duplicates by batch id"
     ;;
 *)
     [ "$acc" = "$ack" ] || fail "accepted $acc != acknowledged $ack"
