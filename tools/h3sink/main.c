@@ -117,7 +117,7 @@ static void usage(FILE *f)
                "  --no-early-data        refuse 0-RTT (tickets still offer it): early\n"
                "                         requests are rejected, clients send them again\n"
                "  --records-out FILE     append the decoded records of accepted newline-\n"
-               "                         framed uploads to FILE\n"
+               "                         or length-framed uploads to FILE, as framed\n"
                "test hooks:\n"
                "  --response-delay-ms MS delay every response\n"
                "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n"

@@ -537,7 +537,7 @@ static int batch_seen(struct sink *s, uint64_t h)
 }
 
 /* Counts the records of a 2xx-answered upload and repeats of its batch id; the
- * records of a newline-framed one go to params.records_out. */
+ * records of a newline- or length-framed one go to params.records_out. */
 static void count_records(struct sink *s, struct sstream *st, int status)
 {
     if (status < 200 || status >= 300)
@@ -545,7 +545,8 @@ static void count_records(struct sink *s, struct sstream *st, int status)
     s->st.records_2xx += st->records;
     if (st->method == M_POST || st->method == M_PUT) {
         sink_rec_count(&s->st.framing, &st->rec);
-        if (s->p.records_out != NULL && st->rec.framing == SINK_FRAMING_NEWLINE &&
+        if (s->p.records_out != NULL &&
+            (st->rec.framing == SINK_FRAMING_NEWLINE || st->rec.framing == SINK_FRAMING_LENGTH) &&
             sink_rec_commit(&st->rec, s->p.records_out) < 0)
             s->st.framing.out_errors++;
     }

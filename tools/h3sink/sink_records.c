@@ -250,7 +250,8 @@ void sink_rec_count(struct sink_rec_stats *st, const struct sink_rec *r)
 
 void sink_rec_keep(struct sink_rec *r, const uint8_t *p, size_t len)
 {
-    if (r->framing != SINK_FRAMING_NEWLINE || r->spool_failed || r->err != SINK_REC_OK || len == 0)
+    if ((r->framing != SINK_FRAMING_NEWLINE && r->framing != SINK_FRAMING_LENGTH) ||
+        r->spool_failed || r->err != SINK_REC_OK || len == 0)
         return;
     if (r->spool == NULL && (r->spool = tmpfile()) == NULL) {
         r->spool_failed = 1;
