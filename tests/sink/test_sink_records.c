@@ -444,21 +444,27 @@ static void test_spool(void **state)
     sink_rec_drop(&rc);
     assert_null(rc.spool);
     sink_rec_drop(&rc);
-    /* Length framing is not kept; no records, nothing written. */
+    /* Length framing is kept as framed; an upload of no records writes nothing. */
+    sink_rec_feed(&rd, (const uint8_t *)"\0\0\0\1x", 5);
     sink_rec_keep(&rd, (const uint8_t *)"\0\0\0\1x", 5);
-    assert_null(rd.spool);
+    assert_non_null(rd.spool);
+    sink_rec_end(&rd);
     assert_int_equal(sink_rec_commit(&rd, out), 0);
     sink_rec_end(&re);
     assert_int_equal(sink_rec_commit(&re, out), 0);
     assert_int_equal(fseek(out, 0, SEEK_END), 0);
-    assert_int_equal(ftell(out), strlen(a) + strlen(b));
+    assert_int_equal(ftell(out), strlen(a) + strlen(b) + 5);
+    assert_int_equal(fseek(out, -5, SEEK_END), 0);
+    assert_int_equal(fread(buf, 1, 5, out), 5);
+    assert_memory_equal(buf, "\0\0\0\1x", 5);
+    assert_int_equal(fseek(out, 0, SEEK_END), 0);
     /* A spool that failed makes the commit fail (and writes nothing). */
     struct sink_rec rf = rec_new("newline", "1");
     sink_rec_keep(&rf, (const uint8_t *)"ok\n", 3);
     rf.spool_failed = 1;
     assert_int_equal(sink_rec_commit(&rf, out), -1);
     assert_null(rf.spool);
-    assert_int_equal(ftell(out), strlen(a) + strlen(b));
+    assert_int_equal(ftell(out), strlen(a) + strlen(b) + 5);
     fclose(out);
 }
 
