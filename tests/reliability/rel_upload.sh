@@ -18,6 +18,11 @@
 #   ingest_flood  a producer floods the ingest socket far beyond [upload] ingest_queue
 #                 against a slow collector: it sees EAGAIN (backpressure), and the records
 #                 it sent = accepted = acknowledged = received
+#   wire_newline  JSON records through the ingest socket with framing = newline and
+#                 compress = gzip: h3sink splits the decoded bodies into lines, and the
+#                 lines it wrote out are the records sent, byte for byte
+#   wire_length   the same with framing = length and records of arbitrary bytes ('\n'
+#                 and NUL among them)
 set -uo pipefail
 CASE=${1:?usage: rel_upload.sh CASE H3DPD H3CTL H3SINK CERTS CONF_IN RELAY PRODUCER}
 H3DPD=$2 H3CTL=$3 H3SINK=$4 CERTS=$5 CONF_IN=$6 RELAY=$7 PRODUCER=$8
@@ -83,6 +88,8 @@ fi
 # daemon_kill: at most 4 files in flight, each answer held 50 ms (<= 80 files/s), so the
 # kill lands mid-upload however fast the machine is.
 [ "$CASE" = daemon_kill ] && EXTRA=("upload.connections=1" "upload.streams=4")
+[ "$CASE" = wire_newline ] && EXTRA=("upload.framing=newline" "upload.compress=gzip")
+[ "$CASE" = wire_length ] && EXTRA=("upload.framing=length" "upload.compress=gzip")
 h3dp_conf dpdk "$CONF_IN" "tls.ca_file=$CERTS/ca.pem" "h3.handshake_timeout_ms=2000" \
     "h3.idle_timeout_ms=5000" "h3.keepalive_ms=2000" "upload.spool_dir=$SPOOL" \
     "upload.ingest_socket=$H3DP_TMP/ingest.sock" "upload.ingest_queue=1000" \
@@ -93,6 +100,7 @@ h3dp_start_daemon "$H3DPD" || fail "h3dpd start"
 SINK_ARGS=()
 [ "$CASE" = ingest_flood ] && SINK_ARGS=(--response-delay-ms 20)
 [ "$CASE" = daemon_kill ] && SINK_ARGS=(--response-delay-ms 50)
+[ "${CASE%_*}" = wire ] && SINK_ARGS=(--records-out "$H3DP_TMP/records.out")
 h3dp_start_sink "$H3SINK" "$CERTS" "${SINK_ARGS[@]}" || fail "h3sink start"
 
 case $CASE in
@@ -169,6 +177,14 @@ ingest_flood)
     [ "$eagain" -gt 0 ] || fail "the producer never saw backpressure"
     ok "producer sent $sent records and was told to retry (EAGAIN) $eagain times"
     ;;
+wire_newline | wire_length)
+    kind=json
+    [ "$CASE" = wire_length ] && kind=binary
+    out=$(ip netns exec "$H3DP_NS" python3 "$PRODUCER" "$H3DP_TMP/ingest.sock" 20000 300 \
+        --kind "$kind" --out "$H3DP_TMP/records.sent") || fail "producer: $out"
+    sent=$(jq -r .sent <<<"$out")
+    wait_idle 60 || fail "the ingested records were not all acknowledged"
+    ;;
 *)
     echo "unknown case $CASE"
     exit 2
@@ -181,7 +197,7 @@ failed=$(jq -r .failed.records <<<"$S") ackb=$(jq -r .acked.bytes <<<"$S")
 retried=$(jq -r .retried.records <<<"$S")
 h3dp_stop_sink
 srec=$(jq -r .records <<<"$H3DP_SINK_FINAL") sdup=$(jq -r .records_dup <<<"$H3DP_SINK_FINAL")
-sbytes=$(jq -r .body_bytes_in <<<"$H3DP_SINK_FINAL")
+sbytes=$(jq -r .body_bytes_decoded <<<"$H3DP_SINK_FINAL") # = body_bytes_in without coding
 echo "engine: accepted $acc, acknowledged $ack ($ackb bytes), failed $failed, retried $retried;" \
     "h3sink: $srec records ($sdup duplicates), $sbytes bytes"
 [ "$failed" = 0 ] || fail "$failed records failed"
@@ -211,8 +227,21 @@ daemon_kill)
     [ "$acc" = "$ack" ] || fail "accepted $acc != acknowledged $ack"
     [ $((srec - sdup)) = "$ack" ] || fail "h3sink has $((srec - sdup)) unique records, engine acked $ack"
     [ "$sbytes" -ge "$ackb" ] || fail "h3sink got $sbytes bytes < $ackb acknowledged"
-    if [ "$CASE" = ingest_flood ]; then
+    if [ "$CASE" = ingest_flood ] || [ "${CASE%_*}" = wire ]; then
         [ "$acc" = "$sent" ] || fail "producer sent $sent, engine accepted $acc"
+    fi
+    if [ "${CASE%_*}" = wire ]; then
+        framing=${CASE#wire_}
+        coded=$(jq -r .compress.bytes_out <<<"$S") plain=$(jq -r .compress.bytes_in <<<"$S")
+        [ "$(jq -r .compress.codec <<<"$S")" = gzip ] && [ "$coded" -lt "$plain" ] ||
+            fail "the bodies were not sent gzip-coded: $(jq -c .compress <<<"$S")"
+        nframed=$(jq -r ".framing.$framing.records" <<<"$H3DP_SINK_FINAL")
+        [ "$(jq -r .framing_mismatch <<<"$H3DP_SINK_FINAL")" = 0 ] &&
+            [ "$nframed" = "$srec" ] ||
+            fail "h3sink split $nframed $framing records of $srec: $(jq -c .framing <<<"$H3DP_SINK_FINAL")"
+        cmp=$(python3 "$HERE/records_compare.py" "$H3DP_TMP/records.sent" \
+            "$H3DP_TMP/records.out" "$framing" "$sdup") || fail "records out != records in: $cmp"
+        ok "$framing framing, gzip ($plain -> $coded bytes): h3sink split every body; $cmp"
     fi
     ok "nothing lost: $ack records acknowledged and received ($sdup duplicates reported)"
     ;;
