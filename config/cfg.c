@@ -3,12 +3,14 @@
  * cfg: loading the INI file.
  *
  * Two passes over the file:
+ *  0. The file is read once, whole, if it is a regular file of at most
+ *     CFG_FILE_MAX bytes (bfile.h); both passes read these bytes.
  *  1. scan(): our own line-by-line reading, which mirrors rte_cfgfile's
  *     grammar. rte_cfgfile_load() only says "NULL" when a line is bad, and
  *     silently skips lines it does not understand or truncates long names;
  *     the scan rejects all of these with the line number, and records the
  *     line of every section and entry for later messages.
- *  2. rte_cfgfile_load() reads the file; we walk its sections and entries by
+ *  2. rte_cfgfile_load() reads them (through a memfd: it takes a path); we walk its sections and entries by
  *     index (the same order as the scan), look each key up in the key table
  *     (cfg_keys.c), parse it into struct cfg, then close the handle.
  * Cross-key rules run last, once every key is known.
@@ -19,8 +21,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <rte_cfgfile.h>
+
+#include "bfile.h"
 
 #include "cfg_keys.h"
 #include "cfg_parse.h"
@@ -238,26 +244,54 @@ static int scan_line(struct loader *ld, char *buf, size_t len, int lineno)
                : 0;
 }
 
-static int scan(struct loader *ld)
+static int scan(struct loader *ld, const char *text, size_t len)
 {
-    FILE *f = fopen(ld->path, "r");
+    FILE *f = fmemopen((void *)text, len, "r");
     char *buf = NULL;
     size_t cap = 0;
-    ssize_t len;
+    ssize_t n;
     int lineno = 0;
     int rc = 0;
 
+    if (len == 0)
+        return 0; /* fmemopen() refuses a size of 0: an empty file has no line */
     if (f == NULL)
-        return report(ld, 0, NULL, NULL, NULL, "cannot open: %s", strerror(errno));
-    while (rc == 0 && (len = getline(&buf, &cap, f)) >= 0) {
+        return report(ld, 0, NULL, NULL, NULL, "cannot read: %s", strerror(errno));
+    while (rc == 0 && (n = getline(&buf, &cap, f)) >= 0) {
         lineno++;
-        rc = scan_line(ld, buf, (size_t)len, lineno);
+        rc = scan_line(ld, buf, (size_t)n, lineno);
     }
-    if (rc == 0 && ferror(f))
-        rc = report(ld, 0, NULL, NULL, NULL, "read error: %s", strerror(errno));
     free(buf);
     fclose(f);
     return rc;
+}
+
+/*
+ * The file's bytes as a file of their own for rte_cfgfile_load(), which takes a path: a
+ * memfd named through /proc, so both passes read the same bytes however |path| changes.
+ * Returns the descriptor (its name in |name|) or -1 with the reason reported.
+ */
+static int text_file(struct loader *ld, const char *text, size_t len, char *name, size_t namelen)
+{
+    int fd = memfd_create("h3dp-cfg", MFD_CLOEXEC);
+    size_t off = 0;
+
+    if (fd < 0)
+        return report(ld, 0, NULL, NULL, NULL, "memfd: %s", strerror(errno));
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            report(ld, 0, NULL, NULL, NULL, "memfd: %s", strerror(w < 0 ? errno : EIO));
+            close(fd);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    snprintf(name, namelen, "/proc/self/fd/%d", fd);
+    return fd;
 }
 
 /* ------------------------------------------------------------------ */
@@ -593,7 +627,10 @@ int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 {
     struct loader ld;
     struct rte_cfgfile *file;
-    int rc = -1;
+    char why[160], name[64];
+    char *text = NULL;
+    size_t len = 0;
+    int rc = -1, rv, fd;
 
     memset(&ld, 0, sizeof(ld));
     ld.path = path;
@@ -603,9 +640,17 @@ int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
         err[0] = '\0';
     cfg_defaults(c);
 
-    if (scan(&ld) < 0)
+    /* Read once, bounded: a FIFO, a device or a huge file is refused before a byte. */
+    if ((rv = bfile_read(path, CFG_FILE_MAX, &text, &len, why, sizeof(why))) < 0) {
+        report(&ld, 0, NULL, NULL, NULL, "%s", why);
         goto out;
-    file = rte_cfgfile_load(path, CFG_FLAG_EMPTY_VALUES);
+    }
+    if (scan(&ld, text, len) < 0)
+        goto out;
+    if ((fd = text_file(&ld, text, len, name, sizeof(name))) < 0)
+        goto out;
+    file = rte_cfgfile_load(name, CFG_FLAG_EMPTY_VALUES);
+    close(fd);
     if (file == NULL) {
         report(&ld, 0, NULL, NULL, NULL, "rte_cfgfile could not read the file");
         goto out;
@@ -615,6 +660,7 @@ int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
     if (rc == 0)
         rc = check(&ld, c);
 out:
+    free(text);
     free(ld.entry_line);
     free(ld.hdr_line);
     return rc < 0 ? -1 : 0;

@@ -216,6 +216,12 @@ struct cfg_argv {
  */
 void cfg_defaults(struct cfg *c);
 
+/* The largest configuration file cfg_load() reads (bytes); a larger one is refused unread. */
+#define CFG_FILE_MAX (1024 * 1024)
+/* The largest file a key may name for the daemon to read (a CA bundle, a certificate, a key,
+ * the headers file): checked at load, each reader keeps its own, maybe smaller, limit. */
+#define CFG_INPUT_FILE_MAX (4 * 1024 * 1024)
+
 /*
  * cfg_load reads and validates the INI file |path| into |c|. |c| is set to
  * the defaults first, then overridden by the file. On error, |err| (of
@@ -226,9 +232,15 @@ void cfg_defaults(struct cfg *c);
  * with the parts that do not apply left out (e.g. "FILE: [port] ip: required
  * key is missing", "FILE:7: line is not '[section]' or 'key = value'").
  *
+ * |path| must name a regular file of at most CFG_FILE_MAX bytes: a FIFO,
+ * device, directory or larger file is refused at once, unread.
+ *
  * Besides the text, it looks at the system where a key names something
- * that must exist when the daemon starts: user and group names, a readable
- * ca_file, existing qlog/spool directories and the key log's directory.
+ * that must exist when the daemon starts: user and group names, the files
+ * it reads (ca_file, cert_file, key_file, headers_file: regular, readable,
+ * not over CFG_INPUT_FILE_MAX; their content is parsed by their users, see
+ * h3dpd --check-config), existing qlog/spool directories and the key log's
+ * directory.
  * Reentrant (no global state); meant for start-up, not the hot path.
  *
  * Returns 0 on success, -1 on any error (unreadable file, syntax, unknown

@@ -20,6 +20,7 @@
 
 #include <rte_mempool.h>
 
+#include "bfile.h"
 #include "cfg_parse.h"
 
 /* Smallest UDP payload a QUIC path must carry (RFC 9000 section 14). */
@@ -244,14 +245,21 @@ static void dump_str(const struct cfg_key *k, const struct cfg *c, char *out, si
     snprintf(out, outlen, "%s", (const char *)cmember(c, k));
 }
 
-/* A file the daemon reads at start: it must be readable now. */
+/* A file the daemon reads at start: a regular file, readable now, of a sane size (its
+ * content is parsed by its reader: h3dpd --check-config does that too). */
 static int parse_readable(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
                           size_t whylen)
 {
+    int fd;
+
     if (parse_str(k, v, c, why, whylen) < 0)
         return -EINVAL;
-    if (*v != '\0' && access(v, R_OK) != 0)
-        return fail(why, whylen, "cannot read: %s", strerror(errno));
+    if (*v == '\0')
+        return 0;
+    fd = bfile_open(v, CFG_INPUT_FILE_MAX, NULL, why, whylen);
+    if (fd < 0)
+        return -EINVAL;
+    close(fd);
     return 0;
 }
 

@@ -242,8 +242,9 @@ struct h3_conn_params {
 /* Fill |p| with the defaults. */
 void h3_conn_params_default(struct h3_conn_params *p);
 
-/* Loads and checks TLS files the way connections will use them, for configuration checks:
- * |ca_file| (PEM trust anchors; NULL = the system store; not read when |insecure|) must
+/* Loads and checks TLS files the way connections will use them, for configuration checks.
+ * Each must be a regular file of at most 4 MiB (a FIFO, a device or a directory is refused
+ * unread, so neither this nor a connection ever blocks on one). |ca_file| (PEM trust anchors; NULL = the system store; not read when |insecure|) must
  * hold at least one certificate; |cert_file| and |key_file| (both or neither) must parse
  * and the key must match the certificate. Returns 0, or H3_ERR_TLS with a one-line reason
  * in |err| naming the file. */

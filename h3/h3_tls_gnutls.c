@@ -9,8 +9,12 @@
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include "bfile.h"
 #include "h3.h"
 #include "h3_tls.h"
+
+/* The largest PEM file read (a CA bundle: Debian's whole store is about 200 KB). */
+#define H3_TLS_FILE_MAX (4 * 1024 * 1024)
 
 /* ALPN for HTTP/3 (RFC 9114 §3.1). */
 static const char H3_ALPN[] = "h3";
@@ -70,18 +74,49 @@ static void cred_free(struct h3_cred *e)
     free(e);
 }
 
+/* Reads the PEM file |path| (a regular file of at most H3_TLS_FILE_MAX bytes: a FIFO or
+ * /dev/zero never blocks the caller) into |d|. 0, or -1 with a one-line reason. */
+static int pem_read(const char *what, const char *path, gnutls_datum_t *d, char *err,
+                    size_t errlen)
+{
+    char why[128], *buf;
+    size_t len;
+
+    if (bfile_read(path, H3_TLS_FILE_MAX, &buf, &len, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s %s: %s", what, path, why);
+        return -1;
+    }
+    d->data = (unsigned char *)buf;
+    d->size = (unsigned int)len;
+    return 0;
+}
+
+static void pem_free(gnutls_datum_t *d)
+{
+    if (d->data) {
+        explicit_bzero(d->data, d->size);
+        free(d->data);
+    }
+    d->data = NULL;
+}
+
 /* Loads the trust anchors (unless |insecure|) and the client certificate into |cred|.
  * Returns 0 or -1 with a one-line reason naming the file. */
 static int cred_load(gnutls_certificate_credentials_t cred, const char *ca_file, bool insecure,
                      const char *cert_file, const char *key_file, char *err, size_t errlen)
 {
-    int rv;
+    gnutls_datum_t ca = {0}, cert = {0}, key = {0};
+    int rv, rc = -1;
 
     if (!insecure) {
-        if (ca_file)
-            rv = gnutls_certificate_set_x509_trust_file(cred, ca_file, GNUTLS_X509_FMT_PEM);
-        else
+        if (ca_file) {
+            if (pem_read("trust store", ca_file, &ca, err, errlen) < 0)
+                return -1;
+            rv = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+            pem_free(&ca);
+        } else {
             rv = gnutls_certificate_set_x509_system_trust(cred);
+        }
         if (rv <= 0) {
             snprintf(err, errlen, "trust store %s: %s", ca_file ? ca_file : "(system)",
                      rv < 0 ? gnutls_strerror(rv) : "no certificates");
@@ -93,17 +128,23 @@ static int cred_load(gnutls_certificate_credentials_t cred, const char *ca_file,
             snprintf(err, errlen, "a client certificate needs both a certificate and a key");
             return -1;
         }
-        rv = gnutls_certificate_set_x509_key_file(cred, cert_file, key_file,
-                                                  GNUTLS_X509_FMT_PEM);
+        if (pem_read("client certificate", cert_file, &cert, err, errlen) < 0 ||
+            pem_read("client key", key_file, &key, err, errlen) < 0)
+            goto out;
+        rv = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
         if (rv < 0) {
             snprintf(err, errlen, "client certificate %s with key %s: %s", cert_file, key_file,
                      rv == GNUTLS_E_CERTIFICATE_KEY_MISMATCH
                          ? "the key does not match the certificate"
                          : gnutls_strerror(rv));
-            return -1;
+            goto out;
         }
     }
-    return 0;
+    rc = 0;
+out:
+    pem_free(&cert);
+    pem_free(&key);
+    return rc;
 }
 
 static struct h3_cred *cred_get(const struct h3_tls_params *p, char *err, size_t errlen)

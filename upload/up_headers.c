@@ -1,7 +1,6 @@
 /* up_headers.c: the headers file (see up_headers.h). Nothing here logs: the values are
  * secrets, and the caller decides where a reason goes. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bfile.h"
 #include "up_headers.h"
 
 /* One owned block: the header, |n| h3_header entries, then the strings they point to. */
@@ -226,83 +226,40 @@ int up_headers_parse(const char *text, size_t len, const char *label, struct up_
     return 0;
 }
 
-static const char *file_kind(mode_t m)
+/* The file of |path|, open as |fd| with mode |m|, fit to hold secrets: no access for
+ * others. 0 or -EACCES with the reason. */
+static int check_mode(mode_t m, const char *path, char *why, size_t whylen)
 {
-    if (S_ISFIFO(m))
-        return "a FIFO";
-    if (S_ISSOCK(m))
-        return "a socket";
-    if (S_ISCHR(m))
-        return "a character device";
-    if (S_ISBLK(m))
-        return "a block device";
-    return "not a file";
-}
-
-/* The open file |fd| of |path| fit to hold secrets: a regular file, no access for others,
- * not over the size limit. 0 or a negative errno with the reason. */
-static int check_file(int fd, const char *path, char *why, size_t whylen)
-{
-    struct stat st;
-    int rv;
-
-    if (fstat(fd, &st) != 0) {
-        rv = -errno;
-        return fail(why, whylen, rv, "%s: cannot stat: %s", path, strerror(-rv));
-    }
-    if (S_ISDIR(st.st_mode))
-        return fail(why, whylen, -EISDIR, "%s: not a regular file (a directory)", path);
-    if (!S_ISREG(st.st_mode))
-        return fail(why, whylen, -EINVAL, "%s: not a regular file (%s)", path,
-                    file_kind(st.st_mode));
-    if (st.st_mode & (S_IROTH | S_IWOTH)) {
-        const char *what = (st.st_mode & S_IROTH) && (st.st_mode & S_IWOTH)
-                               ? "readable and writable"
-                           : st.st_mode & S_IROTH ? "readable"
-                                                  : "writable";
+    if (m & (S_IROTH | S_IWOTH)) {
+        const char *what = (m & S_IROTH) && (m & S_IWOTH) ? "readable and writable"
+                           : m & S_IROTH                  ? "readable"
+                                                          : "writable";
         return fail(why, whylen, -EACCES, "%s: %s by others (mode %04o): chmod o-rw %s", path, what,
-                    (unsigned)(st.st_mode & 07777), path);
+                    (unsigned)(m & 07777), path);
     }
-    if (st.st_size > UP_HEADERS_FILE_MAX)
-        return fail(why, whylen, -EFBIG, "%s: larger than %d bytes", path, UP_HEADERS_FILE_MAX);
     return 0;
 }
 
 int up_headers_load(const char *path, struct up_headers **out, char *why, size_t whylen)
 {
-    const size_t cap = UP_HEADERS_FILE_MAX + 1; /* one more: a file that grew is seen */
-    char *buf = NULL;
+    char reason[128], *buf = NULL;
     size_t got = 0;
+    mode_t mode;
     int fd, rv;
 
     *out = NULL;
-    /* Non-blocking: opening a FIFO must not wait for a writer (it is refused next). */
-    fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        rv = -errno;
-        return fail(why, whylen, rv, "%s: cannot open: %s", path, strerror(-rv));
-    }
-    if ((rv = check_file(fd, path, why, whylen)) != 0)
+    /* A regular file under the limit, opened without blocking: a FIFO or a device is
+     * refused before a byte is read (bfile.h). */
+    fd = bfile_open(path, UP_HEADERS_FILE_MAX, &mode, reason, sizeof(reason));
+    if (fd < 0)
+        return fail(why, whylen, fd, "%s: %s", path, reason);
+    if ((rv = check_mode(mode, path, why, whylen)) != 0)
         goto out_close;
-    if (!(buf = malloc(cap))) {
-        rv = fail(why, whylen, -ENOMEM, "%s: out of memory", path);
+    if ((rv = bfile_read_fd(fd, UP_HEADERS_FILE_MAX, &buf, &got, reason, sizeof(reason))) < 0) {
+        fail(why, whylen, rv, "%s: %s", path, reason);
         goto out_close;
-    }
-    while (got < cap) {
-        ssize_t r = read(fd, buf + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rv = -errno;
-            fail(why, whylen, rv, "%s: cannot read: %s", path, strerror(-rv));
-            goto out_free;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
     }
     rv = up_headers_parse(buf, got, path, out, why, whylen);
-out_free:
     explicit_bzero(buf, got);
     free(buf);
 out_close:

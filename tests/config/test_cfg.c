@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -450,7 +451,11 @@ static const struct bad bad_files[] = {
      ":7: [control] user: out of range 0..4294967294 (got '4294967295')"},
     /* tls, h3, upload */
     {BASE "[tls]\nca_file = /nonexistent/h3dp-ca.pem\n",
-     ":7: [tls] ca_file: cannot read: No such file or directory (got '/nonexistent/h3dp-ca.pem')"},
+     ":7: [tls] ca_file: cannot open: No such file or directory (got '/nonexistent/h3dp-ca.pem')"},
+    {BASE "[tls]\nca_file = /dev/zero\n",
+     ":7: [tls] ca_file: not a regular file (a character device) (got '/dev/zero')"},
+    {BASE "[tls]\ncert_file = /tmp\n",
+     ":7: [tls] cert_file: not a regular file (a directory) (got '/tmp')"},
     {BASE "[tls]\nkeylog = /nonexistent/h3dp/keys\n",
      ":7: [tls] keylog: directory /nonexistent/h3dp does not exist (got '/nonexistent/h3dp/keys')"},
     {BASE "[h3]\nqlog_dir = /nonexistent/h3dp\n",
@@ -594,7 +599,7 @@ static void test_error_io(void **state)
 
     /* A directory, and a NUL byte in a line. */
     assert_int_equal(cfg_load(fx->dir, &c, err, sizeof(err)), -1);
-    snprintf(want, sizeof(want), "%s: read error: Is a directory", fx->dir);
+    snprintf(want, sizeof(want), "%s: not a regular file (a directory)", fx->dir);
     assert_string_equal(err, want);
     {
         static const char nul[] = BASE "mtu = 15\0"
@@ -614,6 +619,93 @@ static void test_error_io(void **state)
     assert_int_equal(cfg_load(fx->path, &c, err, 8), -1);
     assert_int_equal(strlen(err), 7);
     assert_int_equal(cfg_load(fx->path, &c, NULL, 0), -1);
+}
+
+/* Every file input bounded and typed: the configuration itself and every key naming a
+ * file the daemon reads are refused at once, unread, when they are not a regular file or
+ * are too large (/dev/zero and a FIFO used to hang the loader, a 1 GiB file was read
+ * whole before its first line was refused). */
+static void test_bounded_inputs(void **state)
+{
+    static const char *const file_keys[][2] = {
+        {"tls", "ca_file"}, {"tls", "cert_file"}, {"tls", "key_file"},
+        {"upload", "headers_file"}};
+    struct fixture *fx = *state;
+    char fifo[160], big[160], text[1024], want[512], err[512];
+    struct cfg c;
+    FILE *f;
+
+    snprintf(fifo, sizeof(fifo), "%s/fifo", fx->dir);
+    snprintf(big, sizeof(big), "%s/big", fx->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    f = fopen(big, "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), (off_t)1 << 30), 0); /* 1 GiB, sparse */
+    assert_int_equal(fclose(f), 0);
+
+    /* The configuration file. */
+    assert_int_equal(cfg_load("/dev/zero", &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "/dev/zero: not a regular file (a character device)");
+    assert_int_equal(cfg_load(fifo, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: not a regular file (a FIFO)", fifo);
+    assert_string_equal(err, want);
+    assert_int_equal(cfg_load(big, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: larger than %d bytes", big, CFG_FILE_MAX);
+    assert_string_equal(err, want);
+    /* Exactly the limit is read (comment lines filling it after a valid base). */
+    {
+        char pad[101];
+        size_t n = strlen(BASE);
+
+        f = fopen(fx->path, "w");
+        assert_non_null(f);
+        fputs(BASE, f);
+        memset(pad, 'x', sizeof(pad) - 1);
+        pad[0] = ';';
+        pad[99] = '\n';
+        pad[100] = '\0';
+        while (n + 100 <= CFG_FILE_MAX) {
+            fputs(pad, f);
+            n += 100;
+        }
+        for (; n < CFG_FILE_MAX; n++)
+            fputc('\n', f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), 0);
+        f = fopen(fx->path, "a");
+        fputc('\n', f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), -1);
+        snprintf(want, sizeof(want), "%s: larger than %d bytes", fx->path, CFG_FILE_MAX);
+        assert_string_equal(err, want);
+    }
+
+    /* Every key naming a file the daemon reads. */
+    assert_int_equal(truncate(big, (off_t)CFG_INPUT_FILE_MAX + 1), 0);
+    for (size_t i = 0; i < sizeof(file_keys) / sizeof(file_keys[0]); i++) {
+        const char *sec = file_keys[i][0], *key = file_keys[i][1];
+        const char *bad[][2] = {{"/dev/zero", "not a regular file (a character device)"},
+                                {fifo, "not a regular file (a FIFO)"},
+                                {fx->dir, "not a regular file (a directory)"},
+                                {big, NULL}};
+
+        for (size_t j = 0; j < 4; j++) {
+            char why[80];
+
+            if (bad[j][1])
+                snprintf(why, sizeof(why), "%s", bad[j][1]);
+            else
+                snprintf(why, sizeof(why), "larger than %d bytes", CFG_INPUT_FILE_MAX);
+            snprintf(text, sizeof(text), BASE "[%s]\n%s = %s\n", sec, key, bad[j][0]);
+            write_file(fx->path, text);
+            assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), -1);
+            snprintf(want, sizeof(want), "%s:7: [%s] %s: %s (got '%s')", fx->path, sec, key, why,
+                     bad[j][0]);
+            assert_string_equal(err, want);
+        }
+    }
+    unlink(fifo);
+    unlink(big);
 }
 
 /* Comments, spacing, CRLF, empty values and accepted spellings. */
@@ -748,6 +840,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dump_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_io, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bounded_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eal_argv, setup, teardown),
         cmocka_unit_test(test_docs),
