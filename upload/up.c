@@ -372,7 +372,7 @@ json_t *up_stats_json(const struct up *u, uint64_t now)
         "{s:s, s:s, s:{s:i, s:i, s:i}, s:i, s:I, s:f,"
         " s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I},"
         " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
-        " s:{s:s, s:I, s:I, s:I}}",
+        " s:{s:s, s:I, s:I, s:I}, s:{s:I, s:I}}",
         "state", u->stopping ? (up_done(u) ? "stopped" : "stopping")
                  : up_has_work(u) ? "running" : "idle",
         "url", u->target_list, "connections", "target", (int)u->n_conns, "open", (int)open, "ready",
@@ -387,7 +387,9 @@ json_t *up_stats_json(const struct up *u, uint64_t now)
         "status_5xx", (json_int_t)a->status_5xx, "retry_after",
         (json_int_t)a->retry_after_used, "body_bytes", (json_int_t)a->body_bytes_sent,
         "compress", "codec", up_codec_name(u->codec), "records", (json_int_t)a->coded_records,
-        "bytes_in", (json_int_t)a->coded_bytes, "bytes_out", (json_int_t)a->coded_out);
+        "bytes_in", (json_int_t)a->coded_bytes, "bytes_out", (json_int_t)a->coded_out,
+        "busy_us", "compress", (json_int_t)(a->compress_ns / 1000), "digest",
+        (json_int_t)(a->digest_ns / 1000));
 #undef UPC
     for (unsigned i = 0; r && i < u->n_sources; i++) {
         const struct up_source *s = &u->sources[i];

@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include "crypto.h"
+#include "mono.h"
 #include "up_int.h"
 /* Body buffers come from power-of-two free lists (4 KiB .. 4 MiB), so a steady upload
  * allocates nothing per request; larger ones (big spool files) are malloc'd and freed. */
@@ -260,8 +261,11 @@ int up_batch_seal(struct up *u, struct up_batch *b)
     b->seq = ++u->seq;
     b->slot = -1;
     b->last_conn = 0;
+    uint64_t t0 = mono_ns(), t1;
     if (u->zc)
         batch_compress(u, b);
+    t1 = mono_ns();
+    u->acct.compress_ns += t1 - t0;
     /* The batch id: this run's BOOT-SEQ, unless the source gave a stable one. */
     if (!b->h_batch[0])
         snprintf(b->h_batch, sizeof(b->h_batch), "%s-%" PRIu64, u->boot, b->seq);
@@ -280,6 +284,7 @@ int up_batch_seal(struct up *u, struct up_batch *b)
     if (b->r.body && b->r.body_len &&
         crypto_content_digest(b->r.body, b->r.body_len, b->h_digest, sizeof(b->h_digest)) > 0)
         rv |= up_batch_header(b, "content-digest", b->h_digest);
+    u->acct.digest_ns += mono_ns() - t1;
     b->r.method = "POST";
     b->n_own = (unsigned)b->r.n_headers; /* the collector's path and the operator's headers
                                             are added at dispatch */

@@ -118,6 +118,7 @@ struct up_acct {
     uint64_t retry_after_used;     /* retries delayed by the collector's Retry-After */
     uint64_t body_bytes_sent;      /* request bodies handed to connections, as coded */
     uint64_t coded_records, coded_bytes, coded_out; /* zstd: records, bytes in, bytes out */
+    uint64_t compress_ns, digest_ns; /* main thread time coding and digesting bodies */
     uint64_t rtt_ns;               /* EWMA of request round trips */
 };
 
