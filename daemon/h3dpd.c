@@ -1,4 +1,5 @@
-/* h3dpd: the h3dp daemon. Reads the configuration; with `[dataplane] io = dpdk`
+/* h3dpd: the h3dp daemon. Reads the configuration (-c FILE, else H3DPD_DEFAULT_CONFIG:
+ * sysconfdir/h3dp/h3dpd.conf, set by meson); with `[dataplane] io = dpdk`
  * initialises EAL from it (nothing hidden added) and runs HTTP/3 connections on the
  * dataplane's worker lcores; with `io = kernel` runs them on worker threads over kernel
  * UDP sockets. The control socket ([control]) takes operator commands (h3ctl).
@@ -47,6 +48,7 @@
 #include "svc.h"
 #include "up_headers.h"
 #include "upload.h"
+#include "version.h"
 
 
 #define EXIT_RUNTIME 1
@@ -340,10 +342,12 @@ static void svc_conf_from_cfg(const struct cfg *c, const struct dp_conf *d, stru
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: h3dpd -c FILE         run the daemon with configuration FILE\n"
+    fprintf(out, "usage: h3dpd [-c FILE]       run the daemon with configuration FILE\n"
+                 "                             (default " H3DPD_DEFAULT_CONFIG ")\n"
                  "       h3dpd --check-config FILE\n"
                  "                             validate FILE, print the error if any, exit 0/2\n"
-                 "       h3dpd -h | --help\n"
+                 "       h3dpd -h | --help     this help\n"
+                 "       h3dpd -V | --version  the version\n"
                  "\n"
                  "Signals: SIGINT/SIGTERM shut connections down gracefully and exit 0\n"
                  "(a second one exits at once, status 1); SIGUSR1 prints the counters;\n"
@@ -582,6 +586,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"check-config", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *path = NULL, *check = NULL;
@@ -590,7 +595,7 @@ int main(int argc, char **argv)
     int opt;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
-    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             path = optarg;
@@ -601,12 +606,15 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return EXIT_SUCCESS;
+        case 'V':
+            h3dp_version_print(stdout, "h3dpd");
+            return EXIT_SUCCESS;
         default:
             usage(stderr);
             return EXIT_CONFIG;
         }
     }
-    if (optind != argc || (path == NULL) == (check == NULL)) {
+    if (optind != argc || (path != NULL && check != NULL)) {
         usage(stderr);
         return EXIT_CONFIG;
     }
@@ -615,6 +623,13 @@ int main(int argc, char **argv)
             return EXIT_CONFIG;
         printf("%s: configuration OK\n", check);
         return EXIT_SUCCESS;
+    }
+    if (path == NULL) {
+        path = H3DPD_DEFAULT_CONFIG;
+        if (access(path, F_OK) != 0) {
+            D_LOG(ERR, "no configuration at %s (the default; give one with -c FILE)", path);
+            return EXIT_CONFIG;
+        }
     }
     if (load(path, &c) < 0)
         return EXIT_CONFIG;

@@ -36,6 +36,7 @@
 #include "h3.h"
 #include "kio.h"
 #include "mono.h"
+#include "version.h"
 
 #define PATTERN_MOD 251 /* byte i of a generated body is i % 251 (h3sink's /bytes/N) */
 #define CHUNK (64u * 1024u)
@@ -225,15 +226,54 @@ static bool requests_done(void *arg)
     return rn->done == rn->o.n && !ticket_pending(rn);
 }
 
+static void help(FILE *out)
+{
+    fprintf(out,
+            "usage: h3client --addr IP --port N [options]\n"
+            "\n"
+            "One HTTP/3 connection over kernel UDP: runs the requests, shuts down gracefully\n"
+            "(GOAWAY, drain, close with H3_NO_ERROR) and waits for the close.\n"
+            "\n"
+            "connection:\n"
+            "  --addr IP              server address (IPv4 or IPv6 literal)\n"
+            "  --port N               server UDP port\n"
+            "  --host NAME            TLS server name and :authority (default: --addr)\n"
+            "  --ca FILE              verify the server against this PEM CA bundle\n"
+            "                         (default: the system trust store)\n"
+            "  --insecure             do not verify the server certificate (labs only)\n"
+            "  --cert FILE --key FILE a client certificate, sent when the server asks (mTLS)\n"
+            "  --session-file F       TLS session ticket read before connecting, the new one\n"
+            "                         written back (waits up to 1 s for it)\n"
+            "  --early                requests are replay-safe: sent in 0-RTT when resumed\n"
+            "  --no-gso               no UDP GSO on send\n"
+            "  --timeout SEC          give up after SEC seconds (default 30)\n"
+            "requests:\n"
+            "  --method M, --path P   request method and path (default GET /)\n"
+            "  --body-size N          a body of N pattern bytes (byte i = i %% 251)\n"
+            "  --producer             stream that body from a producer callback\n"
+            "  --digest               send content-digest: sha-256 of the in-memory body\n"
+            "  --body-file F          the body from file F\n"
+            "  -n N                   requests to run (default 1)\n"
+            "  -c N                   requests in flight at once (default 1)\n"
+            "  --expect-status S      count status S as success (default: any 2xx)\n"
+            "  --shutdown-early       submit every request, then shut down at once\n"
+            "  --max-push N           the push ID limit asked for in the GOAWAY\n"
+            "output:\n"
+            "  --json                 one JSON object with the results on stdout\n"
+            "  --out FILE             write the response bodies to FILE\n"
+            "  --keylog F             TLS secrets, SSLKEYLOGFILE format (default $SSLKEYLOGFILE)\n"
+            "  --qlog F               qlog of the connection\n"
+            "  -v                     log the connection and every request on stderr\n"
+            "  -h, --help             this help\n"
+            "  -V, --version          the version\n"
+            "\n"
+            "exit status: 0 every request completed with the expected status and the close\n"
+            "             outcome is OK; 1 otherwise; 2 usage error\n");
+}
+
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: h3client --addr IP --port N [--host NAME] [--ca FILE|--insecure]\n"
-            "       [--cert FILE --key FILE]   (a client certificate, sent when asked)\n"
-            "       [--method M] [--path P] [--body-size N [--producer] [--digest]]\n"
-            "       [--body-file F] [-n N] [-c N] [--shutdown-early] [--max-push N]\n"
-            "       [--expect-status S] [--timeout SEC] [--json] [--keylog F] [--qlog F]\n"
-            "       [--out FILE] [--no-gso] [-v] [--session-file F [--early]]\n");
+    help(stderr);
     exit(2);
 }
 
@@ -254,7 +294,7 @@ static int parse(int argc, char **argv, struct opts *o)
     enum { OPT_ADDR = 256, OPT_PORT, OPT_HOST, OPT_CA, OPT_INSECURE, OPT_METHOD, OPT_PATH, OPT_BSIZE,
            OPT_PRODUCER, OPT_DIGEST, OPT_BFILE, OPT_EARLY, OPT_MAXPUSH, OPT_EXPECT, OPT_TIMEOUT, OPT_JSON,
            OPT_KEYLOG, OPT_QLOG, OPT_NOGSO, OPT_OUT, OPT_CERT, OPT_KEY, OPT_SESSION,
-           OPT_EARLYDATA };
+           OPT_EARLYDATA, OPT_HELP, OPT_VERSION };
     static const struct option lo[] = {
         { "addr", 1, 0, OPT_ADDR }, { "port", 1, 0, OPT_PORT }, { "host", 1, 0, OPT_HOST },
         { "ca", 1, 0, OPT_CA }, { "insecure", 0, 0, OPT_INSECURE }, { "method", 1, 0, OPT_METHOD },
@@ -264,12 +304,13 @@ static int parse(int argc, char **argv, struct opts *o)
         { "max-push", 1, 0, OPT_MAXPUSH }, { "expect-status", 1, 0, OPT_EXPECT },
         { "timeout", 1, 0, OPT_TIMEOUT }, { "json", 0, 0, OPT_JSON }, { "keylog", 1, 0, OPT_KEYLOG },
         { "qlog", 1, 0, OPT_QLOG }, { "no-gso", 0, 0, OPT_NOGSO }, { "out", 1, 0, OPT_OUT }, { "cert", 1, 0, OPT_CERT }, { "key", 1, 0, OPT_KEY },
-        { "session-file", 1, 0, OPT_SESSION }, { "early", 0, 0, OPT_EARLYDATA }, { 0, 0, 0, 0 },
+        { "session-file", 1, 0, OPT_SESSION }, { "early", 0, 0, OPT_EARLYDATA },
+        { "help", 0, 0, OPT_HELP }, { "version", 0, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
     int ch;
 
     *o = (struct opts){ .method = "GET", .path = "/", .n = 1, .conc = 1, .timeout_s = 30 };
-    while ((ch = getopt_long(argc, argv, "n:c:vh", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "n:c:vhV", lo, NULL)) != -1) {
         switch (ch) {
         case OPT_ADDR: o->addr = optarg; break;
         case OPT_PORT: {
@@ -304,6 +345,10 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'n': o->n = num(optarg); break;
         case 'c': o->conc = num(optarg); break;
         case 'v': o->verbose = true; break;
+        case 'h':
+        case OPT_HELP: help(stdout); exit(0);
+        case 'V':
+        case OPT_VERSION: h3dp_version_print(stdout, "h3client"); exit(0);
         default: usage();
         }
     }

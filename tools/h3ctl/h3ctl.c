@@ -26,6 +26,7 @@
 
 #include "ctl_proto.h"
 #include "mono.h"
+#include "version.h"
 
 enum {
     EXIT_OK = 0,
@@ -108,7 +109,8 @@ static void global_help(FILE *out)
             "  --timeout DURATION         how long to wait for the reply (default 30s, or\n"
             "                             the command's own --timeout plus 10s; wait and\n"
             "                             shutdown --wait wait forever by default)\n"
-            "  -h, --help                 this help\n\n"
+            "  -h, --help                 this help\n"
+            "  -V, --version              the version\n\n"
             "commands:\n",
             CTL_SOCKET_ENV, CTL_DEFAULT_SOCKET);
     for (unsigned i = 0; i < CTL_CMD_COUNT; i++)
@@ -814,6 +816,9 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             global_help(stdout);
+            return EXIT_OK;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            h3dp_version_print(stdout, "h3ctl");
             return EXIT_OK;
         } else if (strcmp(a, "--json") == 0) {
             o.json = true;

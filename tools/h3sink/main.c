@@ -13,6 +13,7 @@
  */
 #include "mono.h"
 #include "sink.h"
+#include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -118,6 +119,7 @@ static void usage(FILE *f)
                "                         requests are rejected, clients send them again\n"
                "  --records-out FILE     append the decoded records of accepted newline-\n"
                "                         or length-framed uploads to FILE, as framed\n"
+               "  --help, --version      this help; the version\n"
                "test hooks:\n"
                "  --response-delay-ms MS delay every response\n"
                "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n"
@@ -179,7 +181,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_FAULT_EVERY,
         O_FAULT_RETRY_AFTER,
         O_NO_EARLY,
-        O_HELP
+        O_HELP,
+        O_VERSION
     };
     static const struct option lo[] = {
         {"addr", required_argument, NULL, O_ADDR},
@@ -204,6 +207,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"fault-retry-after", required_argument, NULL, O_FAULT_RETRY_AFTER},
         {"no-early-data", no_argument, NULL, O_NO_EARLY},
         {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
     /* QUIC stream counts and flow-control limits are varints < 2^62 (RFC 9000 §16). */
@@ -310,6 +314,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case O_HELP:
             usage(stdout);
+            exit(0);
+        case O_VERSION:
+            h3dp_version_print(stdout, "h3sink");
             exit(0);
         default:
             usage(stderr);

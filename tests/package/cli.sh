@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# tests/package/cli.sh VERSION SRCDIR PROGRAM...: every installed program answers --help and
+# --version (exit 0, on stdout: "usage:" / "NAME VERSION"), refuses an unknown option with
+# status 2; every script in tools/ answers --help with its usage and does nothing else (run
+# in an empty directory: it must leave it empty, and return at once).
+set -uo pipefail
+version=$1 src=$2
+shift 2
+# shellcheck source=tools/lib/h3dp-env.sh
+. "$src/tools/lib/h3dp-env.sh"
+h3dp_tmp_init cli
+fail=0
+bad() {
+    echo "FAIL: $*"
+    fail=1
+}
+
+for prog in "$@"; do
+    name=$(basename "$prog")
+    out=$("$prog" --help 2>"$H3DP_TMP/err") || bad "$name --help: status $?"
+    [[ $out == usage:* ]] || bad "$name --help: no usage on stdout: ${out:0:80}"
+    out=$("$prog" --version 2>"$H3DP_TMP/err") || bad "$name --version: status $?"
+    [[ $out == "$name $version"* ]] || bad "$name --version: '$out' does not start with '$name $version'"
+    "$prog" --no-such-option >/dev/null 2>&1
+    rc=$?
+    [ "$rc" = 2 ] || bad "$name --no-such-option: status $rc, want 2"
+    echo "ok: $name: --help, --version ($(head -1 <<<"$out")), bad option -> 2"
+done
+
+# The scripts: every executable file directly in tools/.
+for script in "$src"/tools/*; do
+    [ -f "$script" ] && [ -x "$script" ] || continue
+    name=tools/$(basename "$script")
+    empty=$H3DP_TMP/run-$(basename "$script")
+    mkdir -p "$empty"
+    out=$(cd "$empty" && timeout 20 "$script" --help 2>"$H3DP_TMP/err")
+    rc=$?
+    [ "$rc" = 0 ] || bad "$name --help: status $rc ($(head -c 200 "$H3DP_TMP/err"))"
+    [[ $out == usage:* ]] || bad "$name --help: no usage on stdout: ${out:0:80}"
+    [ -z "$(ls -A "$empty")" ] || bad "$name --help: left $(ls -A "$empty") behind"
+    echo "ok: $name --help"
+done
+exit $fail
