@@ -9,6 +9,9 @@
  * at once with status 1. SIGUSR1 prints the dataplane counters (DPDK mode). SIGHUP re-reads
  * the upload headers file (tokens rotate); other settings need a restart.
  *
+ * Under systemd (Type=notify): READY=1 once it serves, STOPPING=1 when the graceful exit
+ * begins, STATUS= with the counters (d_notify).
+ *
  * Exit status: 0 after an orderly stop (or a valid --check-config), 1 when the runtime
  * fails (EAL, port, socket, memory) or on a second signal, 2 for usage or configuration
  * errors.
@@ -28,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ether.h>
@@ -40,6 +44,7 @@
 #include "d_dns.h"
 #include "d_log.h"
 #include "d_loop.h"
+#include "d_notify.h"
 #include "d_telemetry.h"
 #include "d_upload.h"
 #include "dp.h"
@@ -67,6 +72,8 @@
 #define H3DPD_IDLE_MS 200
 /* After the graceful-shutdown deadline: the closing period's grace before giving up. */
 #define H3DPD_QUIT_GRACE_NS 2000000000ull
+/* Under systemd: how often STATUS= is refreshed. */
+#define H3DPD_STATUS_NS 5000000000ull
 
 static struct dp *_Atomic g_dp;
 static atomic_int g_quit;   /* signals received: 1 = graceful exit, 2 = exit now */
@@ -107,6 +114,7 @@ struct daemon {
     bool quitting, conns_shut;
     uint64_t quit_deadline, upload_deadline;
     bool done;
+    char ready[192]; /* the readiness line (STATUS= under systemd) */
 };
 
 static void on_control(void *ctx, int fd, uint64_t now)
@@ -211,6 +219,7 @@ static void check_quit(struct daemon *D, uint64_t now)
 
     if (!D->quitting && (atomic_load(&g_quit) || d_ctl_quit_requested(D->ctl))) {
         D->quitting = true;
+        d_notify_stopping("stopping: uploads finishing, then connections shut down");
         D->upload_deadline = now + (t ? t : 30000000000ull);
         D->quit_deadline = D->upload_deadline + (t ? t : 30000000000ull) + H3DPD_QUIT_GRACE_NS;
         if (up)
@@ -231,6 +240,32 @@ static void check_quit(struct daemon *D, uint64_t now)
     }
 }
 
+/* Under systemd, every few seconds: the readiness line, connections and upload counters as
+ * the service's STATUS= (what `systemctl status h3dpd` shows). */
+static void notify_status(struct daemon *D, uint64_t now)
+{
+    json_t *st, *acked, *queued, *failed;
+
+    if (D->quitting || !d_notify_status_due(now, H3DPD_STATUS_NS))
+        return;
+    if (!D->upload.up) {
+        d_notify_status("%s; %u connection(s)", D->ready, svc_conns_active(D->svc));
+        return;
+    }
+    st = up_stats_json(D->upload.up, now);
+    acked = json_object_get(json_object_get(st, "acked"), "records");
+    queued = json_object_get(json_object_get(st, "queued"), "records");
+    failed = json_object_get(json_object_get(st, "failed"), "records");
+    d_notify_status("%s; %u connection(s); upload %s: %" JSON_INTEGER_FORMAT
+                    " records acknowledged, %" JSON_INTEGER_FORMAT " queued, %" JSON_INTEGER_FORMAT
+                    " failed",
+                    D->ready, svc_conns_active(D->svc),
+                    json_string_value(json_object_get(st, "state")) ?: "?",
+                    json_integer_value(acked), json_integer_value(queued),
+                    json_integer_value(failed));
+    json_decref(st);
+}
+
 /* One iteration of the main loop at |now| (read once by the caller after its wait): the
  * ready fds, the service's events, the upload engine, telemetry, the exit. */
 static unsigned daemon_step(struct daemon *D, uint64_t now)
@@ -244,6 +279,7 @@ static unsigned daemon_step(struct daemon *D, uint64_t now)
     if (D->upload.up)
         work += up_poll(D->upload.up, now);
     d_telemetry_refresh(now);
+    notify_status(D, now);
     check_quit(D, now);
     return work;
 }
@@ -427,22 +463,25 @@ static int dp_conf_from_cfg(const struct cfg *c, struct dp_conf *d)
     return 0;
 }
 
-/* The readiness line scripts wait for ("h3dpd: running: ..."). */
-static void print_ready(const struct cfg *c, const struct dp_conf *d, const struct dp *dp)
+/* The readiness line scripts wait for ("h3dpd: running: ..."), also the service's READY=1
+ * and first STATUS= under systemd. */
+static void print_ready(struct daemon *D, const struct dp_conf *d)
 {
+    const struct cfg *c = D->cfg;
     char ip[NET_ADDR_STR_MAX];
     struct net_addr a = net_addr_v4(c->port.ip);
 
-    if (!dp) {
-        D_LOG(NOTICE, "running: io kernel, %u worker thread(s), control %s", d->n_workers,
-              c->control.socket);
-        return;
-    }
-    D_LOG(NOTICE,
-          "running: port %s " RTE_ETHER_ADDR_PRT_FMT " %s/%u, %u worker(s), udp echo %u, "
-          "control %s",
-          d->device, RTE_ETHER_ADDR_BYTES(dp_mac(dp)), net_addr_str(&a, ip, sizeof(ip)),
-          c->port.prefix_len, d->n_workers, d->udp_echo_port, c->control.socket);
+    if (!D->dp)
+        snprintf(D->ready, sizeof(D->ready), "running: io kernel, %u worker thread(s), control %s",
+                 d->n_workers, c->control.socket);
+    else
+        snprintf(D->ready, sizeof(D->ready),
+                 "running: port %s " RTE_ETHER_ADDR_PRT_FMT " %s/%u, %u worker(s), udp echo %u, "
+                 "control %s",
+                 d->device, RTE_ETHER_ADDR_BYTES(dp_mac(D->dp)), net_addr_str(&a, ip, sizeof(ip)),
+                 c->port.prefix_len, d->n_workers, d->udp_echo_port, c->control.socket);
+    D_LOG(NOTICE, "%s", D->ready);
+    d_notify_ready(D->ready);
 }
 
 /* Signals go to the main thread only: worker threads are started with them blocked. */
@@ -508,7 +547,7 @@ static int run_kernel(const struct cfg *c, const struct dp_conf *d)
     sc.io = SVC_IO_KERNEL;
     if (daemon_open(&D, &sc, NULL) < 0)
         goto out;
-    print_ready(c, d, NULL);
+    print_ready(&D, d);
     kernel_loop(&D);
     status = EXIT_SUCCESS;
 out:
@@ -557,7 +596,7 @@ static int run(const struct cfg *c, const char *prog)
         D_LOG(ERR, "dataplane start failed: %s", rte_strerror(-rc));
         goto out_stop;
     }
-    print_ready(c, &d, D.dp);
+    print_ready(&D, &d);
     D_LOG(INFO, "running; SIGINT/SIGTERM or `h3ctl quit` to stop, SIGUSR1 for counters");
     dp_main_loop(D.dp, main_hook, &D);
     D_LOG(INFO, "stopping");
@@ -641,5 +680,6 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    d_notify_init();
     return run(&c, argv[0]);
 }
