@@ -61,6 +61,7 @@ int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, 
 {
     struct dp *dp = w->dp;
     struct dp_tx_tuple t;
+    struct dp_addr nha;
     rte_be32_t nh;
     bool resolved;
     int rc;
@@ -72,7 +73,8 @@ int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, 
         return -EHOSTUNREACH;
     }
     dp_tx_tuple_init(dp, &t, dst_ip, dst_port, src_port);
-    resolved = dp_neigh_lookup(dp->neigh, nh, &t.dst_mac) == 0;
+    nha = dp_addr_v4(nh);
+    resolved = dp_neigh_lookup(dp->neigh, &nha, &t.dst_mac) == 0;
     if (!resolved)
         memset(&t.dst_mac, 0, sizeof(t.dst_mac));
     rc = dp_tx_udp_frame(dp, m, &t, len);

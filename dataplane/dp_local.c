@@ -86,6 +86,7 @@ int dp_local_send(struct dp_local *l, rte_be32_t dst_ip, uint16_t dst_port, cons
     struct dp *dp = l->dp;
     struct dp_tx_tuple t;
     struct rte_mbuf *m;
+    struct dp_addr nha;
     rte_be32_t nh;
     size_t room;
     int rc;
@@ -122,7 +123,8 @@ int dp_local_send(struct dp_local *l, rte_be32_t dst_ip, uint16_t dst_port, cons
     }
     l->tx_pkts++;
     dp->sp.local_tx++;
-    return dp_slowpath_xmit(dp, m, nh, dp_now_ns(dp));
+    nha = dp_addr_v4(nh);
+    return dp_slowpath_xmit(dp, m, &nha, dp_now_ns(dp));
 }
 
 void dp_local_close(struct dp_local *l)

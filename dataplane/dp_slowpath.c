@@ -20,16 +20,17 @@
 /* FAILED entries refuse new resolutions this long (Linux: about a second). */
 #define DP_NEIGH_FAILED_HOLD_NS (1000ULL * 1000 * 1000)
 #define NS_PER_MS               (1000ULL * 1000)
+/* Refused ARP claims are logged at most this often (each is counted). */
+#define DP_CONFLICT_LOG_NS (1000ULL * 1000 * 1000)
 
 static void slow_send(struct dp *dp, struct rte_mbuf *m)
 {
     dp_txbuf_put(&dp->slow_txb, m, rte_rdtsc(), dp->drain_tsc);
 }
 
-/* dp_neigh callback: ARP request for |ip| (broadcast, or unicast to |dst|). */
-static void neigh_send_arp(void *arg, rte_be32_t ip, const struct rte_ether_addr *dst)
+/* ARP request for |ip| (broadcast, or unicast to |dst|). */
+static void arp_solicit(struct dp *dp, rte_be32_t ip, const struct rte_ether_addr *dst)
 {
-    struct dp *dp = arg;
     struct rte_mbuf *m = rte_pktmbuf_alloc(dp->main_pool);
     int len;
 
@@ -48,6 +49,16 @@ static void neigh_send_arp(void *arg, rte_be32_t ip, const struct rte_ether_addr
     m->pkt_len = (uint32_t)len;
     dp->sp.arp_req_out++;
     slow_send(dp, m);
+}
+
+/* dp_neigh callback: who has |a|? ARP for IPv4; IPv6 neighbours are not resolved yet (no
+ * IPv6 next hop reaches the table). */
+static void neigh_solicit(void *arg, const struct dp_addr *a, const struct rte_ether_addr *dst)
+{
+    struct dp *dp = arg;
+
+    if (dp_addr_is_v4(a))
+        arp_solicit(dp, dp_addr_get_v4(a), dst);
 }
 
 /* dp_neigh callback: a frame waited for |mac|; its headers are complete otherwise. */
@@ -83,7 +94,7 @@ int dp_slowpath_init(struct dp *dp)
         .failed_hold_ns = DP_NEIGH_FAILED_HOLD_NS,
     };
     struct dp_neigh_ops ops = {
-        .send_arp = neigh_send_arp,
+        .solicit = neigh_solicit,
         .xmit = neigh_xmit,
         .free_pkt = neigh_free,
         .arg = dp,
@@ -96,7 +107,9 @@ int dp_slowpath_init(struct dp *dp)
         return err != 0 ? err : -ENOMEM;
     }
     if (c->gateway != 0 && c->gateway_mac_set) {
-        err = dp_neigh_add_static(dp->neigh, c->gateway, &c->gateway_mac);
+        struct dp_addr gw = dp_addr_v4(c->gateway);
+
+        err = dp_neigh_add_static(dp->neigh, &gw, &c->gateway_mac);
         if (err < 0) {
             DP_LOG(ERR, "static gateway entry: %s", rte_strerror(-err));
             return err;
@@ -109,6 +122,35 @@ void dp_slowpath_free(struct dp *dp)
 {
     dp_neigh_del(dp->neigh);
     dp->neigh = NULL;
+}
+
+/* What an ARP packet tells the neighbour table (enum dp_neigh_msg): a reply to our
+ * address answers us; a request for our address comes from a host we are about to answer;
+ * anything else (gratuitous ARP: sender = target; requests and replies between other
+ * hosts seen through broadcast) is an announcement nobody asked for. */
+static enum dp_neigh_msg arp_msg_kind(const struct dp_arp_msg *msg, rte_be32_t our_ip)
+{
+    if (msg->tpa != our_ip)
+        return DP_NEIGH_MSG_ANNOUNCE;
+    return msg->op == DP_ARP_OP_REPLY ? DP_NEIGH_MSG_REPLY : DP_NEIGH_MSG_REQUEST;
+}
+
+/* A claim of another MAC for a neighbour was refused: counted, and said at most once a
+ * second (an attacker must not fill the log). */
+static void arp_conflict(struct dp *dp, const struct dp_arp_msg *msg, uint64_t now_ns)
+{
+    struct dp_addr a = dp_addr_v4(msg->spa);
+    char ip[DP_ADDR_STR_MAX];
+
+    dp->sp.arp_conflict++;
+    if (now_ns - dp->sp_conflict_log_ns < DP_CONFLICT_LOG_NS && dp->sp_conflict_log_ns != 0)
+        return;
+    dp->sp_conflict_log_ns = now_ns;
+    DP_LOG(WARNING,
+           "arp: %s claimed by " RTE_ETHER_ADDR_PRT_FMT " (%s): refused, the known MAC is "
+           "probed (arp_conflict %" PRIu64 ")",
+           dp_addr_str(&a, ip, sizeof(ip)), RTE_ETHER_ADDR_BYTES(&msg->sha),
+           msg->op == DP_ARP_OP_REPLY ? "reply" : "request", dp->sp.arp_conflict);
 }
 
 static void arp_in(struct dp *dp, struct rte_mbuf *m, const struct dp_pkt_info *pi, uint64_t now_ns)
@@ -124,10 +166,16 @@ static void arp_in(struct dp *dp, struct rte_mbuf *m, const struct dp_pkt_info *
         rte_pktmbuf_free(m);
         return;
     }
-    /* RFC 826 merge: update the sender if known; a request aimed at us adds it too, as we
-     * are about to talk to it. A probe (sender 0.0.0.0) teaches nothing. */
-    if (msg.spa != 0)
-        (void)dp_neigh_learn(dp->neigh, msg.spa, &msg.sha, now_ns, msg.op == DP_ARP_OP_REQUEST);
+    /* The neighbour table decides what the packet may change (RFC 826 merge, without
+     * letting an unsolicited claim redirect a neighbour in use). A probe (sender 0.0.0.0)
+     * teaches nothing, and nobody teaches us our own address. */
+    if (msg.spa != 0 && msg.spa != dp->conf.ip) {
+        struct dp_addr a = dp_addr_v4(msg.spa);
+
+        if (dp_neigh_learn(dp->neigh, &a, &msg.sha, arp_msg_kind(&msg, dp->conf.ip), now_ns) ==
+            DP_NEIGH_CONFLICT)
+            arp_conflict(dp, &msg, now_ns);
+    }
     if (msg.op != DP_ARP_OP_REQUEST) {
         dp->sp.arp_rep_in++;
         rte_pktmbuf_free(m);
@@ -202,10 +250,11 @@ static void frame_in(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
 static void resolve_out(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
 {
     struct rte_ether_addr mac;
+    struct dp_addr nh = dp_addr_v4(m->hash.usr);
     int rc;
 
     dp->sp.resolve_in++;
-    rc = dp_neigh_resolve(dp->neigh, m->hash.usr, m, now_ns, &mac);
+    rc = dp_neigh_resolve(dp->neigh, &nh, m, now_ns, &mac);
     if (rc == DP_NEIGH_READY) {
         neigh_xmit(dp, m, &mac);
     } else if (rc < 0) {
@@ -214,7 +263,7 @@ static void resolve_out(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
     }
 }
 
-int dp_slowpath_xmit(struct dp *dp, struct rte_mbuf *m, rte_be32_t nh, uint64_t now_ns)
+int dp_slowpath_xmit(struct dp *dp, struct rte_mbuf *m, const struct dp_addr *nh, uint64_t now_ns)
 {
     struct rte_ether_addr mac;
     int rc = dp_neigh_resolve(dp->neigh, nh, m, now_ns, &mac);
@@ -248,13 +297,14 @@ unsigned dp_slowpath_poll(struct dp *dp, uint64_t now_ns)
     work += n;
     if (now_ns >= dp->next_tick_ns) {
         struct rte_ether_addr mac;
+        struct dp_addr gw = dp_addr_v4(dp->conf.gateway);
 
         (void)dp_neigh_tick(dp->neigh, now_ns);
         /* Keep the gateway resolved ahead of traffic: the first packet to an off-link
          * remote then never waits, and a gateway that was down is retried (after the
          * FAILED hold) without waiting for traffic to ask. */
-        if (dp->conf.gateway != 0 && dp_neigh_lookup(dp->neigh, dp->conf.gateway, &mac) < 0)
-            (void)dp_neigh_resolve(dp->neigh, dp->conf.gateway, NULL, now_ns, &mac);
+        if (dp->conf.gateway != 0 && dp_neigh_lookup(dp->neigh, &gw, &mac) < 0)
+            (void)dp_neigh_resolve(dp->neigh, &gw, NULL, now_ns, &mac);
         dp->next_tick_ns = now_ns + DP_NEIGH_TICK_NS;
     }
     /* The slow path answers one at a time: never let a reply wait for company. */
@@ -265,12 +315,11 @@ unsigned dp_slowpath_poll(struct dp *dp, uint64_t now_ns)
 static int print_neigh(void *arg, const struct dp_neigh_view *v)
 {
     FILE *out = arg;
-    char ip[16];
-    uint32_t a = rte_be_to_cpu_32(v->ip);
+    char ip[DP_ADDR_STR_MAX];
 
-    snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-    fprintf(out, "  %-15s " RTE_ETHER_ADDR_PRT_FMT "  %-10s %6u queued\n", ip,
-            RTE_ETHER_ADDR_BYTES(&v->mac), dp_neigh_state_name(v->state), v->queued);
+    fprintf(out, "  %-15s " RTE_ETHER_ADDR_PRT_FMT "  %-10s %6u queued\n",
+            dp_addr_str(&v->addr, ip, sizeof(ip)), RTE_ETHER_ADDR_BYTES(&v->mac),
+            dp_neigh_state_name(v->state), v->queued);
     return 0;
 }
 
@@ -284,6 +333,7 @@ void dp_slowpath_stats_print(const struct dp *dp, FILE *out)
             "arp replies out", s->arp_rep_out);
     fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "arp requests out",
             s->arp_req_out, "arp replies in", s->arp_rep_in);
+    fprintf(out, "  %-22s %12" PRIu64 "\n", "arp conflicts", s->arp_conflict);
     fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "icmp echo requests",
             s->icmp_echo_in, "icmp echo replies", s->icmp_echo_out);
     fprintf(out, "  %-22s %12" PRIu64 "   %-22s %12" PRIu64 "\n", "waited for arp", s->resolve_in,

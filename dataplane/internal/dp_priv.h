@@ -79,6 +79,7 @@ struct dp_worker {
 struct dp_slow_stats {
     uint64_t rx_pkts; /* frames from the workers */
     uint64_t arp_req_in, arp_rep_in, arp_req_out, arp_rep_out;
+    uint64_t arp_conflict; /* ARP claims of another MAC for a neighbour, refused */
     uint64_t icmp_echo_in, icmp_echo_out;
     uint64_t resolve_in;   /* outgoing frames that waited for ARP: handed over by the
                             * workers, or the main lcore's own (dp_local) queued */
@@ -153,7 +154,8 @@ struct dp {
     struct dp_slow_stats sp;
     struct dp_local *locals; /* the main lcore's UDP endpoints (main lcore only) */
     uint64_t next_tick_ns;
-    atomic_uint *port_owner; /* DP_PORTS entries, see DP_OWNER_* */
+    uint64_t sp_conflict_log_ns; /* last neighbour conflict logged */
+    atomic_uint *port_owner;     /* DP_PORTS entries, see DP_OWNER_* */
     uint32_t port_seed;
 
     uint64_t tsc_hz, tsc0, ns_mult, drain_tsc;

@@ -17,6 +17,8 @@
 #include <rte_byteorder.h>
 #include <rte_mbuf.h>
 
+#include "dp_addr.h"
+
 struct dp;
 
 /* Creates the neighbour table (and pins the gateway's MAC when configured).
@@ -35,7 +37,7 @@ unsigned dp_slowpath_poll(struct dp *dp, uint64_t now_ns);
  * neighbour table has |nh|, else after ARP (the frame waits in the table, like the
  * workers' frames). Consumes |m|. Main lcore only. Returns 0, or -EHOSTUNREACH when |nh|
  * cannot be resolved (failed recently, table full; counted as NO_NEIGH). */
-int dp_slowpath_xmit(struct dp *dp, struct rte_mbuf *m, rte_be32_t nh, uint64_t now_ns);
+int dp_slowpath_xmit(struct dp *dp, struct rte_mbuf *m, const struct dp_addr *nh, uint64_t now_ns);
 
 /* Prints the slow-path and neighbour counters and the neighbour table to |out|. Main
  * lcore (or with the loops stopped). */

@@ -214,7 +214,9 @@ static unsigned main_hook(void *arg, uint64_t now_ns)
             /* The slow path resolves the gateway by itself: once it has, the script has
              * brought the TAP's kernel side up (the remote is another address there,
              * still unresolved). */
-            if (dp_neigh_lookup(dp->neigh, dp->conf.gateway, &mac) != 0) {
+            struct dp_addr gw = dp_addr_v4(dp->conf.gateway), remote = dp_addr_v4(t->remote);
+
+            if (dp_neigh_lookup(dp->neigh, &gw, &mac) != 0) {
                 if (now_ns - t->last_progress_ns > KERNEL_NS) {
                     t->failed = 3;
                     dp_request_stop(dp);
@@ -224,7 +226,7 @@ static unsigned main_hook(void *arg, uint64_t now_ns)
             t->kernel_up = true;
             t->last_progress_ns = now_ns;
             t->errors_ok = send_errors(t);
-            t->first_unresolved = dp_neigh_lookup(dp->neigh, t->remote, &mac) != 0;
+            t->first_unresolved = dp_neigh_lookup(dp->neigh, &remote, &mac) != 0;
         }
         while (t->sent < t->count && t->sent - t->rcvd < WINDOW) {
             uint8_t buf[1500];

@@ -119,6 +119,7 @@ int main(int argc, char **argv)
     double secs = 3.0, t0, t1;
     uint64_t e0, e1, busy0, busy1;
     unsigned worker;
+    struct dp_addr self;
     int n, opt;
 
     n = rte_eal_init(argc, argv);
@@ -189,7 +190,8 @@ int main(int argc, char **argv)
                             RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
     }
     /* We talk to ourselves: our own address resolves to our own MAC. */
-    n = dp_neigh_add_static(b.dp->neigh, c.ip, dp_mac(b.dp));
+    self = dp_addr_v4(c.ip);
+    n = dp_neigh_add_static(b.dp->neigh, &self, dp_mac(b.dp));
     if (n == 0)
         n = dp_worker_hook_set(b.dp, worker, inject, &b);
     if (n == 0)

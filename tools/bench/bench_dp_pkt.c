@@ -3,7 +3,9 @@
  *   RX: dp_classify() + dp_flowtab_lookup() over an array of crafted UDP frames spread
  *       over 64 flows (checksums verified in software, or vouched for by RX offload flags
  *       as a NIC with checksum offload would);
- *   TX: dp_udp_build() in front of a 1200-byte payload (software checksums, or offload).
+ *   TX: dp_udp_build() in front of a 1200-byte payload (software checksums, or offload);
+ *       the next hop's MAC: dp_neigh_lookup() of an IPv4 next hop among 8 neighbours, as
+ *       every transmitted datagram does.
  *
  * Each case: median of R runs (default 7) of N packets (default 10M), timed with the TSC
  * (rte_rdtsc, inline). With -e it also initialises a minimal EAL (--no-huge --no-pci
@@ -27,6 +29,7 @@
 
 #include "dp_classify.h"
 #include "dp_flowtab.h"
+#include "dp_neigh.h"
 #include "dp_net.h"
 #include "dp_udp.h"
 
@@ -262,7 +265,80 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-enum kind { RX, TX, LK_FLOWTAB, LK_RTE_HASH, LK_RTE_HASH_BULK };
+/* The neighbour table of a worker's TX path: a gateway and a few on-link peers. */
+#define NNEIGH 8
+
+static struct dp_neigh *neigh;
+
+static void nop_solicit(void *arg, const struct dp_addr *a, const struct rte_ether_addr *dst)
+{
+    (void)arg;
+    (void)a;
+    (void)dst;
+}
+
+static void nop_pkt(void *arg, void *pkt, const struct rte_ether_addr *mac)
+{
+    (void)arg;
+    (void)pkt;
+    (void)mac;
+}
+
+static void nop_free(void *arg, void *pkt)
+{
+    (void)arg;
+    (void)pkt;
+}
+
+static int neigh_setup(void)
+{
+    static const struct dp_neigh_ops ops = {
+        .solicit = nop_solicit, .xmit = nop_pkt, .free_pkt = nop_free};
+    const struct dp_neigh_params p = {
+        .capacity = 256,
+        .queue_per_entry = 64,
+        .queue_total = 64,
+        .max_retries = 3,
+        .retry_ns = 1000000000ull,
+        .reachable_ns = 30000000000ull,
+        .failed_hold_ns = 1000000000ull,
+    };
+    struct rte_ether_addr mac = peer_mac, m;
+    int i;
+
+    neigh = dp_neigh_new(&p, &ops, NULL);
+    if (neigh == NULL)
+        return -1;
+    for (i = 0; i < NNEIGH; i++) {
+        struct dp_addr a = dp_addr_v4(rte_cpu_to_be_32(0xc6120100u + (uint32_t)i + 1));
+
+        mac.addr_bytes[5] = (uint8_t)i;
+        if (dp_neigh_resolve(neigh, &a, NULL, 0, &m) != DP_NEIGH_QUEUED ||
+            dp_neigh_learn(neigh, &a, &mac, DP_NEIGH_MSG_REPLY, 0) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static uint64_t run_lookup_neigh(uint64_t n)
+{
+    uint64_t t0, t1, acc = 0, i;
+
+    t0 = rte_rdtsc_precise();
+    for (i = 0; i < n; i++) {
+        rte_be32_t nh = rte_cpu_to_be_32(0xc6120100u + (uint32_t)(i & (NNEIGH - 1)) + 1);
+        struct dp_addr a = dp_addr_v4(nh);
+        struct rte_ether_addr m;
+
+        if (likely(dp_neigh_lookup(neigh, &a, &m) == 0))
+            acc += m.addr_bytes[5];
+    }
+    t1 = rte_rdtsc_precise();
+    sink += acc;
+    return t1 - t0;
+}
+
+enum kind { RX, TX, LK_FLOWTAB, LK_RTE_HASH, LK_RTE_HASH_BULK, LK_NEIGH };
 
 static void bench(const char *name, enum kind kind, uint16_t plen, uint64_t flags, uint64_t n,
                   int runs)
@@ -290,6 +366,9 @@ static void bench(const char *name, enum kind kind, uint16_t plen, uint64_t flag
             break;
         case LK_RTE_HASH:
             cyc = run_lookup_rte_hash(n);
+            break;
+        case LK_NEIGH:
+            cyc = run_lookup_neigh(n);
             break;
         default:
             cyc = run_lookup_rte_hash_bulk(n);
@@ -368,6 +447,12 @@ int main(int argc, char **argv)
     bench("TX build, IP+UDP checksum offload", TX, 1200,
           DP_TX_OFFLOAD_IP_CKSUM | DP_TX_OFFLOAD_UDP_CKSUM, n, runs);
     bench("flow lookup only: dp_flowtab", LK_FLOWTAB, 0, 0, n, runs);
+    if (neigh_setup() != 0) {
+        fprintf(stderr, "bench: neighbour table setup failed\n");
+        return 1;
+    }
+    bench("TX next-hop MAC: dp_neigh_lookup (IPv4)", LK_NEIGH, 0, 0, n, runs);
+    dp_neigh_del(neigh);
     if (with_eal) {
         if (rte_hash_setup(argv[0]) != 0)
             return 1;
