@@ -303,6 +303,12 @@ enum h3_state h3_conn_state(const struct h3_conn *c);
  * TLS alert after ESTABLISHED but before this. */
 bool h3_conn_confirmed(const struct h3_conn *c);
 
+/* True while the connection is CONNECTING and can send 0-RTT: it resumed a session whose
+ * ticket allows early data and the 0-RTT keys are in place. Requests with
+ * h3_req_params.early submitted now start at once, in 0-RTT; the others wait for the
+ * handshake. False once the handshake completes (cheap: per event loop step). */
+bool h3_conn_early_ready(const struct h3_conn *c);
+
 /* The ID of the last GOAWAY the peer sent, -1 if none (cheap: per event loop step). */
 int64_t h3_conn_goaway_recv_id(const struct h3_conn *c);
 
@@ -374,6 +380,9 @@ struct h3_req_outcome {
     int64_t stream_id;     /* -1 if never started */
     uint64_t body_sent;    /* request body bytes the peer acknowledged */
     uint64_t body_recv;    /* response body bytes received */
+    bool early;            /* started in 0-RTT (h3_req_params.early, before the handshake) */
+    bool early_resent;     /* ... and the server rejected the early data: sent again after
+                              the handshake (the result is that of the second sending) */
 };
 
 struct h3_header {

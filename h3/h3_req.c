@@ -497,8 +497,10 @@ void h3_req_requeue_early(struct h3_conn *c)
         r->keep_len = 0;
         r->hdrs_len = 0;
         c->req_started--;
-        if (r->sent_early)
+        if (r->sent_early) {
+            r->early_resent = true;
             c->req_early_resent++;
+        }
     }
     c->tx_pending = true;
 }
@@ -513,6 +515,8 @@ void h3_req_complete(struct h3_req *r, enum h3_req_result res, uint64_t code)
         .stream_id = r->stream_id,
         .body_sent = r->body_sent,
         .body_recv = r->body_recv,
+        .early = r->sent_early,
+        .early_resent = r->early_resent,
     };
 
     if (r->where == H3_REQ_QUEUED) {

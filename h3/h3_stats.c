@@ -13,6 +13,11 @@ bool h3_conn_confirmed(const struct h3_conn *c)
     return c->confirmed;
 }
 
+bool h3_conn_early_ready(const struct h3_conn *c)
+{
+    return c->state == H3_STATE_CONNECTING && c->early_ok;
+}
+
 int64_t h3_conn_goaway_recv_id(const struct h3_conn *c)
 {
     return c->goaway_recv_id;

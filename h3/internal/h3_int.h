@@ -35,6 +35,7 @@ struct h3_req {
     bool body_eof;              /* all of the request body was handed to nghttp3 */
     bool blocked;               /* producer said WOULDBLOCK */
     bool sent_early;            /* started in 0-RTT */
+    bool early_resent;          /* ... the early data was rejected: queued again */
     uint64_t body_off;          /* bytes handed to nghttp3 */
     uint64_t body_sent, body_recv; /* request body acknowledged; response body */
     void *map;                  /* FILE: the mapping */

@@ -102,6 +102,7 @@ static void test_resume_early_accepted(void **state)
 
     env_reconnect(&e, &su);
     assert_int_equal(cache_entries(sc), 0); /* taken: single use */
+    assert_true(h3_conn_early_ready(e.c)); /* 0-RTT keys from the ClientHello */
     assert_int_equal(submit_early(&e, 0, "POST", "/up", body, BODY_LEN, batch_a, 2, true), 0);
     assert_int_equal(submit_early(&e, 1, "POST", "/up", body, BODY_LEN, batch_b, 2, true), 0);
     assert_int_equal(submit_early(&e, 2, "GET", "/bytes/100", NULL, 0, NULL, 0, false), 0);
@@ -128,6 +129,11 @@ static void test_resume_early_accepted(void **state)
     assert_int_equal(e.res[0].o.body_sent, BODY_LEN);
     assert_int_equal(e.res[2].body_len, 100);
     assert_true(e.res[2].body_ok);
+    /* Per request: the POSTs went early and were answered from the early data. */
+    assert_true(e.res[0].o.early && e.res[1].o.early);
+    assert_false(e.res[0].o.early_resent || e.res[1].o.early_resent);
+    assert_false(e.res[2].o.early || e.res[2].o.early_resent);
+    assert_false(h3_conn_early_ready(e.c)); /* the handshake is done */
     h3_conn_stats(e.c, &st);
     assert_true(st.resumed);
     assert_int_equal(st.early_data, H3_EARLY_ACCEPTED);
@@ -192,6 +198,9 @@ static void test_resume_early_rejected(void **state)
     assert_non_null(strstr(e.res[1].body, "\"bytes\":3000"));
     assert_int_equal(e.res[0].o.body_sent, BODY_LEN);
     assert_int_equal(e.res[1].o.body_sent, BODY_LEN);
+    assert_true(e.res[0].o.early && e.res[0].o.early_resent);
+    assert_true(e.res[1].o.early && e.res[1].o.early_resent);
+    assert_false(e.res[2].o.early || e.res[2].o.early_resent);
     /* Re-sent on the streams of a fresh start: ngtcp2 forgot the 0-RTT ones. */
     assert_int_equal(e.res[0].o.stream_id, 0);
     assert_int_equal(e.res[1].o.stream_id, 4);
@@ -283,6 +292,7 @@ static void test_other_server_not_used(void **state)
     first_connection(&e, &su);
     struct setup other = {.cache = sc, .server_port = 8443};
     env_reconnect(&e, &other);
+    assert_false(h3_conn_early_ready(e.c)); /* no ticket for this server */
     assert_int_equal(submit_early(&e, 0, "GET", "/", NULL, 0, NULL, 0, true), 0);
     connect_ok(&e);
     e.want = 1;
