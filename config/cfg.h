@@ -140,6 +140,8 @@ struct cfg_tls {
     char key_file[CFG_STR_MAX];  /* its private key; given with cert_file */
     char keylog[CFG_STR_MAX];  /* empty: no SSLKEYLOGFILE-format key log */
     char sni[CFG_STR_MAX];     /* empty: the URL's host name */
+    bool resumption;           /* keep session tickets: resumed handshakes and 0-RTT */
+    char session_dir[CFG_STR_MAX]; /* empty: tickets in memory only (lost at restart) */
 };
 
 struct cfg_h3 {
@@ -176,6 +178,7 @@ struct cfg_upload {
     uint32_t compress_level;         /* 0: the codec's fast default */
     uint32_t generator_record_bytes;
     uint64_t generator_rate; /* records per second; 0: generator off */
+    bool early_data;         /* uploads with a memory body may go in 0-RTT */
 };
 
 #define CFG_DNS_SERVERS_MAX 4

@@ -83,6 +83,7 @@ void cfg_defaults(struct cfg *c)
     c->control.max_line = 65536;
 
     c->tls.insecure = false;
+    c->tls.resumption = true;
 
     c->h3.idle_timeout_ms = 30000;
     c->h3.handshake_timeout_ms = 10000;
@@ -104,6 +105,7 @@ void cfg_defaults(struct cfg *c)
     c->upload.compress = CFG_COMPRESS_NONE;
     c->upload.generator_record_bytes = 1024;
     c->upload.generator_rate = 0;
+    c->upload.early_data = true;
 
     c->dns.timeout_ms = 2000;
     c->dns.attempts = 2;
@@ -277,6 +279,31 @@ static int parse_dir(const struct cfg_key *k, const char *v, struct cfg *c, char
         return fail(why, whylen, "cannot use: %s", strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return fail(why, whylen, "not a directory");
+    return 0;
+}
+
+/* A directory that holds secrets (session tickets): a directory now, the daemon's user's,
+ * which it can read, write and search, and that nobody else can write (the files in it are
+ * 0600; a directory others may write would let them swap the daemon's files). */
+static int parse_private_dir(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
+                             size_t whylen)
+{
+    struct stat st;
+
+    if (parse_dir(k, v, c, why, whylen) < 0)
+        return -EINVAL;
+    if (*v == '\0')
+        return 0;
+    if (stat(v, &st) != 0)
+        return fail(why, whylen, "cannot use: %s", strerror(errno));
+    if (st.st_uid != geteuid())
+        return fail(why, whylen, "owned by uid %u, not by the daemon's user (uid %u)",
+                    (unsigned)st.st_uid, (unsigned)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return fail(why, whylen, "writable by group or others (mode %04o; use 0700)",
+                    (unsigned)(st.st_mode & 07777));
+    if (access(v, R_OK | W_OK | X_OK) != 0)
+        return fail(why, whylen, "cannot read, write and search it: %s", strerror(errno));
     return 0;
 }
 
@@ -682,6 +709,8 @@ const struct cfg_key cfg_keys[] = {
     S("tls", "key_file", tls.key_file, parse_readable, 0),
     S("tls", "keylog", tls.keylog, parse_newfile, 0),
     S("tls", "sni", tls.sni, parse_sni, 0),
+    B("tls", "resumption", tls.resumption),
+    S("tls", "session_dir", tls.session_dir, parse_private_dir, 0),
 
     U("h3", "idle_timeout_ms", h3.idle_timeout_ms, 0, 3600000),
     U("h3", "handshake_timeout_ms", h3.handshake_timeout_ms, 100, 600000),
@@ -710,6 +739,7 @@ const struct cfg_key cfg_keys[] = {
     U("upload", "compress_level", upload.compress_level, 0, 19),
     SZ("upload", "generator_record_bytes", upload.generator_record_bytes, 1, 1u << 20),
     U("upload", "generator_rate", upload.generator_rate, 0, 100000000),
+    B("upload", "early_data", upload.early_data),
     S("dns", "servers", dns.servers_str, parse_dns_servers, 0),
     U("dns", "timeout_ms", dns.timeout_ms, 100, 60000),
     U("dns", "attempts", dns.attempts, 1, 5), /* net_resolv's bound */

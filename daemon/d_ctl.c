@@ -443,6 +443,17 @@ static void show_done(void *ud, uint64_t conn, int err, const struct h3_stats *s
         (int)st->max_push_effective,
         "goaway", "sent_id", id_or_null(st->goaway_sent_id), "received_id",
         id_or_null(st->goaway_recv_id >= 0 ? st->goaway_recv_id : i.goaway_recv_id));
+    if (r) {
+        char text[128];
+        json_object_set_new(
+            r, "resumption",
+            json_pack("{s:b, s:s, s:I, s:I, s:I, s:s}", "resumed", st->resumed, "early_data",
+                      h3_early_data_str(st->early_data), "requests_early",
+                      (json_int_t)st->requests_early, "requests_early_resent",
+                      (json_int_t)st->requests_early_resent, "tickets_received",
+                      (json_int_t)st->tickets_received, "summary",
+                      h3_stats_resumption_str(st, text, sizeof(text))));
+    }
     if (r && (i.closed || st->state == H3_STATE_CLOSED))
         json_object_set_new(r, "outcome", outcome_json(i.closed ? &i.outcome : &st->outcome));
     if (r)
@@ -797,6 +808,17 @@ json_t *d_ctl_stats_json(struct d_ctl *d)
                           "lcores", lc, "conns", "active", (json_int_t)svc_conns_active(d->svc),
                           "known", (json_int_t)known, "control",
                           ctl_server_stats_json(d->srv));
+    struct h3_session_cache_stats sc;
+    if (r && svc_session_stats(d->svc, &sc))
+        json_object_set_new(
+            r, "session_cache",
+            json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "dir",
+                      d->cfg->tls.session_dir[0] ? d->cfg->tls.session_dir : NULL, "entries",
+                      (json_int_t)sc.entries, "stored", (json_int_t)sc.stored, "taken",
+                      (json_int_t)sc.taken, "evicted", (json_int_t)sc.evicted, "loaded",
+                      (json_int_t)sc.loaded, "load_rejected", (json_int_t)sc.load_rejected,
+                      "saved", (json_int_t)sc.saved, "save_errors",
+                      (json_int_t)sc.save_errors));
     if (r && d->up)
         json_object_set_new(r, "upload", up_stats_json(d->up, ctl_server_now(d->srv)));
     if (r && d->dns)

@@ -372,6 +372,8 @@ static void svc_conf_from_cfg(const struct cfg *c, const struct dp_conf *d, stru
     s->insecure = c->tls.insecure;
     s->keylog_file = c->tls.keylog;
     s->qlog_dir = c->h3.qlog_dir;
+    s->resumption = c->tls.resumption;
+    s->session_dir = c->tls.session_dir;
     s->max_conns = H3DPD_MAX_CONNS;
     s->closed_keep = H3DPD_CLOSED_KEEP;
 }

@@ -1,6 +1,7 @@
 /* svc.c: the main side of the connection service (svc.h): connection ids and infos,
  * commands to the workers, events back as callbacks. Main thread only. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ RTE_LOG_REGISTER_DEFAULT(svc_logtype, INFO); /* user.h3dp.service (meson) */
 #define SVC_POOL 16384
 #define SVC_DRAIN_BURST 64
 #define SVC_DRAIN_MAX 4096 /* events handled per svc_poll() */
+#define SVC_SESSION_SAVE_NS 1000000000ull /* the session files at most once a second */
 
 void svc_conf_defaults(struct svc_conf *c)
 {
@@ -30,11 +32,77 @@ void svc_conf_defaults(struct svc_conf *c)
     c->max_requests = 256;
     c->max_conns = 4096;
     c->closed_keep = 64;
+    c->resumption = true;
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* ---------------------------------------------------------------- session tickets */
+
+/* The counters that change when the cache's content does. */
+static uint64_t sessions_mark(struct svc *s)
+{
+    struct h3_session_cache_stats st;
+    h3_session_cache_stats(s->sessions, &st);
+    return st.stored + st.taken + st.evicted;
+}
+
+/* The cache, and what |dir| kept from the last run. Returns 0 or -ENOMEM; a directory that
+ * cannot be read is said and the tickets are kept in memory only. */
+static int sessions_open(struct svc *s, const char *dir)
+{
+    struct h3_session_cache_stats st;
+
+    s->sessions = h3_session_cache_new(0);
+    if (!s->sessions)
+        return -ENOMEM;
+    copy_str(s->session_dir, sizeof(s->session_dir), dir);
+    if (!s->session_dir[0])
+        return 0;
+    int n = h3_session_cache_load(s->sessions, s->session_dir);
+    h3_session_cache_stats(s->sessions, &st);
+    if (n < 0)
+        SVC_LOG(WARNING, "session_dir %s: %s: tickets kept in memory only", s->session_dir,
+                h3_strerror(n));
+    else
+        SVC_LOG(INFO, "session_dir %s: %d ticket(s) loaded, %" PRIu64 " file(s) ignored",
+                s->session_dir, n, st.load_rejected);
+    s->session_mark = sessions_mark(s);
+    return 0;
+}
+
+/* Writes the tickets to session_dir (main thread: file I/O, never on a worker). */
+static void sessions_save(struct svc *s)
+{
+    int n = h3_session_cache_save(s->sessions, s->session_dir);
+    if (n < 0)
+        SVC_LOG(WARNING, "session_dir %s: cannot save the tickets: %s", s->session_dir,
+                h3_strerror(n));
+}
+
+/* At most once a second: saves the tickets when the cache changed (a ticket arrived or was
+ * used), so that a restart after a crash does not offer a used ticket again. */
+static void sessions_upkeep(struct svc *s, uint64_t now)
+{
+    if (!s->sessions || !s->session_dir[0] || now < s->session_check_at)
+        return;
+    s->session_check_at = now + SVC_SESSION_SAVE_NS;
+    uint64_t mark = sessions_mark(s);
+    if (mark == s->session_mark)
+        return;
+    s->session_mark = mark;
+    sessions_save(s);
+}
+
+bool svc_session_stats(const struct svc *s, struct h3_session_cache_stats *st)
+{
+    if (!s->sessions)
+        return false;
+    h3_session_cache_stats(s->sessions, st);
+    return true;
 }
 
 void svc_del(struct svc *s);
@@ -51,7 +119,8 @@ struct svc *svc_new(const struct svc_conf *c, int *err)
         (c->cert_file && strlen(c->cert_file) >= PATH_MAX) ||
         (c->key_file && strlen(c->key_file) >= PATH_MAX) ||
         (c->keylog_file && strlen(c->keylog_file) >= PATH_MAX) ||
-        (c->qlog_dir && strlen(c->qlog_dir) >= PATH_MAX))
+        (c->qlog_dir && strlen(c->qlog_dir) >= PATH_MAX) ||
+        (c->session_dir && strlen(c->session_dir) >= PATH_MAX))
         goto fail_early;
     s = calloc(1, sizeof(*s));
     if (!s) {
@@ -70,6 +139,10 @@ struct svc *svc_new(const struct svc_conf *c, int *err)
     s->conf.keylog_file = s->keylog;
     s->conf.qlog_dir = s->qlog_dir;
     s->next_id = 1;
+    if (c->resumption && sessions_open(s, c->session_dir) < 0) {
+        rv = -ENOMEM;
+        goto fail_free;
+    }
     s->bus = svc_bus_new(c->n_workers, SVC_RING, SVC_POOL, &rv);
     if (!s->bus)
         goto fail_free;
@@ -97,6 +170,7 @@ fail:
 fail_bus:
     svc_bus_del(s->bus);
 fail_free:
+    h3_session_cache_del(s->sessions);
     free(s);
 fail_early:
     if (err)
@@ -161,6 +235,10 @@ void svc_del(struct svc *s)
     free(s->conns);
     free(s->workers);
     svc_bus_del(s->bus);
+    /* No connection is left to use the cache: the last tickets go to disk. */
+    if (s->sessions && s->session_dir[0] && sessions_mark(s) != s->session_mark)
+        sessions_save(s);
+    h3_session_cache_del(s->sessions);
     free(s);
 }
 
@@ -234,9 +312,13 @@ static void handle_event(struct svc *s, struct svc_msg *m)
 
     switch (m->type) {
     case SVC_EV_STATE: {
-        enum h3_state st = ((struct svc_m_state *)m->arg)->st;
+        const struct svc_m_state *d = (const struct svc_m_state *)m->arg;
+        enum h3_state st = d->st;
         if (!c->info.closed) {
             c->info.state = st;
+            c->info.early_ready = false;
+            c->info.resumed = d->resumed;
+            c->info.early_data = d->early_data;
             if (c->cbs.on_state)
                 c->cbs.on_state(c->ud, c->id, st);
             if (s->obs.on_state)
@@ -244,6 +326,15 @@ static void handle_event(struct svc *s, struct svc_msg *m)
         }
         break;
     }
+    case SVC_EV_EARLY:
+        if (!c->info.closed && c->info.state == H3_STATE_CONNECTING) {
+            c->info.early_ready = true;
+            if (c->cbs.on_early)
+                c->cbs.on_early(c->ud, c->id);
+            if (s->obs.on_early)
+                s->obs.on_early(s->obs_ud, c->id);
+        }
+        break;
     case SVC_EV_GOAWAY: {
         int64_t id = ((struct svc_m_goaway *)m->arg)->id;
         c->info.goaway_recv_id = id;
@@ -277,7 +368,10 @@ static void handle_event(struct svc *s, struct svc_msg *m)
         struct svc_m_closed *d = (struct svc_m_closed *)m->arg;
         c->info.closed = true;
         c->info.state = H3_STATE_CLOSED;
+        c->info.early_ready = false;
         c->info.outcome = c->final.outcome;
+        c->info.resumed = c->final.resumed; /* written by the worker before CLOSED */
+        c->info.early_data = c->final.early_data;
         if (d->goaway_recv_id >= 0)
             c->info.goaway_recv_id = d->goaway_recv_id;
         s->n_active--;
@@ -309,7 +403,6 @@ unsigned svc_poll(struct svc *s, uint64_t now_ns)
 {
     struct svc_msg *msgs[SVC_DRAIN_BURST];
     unsigned total = 0, n;
-    (void)now_ns;
 
     while (total < SVC_DRAIN_MAX && (n = svc_bus_drain(s->bus, msgs, SVC_DRAIN_BURST)) > 0) {
         for (unsigned i = 0; i < n; i++)
@@ -318,6 +411,7 @@ unsigned svc_poll(struct svc *s, uint64_t now_ns)
     }
     if (s->conf.io == SVC_IO_KERNEL)
         svc_bus_ack(s->bus); /* the eventfd may have been written: do not spin on it */
+    sessions_upkeep(s, now_ns);
     return total;
 }
 
@@ -559,7 +653,7 @@ int svc_request(struct svc *s, uint64_t conn, struct svc_req *r)
     struct svc_msg *m;
 
     if (!r || !r->method || !r->path || !r->done || (r->body && r->synth_len) ||
-        (r->n_headers && !r->headers))
+        (r->early && r->synth_len) || (r->n_headers && !r->headers))
         return -EINVAL;
     if (!c)
         return -ENOENT;

@@ -49,6 +49,14 @@ struct svc_conf {
     const char *keylog_file, *qlog_dir;     /* NULL/"" = none */
     unsigned max_conns;                     /* all workers together */
     unsigned closed_keep;                   /* closed connections remembered for show/wait */
+    /* Session resumption and 0-RTT: one ticket cache shared by every worker (its mutex is
+     * taken when a connection is created and when a ticket arrives, never per packet). */
+    bool resumption;                        /* false: no cache, every handshake is full */
+    const char *session_dir;                /* NULL/"": tickets in memory only; else loaded
+                                               by svc_new, saved by svc_poll when they
+                                               changed (at most once a second, on the main
+                                               thread) and by svc_del (h3_session_cache_save:
+                                               files 0600) so that a restart resumes */
 };
 
 void svc_conf_defaults(struct svc_conf *c);
@@ -91,6 +99,10 @@ struct svc_conn_cbs {
     void (*on_goaway)(void *ud, uint64_t conn, int64_t id);
     /* Final: the connection is closed with |o|. No callback for |conn| follows. */
     void (*on_closed)(void *ud, uint64_t conn, const struct h3_outcome *o);
+    /* 0-RTT is possible (h3_conn_early_ready): the connection is still CONNECTING, but
+     * requests with svc_req.early submitted from now on go in 0-RTT; others wait in the
+     * driver for the handshake. At most once per connection, before ESTABLISHED. */
+    void (*on_early)(void *ud, uint64_t conn);
 };
 
 /* Installs |cbs| (NULL removes) as the observer of EVERY connection: they run after the
@@ -112,6 +124,9 @@ struct svc_conn_info {
     uint64_t requests_active;   /* submitted through svc_request, not yet done */
     uint64_t requests_done;
     int64_t goaway_recv_id;     /* -1: none */
+    bool early_ready;           /* CONNECTING and 0-RTT possible (on_early was reported) */
+    bool resumed;               /* the handshake resumed a session (valid from ESTABLISHED) */
+    enum h3_early_data early_data; /* what became of 0-RTT (final from ESTABLISHED) */
     bool closed;
     struct h3_outcome outcome;  /* valid when closed */
 };
@@ -167,14 +182,19 @@ struct svc_req {
     uint64_t synth_len;                      /* or: a generated body of this many bytes
                                                 (pattern byte i = i % 251), body == NULL */
     bool keep_response;                      /* headers + body digest in the result */
+    bool early;                              /* replay-safe: may go in 0-RTT
+                                                (h3_req_params.early); not with synth_len
+                                                (a generated body cannot be sent again) */
     uint64_t timeout_ns;                     /* 0 = none; cancels with H3_REQUEST_CANCELLED */
     void (*done)(void *ud, struct svc_req *r, const struct svc_req_result *res);
     void *ud;
 };
 
-/* Submits |r| on |conn|. Returns 0 (|done| will run exactly once, from svc_poll()),
- * -ENOENT, -ESHUTDOWN (draining/closed: |done| not called), -ENOBUFS (ring full: try
- * later), -EINVAL. */
+/* Submits |r| on |conn|, also while it is CONNECTING (the driver queues it until the
+ * handshake, or sends it in 0-RTT when |r|->early and on_early was reported). Returns 0
+ * (|done| will run exactly once, from svc_poll()), -ENOENT, -ESHUTDOWN (draining/closed:
+ * |done| not called), -ENOBUFS (ring full: try later), -EINVAL (also early with a
+ * generated body). */
 int svc_request(struct svc *s, uint64_t conn, struct svc_req *r);
 
 /* ---------------------------------------------------------------- counters */
@@ -190,5 +210,9 @@ struct svc_worker_stats {
 /* Fills |out| (up to |max| workers) from counters the workers publish; returns the count.
  * Safe from the main thread at any time (values may be slightly stale). */
 unsigned svc_worker_stats(const struct svc *s, struct svc_worker_stats *out, unsigned max);
+
+/* The session cache's counters (h3_session_cache_stats; takes its mutex). Returns false
+ * when resumption is off (|st| untouched). */
+bool svc_session_stats(const struct svc *s, struct h3_session_cache_stats *st);
 
 #endif /* H3DP_SVC_H */

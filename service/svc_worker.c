@@ -317,6 +317,7 @@ static void cmd_request(struct svc_worker *w, struct svc_msg *m, struct svc_conn
         p.body = H3_BODY_MEMORY;
         p.body_data = rq->body;
         p.body_len = rq->body_len;
+        p.early = rq->early; /* svc_request refused early with a generated body */
     } else if (rq->synth_len) {
         p.body = H3_BODY_PRODUCER;
         p.produce = req_produce;
@@ -446,6 +447,7 @@ static void cmd_connect(struct svc_worker *w, struct svc_msg *m, struct svc_conn
     p.on_established = conn_on_established;
     p.on_closed = conn_on_closed;
     p.ud = c;
+    p.session_cache = s->sessions; /* its mutex: here and when a ticket arrives */
     rv = h3_conn_new(&p, w->now, &c->h3);
     free(c->cparams); /* the driver copied what it keeps */
     c->cparams = NULL;
@@ -523,18 +525,34 @@ static void conn_revisit(struct svc_worker *w, struct svc_conn *c)
         conn_finish(w, c);
         return;
     }
+    /* 0-RTT keys in place while connecting: the main side may submit early requests. */
+    bool early_due = !c->reported_early && st == H3_STATE_CONNECTING && h3_conn_early_ready(h);
+    if (early_due) {
+        struct svc_msg *m = svc_msg_alloc(w->s->bus);
+        if (m) {
+            ((struct svc_m_conn *)m->arg)->c = c;
+            m->type = SVC_EV_EARLY;
+            post(w, m);
+            c->reported_early = true;
+            early_due = false;
+        }
+    }
     if (st != c->reported) {
         struct svc_msg *m = svc_msg_alloc(w->s->bus);
         if (m) {
             struct svc_m_state *d = (struct svc_m_state *)m->arg;
+            struct h3_stats hs; /* a few state changes per connection: not per packet */
+            h3_conn_stats(h, &hs);
             d->c = c;
             d->st = st;
+            d->resumed = hs.resumed;
+            d->early_data = hs.early_data;
             m->type = SVC_EV_STATE;
             post(w, m);
             c->reported = st;
         }
     }
-    if (gid != c->reported_goaway || st != c->reported) {
+    if (gid != c->reported_goaway || st != c->reported || early_due) {
         /* The message pool is empty: report on the next step. */
         heap_schedule(w, &c->t, w->now);
         return;

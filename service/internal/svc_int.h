@@ -36,6 +36,7 @@ enum svc_msg_type {
     SVC_CMD_SHUTDOWN,
     SVC_CMD_CLOSE,
     SVC_EV_STATE,
+    SVC_EV_EARLY,
     SVC_EV_GOAWAY,
     SVC_EV_REQ_DONE,
     SVC_EV_STATS,
@@ -45,7 +46,12 @@ enum svc_msg_type {
 
 /* svc_msg.arg layouts: every message starts with the connection. */
 struct svc_m_conn { struct svc_conn *c; };
-struct svc_m_state { struct svc_conn *c; enum h3_state st; };
+struct svc_m_state {
+    struct svc_conn *c;
+    enum h3_state st;
+    bool resumed;                 /* the driver's at this state change */
+    enum h3_early_data early_data;
+};
 struct svc_m_goaway { struct svc_conn *c; int64_t id; };
 struct svc_m_shutdown { struct svc_conn *c; uint64_t max_push, timeout_ns; };
 struct svc_m_close { struct svc_conn *c; uint64_t code; char reason[128]; };
@@ -100,6 +106,7 @@ struct svc_conn {
     struct svc_timer t;
     struct svc_conn *dirty_next;
     bool dirty, finished;
+    bool reported_early;         /* SVC_EV_EARLY posted */
     enum h3_state reported;
     int64_t reported_goaway;
     struct svc_msg *connect_msg; /* returned as the CLOSED event */
@@ -158,6 +165,11 @@ struct svc {
     uint64_t next_id;
     struct svc_conn_cbs obs;  /* observer of every connection */
     void *obs_ud;
+    /* session resumption: the cache every worker's connections share */
+    struct h3_session_cache *sessions;      /* NULL: resumption off */
+    char session_dir[PATH_MAX];             /* "": not saved */
+    uint64_t session_check_at;              /* next look at the cache's counters */
+    uint64_t session_mark;                  /* its stored+taken+evicted at the last save */
 };
 
 /* svc_worker.c */

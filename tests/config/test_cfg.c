@@ -114,6 +114,9 @@ static void test_defaults(void **state)
     assert_int_equal(a.control.gid, CFG_ID_NONE);
     assert_false(a.tls.insecure);
     assert_string_equal(a.tls.ca_file, "");
+    assert_true(a.tls.resumption);
+    assert_string_equal(a.tls.session_dir, ""); /* tickets in memory only */
+    assert_true(a.upload.early_data);
     assert_int_equal(a.upload.compress, CFG_COMPRESS_NONE);
     assert_string_equal(a.upload.content_type, ""); /* from the framing */
     assert_int_equal(a.upload.framing, CFG_FRAMING_NEWLINE);
@@ -709,6 +712,53 @@ static void test_bounded_inputs(void **state)
 }
 
 /* Comments, spacing, CRLF, empty values and accepted spellings. */
+/* [tls] session_dir holds session tickets (secrets): a directory of the daemon's user that
+ * nobody else can write. */
+static void test_session_dir(void **state)
+{
+    struct fixture *fx = *state;
+    struct cfg c;
+    char err[512], want[512], dir[128], text[1024];
+
+    snprintf(dir, sizeof(dir), "%s/sessions", fx->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(text, sizeof(text), BASE "[tls]\nsession_dir = %s\nresumption = yes\n"
+             "[upload]\nearly_data = no\n", dir);
+    write_file(fx->path, text);
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), 0);
+    assert_string_equal(c.tls.session_dir, dir);
+    assert_true(c.tls.resumption);
+    assert_false(c.upload.early_data);
+
+    assert_int_equal(chmod(dir, 0770), 0);
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want),
+             "%s:7: [tls] session_dir: writable by group or others (mode 0770; use 0700) "
+             "(got '%s')", fx->path, dir);
+    assert_string_equal(err, want);
+    assert_int_equal(chmod(dir, 0755), 0); /* readable by others: the files are 0600 */
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), 0);
+    if (geteuid() == 0) { /* another user's directory */
+        assert_int_equal(chown(dir, 65534, 65534), 0);
+        assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), -1);
+        snprintf(want, sizeof(want),
+                 "%s:7: [tls] session_dir: owned by uid 65534, not by the daemon's user (uid 0) "
+                 "(got '%s')", fx->path, dir);
+        assert_string_equal(err, want);
+    }
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want),
+             "%s:7: [tls] session_dir: cannot use: No such file or directory (got '%s')",
+             fx->path, dir);
+    assert_string_equal(err, want);
+    write_file(fx->path, BASE "[tls]\nsession_dir = /dev/null\n");
+    assert_int_equal(cfg_load(fx->path, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s:7: [tls] session_dir: not a directory (got '/dev/null')",
+             fx->path);
+    assert_string_equal(err, want);
+}
+
 static void test_syntax(void **state)
 {
     struct fixture *fx = *state;
@@ -841,6 +891,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_io, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eal_argv, setup, teardown),
         cmocka_unit_test(test_docs),
