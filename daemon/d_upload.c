@@ -36,6 +36,7 @@ void d_upload_conf(const struct cfg *c, struct up_conf *uc)
                     : u->compress == CFG_COMPRESS_GZIP ? UP_COMPRESS_GZIP
                                                        : UP_COMPRESS_NONE,
         .compress_level = (int)u->compress_level,
+        .early_data = u->early_data,
         .gen = { .record_bytes = u->generator_record_bytes, .rate = u->generator_rate },
     };
 }

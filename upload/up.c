@@ -213,6 +213,7 @@ struct up *up_new(const struct up_conf *c, struct svc *svc, int *err, char *why,
         snprintf(u->boot + 2 * i, 3, "%02x", rnd[i]);
     srand((unsigned)rnd[0] << 8 | rnd[1]); /* retry jitter */
     u->framing = c->framing;
+    u->early_data = c->early_data;
     if (!c->content_type || !c->content_type[0])
         snprintf(u->content_type, sizeof(u->content_type), "%s",
                  c->framing == UP_FRAMING_NEWLINE ? "application/x-ndjson"
@@ -359,13 +360,14 @@ void up_del(struct up *u)
 json_t *up_stats_json(const struct up *u, uint64_t now)
 {
     const struct up_acct *a = &u->acct;
-    unsigned open = 0, ready = 0;
+    unsigned open = 0, ready = 0, early = 0;
     double el = u->t0 && now > u->t0 ? (double)(now - u->t0) / 1e9 : 0;
     json_t *r;
 
     for (unsigned i = 0; i < UP_MAX_CONNS; i++) {
         open += u->conns[i].used;
         ready += u->conns[i].used && u->conns[i].ready;
+        early += u->conns[i].used && u->conns[i].early;
     }
 #define UPC(c) "records", (json_int_t)(c).records, "bytes", (json_int_t)(c).bytes
     r = json_pack(
@@ -406,6 +408,14 @@ json_t *up_stats_json(const struct up *u, uint64_t now)
                                       u->hset && u->hset->file[0] ? u->hset->file : NULL,
                                       "names",
                                       names ? names : json_array()));
+        json_object_set_new(json_object_get(r, "connections"), "early", json_integer(early));
+        json_object_set_new(
+            r, "resumption",
+            json_pack("{s:I, s:I, s:I, s:I, s:I}", "handshakes", (json_int_t)a->handshakes,
+                      "resumed", (json_int_t)a->resumed, "early_sent",
+                      (json_int_t)a->early_sent, "early_accepted",
+                      (json_int_t)a->early_accepted, "early_rejected",
+                      (json_int_t)a->early_rejected));
         json_object_set_new(r, "endpoints", up_targets_json(u));
         json_t *e = up_err_json(u);
         json_object_update(r, e);

@@ -286,6 +286,10 @@ int up_batch_seal(struct up *u, struct up_batch *b)
         rv |= up_batch_header(b, "content-digest", b->h_digest);
     u->acct.digest_ns += mono_ns() - t1;
     b->r.method = "POST";
+    /* Replay-safe, so it may go in 0-RTT: it carries a batch id (a replay is a duplicate the
+     * collector drops) and a body in memory (sent again if the early data is refused; a
+     * generated one is made on the worker as it goes). */
+    b->r.early = u->early_data && b->h_batch[0] && b->r.body;
     b->n_own = (unsigned)b->r.n_headers; /* the collector's path and the operator's headers
                                             are added at dispatch */
     return rv ? -ENOSPC : 0;

@@ -23,14 +23,30 @@ static void c_state(void *ud, uint64_t id, enum h3_state st)
 {
     struct up *u = ud;
     int s = slot_of(u, id);
+    struct svc_conn_info i;
 
     if (s < 0)
         return;
     u->conns[s].ready = st == H3_STATE_ESTABLISHED;
+    u->conns[s].early = false; /* up, or going away */
     if (st == H3_STATE_ESTABLISHED) {
         u->conns[s].was_ready = true;
+        u->acct.handshakes++;
+        if (svc_conn_info(u->svc, id, &i) == 0 && i.resumed)
+            u->acct.resumed++;
         up_targets_up(u, u->conns[s].url, &u->conns[s].addr);
     }
+}
+
+/* The connection resumed a session whose server allows early data: until it is up,
+ * batches marked early may be sent on it, in 0-RTT. */
+static void c_early(void *ud, uint64_t id)
+{
+    struct up *u = ud;
+    int s = slot_of(u, id);
+
+    if (s >= 0 && !u->conns[s].ready)
+        u->conns[s].early = true;
 }
 
 static void c_closed(void *ud, uint64_t id, const struct h3_outcome *o)
@@ -49,7 +65,8 @@ static void c_closed(void *ud, uint64_t id, const struct h3_outcome *o)
     u->conns[s] = (struct up_conn){ 0 };
 }
 
-static const struct svc_conn_cbs up_cbs = { .on_state = c_state, .on_closed = c_closed };
+static const struct svc_conn_cbs up_cbs = { .on_state = c_state, .on_closed = c_closed,
+                                            .on_early = c_early };
 
 /* Opens a connection to the current endpoint in free slot |i|. Returns 1 when opened. */
 static unsigned open_conn(struct up *u, unsigned i)
@@ -90,7 +107,7 @@ unsigned up_pool_upkeep(struct up *u, bool work)
     up_targets_tick(u);
     for (unsigned i = 0; i < UP_MAX_CONNS; i++) {
         const struct up_conn *c = &u->conns[i];
-        if (!c->used || (!c->ready && c->inflight)) /* drainers do not count */
+        if (!c->used || (!c->ready && !c->early && c->inflight)) /* drainers do not count */
             continue;
         live++;
         if (up_targets_is_current(u, c->url, &c->addr)) {
@@ -180,6 +197,13 @@ static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result 
     (void)r;
 
     up_hset_release(u, b); /* the worker has copied the headers long since */
+    if (res->o.early) { /* the driver sent it again itself if the early data was refused */
+        u->acct.early_sent++;
+        if (res->o.early_resent)
+            u->acct.early_rejected++;
+        else if (res->o.result == H3_REQ_COMPLETED)
+            u->acct.early_accepted++;
+    }
     if (b->slot >= 0 && u->conns[b->slot].inflight)
         u->conns[b->slot].inflight--;
     b->last_conn = b->slot >= 0 ? u->conns[b->slot].id : 0;
@@ -240,22 +264,30 @@ static void release_delayed(struct up *u)
     u->delayed = keep;
 }
 
-/* The ready connection with a free stream and the fewest requests in flight, avoiding the
- * one |b| last failed on when another is available; -1 when none. */
+/* Lower is better: not the connection |b| last failed on (connection ids are never
+ * reused: a new connection in its slot is not avoided), then one that is up before one
+ * still handshaking in 0-RTT, then the fewest requests in flight. */
+static uint64_t rank(const struct up_conn *c, const struct up_batch *b)
+{
+    return (uint64_t)(c->id == b->last_conn) << 33 | (uint64_t)!c->ready << 32 | c->inflight;
+}
+
+/* The usable connection with a free stream that ranks best for |b|: ready ones, and for an
+ * early batch the ones that can send 0-RTT; -1 when none. */
 static int pick(const struct up *u, const struct up_batch *b)
 {
     int best = -1;
+    uint64_t best_rank = UINT64_MAX;
 
     for (unsigned i = 0; i < UP_MAX_CONNS; i++) {
         const struct up_conn *c = &u->conns[i];
-        if (!c->used || !c->ready || c->inflight >= u->streams)
+        if (!c->used || c->inflight >= u->streams || !(c->ready || (c->early && b->r.early)))
             continue;
-        /* Connection ids are never reused: a new connection in the slot of the one the
-         * batch failed on is not avoided. */
-        bool failed_here = c->id == b->last_conn;
-        if (best < 0 || (u->conns[best].id == b->last_conn && !failed_here) ||
-            (c->inflight < u->conns[best].inflight && !failed_here))
+        uint64_t r = rank(c, b);
+        if (r < best_rank) {
             best = (int)i;
+            best_rank = r;
+        }
     }
     return best;
 }
@@ -282,7 +314,7 @@ unsigned up_pool_dispatch(struct up *u)
             up_batch_header(b, up_headers_name(h, k), up_headers_value(h, k));
         int rv = svc_request(u->svc, u->conns[best].id, &b->r);
         if (rv == -ESHUTDOWN || rv == -ENOENT) {
-            u->conns[best].ready = false;
+            u->conns[best].ready = u->conns[best].early = false;
             continue;
         }
         if (rv < 0)

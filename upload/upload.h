@@ -97,6 +97,10 @@ struct up_conf {
     enum up_framing framing;
     enum up_compress compress;
     int compress_level;         /* 0: the codec's fast default (1) */
+    bool early_data;            /* uploads with a memory body may go in 0-RTT on a connection
+                                   that resumes a session (their batch id makes a replay a
+                                   duplicate the collector drops); generated bodies of
+                                   framing none never do */
     struct up_gen gen;          /* started by the first up_poll when gen.rate > 0 */
 };
 

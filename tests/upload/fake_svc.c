@@ -119,7 +119,7 @@ int svc_request(struct svc *s, uint64_t conn, struct svc_req *r)
 
     s->request_calls++;
     if (!r || !r->method || !r->path || !r->done || (r->body && r->synth_len) ||
-        (r->n_headers && !r->headers)) {
+        (r->early && r->synth_len) || (r->n_headers && !r->headers)) {
         s->invalid++;
         return -EINVAL;
     }
@@ -155,6 +155,8 @@ int svc_request(struct svc *s, uint64_t conn, struct svc_req *r)
         memcpy(q->body, r->body, r->body_len);
     }
     q->synth_len = r->synth_len;
+    q->early = r->early;
+    q->conn_state = c->state;
     q->ud = r->ud;
     c->requests++;
     c->active++;
@@ -178,7 +180,39 @@ int svc_shutdown(struct svc *s, uint64_t conn, uint64_t max_push, uint64_t timeo
     return 0;
 }
 
+int svc_conn_info(const struct svc *s, uint64_t conn, struct svc_conn_info *out)
+{
+    const struct fake_conn *c = NULL;
+
+    for (size_t i = 0; i < s->n_conns; i++)
+        if (s->conns[i].id == conn)
+            c = &s->conns[i];
+    if (!c)
+        return -ENOENT;
+    memset(out, 0, sizeof(*out));
+    out->id = c->id;
+    snprintf(out->url, sizeof(out->url), "%s", c->url);
+    out->state = c->state;
+    out->requests_active = c->active;
+    out->goaway_recv_id = -1;
+    out->early_ready = c->early_ready;
+    out->resumed = c->resumed;
+    out->closed = c->closed;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- driving it */
+
+void fake_early(struct svc *s, uint64_t id)
+{
+    struct fake_conn *c = fake_conn(s, id);
+
+    if (!c || c->closed || c->state != H3_STATE_CONNECTING)
+        return;
+    c->early_ready = true;
+    if (c->cbs.on_early)
+        c->cbs.on_early(c->ud, id);
+}
 
 void fake_state(struct svc *s, uint64_t id, enum h3_state st)
 {
@@ -187,6 +221,7 @@ void fake_state(struct svc *s, uint64_t id, enum h3_state st)
     if (!c || c->closed)
         return;
     c->state = st;
+    c->early_ready = false;
     if (c->cbs.on_state)
         c->cbs.on_state(c->ud, id, st);
 }
@@ -272,6 +307,17 @@ void fake_reply(struct svc *s, size_t i, int status, const char *retry_after)
 
     if (retry_after)
         snprintf(res.retry_after, sizeof(res.retry_after), "%s", retry_after);
+    fake_complete(s, i, &res);
+}
+
+void fake_reply_early(struct svc *s, size_t i, int status, bool rejected)
+{
+    struct svc_req_result res = {
+        .o = {.result = H3_REQ_COMPLETED, .status = status, .stream_id = (int64_t)(4 * i),
+              .early = true, .early_resent = rejected},
+        .rtt_ns = 1000000,
+    };
+
     fake_complete(s, i, &res);
 }
 

@@ -29,6 +29,8 @@ struct fake_conn {
     struct svc_conn_cbs cbs; /* a copy (zeroed when NULL was passed) */
     void *ud;
     enum h3_state state; /* as reported through on_state */
+    bool early_ready;    /* on_early reported, not yet up */
+    bool resumed;        /* what svc_conn_info says (set by the test before ESTABLISHED) */
     bool closed;         /* on_closed has run */
     unsigned shutdowns;  /* svc_shutdown calls for it */
     unsigned requests;   /* requests accepted on it */
@@ -50,6 +52,8 @@ struct fake_req {
     size_t body_len;
     bool has_body; /* r->body was not NULL */
     uint64_t synth_len;
+    bool early;       /* r->early */
+    enum h3_state conn_state; /* its connection's state at submission */
     void *ud; /* r->ud at submission */
 };
 
@@ -77,6 +81,8 @@ struct fake_conn *fake_conn_nth(struct svc *s, size_t i);
 /* Connections opened and not closed. */
 unsigned fake_conns_open(const struct svc *s);
 
+/* Reports that connection |id| (CONNECTING) can send 0-RTT (on_early). */
+void fake_early(struct svc *s, uint64_t id);
 /* Reports state |st| for connection |id| (on_state). */
 void fake_state(struct svc *s, uint64_t id, enum h3_state st);
 /* Reports ESTABLISHED for every open connection still CONNECTING; returns how many. */
@@ -92,6 +98,9 @@ unsigned fake_pending(const struct svc *s, uint64_t conn);
 long fake_next(const struct svc *s, uint64_t conn);
 /* Runs request |i|'s done with |res|. */
 void fake_complete(struct svc *s, size_t i, const struct svc_req_result *res);
+/* Completes request |i| with a response |status| as a request sent in 0-RTT (early) whose
+ * early data the server accepted (|rejected| false) or refused (sent again: early_resent). */
+void fake_reply_early(struct svc *s, size_t i, int status, bool rejected);
 /* Completes request |i| with a response |status| and a retry-after value (NULL: none). */
 void fake_reply(struct svc *s, size_t i, int status, const char *retry_after);
 /* Completes request |i| without a response: |result| (FAILED, NOT_PROCESSED, CANCELLED,

@@ -801,6 +801,142 @@ static void test_goaway_replaced(void **state)
     rig_close(&r);
 }
 
+/* A batch whose body the worker generates (framing none's generator): never early. */
+static void push_synth(struct test_src *t, uint64_t records, uint64_t bytes)
+{
+    struct up_batch *b = up_batch_new(t->s.u);
+
+    assert_non_null(b);
+    b->src = &t->s;
+    b->records = records;
+    b->bytes = bytes;
+    b->r.synth_len = bytes;
+    assert_int_equal(up_enqueue(t->s.u, b), 0);
+}
+
+/* 0-RTT: a connection that resumes (on_early) takes the batches marked early while it
+ * handshakes — memory bodies with a batch id — and not the generated ones, which wait for
+ * ESTABLISHED; no second connection is opened for the early one's requests; the outcomes
+ * count early requests sent / accepted / rejected (sent again by the driver: one result,
+ * nothing counted twice), ESTABLISHED counts the handshake and whether it resumed. */
+static void test_early_dispatch(void **state)
+{
+    struct up_conf c;
+    struct rig r = {0};
+    struct test_src t;
+    uint64_t a;
+
+    (void)state;
+    rig_conf_pool(&c, 1, 8);
+    c.early_data = true;
+    rig_open(&r, &c);
+    test_src_init(&t, &r, false);
+    test_src_push(&t, 2, 100, 0);
+    test_src_push(&t, 3, 100, 1);
+    push_synth(&t, 4, 400);
+    test_src_push(&t, 1, 100, 2); /* behind the generated one: the queue keeps its order */
+    rig_poll(&r);
+    assert_int_equal(r.s->connects, 1);
+    a = conn_id(&r, 0);
+    rig_step(&r, MS);
+    assert_int_equal(r.s->request_calls, 0); /* connecting, no 0-RTT: nothing sent */
+
+    fake_early(r.s, a);
+    assert_int_equal(rig_stat(&r, "connections", "early"), 1);
+    rig_poll(&r);
+    assert_int_equal(fake_pending(r.s, a), 2);
+    for (int i = 0; i < 2; i++) {
+        assert_true(r.s->reqs[i].early);
+        assert_int_equal(r.s->reqs[i].conn_state, H3_STATE_CONNECTING);
+        assert_non_null(fake_header(&r.s->reqs[i], "h3dp-batch"));
+    }
+    assert_int_equal(r.u->ready.n, 2); /* the generated batch heads the queue: it waits */
+    for (int i = 0; i < 5; i++)
+        rig_step(&r, MS);
+    assert_int_equal(r.s->connects, 1); /* the early connection is no drainer */
+    assert_int_equal(rig_stat(&r, "connections", "ready"), 0);
+
+    /* Up (resumed): the rest goes, the generated body not early. */
+    fake_conn(r.s, a)->resumed = true;
+    fake_state(r.s, a, H3_STATE_ESTABLISHED);
+    assert_int_equal(rig_stat(&r, "connections", "early"), 0);
+    rig_poll(&r);
+    assert_int_equal(fake_pending(r.s, a), 4);
+    assert_false(r.s->reqs[2].early);
+    assert_int_equal(r.s->reqs[2].synth_len, 400);
+    assert_true(r.s->reqs[3].early); /* marked: on an established connection it is 1-RTT */
+    assert_int_equal(r.s->reqs[3].conn_state, H3_STATE_ESTABLISHED);
+    assert_int_equal(rig_stat(&r, "resumption", "handshakes"), 1);
+    assert_int_equal(rig_stat(&r, "resumption", "resumed"), 1);
+
+    /* One accepted, one refused with the early data (the driver sent it again), both 200. */
+    fake_reply_early(r.s, 0, 200, false);
+    rig_check(&r);
+    fake_reply_early(r.s, 1, 200, true);
+    rig_check(&r);
+    rig_reply(&r, 2, 200, NULL);
+    rig_reply(&r, 3, 200, NULL);
+    assert_int_equal(rig_stat(&r, "resumption", "early_sent"), 2);
+    assert_int_equal(rig_stat(&r, "resumption", "early_accepted"), 1);
+    assert_int_equal(rig_stat(&r, "resumption", "early_rejected"), 1);
+    assert_int_equal(rig_stat(&r, "requests", "sent"), 4);
+    assert_int_equal(rig_stat(&r, "requests", "acked"), 4);
+    assert_int_equal(rig_stat(&r, "acked", "records"), 10);
+    assert_int_equal(rig_stat(&r, "retried", "records"), 0);
+    assert_int_equal(t.acked, 4);
+
+    /* A connection lost before its handshake: the early request was cut (it may have been
+     * processed), retried after a back-off on the next connection, counted once sent. */
+    fake_state(r.s, a, H3_STATE_DRAINING);
+    fake_close(r.s, a, H3_CLOSE_APPLICATION, H3_REQ_CONN_CLOSED);
+    test_src_push(&t, 5, 100, 3);
+    rig_poll(&r);
+    uint64_t b = conn_id(&r, 1);
+    fake_early(r.s, b);
+    rig_poll(&r);
+    assert_int_equal(fake_pending(r.s, b), 1);
+    fake_close(r.s, b, H3_CLOSE_TRANSPORT, H3_REQ_CONN_CLOSED);
+    assert_int_equal(r.u->delayed.n, 1);
+    assert_int_equal(rig_stat(&r, "requests", "conn_errors"), 1);
+    rig_step(&r, 200 * MS);
+    rig_poll(&r);
+    uint64_t d = conn_id(&r, 2);
+    fake_state(r.s, d, H3_STATE_ESTABLISHED); /* a full handshake */
+    rig_poll(&r);
+    rig_reply_all(&r, 200);
+    assert_int_equal(rig_stat(&r, "acked", "records"), 15);
+    assert_int_equal(rig_stat(&r, "resumption", "handshakes"), 2);
+    assert_int_equal(rig_stat(&r, "resumption", "resumed"), 1);
+    assert_int_equal(rig_stat(&r, "resumption", "early_sent"), 2); /* the cut one: no result */
+    rig_close(&r);
+}
+
+/* [upload] early_data = false: nothing is marked early, nothing goes before ESTABLISHED. */
+static void test_early_off(void **state)
+{
+    struct up_conf c;
+    struct rig r = {0};
+    struct test_src t;
+
+    (void)state;
+    rig_conf_pool(&c, 1, 8);
+    c.early_data = false;
+    rig_open(&r, &c);
+    test_src_init(&t, &r, false);
+    test_src_push(&t, 2, 100, 0);
+    rig_poll(&r);
+    fake_early(r.s, conn_id(&r, 0));
+    rig_step(&r, MS);
+    assert_int_equal(r.s->request_calls, 0);
+    fake_establish_all(r.s);
+    rig_poll(&r);
+    assert_int_equal(r.s->requests, 1);
+    assert_false(r.s->reqs[0].early);
+    rig_reply_all(&r, 200);
+    assert_int_equal(rig_stat(&r, "resumption", "early_sent"), 0);
+    rig_close(&r);
+}
+
 /* The service refuses a request: -ESHUTDOWN (closing, not yet reported) takes the
  * connection out of dispatch, -ENOBUFS (its ring is full) waits for the next poll. */
 static void test_request_refused(void **state)
@@ -1153,6 +1289,8 @@ int main(void)
         cmocka_unit_test(test_retry_limit),
         cmocka_unit_test(test_connect_backoff),
         cmocka_unit_test(test_goaway_replaced),
+        cmocka_unit_test(test_early_dispatch),
+        cmocka_unit_test(test_early_off),
         cmocka_unit_test(test_request_refused),
         cmocka_unit_test(test_target),
         cmocka_unit_test(test_target_busy_source),

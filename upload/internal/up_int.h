@@ -119,6 +119,12 @@ struct up_acct {
     uint64_t body_bytes_sent;      /* request bodies handed to connections, as coded */
     uint64_t coded_records, coded_bytes, coded_out; /* zstd: records, bytes in, bytes out */
     uint64_t compress_ns, digest_ns; /* main thread time coding and digesting bodies */
+    uint64_t handshakes, resumed;  /* connections that came up; of those, resumed a session */
+    uint64_t early_sent;           /* requests that went in 0-RTT; of those: */
+    uint64_t early_accepted;       /* ... answered from the early data */
+    uint64_t early_rejected;       /* ... refused with the early data, sent again once after
+                                      the handshake (the rest: the connection was lost
+                                      before its handshake completed, see conn_errors) */
     uint64_t rtt_ns;               /* EWMA of request round trips */
 };
 
@@ -138,6 +144,7 @@ uint64_t up_acct_pending(const struct up_acct *a);
 struct up_conn {
     uint64_t id;
     bool used, ready;
+    bool early;            /* still handshaking, but early batches may go in 0-RTT */
     bool was_ready;        /* it came up once (a later close is no connect failure) */
     unsigned inflight;
     unsigned url;          /* the collector (index in the target list) ... */
@@ -148,7 +155,8 @@ struct up_conn {
  * failures), retires connections to other endpoints once one to the current endpoint is
  * up. Returns the connections opened. */
 unsigned up_pool_upkeep(struct up *u, bool work);
-/* Sends queued batches on ready connections. Returns the batches sent. */
+/* Sends queued batches on ready connections, and early ones (svc_req.early) on connections
+ * that can send 0-RTT while they handshake. Returns the batches sent. */
 unsigned up_pool_dispatch(struct up *u);
 /* Shuts every connection of the pool down gracefully (a new target). */
 void up_pool_release(struct up *u);
@@ -275,6 +283,7 @@ struct up {
     void *free_bufs[11];
     uint64_t pooled_bytes;
     enum up_framing framing;
+    bool early_data;            /* batches with a memory body are marked early */
     enum up_compress codec;
     int level;
     void *zc;                   /* ZSTD_CCtx (zstd) or z_stream (gzip); NULL: none */
