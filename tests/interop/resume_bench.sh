@@ -7,8 +7,8 @@
 # first_response_ms: from before h3_conn_new to the first on_complete; it includes
 # loading the CA file and the TLS work on both ends).
 #   DELAY_MS (default 0): 0 = straight over the host's loopback; N > 0 = through a UDP
-#   relay on 127.0.0.1 (python3 asyncio) that holds every datagram N ms in each direction
-#   (the kernel here has no netem).
+#   relay on 127.0.0.1 (udp_delay_relay.py, python3 asyncio) that holds every datagram N ms
+#   in each direction (the kernel here has no netem).
 # Not a test (no pass/fail): numbers for docs/BENCHMARKS.md.
 set -u
 client=$1 sink=$2 certs=$3 runs=${4:-15} delay=${5:-0}
@@ -30,36 +30,8 @@ done
 [ -n "$port" ] || { echo "h3sink did not start"; cat "$work/sink.log"; exit 1; }
 
 if [ "$delay" -gt 0 ]; then # the relay: clients talk to it, it talks to h3sink
-    python3 -u - "$port" "$delay" >"$work/relay.log" 2>&1 <<'PY' &
-import asyncio, sys
-sink = ("127.0.0.1", int(sys.argv[1]))
-delay = int(sys.argv[2]) / 1000.0
-
-class Up(asyncio.DatagramProtocol):  # relay -> h3sink, one per client address
-    def __init__(self, front, client):
-        self.front, self.client = front, client
-    def connection_made(self, t):
-        self.t = t
-    def datagram_received(self, data, addr):
-        loop.call_later(delay, self.front.sendto, data, self.client)
-
-class Front(asyncio.DatagramProtocol):
-    def __init__(self):
-        self.ups = {}
-    def connection_made(self, t):
-        self.t = t
-        print("relay on", t.get_extra_info("sockname")[1], flush=True)
-    def datagram_received(self, data, addr):
-        up = self.ups.get(addr)
-        if up is None:
-            up = self.ups[addr] = Up(self.t, addr)
-            loop.create_task(loop.create_datagram_endpoint(lambda: up, remote_addr=sink))
-        loop.call_later(delay, lambda: up.t.sendto(data) if hasattr(up, "t") else None)
-
-loop = asyncio.new_event_loop()
-loop.run_until_complete(loop.create_datagram_endpoint(Front, local_addr=("127.0.0.1", 0)))
-loop.run_forever()
-PY
+    python3 -u "$HERE/udp_delay_relay.py" "$addr" 0 "$addr" "$port" "$delay" \
+        >"$work/relay.log" 2>&1 &
     for _ in $(seq 100); do
         rport=$(sed -n 's/^relay on \([0-9]*\)$/\1/p' "$work/relay.log")
         [ -n "$rport" ] && break
