@@ -385,8 +385,10 @@ case_nocert() {
     ctl upload start --rate 0 --records $n --record-size 511
     [ "$RC" = 0 ] || fail "upload start: $ERR"
     sleep $win
-    attempts=$(($(alert_closes) - closed0))
-    status
+    status # first: the connections closed by then are counted in errors.connect ...
+    local st=$OUT
+    attempts=$(($(alert_closes) - closed0)) # ... and listed by the service (a few more may be)
+    OUT=$st
     expect "last_error names the TLS alert (bad_certificate from Caddy, or certificate_required)" \
         has "$(jv .last_error)" "TLS alert (bad_certificate|certificate_required)"
     expect "endpoints[0]: $COL:$CADDY_PORT, state failed, failures > 0, its last_error names the alert" \
@@ -397,8 +399,11 @@ case_nocert() {
         "$n	$n	0	0	0	running"
     expect "no request was sent over a handshake the collector refused" \
         eq "$(jv '[.requests.sent, .retried.records] | @tsv')" "0	0"
-    expect "attempts back off: $attempts refused handshakes in $win s (1..15), each counted in errors.connect ($(jv .errors.connect))" \
-        test "$attempts" -ge 1 -a "$attempts" -le 15 -a "$(jv .errors.connect)" = "$attempts"
+    # errors.connect was read just before the list: the handshakes refused in between (at most
+    # one per pool connection and back-off step) are listed but not yet in it.
+    expect "attempts back off: $attempts refused handshakes in $win s (1..15), each counted in errors.connect ($(jv .errors.connect), read just before)" \
+        test "$attempts" -ge 1 -a "$attempts" -le 15 -a "$(jv .errors.connect)" -le "$attempts" \
+        -a "$(jv .errors.connect)" -ge $((attempts - 4))
     expect "one rate-limited upload log line names the alert" \
         eq "$(daemon_log_count "^upload: collector .*TLS alert")" 1
     expect "Caddy handled no request, the backend got nothing" \
