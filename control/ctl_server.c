@@ -16,7 +16,12 @@
 
 #include <rte_log.h>
 
+#include "ratelim.h"
+
 RTE_LOG_REGISTER_DEFAULT(ctl_server_logtype, NOTICE); /* user.h3dp.control (meson) */
+/* Lines about refused peers: 5 at once, then one per 2 s. */
+#define CTL_REFUSE_LOG_BURST 5
+#define CTL_REFUSE_LOG_NS    2000000000ull
 #define CTL_LOG(level, fmt, ...)                                                                   \
     rte_log(RTE_LOG_##level, ctl_server_logtype, "ctl: " fmt "\n", ##__VA_ARGS__)
 
@@ -76,6 +81,7 @@ struct ctl_server {
     unsigned npending;
     uint32_t seq;
     uint64_t now; /* the time given to the current (or last) ctl_server_poll */
+    struct ratelim refuse_log; /* lines about refused peers: a loop of them must not flood */
     struct handler handlers[CTL_CMD_COUNT];
     struct ctl_server_stats st;
 };
@@ -252,7 +258,8 @@ static void close_client(struct ctl_server *srv, unsigned idx, const char *why)
 
     if (c->fd < 0)
         return;
-    CTL_LOG(INFO, "client %u (pid %d uid %u) closed: %s", idx, (int)c->pid, (unsigned)c->uid, why);
+    CTL_LOG(DEBUG, "client %u (pid %d uid %u) closed: %s", idx, (int)c->pid, (unsigned)c->uid,
+            why);
     close(c->fd); /* also leaves the epoll set */
     free(c->in);
     free(c->out);
@@ -553,6 +560,15 @@ static void client_readable(struct ctl_server *srv, unsigned idx)
     }
 }
 
+/* " (and N more refusal(s) not logged)" for a rate-limited line, or "". */
+static const char *held_text(uint64_t held, char *buf, size_t len)
+{
+    if (!held)
+        return "";
+    snprintf(buf, len, " (and %llu more refusal(s) not logged)", (unsigned long long)held);
+    return buf;
+}
+
 /* ---- accepting --------------------------------------------------------------------- */
 
 static void refuse(struct ctl_server *srv, int fd, enum ctl_code code, const char *msg)
@@ -579,6 +595,8 @@ int ctl_server_adopt(struct ctl_server *srv, int fd)
     size_t ngroups = 0;
     struct epoll_event ev;
     struct client *c = NULL;
+    uint64_t held = 0;
+    char more[64];
     unsigned idx;
     int flags;
 
@@ -591,14 +609,17 @@ int ctl_server_adopt(struct ctl_server *srv, int fd)
         ngroups = gl / sizeof(gid_t);
     if (!ctl_peer_allowed(&srv->conf, cred.uid, cred.gid, groups, ngroups)) {
         srv->st.refused_perm++;
-        CTL_LOG(WARNING, "refused peer pid %d uid %u gid %u: not allowed", (int)cred.pid,
-                (unsigned)cred.uid, (unsigned)cred.gid);
+        if (ratelim_allow(&srv->refuse_log, srv->now, &held))
+            CTL_LOG(WARNING, "refused peer pid %d uid %u gid %u: not allowed%s", (int)cred.pid,
+                    (unsigned)cred.uid, (unsigned)cred.gid, held_text(held, more, sizeof(more)));
         refuse(srv, fd, CTL_E_PERM, "permission denied: your user/group may not use h3dpd");
         return -EPERM;
     }
     if (srv->nclients >= srv->conf.max_clients) {
         srv->st.refused_busy++;
-        CTL_LOG(WARNING, "refused peer pid %d: %u clients connected", (int)cred.pid, srv->nclients);
+        if (ratelim_allow(&srv->refuse_log, srv->now, &held))
+            CTL_LOG(WARNING, "refused peer pid %d: %u clients connected%s", (int)cred.pid,
+                    srv->nclients, held_text(held, more, sizeof(more)));
         refuse(srv, fd, CTL_E_BUSY, "too many control clients connected");
         return -EBUSY;
     }
@@ -622,7 +643,7 @@ int ctl_server_adopt(struct ctl_server *srv, int fd)
     c->pid = cred.pid;
     srv->nclients++;
     srv->st.accepted++;
-    CTL_LOG(INFO, "client %u connected (pid %d uid %u)", idx, (int)cred.pid, (unsigned)cred.uid);
+    CTL_LOG(DEBUG, "client %u connected (pid %d uid %u)", idx, (int)cred.pid, (unsigned)cred.uid);
     return 0;
 fail:
     if (c != NULL) {
@@ -727,6 +748,7 @@ struct ctl_server *ctl_server_new(const struct ctl_server_conf *conf, int *err)
     if (srv == NULL)
         goto fail;
     srv->conf = *conf;
+    ratelim_init(&srv->refuse_log, CTL_REFUSE_LOG_BURST, CTL_REFUSE_LOG_NS);
     srv->conf.path = NULL;
     srv->listen_fd = -1;
     srv->ep = -1;

@@ -18,6 +18,9 @@ RTE_LOG_REGISTER_DEFAULT(svc_logtype, INFO); /* user.h3dp.service (meson) */
 #define SVC_DRAIN_BURST 64
 #define SVC_DRAIN_MAX 4096 /* events handled per svc_poll() */
 #define SVC_SESSION_SAVE_NS 1000000000ull /* the session files at most once a second */
+/* Lines about failed connections: 5 at once, then one per 2 s (log_closed). */
+#define SVC_FAIL_LOG_BURST 5
+#define SVC_FAIL_LOG_NS    2000000000ull
 
 void svc_conf_defaults(struct svc_conf *c)
 {
@@ -128,6 +131,7 @@ struct svc *svc_new(const struct svc_conf *c, int *err)
         goto fail_early;
     }
     s->conf = *c;
+    ratelim_init(&s->fail_log, SVC_FAIL_LOG_BURST, SVC_FAIL_LOG_NS);
     copy_str(s->ca_file, sizeof(s->ca_file), c->ca_file);
     copy_str(s->cert_file, sizeof(s->cert_file), c->cert_file);
     copy_str(s->key_file, sizeof(s->key_file), c->key_file);
@@ -306,6 +310,38 @@ static void release_if_done(struct svc_conn *c)
 
 /* ---------------------------------------------------------------- events */
 
+/* A connection that failed is a collector or TLS failure an operator must see (WARNING):
+ * a refused or timed-out handshake, a TLS alert, a reset, an error from the peer. What this
+ * side asked for (svc_close) and an idle timeout are routine (INFO), a clean close DEBUG.
+ * A server refusing every handshake makes such lines as fast as the pool retries: at most
+ * SVC_FAIL_LOG_BURST, then one per SVC_FAIL_LOG_NS, saying how many were held back. */
+static void log_closed(struct svc *s, const struct svc_conn *c)
+{
+    const struct h3_outcome *o = &c->info.outcome;
+    char text[256];
+    uint64_t held = 0;
+
+    if (o->ok) {
+        SVC_LOG(DEBUG, "connection %llu to %s closed", (unsigned long long)c->id, c->info.url);
+        return;
+    }
+    h3_outcome_str(o, text, sizeof(text));
+    if (c->close_asked || o->kind == H3_CLOSE_IDLE_TIMEOUT) {
+        SVC_LOG(INFO, "connection %llu to %s closed: %s", (unsigned long long)c->id,
+                c->info.url, text);
+        return;
+    }
+    if (!ratelim_allow(&s->fail_log, s->now, &held))
+        return;
+    if (held)
+        SVC_LOG(WARNING, "connection %llu to %s failed: %s (and %llu more failed connection(s) "
+                         "not logged)",
+                (unsigned long long)c->id, c->info.url, text, (unsigned long long)held);
+    else
+        SVC_LOG(WARNING, "connection %llu to %s failed: %s", (unsigned long long)c->id,
+                c->info.url, text);
+}
+
 static void handle_event(struct svc *s, struct svc_msg *m)
 {
     struct svc_conn *c = ((struct svc_m_conn *)m->arg)->c;
@@ -376,14 +412,7 @@ static void handle_event(struct svc *s, struct svc_msg *m)
             c->info.goaway_recv_id = d->goaway_recv_id;
         s->n_active--;
         s->n_closed++;
-        if (!c->info.outcome.ok) {
-            char text[256];
-            SVC_LOG(INFO, "connection %llu to %s closed: %s", (unsigned long long)c->id,
-                    c->info.url, h3_outcome_str(&c->info.outcome, text, sizeof(text)));
-        } else {
-            SVC_LOG(DEBUG, "connection %llu to %s closed", (unsigned long long)c->id,
-                    c->info.url);
-        }
+        log_closed(s, c);
         if (c->cbs.on_closed)
             c->cbs.on_closed(c->ud, c->id, &c->info.outcome);
         if (s->obs.on_closed)
@@ -404,6 +433,7 @@ unsigned svc_poll(struct svc *s, uint64_t now_ns)
     struct svc_msg *msgs[SVC_DRAIN_BURST];
     unsigned total = 0, n;
 
+    s->now = now_ns;
     while (total < SVC_DRAIN_MAX && (n = svc_bus_drain(s->bus, msgs, SVC_DRAIN_BURST)) > 0) {
         for (unsigned i = 0; i < n; i++)
             handle_event(s, msgs[i]);
@@ -635,6 +665,7 @@ int svc_close(struct svc *s, uint64_t conn, uint64_t code, const char *reason)
         return rv;
     }
     c->outstanding++;
+    c->close_asked = true;
     return 0;
 }
 

@@ -13,6 +13,8 @@
 #include "svc_bus.h"
 #include <rte_log.h>
 
+#include "ratelim.h"
+
 #include "svc.h"
 #include "svc_arena.h"
 
@@ -87,6 +89,7 @@ struct svc_conn {
     unsigned widx;          /* worker index */
     unsigned outstanding;   /* commands sent whose event has not come back */
     bool in_table;          /* false once forgotten: freed when outstanding is 0 */
+    bool close_asked;       /* svc_close: an error outcome was asked for, not a failure */
     /* ---- connect parameters (written by main before CONNECT, read by the worker) */
     struct sockaddr_storage remote;
     socklen_t remote_len;
@@ -170,6 +173,8 @@ struct svc {
     char session_dir[PATH_MAX];             /* "": not saved */
     uint64_t session_check_at;              /* next look at the cache's counters */
     uint64_t session_mark;                  /* its stored+taken+evicted at the last save */
+    uint64_t now;             /* the last svc_poll's time */
+    struct ratelim fail_log;  /* lines about failed connections */
 };
 
 /* svc_worker.c */
