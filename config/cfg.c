@@ -753,3 +753,21 @@ int cfg_dump(const struct cfg *c, FILE *f)
     }
     return (fflush(f) != 0 || ferror(f)) ? -EIO : 0;
 }
+
+unsigned int cfg_diff(const struct cfg *a, const struct cfg *b, cfg_diff_fn *fn, void *ctx)
+{
+    unsigned int n = 0;
+
+    for (size_t i = 0; i < cfg_nkeys; i++) {
+        char va[CFG_STR_MAX * 2], vb[CFG_STR_MAX * 2];
+
+        cfg_keys[i].dump(&cfg_keys[i], a, va, sizeof(va));
+        cfg_keys[i].dump(&cfg_keys[i], b, vb, sizeof(vb));
+        if (strcmp(va, vb) == 0)
+            continue;
+        n++;
+        if (fn)
+            fn(ctx, cfg_keys[i].section, cfg_keys[i].name, va, vb);
+    }
+    return n;
+}

@@ -193,6 +193,15 @@ struct cfg_dns {
     uint32_t attempts;             /* rounds over the servers */
 };
 
+/* [log]: rte_log levels (RTE_LOG_EMERG 1 .. RTE_LOG_DEBUG 8) and the line format. */
+#define CFG_LOG_MODULES 5 /* dataplane, service, upload, control, daemon: cfg_log_module() */
+
+struct cfg_log {
+    uint32_t level;                    /* every h3dp module without a level of its own */
+    uint32_t modules[CFG_LOG_MODULES]; /* 0: |level| */
+    bool timestamps;                   /* each line starts with the UTC time */
+};
+
 struct cfg {
     struct cfg_eal eal;
     struct cfg_port port;
@@ -202,6 +211,7 @@ struct cfg {
     struct cfg_h3 h3;
     struct cfg_upload upload;
     struct cfg_dns dns;
+    struct cfg_log log;
 };
 
 /* The EAL argument vector built by cfg_eal_argv(); owns its strings. */
@@ -273,6 +283,22 @@ const char *cfg_io_name(enum cfg_io io);
 const char *cfg_idle_name(enum cfg_idle idle);
 const char *cfg_compress_name(enum cfg_compress compress);
 const char *cfg_framing_name(enum cfg_framing framing);
+
+/* The name of an rte_log level as [log] writes it ("warning"), "" for 0, "?" out of range. */
+const char *cfg_log_level_name(uint32_t level);
+
+/* The module of [log] key |i| (0..CFG_LOG_MODULES-1): "dataplane", "service", "upload",
+ * "control", "daemon" — its rte_log type is "user.h3dp." followed by it. NULL beyond. */
+const char *cfg_log_module(unsigned int i);
+
+/*
+ * cfg_diff calls |fn| for every key whose value differs between |a| and |b| (compared as
+ * cfg_dump writes them: "" for an optional key left unset), in the file's order, with the
+ * two values as text. Returns how many differ. For a reload: what changed in the file.
+ */
+typedef void cfg_diff_fn(void *ctx, const char *section, const char *key, const char *old_value,
+                         const char *new_value);
+unsigned int cfg_diff(const struct cfg *a, const struct cfg *b, cfg_diff_fn *fn, void *ctx);
 
 /* cfg_lcores_has returns whether |lcore| is in |s|. */
 bool cfg_lcores_has(const struct cfg_lcores *s, unsigned int lcore);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rte_log.h>
 #include <rte_mempool.h>
 
 #include "bfile.h"
@@ -34,6 +35,11 @@ static const char *const io_names[] = {"dpdk", "kernel", NULL};
 static const char *const idle_names[] = {"adaptive", "busy", NULL};
 static const char *const compress_names[] = {"none", "zstd", "gzip", NULL};
 static const char *const framing_names[] = {"newline", "length", "none", NULL};
+/* Indexed by rte_log level (RTE_LOG_EMERG = 1 .. RTE_LOG_DEBUG = 8); 0 is "not set". */
+static const char *const log_level_names[] = {"",        "emerg",  "alert", "crit", "error",
+                                              "warning", "notice", "info",  "debug", NULL};
+static const char *const log_modules[CFG_LOG_MODULES] = {"dataplane", "service", "upload",
+                                                         "control", "daemon"};
 
 const char *cfg_io_name(enum cfg_io io)
 {
@@ -53,6 +59,16 @@ const char *cfg_compress_name(enum cfg_compress compress)
 const char *cfg_framing_name(enum cfg_framing framing)
 {
     return (unsigned int)framing < 3 ? framing_names[framing] : "?";
+}
+
+const char *cfg_log_level_name(uint32_t level)
+{
+    return level <= RTE_LOG_DEBUG ? log_level_names[level] : "?";
+}
+
+const char *cfg_log_module(unsigned int i)
+{
+    return i < CFG_LOG_MODULES ? log_modules[i] : NULL;
 }
 
 void cfg_defaults(struct cfg *c)
@@ -109,6 +125,9 @@ void cfg_defaults(struct cfg *c)
 
     c->dns.timeout_ms = 2000;
     c->dns.attempts = 2;
+
+    c->log.level = RTE_LOG_INFO;
+    c->log.timestamps = false;
 }
 
 #define AT(m) .off = offsetof(struct cfg, m), .size = sizeof(((struct cfg *)0)->m)
@@ -648,6 +667,30 @@ static int parse_content_type(const struct cfg_key *k, const char *v, struct cfg
     return parse_str(k, v, c, why, whylen);
 }
 
+/* An rte_log level by name; a module's may be empty (the [log] level applies). */
+static int parse_log_level(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
+                           size_t whylen)
+{
+    unsigned int i;
+
+    if (*v == '\0') {
+        if (k->flags & CFG_K_NONEMPTY)
+            return fail(why, whylen, "must not be empty");
+        *(uint32_t *)member(c, k) = 0;
+        return 0;
+    }
+    /* names[0] is "" (not set): look from "emerg" on so the message lists real levels. */
+    if (cfg_parse_enum(v, log_level_names + 1, &i, why, whylen) < 0)
+        return -EINVAL;
+    *(uint32_t *)member(c, k) = i + 1;
+    return 0;
+}
+
+static void dump_log_level(const struct cfg_key *k, const struct cfg *c, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", cfg_log_level_name(*(const uint32_t *)cmember(c, k)));
+}
+
 /*
  * Table rows: U unsigned number, SZ size (K/M/G), B boolean, E enum,
  * S string with its own parser, X anything with its own parser and dumper.
@@ -665,8 +708,8 @@ static int parse_content_type(const struct cfg_key *k, const char *v, struct cfg
 #define X(sec, key, m, p, d, fl)  ROW(sec, key, m, p, d, 0, 0, NULL, fl)
 /* clang-format on */
 
-const char *const cfg_sections[] = {"eal", "port", "dataplane", "control",
-                                    "tls", "h3",   "upload",    "dns", NULL};
+const char *const cfg_sections[] = {"eal", "port",   "dataplane", "control", "tls",
+                                    "h3",  "upload", "dns",       "log",     NULL};
 
 const struct cfg_key cfg_keys[] = {
     S("eal", "args", eal.args, parse_eal_args, 0),
@@ -743,6 +786,15 @@ const struct cfg_key cfg_keys[] = {
     S("dns", "servers", dns.servers_str, parse_dns_servers, 0),
     U("dns", "timeout_ms", dns.timeout_ms, 100, 60000),
     U("dns", "attempts", dns.attempts, 1, 5), /* net_resolv's bound */
+
+    X("log", "level", log.level, parse_log_level, dump_log_level, CFG_K_NONEMPTY),
+    B("log", "timestamps", log.timestamps),
+    /* One per module, in cfg_log_module() order. */
+    X("log", "dataplane", log.modules[0], parse_log_level, dump_log_level, 0),
+    X("log", "service", log.modules[1], parse_log_level, dump_log_level, 0),
+    X("log", "upload", log.modules[2], parse_log_level, dump_log_level, 0),
+    X("log", "control", log.modules[3], parse_log_level, dump_log_level, 0),
+    X("log", "daemon", log.modules[4], parse_log_level, dump_log_level, 0),
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

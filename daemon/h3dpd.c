@@ -93,7 +93,7 @@ static void on_signal(int sig)
         return;
     }
     if (atomic_fetch_add(&g_quit, 1) >= 1) {
-        static const char msg[] = "h3dpd: second signal: exiting now\n";
+        static const char msg[] = "WARNING h3dpd: second signal: exiting now\n";
         if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
             /* nothing more to do */
         }
@@ -636,6 +636,8 @@ int main(int argc, char **argv)
     int opt;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (d_log_open(STDERR_FILENO, false) < 0)
+        fprintf(stderr, "h3dpd: cannot install the log writer: lines go out unformatted\n");
     while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -674,6 +676,7 @@ int main(int argc, char **argv)
     }
     if (load(path, &c) < 0)
         return EXIT_CONFIG;
+    d_log_apply(&c.log);
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -683,5 +686,7 @@ int main(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     d_notify_init();
-    return run(&c, argv[0]);
+    int status = run(&c, argv[0]);
+    d_log_close();
+    return status;
 }

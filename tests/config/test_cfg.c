@@ -127,6 +127,15 @@ static void test_defaults(void **state)
     assert_string_equal(cfg_io_name(CFG_IO_KERNEL), "kernel");
     assert_string_equal(cfg_compress_name(CFG_COMPRESS_ZSTD), "zstd");
     assert_string_equal(cfg_idle_name((enum cfg_idle)7), "?");
+    assert_int_equal(a.log.level, RTE_LOG_INFO);
+    assert_false(a.log.timestamps);
+    for (unsigned int i = 0; i < CFG_LOG_MODULES; i++)
+        assert_int_equal(a.log.modules[i], 0); /* [log] level applies */
+    assert_string_equal(cfg_log_level_name(RTE_LOG_WARNING), "warning");
+    assert_string_equal(cfg_log_level_name(0), "");
+    assert_string_equal(cfg_log_level_name(9), "?");
+    assert_string_equal(cfg_log_module(2), "upload");
+    assert_null(cfg_log_module(CFG_LOG_MODULES));
 }
 
 /* The minimal file: every optional key takes its default, workers = lcores - main. */
@@ -279,7 +288,12 @@ static void test_dump_roundtrip(void **state)
              "generator_rate = 1000\n"
              "[dns]\n"
              "servers = 198.18.0.1, 198.18.0.3:5353, [fd00::53]:53, fd00::54\n"
-             "timeout_ms = 500\n",
+             "timeout_ms = 500\n"
+             "[log]\n"
+             "level = notice\n"
+             "timestamps = on\n"
+             "upload = debug\n"
+             "control =\n",
              ca, fx->dir, fx->dir, fx->dir);
     write_file(fx->path, text);
     if (cfg_load(fx->path, &c, err, sizeof(err)) != 0)
@@ -309,6 +323,10 @@ static void test_dump_roundtrip(void **state)
     assert_int_equal(c.dns.timeout_ms, 500);
     assert_int_equal(c.dns.attempts, 2);
     assert_string_equal(c.upload.content_type, "application/json; charset=utf-8");
+    assert_int_equal(c.log.level, RTE_LOG_NOTICE);
+    assert_true(c.log.timestamps);
+    assert_int_equal(c.log.modules[2], RTE_LOG_DEBUG);
+    assert_int_equal(c.log.modules[3], 0);
     assert_string_equal(c.eal.args,
                         "-a 0000:03:00.0 \"--log-level=lib.eal:debug\" --vdev=\"net_null0,x=a;b\"");
     dump_reload(fx, &c);
@@ -333,7 +351,7 @@ static const struct bad bad_files[] = {
     {BASE "[port] x\n", ":6: junk after the section header ']'"},
     /* sections and keys */
     {BASE "[bogus]\nx = 1\n",
-     ":6: [bogus]: unknown section (known: eal, port, dataplane, control, tls, h3, upload, dns)"},
+     ":6: [bogus]: unknown section (known: eal, port, dataplane, control, tls, h3, upload, dns, log)"},
     {BASE "colour = blue\n", ":6: [port] colour: unknown key (got 'blue')"},
     {BASE "mtu = 1500\nmtu = 1400\n",
      ":7: [port] mtu: duplicate key (first at line 6) (got '1400')"},
@@ -516,6 +534,16 @@ static const struct bad bad_files[] = {
     {BASE "[dns]\nattempts = 6\n", ":7: [dns] attempts: out of range 1..5 (got '6')"},
     {BASE "[dns]\nservers = 198.18.0.1,\n",
      ":7: [dns] servers: empty server in the list (got '198.18.0.1,')"},
+    {BASE "[log]\nlevel = verbose\n",
+     ":7: [log] level: must be one of: emerg, alert, crit, error, warning, notice, info, debug "
+     "(got 'verbose')"},
+    {BASE "[log]\nlevel =\n", ":7: [log] level: must not be empty (got '')"},
+    {BASE "[log]\nservice = WARNING\n",
+     ":7: [log] service: must be one of: emerg, alert, crit, error, warning, notice, info, "
+     "debug (got 'WARNING')"},
+    {BASE "[log]\nh3 = debug\n", ":7: [log] h3: unknown key (got 'debug')"},
+    {BASE "[log]\ntimestamps = sometimes\n",
+     ":7: [log] timestamps: not a boolean (true/false, yes/no, on/off, 1/0) (got 'sometimes')"},
     {BASE "[upload]\nretry_initial_ms = 60000\n",
      ":7: [upload] retry_initial_ms: must not exceed [upload] retry_max_ms (30000) (got '60000')"},
     {BASE "[upload]\ningest_socket = run/ingest.sock\n",
@@ -881,6 +909,39 @@ static void test_docs(void **state)
     }
 }
 
+/* cfg_diff names the keys whose values differ, with both values, in the file's order. */
+struct diff_seen {
+    char text[512];
+};
+
+static void diff_cb(void *ctx, const char *section, const char *key, const char *a, const char *b)
+{
+    struct diff_seen *d = ctx;
+    size_t n = strlen(d->text);
+
+    snprintf(d->text + n, sizeof(d->text) - n, "[%s] %s: '%s' -> '%s'; ", section, key, a, b);
+}
+
+static void test_diff(void **state)
+{
+    struct cfg a, b;
+    struct diff_seen seen = {""};
+
+    (void)state;
+    cfg_defaults(&a);
+    cfg_defaults(&b);
+    assert_int_equal(cfg_diff(&a, &b, diff_cb, &seen), 0);
+    assert_string_equal(seen.text, "");
+    b.upload.batch_bytes = 4096;
+    b.log.modules[2] = RTE_LOG_DEBUG;
+    snprintf(b.upload.url_str, sizeof(b.upload.url_str), "https://198.18.0.1/x");
+    assert_int_equal(cfg_diff(&a, &b, diff_cb, &seen), 3);
+    assert_string_equal(seen.text, "[upload] url: '' -> 'https://198.18.0.1/x'; "
+                                   "[upload] batch_bytes: '262144' -> '4096'; "
+                                   "[log] upload: '' -> 'debug'; ");
+    assert_int_equal(cfg_diff(&b, &b, NULL, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -895,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eal_argv, setup, teardown),
         cmocka_unit_test(test_docs),
+        cmocka_unit_test(test_diff),
     };
 
     return cmocka_run_group_tests_name("cfg", tests, NULL, NULL);

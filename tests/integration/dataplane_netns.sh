@@ -53,11 +53,11 @@ grep -q "iface=$IFC" "$TMP/h3dpd.conf" || fail "default config has no net_tap if
 
 h3dp_ns_bg "$H3DPD" -c "$TMP/h3dpd.conf" >"$LOG" 2>&1
 PID=$H3DP_BG_PID
-if ! h3dp_wait_log "$LOG" '^h3dpd: running' 200 0.1 "$PID"; then
+if ! h3dp_wait_log "$LOG" 'h3dpd: running' 200 0.1 "$PID"; then
     kill -0 "$PID" 2>/dev/null || fail "h3dpd exited during start-up"
     fail "h3dpd not running after 20 s"
 fi
-OUR_MAC=$(sed -n 's/^h3dpd: running: port [^ ]* \([0-9A-Fa-f:]*\) .*/\1/p' "$LOG" | tr 'A-F' 'a-f')
+OUR_MAC=$(sed -n 's/^.*h3dpd: running: port [^ ]* \([0-9A-Fa-f:]*\) .*/\1/p' "$LOG" | tr 'A-F' 'a-f')
 [ -n "$OUR_MAC" ] || fail "no MAC in the start-up line"
 ok "h3dpd running in $H3DP_NS on $IFC, MAC $OUR_MAC"
 
@@ -95,7 +95,7 @@ kill -TERM "$PID"
 h3dp_wait_exit "$PID" 10 || fail "h3dpd did not exit within 10 s of SIGTERM"
 rc=$H3DP_RC
 [ "$rc" = 0 ] || fail "h3dpd exit status $rc after SIGTERM"
-grep -q '^h3dpd: stopped' "$LOG" || fail "no orderly stop"
+grep -q 'NOTICE h3dpd: stopped' "$LOG" || fail "no orderly stop"
 ok "h3dpd exited 0 on SIGTERM"
 
 counter() { # label → the number after it in the final counters (first match)

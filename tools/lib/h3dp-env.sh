@@ -257,7 +257,7 @@ h3dp_start_daemon() {
     else
         h3dp_ns ip addr add "$H3DP_PEER_IP/24" dev lo 2>/dev/null || :
     fi
-    h3dp_wait_log "$H3DP_LOG" '^h3dpd: running' 150 0.1 "$H3DP_DAEMON_PID" && return 0
+    h3dp_wait_log "$H3DP_LOG" 'h3dpd: running' 150 0.1 "$H3DP_DAEMON_PID" && return 0
     echo "h3dpd did not start:"
     tail -20 "$H3DP_LOG"
     return 1
