@@ -557,6 +557,10 @@ static void dump_ip_prefix(const struct cfg_key *k, const struct cfg *c, char *o
     uint32_t a = rte_be_to_cpu_32(c->port.ip);
 
     (void)k;
+    if (a == 0 && c->port.prefix_len == 0) {
+        out[0] = '\0'; /* not set (io = kernel): left out, as it was */
+        return;
+    }
     snprintf(out, outlen, "%u.%u.%u.%u/%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff,
              c->port.prefix_len);
 }

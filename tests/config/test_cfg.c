@@ -330,6 +330,16 @@ static void test_dump_roundtrip(void **state)
     assert_string_equal(c.eal.args,
                         "-a 0000:03:00.0 \"--log-level=lib.eal:debug\" --vdev=\"net_null0,x=a;b\"");
     dump_reload(fx, &c);
+
+    /* io = kernel without a [port] ip (found by fuzz_cfg: the dump wrote 'ip = 0.0.0.0/0',
+     * which the loader refuses), with a hexadecimal number (documented: mtu 0x5dc = 1500). */
+    write_file(fx->path, "[eal]\nlcores = 0-1\nargs = --no-pci\n[dataplane]\nio = kernel\n"
+                         "[port]\nmtu = 0x5dc\n");
+    if (cfg_load(fx->path, &c, err, sizeof(err)) != 0)
+        fail_msg("load failed: %s", err);
+    assert_int_equal(c.port.ip, 0);
+    assert_int_equal(c.port.mtu, 1500);
+    dump_reload(fx, &c);
 }
 
 /* ------------------------------------------------------------------ */
