@@ -641,34 +641,45 @@ static int question_is(const char *name, uint16_t type, const uint8_t *msg, size
 }
 
 /* The addresses of a NOERROR answer, parsed by c-ares (it follows CNAME chains and gives
- * each address the least TTL along its chain). Returns the count, or -1 when the answer
- * does not parse. */
-static int parse_addrs(struct rq *q, int k, const uint8_t *msg, size_t len)
+ * each address the least TTL along its chain), without those no peer can have (the
+ * unspecified address, multicast, broadcast, IPv4-mapped: net_addr_not_unicast), counted
+ * in *|unusable|: a name that answers only those has no address. Returns the count, or -1
+ * when the answer does not parse. */
+static int parse_addrs(struct rq *q, int k, const uint8_t *msg, size_t len, uint64_t *unusable)
 {
-    int n = NET_RESOLV_MAX_ADDRS, rc;
+    int n = NET_RESOLV_MAX_ADDRS, rc, kept = 0;
     int ttl[NET_RESOLV_MAX_ADDRS];
 
     if (k == QA) {
         struct ares_addrttl at[NET_RESOLV_MAX_ADDRS];
         rc = ares_parse_a_reply(msg, (int)len, NULL, at, &n);
         for (int i = 0; rc == ARES_SUCCESS && i < n; i++) {
-            q->addr[i].family = AF_INET;
-            q->addr[i].u.v4 = at[i].ipaddr;
-            ttl[i] = at[i].ttl;
+            q->addr[kept].family = AF_INET;
+            q->addr[kept].u.v4 = at[i].ipaddr;
+            ttl[kept] = at[i].ttl;
+            if (net_addr_not_unicast(&q->addr[kept]))
+                (*unusable)++;
+            else
+                kept++;
         }
     } else {
         struct ares_addr6ttl at[NET_RESOLV_MAX_ADDRS];
         rc = ares_parse_aaaa_reply(msg, (int)len, NULL, at, &n);
         for (int i = 0; rc == ARES_SUCCESS && i < n; i++) {
-            q->addr[i].family = AF_INET6;
-            memcpy(&q->addr[i].u.v6, &at[i].ip6addr, sizeof(q->addr[i].u.v6));
-            ttl[i] = at[i].ttl;
+            q->addr[kept].family = AF_INET6;
+            memcpy(&q->addr[kept].u.v6, &at[i].ip6addr, sizeof(q->addr[kept].u.v6));
+            ttl[kept] = at[i].ttl;
+            if (net_addr_not_unicast(&q->addr[kept]))
+                (*unusable)++;
+            else
+                kept++;
         }
     }
     if (rc == ARES_ENODATA)
         return 0;
     if (rc != ARES_SUCCESS)
         return -1;
+    n = kept;
     q->ttl = UINT32_MAX;
     for (int i = 0; i < n; i++) {
         /* RFC 2181 §8: a TTL with the top bit set (negative here) means zero. */
@@ -729,7 +740,7 @@ int net_resolv_input(struct net_resolv *r, const struct net_addr *from, uint16_t
     }
     /* A truncated answer may end in the middle of a record: c-ares refuses it, and it
      * counts as one without an address. */
-    rc = parse_addrs(q, k, msg, len);
+    rc = parse_addrs(q, k, msg, len, &r->st.unusable);
     if (rc < 0 && !tc)
         return drop(&r->st.drop_malformed);
     r->st.answers++;

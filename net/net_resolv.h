@@ -35,6 +35,10 @@
  * failed refresh forgets them. net_resolv_invalidate forgets them at once (the caller's
  * connections to every one of them failed).
  *
+ * Addresses no peer can have (net_addr_not_unicast: 0.0.0.0, ::, multicast, broadcast,
+ * IPv4-mapped; a sinkhole's "0.0.0.0" answer) are left out of answers and counted: a name
+ * that answers only those has no address (NET_RESOLV_ERR_NOADDR).
+ *
  * Errors: negative NET_RESOLV_ERR_* codes (net_resolv_strerror). */
 #ifndef H3DP_NET_RESOLV_H
 #define H3DP_NET_RESOLV_H
@@ -118,6 +122,8 @@ struct net_resolv_stats {
     uint64_t nodata;        /* NOERROR answers without an address of the asked type */
     uint64_t server_errors; /* answers with another failing RCODE (SERVFAIL, REFUSED, ...) */
     uint64_t truncated;     /* answers with TC set */
+    uint64_t unusable;      /* addresses left out of answers: unspecified (0.0.0.0, ::),
+                               multicast, broadcast, IPv4-mapped (no peer has them) */
     uint64_t completed;     /* query sets completed (completion callbacks) */
     uint64_t failed;        /* ... with an error status */
     /* Datagrams dropped by net_resolv_input, by reason. */

@@ -450,6 +450,54 @@ static void test_nxdomain_and_negative_expiry(void **state)
     assert_int_equal(st.cache_misses, 2);
 }
 
+/* Addresses no peer can have are left out of answers (found by fuzz_net_resolv: a name
+ * answering 0.0.0.0, a multicast group or 255.255.255.255 was handed to connect): the
+ * usable ones stay, and a name with only unusable ones has no address. */
+static void test_unusable_addresses(void **state)
+{
+    struct fx *f = *state;
+    struct net_resolv_result res;
+    struct net_resolv_stats st;
+    struct ans a;
+
+    assert_int_equal(net_resolv_lookup(f->r, NAME, T0, &res), NET_RESOLV_PENDING);
+    ans_from(&a, &f->sent[0], 0, false);
+    ans_a(&a, NULL, 300, "0.0.0.0");
+    ans_a(&a, NULL, 300, "198.18.0.9");
+    ans_a(&a, NULL, 300, "224.0.0.1");
+    ans_a(&a, NULL, 300, "255.255.255.255");
+    assert_int_equal(feed(f, 0, &a, T0), 0);
+    ans_from(&a, &f->sent[1], 0, false);
+    ans_aaaa(&a, NULL, 300, "::");
+    ans_aaaa(&a, NULL, 300, "ff02::1");
+    ans_aaaa(&a, NULL, 300, "::ffff:198.18.0.9");
+    assert_int_equal(feed(f, 0, &a, T0), 0);
+    assert_int_equal(f->ndone, 1);
+    res = f->done[0].res;
+    assert_int_equal(res.status, 0);
+    assert_int_equal(res.n4, 1);
+    assert_addr(&res.v4[0], "198.18.0.9");
+    assert_int_equal(res.n6, 0);
+    net_resolv_stats(f->r, &st);
+    assert_int_equal(st.unusable, 6);
+
+    /* Only unusable ones: no address. */
+    assert_int_equal(net_resolv_invalidate(f->r, NAME), 0);
+    assert_int_equal(net_resolv_lookup(f->r, NAME, T0 + S, &res), NET_RESOLV_PENDING);
+    assert_int_equal(f->nsent, 4);
+    for (size_t i = 2; i < 4; i++) {
+        ans_from(&a, &f->sent[i], 0, false);
+        if (sent_type(&f->sent[i]) == TYPE_A)
+            ans_a(&a, NULL, 300, "0.0.0.0");
+        else
+            ans_aaaa(&a, NULL, 300, "::");
+        assert_int_equal(feed(f, 0, &a, T0 + S), 0);
+    }
+    assert_int_equal(f->ndone, 2);
+    assert_int_equal(f->done[1].res.status, NET_RESOLV_ERR_NOADDR);
+    assert_int_equal(f->done[1].res.n4 + f->done[1].res.n6, 0);
+}
+
 static void test_nodata_both(void **state)
 {
     struct fx *f = *state;
@@ -1165,6 +1213,7 @@ int main(void)
         T(test_a_aaaa),
         T(test_cname_chain),
         T(test_nxdomain_and_negative_expiry),
+        T(test_unusable_addresses),
         T(test_nodata_both),
         T(test_servfail_then_second_server),
         T(test_servfail_everywhere),
