@@ -77,18 +77,38 @@ fail:
 
 int bfile_read_fd(int fd, size_t max, char **buf, size_t *len, char *why, size_t whylen)
 {
-    const size_t cap = max + 1; /* one more: a file that grew is seen */
-    char *b = malloc(cap + 1);
-    size_t got = 0;
+    struct stat st;
+    size_t cap, got = 0;
+    char *b, *nb;
     int rv;
 
     *buf = NULL;
     *len = 0;
+    /* The size it has now, plus one byte to see it grow (then the buffer grows too, up to
+     * one byte over |max|): a small file costs a small buffer. */
+    cap = fstat(fd, &st) == 0 && (unsigned long long)st.st_size < max ? (size_t)st.st_size + 1
+                                                                          : max + 1;
+    b = malloc(cap + 1);
     if (!b)
         return fail(why, whylen, -ENOMEM, "out of memory");
-    while (got < cap) {
-        ssize_t r = read(fd, b + got, cap - got);
+    for (;;) {
+        ssize_t r;
 
+        if (got == cap) {
+            if (cap > max)
+                break; /* read one byte over: too large */
+            cap = cap > max / 2 ? max + 1 : 2 * cap;
+            /* Not realloc: the old copy may hold secrets (a key, the headers file). */
+            if (!(nb = malloc(cap + 1))) {
+                rv = fail(why, whylen, -ENOMEM, "out of memory");
+                goto fail;
+            }
+            memcpy(nb, b, got);
+            explicit_bzero(b, got);
+            free(b);
+            b = nb;
+        }
+        r = read(fd, b + got, cap - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
