@@ -143,6 +143,8 @@ void env_start(struct env *e, const struct setup *su)
     sp.response_delay_ns = su->response_delay_ns;
     sp.fault_bad_response_headers = su->fault_bad_headers;
     sp.no_early_data = su->no_early_data;
+    sp.fault_reject = su->fault_reject;
+    sp.fault_every = su->fault_every;
     e->sink = sink_new(&sp, err, sizeof(err));
     if (!e->sink)
         fail_msg("sink_new: %s", err);

@@ -81,6 +81,9 @@ struct setup {
     uint16_t server_port;           /* the server's UDP port (443) */
     bool no_early_data;             /* server: refuse 0-RTT */
     uint64_t delay_ns;              /* one-way delay of the loopback (5 ms) */
+    bool fault_reject;              /* server: reset every fault_every-th POST/PUT with
+                                       H3_REQUEST_REJECTED (sink_params.fault_reject) */
+    uint64_t fault_every;           /* server: 1 */
 };
 
 /* The env of the test running now (set by submit(); producers find it here). */

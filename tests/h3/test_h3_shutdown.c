@@ -1,10 +1,13 @@
 /*
  * h3 driver tests, graceful shutdown and GOAWAY (h3_conn_shutdown): our own
  * shutdown with max_push and requests in flight, the shutdown deadline, the
- * peer's GOAWAY and the requests it leaves not processed.
+ * peer's GOAWAY and the requests it leaves not processed (the one exactly on its
+ * id included, stopped as it arrives), and a request the peer refuses with
+ * H3_REQUEST_REJECTED (not processed either).
  * Deterministic: the h3sink core over the in-memory loopback with an injected
  * clock (h3_test_rig.h). argv[1]: the test PKI directory (tests/certs).
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,12 +125,124 @@ static void test_peer_goaway(void **state)
     env_stop(&e);
 }
 
+static bool until_goaway(void *arg)
+{
+    struct env *e = arg;
+    return h3_conn_goaway_recv_id(e->c) >= 0 || h3_conn_state(e->c) == H3_STATE_CLOSED;
+}
+
+/* GOAWAY carries the first request stream the server will not process (RFC 9114 §5.2):
+ * the request exactly on that id is stopped and reported not processed the moment the
+ * GOAWAY arrives, like those above it, not later when the server refuses its stream or
+ * the connection closes. */
+static void test_peer_goaway_exact_id(void **state)
+{
+    struct env e;
+    struct h3_stats st;
+    int64_t id;
+    (void)state;
+
+    env_start(&e, &(struct setup){.response_delay_ns = 100 * MS, .max_streams_bidi = 6});
+    connect_ok(&e);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(submit(&e, i, "GET", "/bytes/1000", NULL, 0, NULL, 0, 0), 0);
+    e.want = 4;
+    assert_int_equal(run(&e, until_sink_has, 10 * SEC), 0);
+    /* GOAWAY(16) is on its way while requests 4 and 5 open streams 16 and 20 and 6 and
+     * 7 wait for stream credit. */
+    sink_goaway(e.sink, h3_loop_now(e.loop));
+    for (size_t i = 4; i < 8; i++)
+        assert_int_equal(submit(&e, i, "GET", "/bytes/1000", NULL, 0, NULL, 0, 0), 0);
+    assert_int_equal(run(&e, until_goaway, 10 * SEC), 0);
+
+    /* Right after it arrived (the server's refusal of streams 16 and 20 is still on its
+     * way; the first four are still waiting for their delayed answers). */
+    id = h3_conn_goaway_recv_id(e.c);
+    assert_int_equal(id, 16);
+    assert_int_equal(h3_conn_state(e.c), H3_STATE_DRAINING);
+    for (size_t i = 0; i < 4; i++)
+        assert_false(e.res[i].done);
+    for (size_t i = 4; i < 8; i++) {
+        if (!e.res[i].done)
+            fail_msg("request %zu (stream %" PRId64 ") still runs after GOAWAY(%" PRId64 ")", i,
+                     i < 6 ? id + 4 * (int64_t)(i - 4) : (int64_t)-1, id);
+        assert_int_equal(e.res[i].o.result, H3_REQ_NOT_PROCESSED);
+    }
+    assert_int_equal(e.res[4].o.stream_id, id); /* exactly on the id */
+    assert_int_equal(e.res[5].o.stream_id, id + 4);
+    assert_int_equal(e.res[6].o.stream_id, -1); /* never started */
+    assert_int_equal(e.res[7].o.stream_id, -1);
+    h3_conn_stats(e.c, &st);
+    assert_int_equal(st.requests_not_processed, 4);
+    assert_int_equal(st.streams_open, 4);
+
+    assert_int_equal(run(&e, until_closed, 10 * SEC), 0);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(e.res[i].o.result, H3_REQ_COMPLETED);
+        assert_int_equal(e.res[i].o.status, 200);
+    }
+    h3_conn_stats(e.c, &st);
+    assert_int_equal(st.requests_not_processed, 4);
+    assert_int_equal(st.requests_completed, 4);
+    assert_int_equal(st.requests_failed, 0);
+    assert_true(e.out.ok);
+    env_stop(&e);
+}
+
+/* A server refuses a request with H3_REQUEST_REJECTED (RFC 9114 §4.1.1: nothing was
+ * processed) without any GOAWAY: the request is not processed, not failed (the upload
+ * engine sends it again at once), and the connection goes on. */
+static void test_request_rejected(void **state)
+{
+    struct env e;
+    struct h3_stats st;
+    static const uint8_t body[] = "one record\n";
+    unsigned np = 0, ok = 0;
+    (void)state;
+
+    env_start(&e, &(struct setup){.fault_reject = true, .fault_every = 2});
+    connect_ok(&e);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(submit(&e, i, "POST", "/up", body, sizeof(body) - 1, NULL, 0, 0), 0);
+    e.want = 4;
+    assert_int_equal(run(&e, until_want, 10 * SEC), 0);
+    for (size_t i = 0; i < 4; i++) {
+        assert_true(e.res[i].done);
+        if (e.res[i].o.result == H3_REQ_NOT_PROCESSED) {
+            np++;
+            assert_true(e.res[i].o.stream_id >= 0); /* started, then refused */
+            assert_int_equal(e.res[i].o.status, 0);
+        } else {
+            assert_int_equal(e.res[i].o.result, H3_REQ_COMPLETED);
+            assert_int_equal(e.res[i].o.status, 200);
+            ok++;
+        }
+    }
+    assert_int_equal(np, 2); /* the 2nd and the 4th upload the sink saw */
+    assert_int_equal(ok, 2);
+    assert_int_equal(sink_stats(e.sink)->rejects_sent, 2);
+    h3_conn_stats(e.c, &st);
+    assert_int_equal(st.requests_not_processed, 2);
+    assert_int_equal(st.requests_failed, 0);
+    assert_int_equal(st.goaway_recv_id, -1);
+    assert_int_equal(h3_conn_state(e.c), H3_STATE_ESTABLISHED);
+    /* The connection still carries requests. */
+    assert_int_equal(submit(&e, 4, "POST", "/up", body, sizeof(body) - 1, NULL, 0, 0), 0);
+    e.want = 5;
+    assert_int_equal(run(&e, until_want, 10 * SEC), 0);
+    assert_int_equal(e.res[4].o.result, H3_REQ_COMPLETED); /* the 5th upload */
+    shutdown_ok(&e);
+    env_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest shutdown_tests[] = {
         cmocka_unit_test(test_shutdown_in_flight),
         cmocka_unit_test(test_shutdown_deadline),
         cmocka_unit_test(test_peer_goaway),
+        cmocka_unit_test(test_peer_goaway_exact_id),
+        cmocka_unit_test(test_request_rejected),
     };
     if (rig_args(argc, argv) != 0)
         return 2;

@@ -242,6 +242,11 @@ cli)
         "$sink" --addr 127.0.0.1 --port 0 --cert x --key y $bad 2>"$work/e"; rc=$?
         [ "$rc" = 2 ] && grep -q "need --fault-status" "$work/e" || fail "$bad alone: exit $rc"
     done
+    for bad in "--fault-reject --fault-status 503" "--fault-reject --fault-retry-after 1"; do
+        # shellcheck disable=SC2086
+        "$sink" --addr 127.0.0.1 --port 0 --cert x --key y $bad 2>"$work/e"; rc=$?
+        [ "$rc" = 2 ] && grep -q "fault-reject goes without" "$work/e" || fail "$bad: exit $rc"
+    done
     "$sink" --addr 127.0.0.1 --port 0 --cert "$certs/server.pem" --key /nonexistent \
         2>"$work/e"; rc=$?
     [ "$rc" = 1 ] && grep -q "cannot load certificate" "$work/e" || fail "bad key: exit $rc"

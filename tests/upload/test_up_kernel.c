@@ -1,6 +1,7 @@
 /* test_up_kernel: the upload engine over the real connection service (kernel mode) against
  * the h3sink program on loopback: generator, spool directory, ingest socket, targets,
- * zstd and Retry-After; the engine's counters checked against h3sink's.
+ * zstd and Retry-After, the ingest queue bound, 400 answers to spool files and requests
+ * refused with H3_REQUEST_REJECTED; the engine's counters checked against h3sink's.
  * Args: H3SINK CERTS_DIR. */
 #include <errno.h>
 #include <poll.h>
@@ -108,7 +109,9 @@ static void test_sources(void **state)
     assert_int_equal(access(keep, F_OK), 0);
     json_decref(st);
 
-    /* Ingest: 300 records, more than the 100-record bound: some sends get EAGAIN. */
+    /* Ingest: 300 records sent without waiting: some sends get EAGAIN, here from the
+     * socket's own queue (net.unix.max_dgram_qlen, 10 by default), which fills long before
+     * the engine holds its 100 (test_ingest_bound reaches that bound). */
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
@@ -306,6 +309,215 @@ static void test_zstd_retry_after(void **state)
     rmdir(spool);
 }
 
+/* h3sink's final totals (asserted to be there). */
+static json_t *sink_json(void)
+{
+    json_t *fin = sink_stop();
+    assert_non_null(fin);
+    return fin;
+}
+
+/* The ingest queue bound is the engine's own: with no collector yet it reads records until
+ * it holds exactly ingest_queue of them and then leaves the socket alone, whose queue
+ * (net.unix.max_dgram_qlen) fills next, so the producer gets EAGAIN; nothing is lost:
+ * once a collector is set every record sent is acknowledged and received, once. */
+static void test_ingest_bound(void **state)
+{
+    struct up_conf c;
+    char sock[96], url[64], why[256];
+    unsigned sent = 0, again = 0, qlen = 10;
+    json_t *st = NULL;
+    FILE *f;
+    (void)state;
+
+    f = fopen("/proc/sys/net/unix/max_dgram_qlen", "r");
+    if (f) {
+        assert_int_equal(fscanf(f, "%u", &qlen), 1);
+        fclose(f);
+    }
+    sink_start();
+    up_rig_conf(&c);
+    c.connections = 1;
+    c.streams = 4;
+    c.batch_bytes = 4096;
+    c.linger_ms = 20;
+    snprintf(sock, sizeof(sock), "%s/bound.sock", tmpdir);
+    c.ingest_socket = sock;
+    c.ingest_queue = 100;
+    struct up_rig r;
+    up_rig_open(&r, &c, 1, certs);
+
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+    /* Send until EAGAIN, let the engine read, again, until a send fails right after a
+     * step in which the engine found itself full (10000 records: the bound was ignored). */
+    for (bool full = false; sent < 10000;) {
+        char rec[200];
+        memset(rec, 'i', sizeof(rec));
+        if (sendto(fd, rec, sizeof(rec), 0, (struct sockaddr *)&sa, sizeof(sa)) == sizeof(rec)) {
+            sent++;
+            continue;
+        }
+        assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+        again++;
+        if (full)
+            break;
+        up_rig_step(&r);
+        json_decref(st);
+        st = up_stats_json(r.u, mono_ns());
+        full = json_is_true(json_object_get(json_object_get(st, "ingest"), "full"));
+    }
+    json_decref(st);
+    st = up_stats_json(r.u, mono_ns());
+    uint64_t held = jget(json_object_get(st, "ingest"), "held", NULL);
+    if (held != 100)
+        fail_msg("the engine holds %llu records with ingest_queue 100 (%u sent)",
+                 (unsigned long long)held, sent);
+    assert_int_equal(jget(json_object_get(st, "ingest"), "full_events", NULL), 1);
+    /* The rest waits in the socket's queue: at most max_dgram_qlen + 1 datagrams. */
+    assert_true(sent > 100 && sent <= 100 + qlen + 1);
+    assert_true(again >= 1);
+    assert_int_equal(jget(st, "acked", "records"), 0);
+    json_decref(st);
+
+    /* A collector: everything goes, the socket's queue drained as the bound allows. */
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/bound", sink.port);
+    assert_int_equal(up_target(r.u, url, why, sizeof(why)), 0);
+    st = up_rig_run(&r, sent, 20000);
+    assert_int_equal(jget(st, "acked", "records"), sent);
+    assert_int_equal(jget(st, "accepted", "records"), sent);
+    assert_int_equal(jget(st, "failed", "records"), 0);
+    assert_int_equal(jget(json_object_get(st, "ingest"), "held", NULL), 0);
+    json_decref(st);
+    close(fd);
+    up_rig_close(&r);
+    json_t *fin = sink_json();
+    assert_int_equal(jget(fin, "records", NULL), sent);
+    assert_int_equal(jget(fin, "records_dup", NULL), 0);
+    json_decref(fin);
+}
+
+/* Spool files against a collector that answers every 4th upload 400: those fail at once
+ * and are set aside as .failed-NAME, as they were; never sent again; the rest are
+ * acknowledged and removed. */
+static void test_spool_400(void **state)
+{
+    struct up_conf c;
+    char spool[96], url[64], path[256];
+    (void)state;
+
+    static const char *const fault[] = { "--fault-status", "400", "--fault-every", "4", NULL };
+    sink_start_args(fault);
+    up_rig_conf(&c);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/s", sink.port);
+    c.url = url;
+    c.connections = 1;
+    c.streams = 1; /* one at a time: the 4th, 8th, ... upload is answered 400 */
+    c.retry_initial_ms = 3600000; /* a retry would wait an hour: the test would time out */
+    c.retry_max_ms = 3600000;
+    snprintf(spool, sizeof(spool), "%s/spool400", tmpdir);
+    c.spool_dir = spool;
+    struct up_rig r;
+    up_rig_open(&r, &c, 1, certs);
+    for (int i = 0; i < 20; i++) {
+        char tmp[256];
+        snprintf(tmp, sizeof(tmp), "%s/.f%02d", spool, i);
+        snprintf(path, sizeof(path), "%s/f%02d", spool, i);
+        FILE *f = fopen(tmp, "w");
+        assert_non_null(f);
+        fprintf(f, "{\"file\":%d}\n", i);
+        fclose(f);
+        assert_int_equal(rename(tmp, path), 0);
+    }
+    json_t *st = up_rig_run(&r, 15, 20000);
+    assert_int_equal(jget(st, "acked", "records"), 15);
+    assert_int_equal(jget(st, "failed", "records"), 5);
+    json_t *rq = json_object_get(st, "requests");
+    assert_int_equal(jget(rq, "sent", NULL), 20);
+    assert_int_equal(jget(rq, "failed", NULL), 5);
+    assert_int_equal(jget(rq, "status_4xx", NULL), 5);
+    assert_int_equal(jget(rq, "retried", NULL), 0);
+    json_decref(st);
+    /* 5 set aside, each as it was; the others removed. */
+    unsigned aside = 0;
+    for (int i = 0; i < 20; i++) {
+        char want[64], got[64] = "";
+        snprintf(path, sizeof(path), "%s/.failed-f%02d", spool, i);
+        FILE *f = fopen(path, "r");
+        snprintf(path, sizeof(path), "%s/f%02d", spool, i);
+        assert_int_equal(access(path, F_OK), -1);
+        if (!f)
+            continue;
+        aside++;
+        snprintf(want, sizeof(want), "{\"file\":%d}\n", i);
+        assert_non_null(fgets(got, sizeof(got), f));
+        fclose(f);
+        assert_string_equal(got, want);
+        snprintf(path, sizeof(path), "%s/.failed-f%02d", spool, i);
+        unlink(path);
+    }
+    assert_int_equal(aside, 5);
+    /* Never sent again. */
+    for (int k = 0; k < 100; k++)
+        up_rig_step(&r);
+    st = up_stats_json(r.u, mono_ns());
+    assert_int_equal(jget(json_object_get(st, "requests"), "sent", NULL), 20);
+    json_decref(st);
+    up_rig_close(&r);
+    json_t *fin = sink_json();
+    assert_int_equal(jget(fin, "requests", NULL), 20);
+    assert_int_equal(jget(fin, "faults_sent", NULL), 5);
+    assert_int_equal(jget(fin, "records", NULL), 15);
+    json_decref(fin);
+    rmdir(spool);
+}
+
+/* A collector that refuses every 3rd upload with H3_REQUEST_REJECTED (not processed):
+ * each is counted as not processed and sent again at once (the back-off is an hour here:
+ * a delayed retry would time the test out), nothing fails, nothing arrives twice. */
+static void test_request_rejected(void **state)
+{
+    struct up_conf c;
+    char url[64];
+    (void)state;
+
+    static const char *const fault[] = { "--fault-reject", "--fault-every", "3", NULL };
+    sink_start_args(fault);
+    up_rig_conf(&c);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/r", sink.port);
+    c.url = url;
+    c.connections = 2;
+    c.streams = 4;
+    c.batch_bytes = 8192;
+    c.retry_initial_ms = 3600000;
+    c.retry_max_ms = 3600000;
+    c.retry_limit = 0;
+    struct up_rig r;
+    up_rig_open(&r, &c, 2, certs);
+    struct up_gen g = { .record_bytes = 200, .rate = 0, .records = 3000 };
+    assert_int_equal(up_gen_start(r.u, &g, mono_ns()), 0);
+    json_t *st = up_rig_run(&r, 3000, 20000);
+    assert_int_equal(jget(st, "acked", "records"), 3000);
+    assert_int_equal(jget(st, "failed", "records"), 0);
+    json_t *rq = json_object_get(st, "requests");
+    uint64_t sent = jget(rq, "sent", NULL), np = jget(rq, "not_processed", NULL);
+    assert_true(np > 0);
+    assert_int_equal(jget(rq, "retried", NULL), np);
+    assert_int_equal(jget(rq, "conn_errors", NULL), 0);
+    assert_int_equal(jget(rq, "status_4xx", NULL) + jget(rq, "status_5xx", NULL), 0);
+    assert_int_equal(jget(rq, "failed", NULL), 0);
+    assert_int_equal(sent, jget(rq, "acked", NULL) + np);
+    json_decref(st);
+    up_rig_close(&r);
+    json_t *fin = sink_json();
+    assert_int_equal(jget(fin, "rejects_sent", NULL), np);
+    assert_int_equal(jget(fin, "requests", NULL), sent);
+    assert_int_equal(jget(fin, "records", NULL), 3000);
+    assert_int_equal(jget(fin, "records_dup", NULL), 0);
+    json_decref(fin);
+}
+
 /* After a failed assertion: no h3sink left behind (it would hold the test's output open). */
 static int kill_sink(void **state)
 {
@@ -330,6 +542,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_sources, kill_sink),
         cmocka_unit_test_teardown(test_target, kill_sink),
         cmocka_unit_test_teardown(test_zstd_retry_after, kill_sink),
+        cmocka_unit_test_teardown(test_ingest_bound, kill_sink),
+        cmocka_unit_test_teardown(test_spool_400, kill_sink),
+        cmocka_unit_test_teardown(test_request_rejected, kill_sink),
     };
     int rv = cmocka_run_group_tests(tests, NULL, NULL);
     rmdir(tmpdir);

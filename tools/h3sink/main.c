@@ -125,7 +125,9 @@ static void usage(FILE *f)
                "  --fault-bad-headers    GET /fault/bad-headers gets a malformed response\n"
                "  --fault-status CODE    answer every Nth POST/PUT with CODE (100..599)\n"
                "                         once its body is read\n"
-               "  --fault-every N        N for --fault-status (default 1: every one)\n"
+               "  --fault-reject         reset every Nth POST/PUT with H3_REQUEST_REJECTED\n"
+               "                         as its headers arrive (not processed)\n"
+               "  --fault-every N        N for --fault-status or --fault-reject (default 1)\n"
                "  --fault-retry-after S  send retry-after: S with those answers (0..86400)\n");
 }
 
@@ -180,6 +182,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_FAULT_STATUS,
         O_FAULT_EVERY,
         O_FAULT_RETRY_AFTER,
+        O_FAULT_REJECT,
         O_NO_EARLY,
         O_HELP,
         O_VERSION
@@ -205,6 +208,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"fault-status", required_argument, NULL, O_FAULT_STATUS},
         {"fault-every", required_argument, NULL, O_FAULT_EVERY},
         {"fault-retry-after", required_argument, NULL, O_FAULT_RETRY_AFTER},
+        {"fault-reject", no_argument, NULL, O_FAULT_REJECT},
         {"no-early-data", no_argument, NULL, O_NO_EARLY},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
@@ -312,6 +316,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->p.fault_retry_after_s = (uint32_t)v;
             fault_tuned = 1;
             break;
+        case O_FAULT_REJECT:
+            o->p.fault_reject = 1;
+            break;
         case O_HELP:
             usage(stdout);
             exit(0);
@@ -327,7 +334,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         fprintf(stderr, "h3sink: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
-    if (fault_tuned && o->p.fault_status == 0) {
+    if (o->p.fault_reject && (o->p.fault_status != 0 || o->p.fault_retry_after)) {
+        fprintf(stderr, "h3sink: --fault-reject goes without --fault-status and "
+                        "--fault-retry-after\n");
+        return -1;
+    }
+    if (fault_tuned && o->p.fault_status == 0 && !o->p.fault_reject) {
         fprintf(stderr, "h3sink: --fault-every and --fault-retry-after need --fault-status\n");
         return -1;
     }
@@ -580,7 +592,7 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
     if (o->json) {
         json_t *j = json_pack(
             "{s:b, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-            " s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            " s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "final", final, "uptime_s", (double)(now - tt->start) / NS_PER_S, "connections",
             (json_int_t)st->conns_accepted, "connections_closed", (json_int_t)st->conns_closed,
             "connections_closed_ok", (json_int_t)st->conns_closed_ok, "connections_closed_error",
@@ -597,7 +609,8 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             (json_int_t)st->batches_unique, "batches_dup", (json_int_t)st->batches_dup,
             "records_dup", (json_int_t)st->records_dup, "body_bytes_decoded",
             (json_int_t)st->body_bytes_decoded, "decode_errors", (json_int_t)st->decode_errors,
-            "faults_sent", (json_int_t)st->faults_sent, "uploads_no_length",
+            "faults_sent", (json_int_t)st->faults_sent, "rejects_sent",
+            (json_int_t)st->rejects_sent, "uploads_no_length",
             (json_int_t)st->uploads_no_length);
         if (j != NULL)
             framing_json(o, j, &st->framing);

@@ -96,6 +96,7 @@ struct sstream {
     uint8_t coding;   /* enum sink_coding of content-encoding */
     uint8_t zstate;   /* enum zstate */
     uint8_t injected; /* answered with params.fault_status */
+    uint8_t rejected; /* reset by params.fault_reject: nothing more is done with it */
     uint8_t has_length; /* content-length came */
     uint64_t bytes_n;
     uint64_t body_in;
@@ -880,7 +881,7 @@ static int h3_recv_data(nghttp3_conn *h, int64_t sid, const uint8_t *data, size_
     struct sstream *st = sud;
     (void)h;
     c->s->st.body_bytes_in += len;
-    if (st != NULL) {
+    if (st != NULL && !st->rejected) {
         st->body_in += len;
         /* The digest covers the content as sent, before decoding (RFC 9530 §2). */
         if (st->hash != NULL && crypto_sha256_update(st->hash, data, len) < 0)
@@ -998,7 +999,6 @@ static int h3_end_headers(nghttp3_conn *h, int64_t sid, int fin, void *cud, void
     struct sstream *st = sud;
     struct sink *s = c->s;
     (void)h;
-    (void)sid;
     s->st.requests++;
     /* Before the handshake completed only 0-RTT packets carry requests (RFC 9001 §4.6). */
     if (!ngtcp2_conn_get_handshake_completed(c->q))
@@ -1008,6 +1008,15 @@ static int h3_end_headers(nghttp3_conn *h, int64_t sid, int fin, void *cud, void
         st->injected = s->p.fault_status != 0 && s->uploads % s->p.fault_every == 0;
         if (!fin && !st->has_length)
             s->st.uploads_no_length++;
+        if (s->p.fault_reject && s->uploads % s->p.fault_every == 0) {
+            /* Refused before any processing (RFC 9114 §4.1.1): STOP_SENDING and
+             * RESET_STREAM with H3_REQUEST_REJECTED, as nghttp3 itself refuses a
+             * stream above its GOAWAY; what still arrives for it is ignored. */
+            st->rejected = 1;
+            s->st.rejects_sent++;
+            if (ngtcp2_conn_shutdown_stream(c->q, 0, sid, NGHTTP3_H3_REQUEST_REJECTED) != 0)
+                return NGHTTP3_ERR_CALLBACK_FAILURE;
+        }
     }
     return 0;
 }
@@ -1018,7 +1027,7 @@ static int h3_end_stream(nghttp3_conn *h, int64_t sid, void *cud, void *sud)
     struct sstream *st = sud;
     (void)h;
     (void)sid;
-    if (st == NULL || st->responded || st->delayed)
+    if (st == NULL || st->responded || st->delayed || st->rejected)
         return 0;
     body_end(st);
     if (c->s->p.response_delay_ns > 0) {
@@ -1632,6 +1641,10 @@ struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen)
         (p->fault_status < SINK_STATUS_MIN || p->fault_status > SINK_STATUS_MAX)) {
         set_err(err, errlen, "fault status %d is not an HTTP status code (%d..%d)", p->fault_status,
                 SINK_STATUS_MIN, SINK_STATUS_MAX);
+        return NULL;
+    }
+    if (p->fault_reject && p->fault_status != 0) {
+        set_err(err, errlen, "fault reject and fault status are exclusive");
         return NULL;
     }
     if (p->fault_retry_after && p->fault_retry_after_s > SINK_RETRY_AFTER_MAX) {

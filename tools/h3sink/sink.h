@@ -21,7 +21,9 @@
  *             400 {...,"error":"..."}; 415 (with accept-encoding: gzip, zstd) for
  *             any other content coding.
  *             With params.fault_status, every fault_every-th POST/PUT is answered
- *             with that status once its body is read (a test hook for retries).
+ *             with that status once its body is read (a test hook for retries);
+ *             with params.fault_reject it is reset with H3_REQUEST_REJECTED as its
+ *             headers arrive (RFC 9114 §4.1.1: not processed, safe to retry).
  *   GET /bytes/N  200 with N bytes, byte i = i % 251 (N <= SINK_BYTES_MAX, else 400).
  *   GET /fault/bad-headers  with params.fault_bad_response_headers: a response with
  *             an invalid :status ("2x0"), so the client sees a stream error.
@@ -85,6 +87,11 @@ struct sink_params {
     int no_early_data;              /* 1: refuse 0-RTT (tickets still offer it): the
                                        client's early requests are rejected and sent
                                        again after the handshake */
+    int fault_reject;               /* 1: instead of an answer, reset every
+                                       fault_every-th POST/PUT with H3_REQUEST_REJECTED
+                                       (both directions) as its headers arrive: a
+                                       request the server did not process; not with
+                                       fault_status */
     int fault_retry_after;          /* 1: faulted answers carry retry-after */
     uint32_t fault_retry_after_s;   /* its delay-seconds (RFC 9110 §10.2.3),
                                        0..SINK_RETRY_AFTER_MAX */
@@ -122,6 +129,7 @@ struct sink_stats {
     uint64_t digest_ok, digest_bad, digest_none;
     uint64_t decode_errors; /* POST/PUTs answered 400: corrupt or truncated zstd/gzip */
     uint64_t faults_sent;   /* answers of the fault_status hook */
+    uint64_t rejects_sent;  /* requests reset by the fault_reject hook */
     uint64_t uploads_no_length; /* POST/PUTs with a body and no content-length (some
                                    collectors take such a body as empty) */
     uint64_t goaways_sent;
@@ -149,7 +157,7 @@ void sink_params_default(struct sink_params *p);
  * Returns the server, or NULL with a message in |err| (|errlen| bytes, may be 0):
  * unreadable certificate/key, bad parameter (fault_status outside
  * SINK_STATUS_MIN..SINK_STATUS_MAX, fault_retry_after_s above
- * SINK_RETRY_AFTER_MAX), out of memory. */
+ * SINK_RETRY_AFTER_MAX, fault_reject with fault_status), out of memory. */
 struct sink *sink_new(const struct sink_params *p, char *err, size_t errlen);
 
 /* Free |s| and every connection without sending anything. NULL is fine. */
