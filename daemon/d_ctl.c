@@ -405,6 +405,13 @@ static json_int_t us(uint64_t ns)
     return (json_int_t)((ns + 500) / 1000);
 }
 
+/* Datagrams by ECN codepoint (RFC 3168 names). */
+static json_t *ecn_json(const struct h3_ecn_counts *e)
+{
+    return json_pack("{s:I, s:I, s:I, s:I}", "not_ect", (json_int_t)e->not_ect, "ect0",
+                     (json_int_t)e->ect0, "ect1", (json_int_t)e->ect1, "ce", (json_int_t)e->ce);
+}
+
 static void show_done(void *ud, uint64_t conn, int err, const struct h3_stats *st)
 {
     struct show_ctx *sc = ud;
@@ -454,6 +461,10 @@ static void show_done(void *ud, uint64_t conn, int err, const struct h3_stats *s
                       (json_int_t)st->tickets_received, "summary",
                       h3_stats_resumption_str(st, text, sizeof(text))));
     }
+    if (r)
+        json_object_set_new(r, "ecn",
+                            json_pack("{s:o, s:o}", "rx", ecn_json(&st->ecn_rx), "tx",
+                                      ecn_json(&st->ecn_tx)));
     if (r && (i.closed || st->state == H3_STATE_CLOSED))
         json_object_set_new(r, "outcome", outcome_json(i.closed ? &i.outcome : &st->outcome));
     if (r)

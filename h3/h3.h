@@ -338,6 +338,13 @@ struct h3_stats {
     uint64_t requests_early_resent;  /* of those, sent again after the server rejected the
                                         early data (each once; results unaffected) */
     uint64_t tickets_received;       /* NewSessionTickets put into the session cache */
+    /* ECN (RFC 9000 13.4): datagrams received with each codepoint (as the backend read
+     * it from the IP header and handed it to ngtcp2, which reports the counts back in its
+     * ACK frames), and packets sent with the codepoint ngtcp2 asked for (ECT(0) while its
+     * ECN validation succeeds, not-ECT once it failed or for a path that bleaches). */
+    struct h3_ecn_counts {
+        uint64_t not_ect, ect1, ect0, ce;
+    } ecn_rx, ecn_tx;
     struct h3_outcome outcome;
 };
 

@@ -126,6 +126,7 @@ static void close_with(struct h3_conn *c, const ngtcp2_ccerr *e, uint64_t now, i
     if (c->io->tx_put(c->io_ctx, pkt, (size_t)n, pi.ecn) == 0) {
         c->pkts_sent++;
         c->bytes_sent += (uint64_t)n;
+        c->ecn_tx[pi.ecn & NGTCP2_ECN_MASK]++;
     }
     c->close_next_resend = 1;
 }
@@ -283,6 +284,7 @@ static int handshake_confirmed_cb(ngtcp2_conn *qc, void *ud)
     struct h3_conn *c = ud;
     (void)qc;
     c->confirmed = true;
+    c->progress = true; /* the server has our Finished */
     return 0;
 }
 
@@ -343,6 +345,7 @@ static int acked_cb(ngtcp2_conn *qc, int64_t stream_id, uint64_t offset, uint64_
     (void)qc;
     (void)offset;
     (void)stream_ud;
+    c->progress = true;
     if (c->hc && nghttp3_conn_add_ack_offset(c->hc, stream_id, datalen) != 0)
         return NGTCP2_ERR_CALLBACK_FAILURE;
     return 0;
@@ -780,6 +783,7 @@ static void conn_write(struct h3_conn *c, uint64_t now)
         if (c->io->tx_put(c->io_ctx, pkt, (size_t)n, pi.ecn) == 0) {
             c->pkts_sent++;
             c->bytes_sent += (uint64_t)n;
+            c->ecn_tx[pi.ecn & NGTCP2_ECN_MASK]++;
         }
         buf = NULL;
         sent += (size_t)n;
@@ -806,12 +810,13 @@ int h3_conn_flush(struct h3_conn *c, uint64_t now_ns)
 int h3_conn_recv(struct h3_conn *c, const uint8_t *data, size_t len, uint8_t ecn,
                  uint64_t now_ns)
 {
-    ngtcp2_pkt_info pi = { .ecn = ecn };
+    ngtcp2_pkt_info pi = { .ecn = (uint8_t)(ecn & NGTCP2_ECN_MASK) };
 
     if (c->state == H3_STATE_CLOSED)
         return H3_ERR_CLOSED;
     c->pkts_recv++;
     c->bytes_recv += len;
+    c->ecn_rx[pi.ecn]++;
     if (c->state == H3_STATE_CLOSING) {
         closing_on_packet(c);
         return 0;
@@ -819,6 +824,11 @@ int h3_conn_recv(struct h3_conn *c, const uint8_t *data, size_t len, uint8_t ecn
     c->in_lib++;
     int rv = ngtcp2_conn_read_pkt(c->qc, &c->ps.path, &pi, data, len, now_ns);
     c->in_lib--;
+    if (c->progress) {
+        c->progress = false;
+        if (c->io->progress)
+            c->io->progress(c->io_ctx, now_ns);
+    }
     if (rv != 0) {
         switch (rv) {
         case NGTCP2_ERR_DRAINING:

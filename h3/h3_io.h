@@ -6,6 +6,10 @@
  * tx_abort() returns an unused buffer. Exactly one tx_get/tx_put (or tx_abort)
  * pair per packet. Backends: kernel UDP (kio.c), in-memory loopback
  * (h3_loop.c), DPDK mbufs (dataplane/).
+ *
+ * ECN (RFC 9000 13.4): the driver passes the codepoint ngtcp2 asks for with each packet
+ * (tx_put), and the backend hands the codepoint each datagram arrived with to
+ * h3_conn_recv(); both are the two low bits of the IP TOS / traffic class byte.
  */
 #ifndef H3DP_H3_IO_H
 #define H3DP_H3_IO_H
@@ -27,6 +31,13 @@ struct h3_io_ops {
     int (*tx_put)(void *io, void *pkt, size_t len, uint8_t ecn);
     /* Give back a buffer that was not used. */
     void (*tx_abort)(void *io, void *pkt);
+    /* Optional (NULL: not wanted). The peer acknowledged data we sent (stream data, or
+     * the handshake is confirmed) since the last call: the path to it works. A
+     * reachability hint for the backend's neighbour cache (RFC 4861 7.3.1: upper-layer
+     * confirmation), so a busy path is never re-probed and a spoofed ARP/NDP claim is
+     * dismissed by the traffic itself. Called at most once per received datagram, after
+     * the library returned, at |now_ns|; cheap backends only (no lock, no syscall). */
+    void (*progress)(void *io, uint64_t now_ns);
 };
 
 #ifdef __cplusplus

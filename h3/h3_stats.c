@@ -73,6 +73,18 @@ void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st)
     st->requests_early = c->req_early;
     st->requests_early_resent = c->req_early_resent;
     st->tickets_received = c->tickets_received;
+    st->ecn_rx = (struct h3_ecn_counts){
+        .not_ect = c->ecn_rx[NGTCP2_ECN_NOT_ECT],
+        .ect1 = c->ecn_rx[NGTCP2_ECN_ECT_1],
+        .ect0 = c->ecn_rx[NGTCP2_ECN_ECT_0],
+        .ce = c->ecn_rx[NGTCP2_ECN_CE],
+    };
+    st->ecn_tx = (struct h3_ecn_counts){
+        .not_ect = c->ecn_tx[NGTCP2_ECN_NOT_ECT],
+        .ect1 = c->ecn_tx[NGTCP2_ECN_ECT_1],
+        .ect0 = c->ecn_tx[NGTCP2_ECN_ECT_0],
+        .ce = c->ecn_tx[NGTCP2_ECN_CE],
+    };
     st->outcome = c->outcome;
 }
 

@@ -30,14 +30,22 @@ struct kio {
     socklen_t local_len, remote_len;
     struct h3_conn *conn;
     bool gso;
+    bool confirm; /* the peer acknowledged data: send the next batch with MSG_CONFIRM */
     /* TX: packets laid out back to back so runs of equal-size packets can go
      * out as one GSO super-datagram without copying. */
     uint8_t tx[KIO_TX_PKTS * KIO_PKT_ROOM];
     size_t tx_used;
     uint32_t tx_len[KIO_TX_PKTS];
+    uint8_t tx_ecn[KIO_TX_PKTS]; /* ECN codepoint per packet (a GSO run shares one) */
     size_t tx_n;
+    bool v6;  /* IPV6_TCLASS, else IP_TOS */
+    bool tos; /* IP_RECVTOS / IPV6_RECVTCLASS on: received datagrams carry their ECN bits */
     /* RX */
     uint8_t rx[KIO_RX_BATCH][KIO_RX_ROOM];
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } rx_ctl[KIO_RX_BATCH];
     struct kio_stats st;
 };
 
@@ -72,6 +80,14 @@ int kio_new(const struct sockaddr *remote, socklen_t remote_len, bool no_gso, st
         k->gso = getsockopt(k->fd, IPPROTO_UDP, UDP_SEGMENT, &seg, &sl) == 0;
     }
     k->st.gso = k->gso;
+    /* ECN (RFC 9000 13.4): the TOS / traffic class byte of each datagram is read with it,
+     * and each packet is sent with the codepoint the driver asks for. */
+    {
+        int one = 1;
+        k->v6 = remote->sa_family == AF_INET6;
+        k->tos = k->v6 ? setsockopt(k->fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one)) == 0
+                       : setsockopt(k->fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) == 0;
+    }
     *out = k;
     return 0;
 fail:;
@@ -116,7 +132,7 @@ int kio_flush(struct kio *k)
     struct mmsghdr msgs[KIO_TX_PKTS];
     struct iovec iov[KIO_TX_PKTS];
     union {
-        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } ctl[KIO_TX_PKTS];
     size_t nmsg = 0, off = 0, i = 0;
@@ -128,9 +144,11 @@ int kio_flush(struct kio *k)
     while (i < k->tx_n) {
         /* A GSO run: equal-size segments, the last one may be shorter. */
         size_t seg = k->tx_len[i], j = i + 1, bytes = seg;
+        uint8_t ecn = k->tx_ecn[i];
         if (k->gso) {
             while (j < k->tx_n && j - i < KIO_GSO_MAX_SEGS &&
-                   bytes + k->tx_len[j] <= KIO_GSO_MAX_BYTES && k->tx_len[j] <= seg) {
+                   bytes + k->tx_len[j] <= KIO_GSO_MAX_BYTES && k->tx_len[j] <= seg &&
+                   k->tx_ecn[j] == ecn) {
                 bytes += k->tx_len[j];
                 if (k->tx_len[j++] < seg)
                     break;
@@ -139,25 +157,43 @@ int kio_flush(struct kio *k)
         iov[nmsg] = (struct iovec){.iov_base = k->tx + off, .iov_len = bytes};
         msgs[nmsg].msg_hdr.msg_iov = &iov[nmsg];
         msgs[nmsg].msg_hdr.msg_iovlen = 1;
-        if (j - i > 1) {
+        if (j - i > 1 || ecn != 0) {
+            struct msghdr *h = &msgs[nmsg].msg_hdr;
             struct cmsghdr *cm = (struct cmsghdr *)ctl[nmsg].buf;
-            uint16_t s = (uint16_t)seg;
             memset(ctl[nmsg].buf, 0, sizeof(ctl[nmsg].buf)); /* padding goes to the kernel */
-            msgs[nmsg].msg_hdr.msg_control = ctl[nmsg].buf;
-            msgs[nmsg].msg_hdr.msg_controllen = sizeof(ctl[nmsg].buf);
-            cm->cmsg_level = IPPROTO_UDP;
-            cm->cmsg_type = UDP_SEGMENT;
-            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-            memcpy(CMSG_DATA(cm), &s, sizeof(s));
-            k->st.gso_sends++;
+            h->msg_control = ctl[nmsg].buf;
+            h->msg_controllen = 0;
+            if (j - i > 1) {
+                uint16_t s = (uint16_t)seg;
+                cm->cmsg_level = IPPROTO_UDP;
+                cm->cmsg_type = UDP_SEGMENT;
+                cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+                memcpy(CMSG_DATA(cm), &s, sizeof(s));
+                h->msg_controllen += CMSG_SPACE(sizeof(uint16_t));
+                cm = (struct cmsghdr *)(ctl[nmsg].buf + h->msg_controllen);
+                k->st.gso_sends++;
+            }
+            if (ecn != 0) {
+                int tos = ecn; /* the ECN field; DSCP 0 */
+                cm->cmsg_level = k->v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+                cm->cmsg_type = k->v6 ? IPV6_TCLASS : IP_TOS;
+                cm->cmsg_len = CMSG_LEN(sizeof(tos));
+                memcpy(CMSG_DATA(cm), &tos, sizeof(tos));
+                h->msg_controllen += CMSG_SPACE(sizeof(tos));
+            }
         }
         off += bytes;
         nmsg++;
         i = j;
     }
     size_t done = 0;
+    /* MSG_CONFIRM (the kernel's upper-layer reachability confirmation, the counterpart of
+     * the DPDK path's dp_flow_confirm): the neighbour entry of the route stays REACHABLE
+     * without ARP/NDP probes while the peer acknowledges. */
+    int flags = k->confirm ? MSG_CONFIRM : 0;
+    k->confirm = false;
     while (done < nmsg) {
-        int n = sendmmsg(k->fd, msgs + done, (unsigned)(nmsg - done), 0);
+        int n = sendmmsg(k->fd, msgs + done, (unsigned)(nmsg - done), flags);
         k->st.sendmmsg_calls++;
         if (n < 0) {
             if (errno == EINTR)
@@ -190,9 +226,9 @@ static uint8_t *kio_tx_get(void *io, size_t *cap, void **pkt)
 static int kio_tx_put(void *io, void *pkt, size_t len, uint8_t ecn)
 {
     struct kio *k = io;
-    (void)ecn;
     if (pkt != k->tx + k->tx_used || len > KIO_PKT_ROOM)
         return -EINVAL;
+    k->tx_ecn[k->tx_n] = ecn & 0x3;
     k->tx_len[k->tx_n++] = (uint32_t)len;
     k->tx_used += len;
     return 0;
@@ -204,11 +240,34 @@ static void kio_tx_abort(void *io, void *pkt)
     (void)pkt;
 }
 
+static void kio_progress(void *io, uint64_t now_ns)
+{
+    struct kio *k = io;
+    (void)now_ns;
+    k->confirm = true;
+}
+
 const struct h3_io_ops kio_ops = {
     .tx_get = kio_tx_get,
     .tx_put = kio_tx_put,
     .tx_abort = kio_tx_abort,
+    .progress = kio_progress,
 };
+
+/* The ECN bits a received datagram carried (IP_TOS: one byte; IPV6_TCLASS: an int). */
+static uint8_t rx_ecn(struct msghdr *h)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm; cm = CMSG_NXTHDR(h, cm)) {
+        if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
+            return *CMSG_DATA(cm) & 0x3;
+        if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS) {
+            int v;
+            memcpy(&v, CMSG_DATA(cm), sizeof(v));
+            return (uint8_t)(v & 0x3);
+        }
+    }
+    return 0;
+}
 
 static void rx_batch(struct kio *k)
 {
@@ -220,6 +279,10 @@ static void rx_batch(struct kio *k)
         for (int i = 0; i < KIO_RX_BATCH; i++) {
             iov[i] = (struct iovec){.iov_base = k->rx[i], .iov_len = KIO_RX_ROOM};
             msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+            if (k->tos) {
+                msgs[i].msg_hdr.msg_control = k->rx_ctl[i].buf;
+                msgs[i].msg_hdr.msg_controllen = sizeof(k->rx_ctl[i].buf);
+            }
         }
         int n = recvmmsg(k->fd, msgs, KIO_RX_BATCH, 0, NULL);
         k->st.recvmmsg_calls++;
@@ -231,7 +294,7 @@ static void rx_batch(struct kio *k)
                 continue;
             k->st.dgrams_recv++;
             if (k->conn)
-                h3_conn_recv(k->conn, k->rx[i], msgs[i].msg_len, 0, now);
+                h3_conn_recv(k->conn, k->rx[i], msgs[i].msg_len, rx_ecn(&msgs[i].msg_hdr), now);
         }
         total += (size_t)n;
         if (n < KIO_RX_BATCH)

@@ -93,6 +93,7 @@ struct h3_conn {
     bool tx_pending;            /* requests/resumes not yet written */
     bool established_pending;
     bool confirmed;             /* HANDSHAKE_DONE received */
+    bool progress;              /* acknowledged data since the last io->progress() */
     bool goaway_pending;
     bool close_pending;
     uint64_t close_pending_code;
@@ -126,6 +127,7 @@ struct h3_conn {
     /* counters */
     uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv, pkts_recv_dropped;
     uint64_t pkts_lost_closed;  /* loss counts of streams already closed */
+    uint64_t ecn_rx[4], ecn_tx[4]; /* datagrams by ECN codepoint (NGTCP2_ECN_*) */
     int64_t uni_ids[3];         /* our control and QPACK streams */
     uint64_t req_started, req_completed, req_failed, req_not_processed, req_cancelled,
         req_conn_closed;

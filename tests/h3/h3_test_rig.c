@@ -39,19 +39,19 @@ const char *rig_certs_dir(void)
 /* ------------------------------------------------------------ endpoints */
 
 static void srv_send(void *arg, const struct sockaddr *remote, socklen_t remote_len,
-                     const uint8_t *data, size_t len)
+                     const uint8_t *data, size_t len, uint8_t ecn)
 {
     struct env *e = arg;
     (void)remote;
     (void)remote_len;
-    h3_loop_send(e->loop, H3_LOOP_S2C, data, len);
+    h3_loop_send(e->loop, H3_LOOP_S2C, data, len, ecn);
 }
 
-static void srv_recv(void *ctx, const uint8_t *data, size_t len, uint64_t now)
+static void srv_recv(void *ctx, const uint8_t *data, size_t len, uint8_t ecn, uint64_t now)
 {
     struct env *e = ctx;
-    sink_recv(e->sink, (struct sockaddr *)&e->srv, sizeof(e->srv), (struct sockaddr *)&e->cli,
-              sizeof(e->cli), data, len, now);
+    sink_recv_ecn(e->sink, (struct sockaddr *)&e->srv, sizeof(e->srv), (struct sockaddr *)&e->cli,
+                  sizeof(e->cli), data, len, ecn, now);
 }
 
 static uint64_t srv_expiry(void *ctx)
@@ -69,13 +69,13 @@ static void srv_on_expiry(void *ctx, uint64_t now)
 static void srv_flush(void *ctx, uint64_t now)
 {
     struct env *e = ctx;
-    sink_flush(e->sink, now, srv_send, e);
+    sink_flush_ecn(e->sink, now, srv_send, e);
 }
 
-static void cli_recv(void *ctx, const uint8_t *data, size_t len, uint64_t now)
+static void cli_recv(void *ctx, const uint8_t *data, size_t len, uint8_t ecn, uint64_t now)
 {
     struct env *e = ctx;
-    h3_conn_recv(e->c, data, len, 0, now);
+    h3_conn_recv(e->c, data, len, ecn, now);
 }
 
 static uint64_t cli_expiry(void *ctx)
@@ -128,6 +128,8 @@ void env_start(struct env *e, const struct setup *su)
     const char *seed_env = getenv("H3_TEST_SEED");
     lp.seed = seed_env ? strtoull(seed_env, NULL, 0) : su->seed ? su->seed : 42;
     lp.loss_ppm[0] = lp.loss_ppm[1] = su->loss_ppm;
+    lp.ce_ppm[H3_LOOP_C2S] = su->ce_ppm_c2s;
+    lp.ce_ppm[H3_LOOP_S2C] = su->ce_ppm_s2c;
     if (su->delay_ns)
         lp.delay_ns[0] = lp.delay_ns[1] = su->delay_ns;
     e->loop = h3_loop_new(&lp);

@@ -84,6 +84,7 @@ struct setup {
     bool fault_reject;              /* server: reset every fault_every-th POST/PUT with
                                        H3_REQUEST_REJECTED (sink_params.fault_reject) */
     uint64_t fault_every;           /* server: 1 */
+    uint32_t ce_ppm_c2s, ce_ppm_s2c; /* ECN-capable datagrams marked CE on the way */
 };
 
 /* The env of the test running now (set by submit(); producers find it here). */

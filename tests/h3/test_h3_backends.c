@@ -30,15 +30,17 @@ struct sink_ep {
     int got;
     uint8_t order[512];
     uint64_t at[512];
+    uint8_t ecn[512];
 };
 
-static void ep_recv(void *ctx, const uint8_t *data, size_t len, uint64_t now)
+static void ep_recv(void *ctx, const uint8_t *data, size_t len, uint8_t ecn, uint64_t now)
 {
     struct sink_ep *e = ctx;
     assert_true(len >= 1);
     if (e->got < 512) {
         e->order[e->got] = data[0];
         e->at[e->got] = now;
+        e->ecn[e->got] = ecn;
     }
     e->got++;
 }
@@ -67,7 +69,8 @@ static bool never(void *arg)
     return false;
 }
 
-/* Send |n| client datagrams tagged 0..n-1 through the client I/O ops. */
+/* Send |n| client datagrams tagged 0..n-1 through the client I/O ops, datagram i with ECN
+ * codepoint i % 4. */
 static void send_n(struct h3_loop *l, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -77,7 +80,7 @@ static void send_n(struct h3_loop *l, int n)
         assert_non_null(b);
         assert_true(cap >= 1200);
         b[0] = (uint8_t)i;
-        assert_int_equal(h3_loop_client_ops.tx_put(l, pkt, 100, 0), 0);
+        assert_int_equal(h3_loop_client_ops.tx_put(l, pkt, 100, (uint8_t)(i % 4)), 0);
     }
 }
 
@@ -106,8 +109,48 @@ static void test_loop_delay_and_order(void **state)
     for (int i = 0; i < 50; i++) {
         assert_int_equal(srv.order[i], i);
         assert_int_equal(srv.at[i], t0 + p.delay_ns[H3_LOOP_C2S]);
+        assert_int_equal(srv.ecn[i], i % 4); /* the codepoint travels with the datagram */
     }
     h3_loop_del(l);
+}
+
+/* A congested path marks ECN-capable datagrams CE and leaves not-ECT ones alone; the
+ * client's reachability hints are counted. */
+static void test_loop_ecn_ce(void **state)
+{
+    struct h3_loop_params p;
+    struct sink_ep srv = { 0 };
+    struct h3_loop_stats st;
+    int ce_from_ect = 0;
+    (void)state;
+
+    h3_loop_params_default(&p);
+    p.ce_ppm[H3_LOOP_C2S] = 1000000; /* every one */
+    struct h3_loop *l = h3_loop_new(&p);
+    assert_non_null(l);
+    send_n(l, 200);
+    assert_int_equal(deliver_all(l, &srv), -EDEADLK);
+    assert_int_equal(srv.got, 200);
+    for (int i = 0; i < 200; i++) {
+        uint8_t sent = (uint8_t)(srv.order[i] % 4);
+
+        if (sent == H3_LOOP_ECN_NOT_ECT)
+            assert_int_equal(srv.ecn[i], H3_LOOP_ECN_NOT_ECT);
+        else
+            assert_int_equal(srv.ecn[i], H3_LOOP_ECN_CE);
+        ce_from_ect += sent == H3_LOOP_ECN_ECT0 || sent == H3_LOOP_ECN_ECT1;
+    }
+    h3_loop_stats(l, &st);
+    assert_int_equal(st.ce_marked[H3_LOOP_C2S], ce_from_ect);
+    assert_int_equal(st.ecn_sent[H3_LOOP_C2S][H3_LOOP_ECN_ECT0], 50);
+    assert_int_equal(st.progress, 0);
+    h3_loop_client_ops.progress(l, 77);
+    h3_loop_stats(l, &st);
+    assert_int_equal(st.progress, 1);
+    assert_int_equal(st.last_progress_ns, 77);
+    h3_loop_del(l);
+    p.ce_ppm[H3_LOOP_S2C] = 1000001;
+    assert_null(h3_loop_new(&p));
 }
 
 static void test_loop_seeded_loss_reorder(void **state)
@@ -176,14 +219,14 @@ static void test_loop_timeout_and_params(void **state)
     assert_true(h3_loop_now(l) >= t0 + 49000000);
     /* Oversized datagrams and a full ring are refused, not truncated. */
     uint8_t big[4096] = { 0 };
-    assert_int_equal(h3_loop_send(l, H3_LOOP_S2C, big, sizeof(big)), -EMSGSIZE);
+    assert_int_equal(h3_loop_send(l, H3_LOOP_S2C, big, sizeof(big), 0), -EMSGSIZE);
     h3_loop_del(l);
 
     p.slots = 2;
     l = h3_loop_new(&p);
-    assert_int_equal(h3_loop_send(l, H3_LOOP_S2C, big, 100), 0);
-    assert_int_equal(h3_loop_send(l, H3_LOOP_S2C, big, 100), 0);
-    assert_int_equal(h3_loop_send(l, H3_LOOP_S2C, big, 100), -ENOBUFS);
+    assert_int_equal(h3_loop_send(l, H3_LOOP_S2C, big, 100, 0), 0);
+    assert_int_equal(h3_loop_send(l, H3_LOOP_S2C, big, 100, 0), 0);
+    assert_int_equal(h3_loop_send(l, H3_LOOP_S2C, big, 100, 0), -ENOBUFS);
     h3_loop_del(l);
 
     p.slot_size = 100;
@@ -195,6 +238,20 @@ static void test_loop_timeout_and_params(void **state)
 }
 
 /* ------------------------------------------------------------ kernel UDP */
+
+/* The ECN codepoint of packet |i| of |round|: none, ECT(0) on all, or alternating (which
+ * must split GSO runs: a super-datagram has one TOS). */
+static uint8_t ecn_of(int round, size_t i)
+{
+    switch (round % 3) {
+    case 0:
+        return 0;
+    case 1:
+        return 2;
+    default:
+        return i % 2 ? 2 : 3;
+    }
+}
 
 static void test_kio_tx_batches(void **state)
 {
@@ -214,8 +271,9 @@ static void test_kio_tx_batches(void **state)
     inet_pton(AF_INET, "127.0.0.1", &srv.sin_addr);
     assert_int_equal(bind(fd, (struct sockaddr *)&srv, sizeof(srv)), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&srv, &sl), 0);
-    int rcvbuf = 4 << 20;
+    int rcvbuf = 4 << 20, one = 1;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)), 0);
 
     for (int gso = 0; gso < 2; gso++) {
         assert_int_equal(kio_new((struct sockaddr *)&srv, sizeof(srv), !gso, &k), 0);
@@ -231,7 +289,7 @@ static void test_kio_tx_batches(void **state)
                 assert_non_null(b);
                 assert_true(cap >= 1452);
                 memset(b, (int)(round * n + i), sizes[i]);
-                assert_int_equal(kio_ops.tx_put(k, pkt, sizes[i], 0), 0);
+                assert_int_equal(kio_ops.tx_put(k, pkt, sizes[i], ecn_of(round, i)), 0);
             }
         }
         assert_int_equal(kio_flush(k), 0);
@@ -241,15 +299,28 @@ static void test_kio_tx_batches(void **state)
         else if (st.gso)
             assert_true(st.gso_sends > 0);
         assert_int_equal(st.dgrams_sent, 10 * n);
-        /* The receiver sees exactly the datagrams written, in order. */
+        /* The receiver sees exactly the datagrams written, in order, each with the ECN
+         * codepoint it was given. */
         uint8_t buf[2048];
         for (size_t j = 0; j < 10 * n; j++) {
             struct pollfd pfd = { .fd = fd, .events = POLLIN };
+            union {
+                char b[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+            } ctl;
+            struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+            struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+                                .msg_controllen = sizeof(ctl.b) };
+            int tos = -1;
             assert_int_equal(poll(&pfd, 1, 2000), 1);
-            ssize_t r = recv(fd, buf, sizeof(buf), 0);
+            ssize_t r = recvmsg(fd, &h, 0);
             assert_int_equal(r, sizes[j % n]);
             assert_int_equal(buf[0], (uint8_t)j);
             assert_int_equal(buf[r - 1], (uint8_t)j);
+            for (struct cmsghdr *cm = CMSG_FIRSTHDR(&h); cm; cm = CMSG_NXTHDR(&h, cm))
+                if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
+                    tos = *CMSG_DATA(cm);
+            assert_int_equal(tos, ecn_of((int)(j / n), j % n));
         }
         kio_del(k);
     }
@@ -275,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loop_delay_and_order),
         cmocka_unit_test(test_loop_seeded_loss_reorder),
+        cmocka_unit_test(test_loop_ecn_ce),
         cmocka_unit_test(test_loop_timeout_and_params),
         cmocka_unit_test(test_kio_tx_batches),
         cmocka_unit_test(test_kio_errors),

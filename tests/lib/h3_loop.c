@@ -8,6 +8,7 @@
 struct h3_loop_slot {
     uint64_t at;    /* delivery time */
     size_t len;
+    uint8_t ecn;    /* the ECN codepoint it travels with */
 };
 
 struct h3_loop_ring {
@@ -52,7 +53,7 @@ static bool chance(struct h3_loop *l, uint32_t ppm)
 struct h3_loop *h3_loop_new(const struct h3_loop_params *p)
 {
     if (!p || p->slots == 0 || p->slot_size < 1200 || p->loss_ppm[0] > 1000000 ||
-        p->loss_ppm[1] > 1000000)
+        p->loss_ppm[1] > 1000000 || p->ce_ppm[0] > 1000000 || p->ce_ppm[1] > 1000000)
         return NULL;
     struct h3_loop *l = calloc(1, sizeof(*l));
     if (!l)
@@ -100,7 +101,8 @@ static uint8_t *ring_tail(struct h3_loop *l, enum h3_loop_dir d, size_t *idx)
 }
 
 /* Commit the tail slot: loss, delay, maybe swap with its predecessor. */
-static int ring_commit(struct h3_loop *l, enum h3_loop_dir d, size_t idx, size_t len)
+static int ring_commit(struct h3_loop *l, enum h3_loop_dir d, size_t idx, size_t len,
+                       uint8_t ecn)
 {
     struct h3_loop_ring *r = &l->ring[d];
 
@@ -109,8 +111,17 @@ static int ring_commit(struct h3_loop *l, enum h3_loop_dir d, size_t idx, size_t
         l->st.lost[d]++;
         return 0;
     }
+    ecn &= H3_LOOP_ECN_CE;
+    l->st.ecn_sent[d][ecn]++;
+    /* A congested router marks an ECN-capable datagram instead of dropping it (RFC 3168
+     * §5); a not-ECT one it leaves alone. */
+    if ((ecn == H3_LOOP_ECN_ECT0 || ecn == H3_LOOP_ECN_ECT1) && chance(l, l->p.ce_ppm[d])) {
+        ecn = H3_LOOP_ECN_CE;
+        l->st.ce_marked[d]++;
+    }
     r->meta[idx].at = l->now + l->p.delay_ns[d];
     r->meta[idx].len = len;
+    r->meta[idx].ecn = ecn;
     r->count++;
     if (r->count >= 2 && chance(l, l->p.reorder_ppm[d])) {
         /* Swap contents with the previous datagram, keep the delivery times in
@@ -118,11 +129,14 @@ static int ring_commit(struct h3_loop *l, enum h3_loop_dir d, size_t idx, size_t
         size_t prev = slot_at(l, r, r->count - 2);
         uint8_t *a = r->data + prev * l->p.slot_size, *b = r->data + idx * l->p.slot_size;
         size_t la = r->meta[prev].len, lb = r->meta[idx].len;
+        uint8_t ea = r->meta[prev].ecn;
         memcpy(l->scratch, a, la);
         memcpy(a, b, lb);
         memcpy(b, l->scratch, la);
         r->meta[prev].len = lb;
         r->meta[idx].len = la;
+        r->meta[prev].ecn = r->meta[idx].ecn;
+        r->meta[idx].ecn = ea;
         l->st.reordered[d]++;
     }
     return 0;
@@ -144,8 +158,7 @@ static uint8_t *cli_tx_get(void *io, size_t *cap, void **pkt)
 
 static int cli_tx_put(void *io, void *pkt, size_t len, uint8_t ecn)
 {
-    (void)ecn;
-    return ring_commit(io, H3_LOOP_C2S, (size_t)(uintptr_t)pkt - 1, len);
+    return ring_commit(io, H3_LOOP_C2S, (size_t)(uintptr_t)pkt - 1, len, ecn);
 }
 
 static void cli_tx_abort(void *io, void *pkt)
@@ -154,13 +167,23 @@ static void cli_tx_abort(void *io, void *pkt)
     (void)pkt;
 }
 
+static void cli_progress(void *io, uint64_t now_ns)
+{
+    struct h3_loop *l = io;
+
+    l->st.progress++;
+    l->st.last_progress_ns = now_ns;
+}
+
 const struct h3_io_ops h3_loop_client_ops = {
     .tx_get = cli_tx_get,
     .tx_put = cli_tx_put,
     .tx_abort = cli_tx_abort,
+    .progress = cli_progress,
 };
 
-int h3_loop_send(struct h3_loop *l, enum h3_loop_dir dir, const uint8_t *data, size_t len)
+int h3_loop_send(struct h3_loop *l, enum h3_loop_dir dir, const uint8_t *data, size_t len,
+                 uint8_t ecn)
 {
     size_t idx;
 
@@ -172,7 +195,7 @@ int h3_loop_send(struct h3_loop *l, enum h3_loop_dir dir, const uint8_t *data, s
         return -ENOBUFS;
     }
     memcpy(buf, data, len);
-    return ring_commit(l, dir, idx, len);
+    return ring_commit(l, dir, idx, len, ecn);
 }
 
 uint64_t h3_loop_now(const struct h3_loop *l)
@@ -205,11 +228,12 @@ static void deliver(struct h3_loop *l, enum h3_loop_dir d, const struct h3_loop_
 
     while (r->count && r->meta[r->head].at <= l->now) {
         size_t len = r->meta[r->head].len;
+        uint8_t ecn = r->meta[r->head].ecn;
         memcpy(l->scratch, r->data + r->head * l->p.slot_size, len);
         r->head = (r->head + 1) % l->p.slots;
         r->count--;
         l->st.delivered[d]++;
-        ep->recv(ep->ctx, l->scratch, len, l->now);
+        ep->recv(ep->ctx, l->scratch, len, ecn, l->now);
     }
 }
 

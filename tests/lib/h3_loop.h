@@ -24,19 +24,31 @@ struct h3_loop_params {
     uint32_t loss_ppm[2];    /* per direction, parts per million dropped */
     uint32_t reorder_ppm[2]; /* per direction, chance a datagram overtakes the previous */
     uint64_t delay_ns[2];    /* one-way delay per direction; 5 ms */
+    uint32_t ce_ppm[2];      /* per direction, chance an ECN-capable datagram arrives
+                                marked CE (a congested router, RFC 3168 §5) */
     size_t slots;            /* datagrams a direction holds; 4096 */
     size_t slot_size;        /* largest datagram; 2048 */
     uint64_t start_ns;       /* initial clock value; 1 s */
 };
 
+/* ECN codepoints (RFC 3168), as the datagrams carry them. */
+#define H3_LOOP_ECN_NOT_ECT 0
+#define H3_LOOP_ECN_ECT1    1
+#define H3_LOOP_ECN_ECT0    2
+#define H3_LOOP_ECN_CE      3
+
 struct h3_loop_stats {
     uint64_t sent[2], delivered[2], lost[2], reordered[2], overflow[2];
+    uint64_t ecn_sent[2][4]; /* datagrams by the ECN codepoint their sender gave them */
+    uint64_t ce_marked[2];   /* ECN-capable datagrams the loop marked CE */
+    uint64_t progress; /* the client driver's reachability hints (h3_io_ops.progress) */
+    uint64_t last_progress_ns; /* when the last one came (0: never) */
 };
 
 /* One endpoint as the loop sees it. */
 struct h3_loop_ep {
     void *ctx;
-    void (*recv)(void *ctx, const uint8_t *data, size_t len, uint64_t now);
+    void (*recv)(void *ctx, const uint8_t *data, size_t len, uint8_t ecn, uint64_t now);
     uint64_t (*expiry)(void *ctx);              /* UINT64_MAX = none */
     void (*on_expiry)(void *ctx, uint64_t now);
     void (*flush)(void *ctx, uint64_t now);     /* may be NULL */
@@ -54,9 +66,10 @@ void h3_loop_del(struct h3_loop *l);
 /* I/O ops for the client side (io ctx = the loop): packets go C2S. */
 extern const struct h3_io_ops h3_loop_client_ops;
 
-/* Queue a copy of a datagram in direction |dir| (server side: S2C). Subject to
- * loss/reorder. Returns 0, or -ENOBUFS/-EMSGSIZE when dropped for room. */
-int h3_loop_send(struct h3_loop *l, enum h3_loop_dir dir, const uint8_t *data, size_t len);
+/* Queue a copy of a datagram with ECN codepoint |ecn| in direction |dir| (server side:
+ * S2C). Subject to loss/reorder/CE marking. Returns 0, or -ENOBUFS/-EMSGSIZE when dropped for room. */
+int h3_loop_send(struct h3_loop *l, enum h3_loop_dir dir, const uint8_t *data, size_t len,
+                 uint8_t ecn);
 
 uint64_t h3_loop_now(const struct h3_loop *l);
 void h3_loop_stats(const struct h3_loop *l, struct h3_loop_stats *st);

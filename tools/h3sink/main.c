@@ -57,13 +57,14 @@ struct opts {
     struct sink_params p;
 };
 
+/* Room for a UDP_SEGMENT/UDP_GRO and an IP_TOS/IPV6_TCLASS (ECN) control message. */
 union cmsg_space {
-    char buf[CMSG_SPACE(sizeof(int))];
+    char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
 };
 
 struct txbatch {
-    int fd, gso;
+    int fd, gso, v6;
     unsigned n;
     uint64_t dropped;
     struct mmsghdr msg[TX_BATCH];
@@ -73,12 +74,13 @@ struct txbatch {
     size_t seg[TX_BATCH]; /* datagram size of the group */
     unsigned nseg[TX_BATCH];
     int ended[TX_BATCH]; /* a shorter datagram ends a GSO group */
+    uint8_t ecn[TX_BATCH]; /* ECN codepoint of the group (one per message) */
     union cmsg_space ctl[TX_BATCH];
     uint8_t buf[TX_BATCH][MSG_MAX];
 };
 
 struct rxbatch {
-    int gro;
+    int gro, tos; /* tos: IP_RECVTOS / IPV6_RECVTCLASS on: the ECN bits arrive */
     struct mmsghdr msg[RX_BATCH];
     struct iovec iov[RX_BATCH];
     struct sockaddr_storage from[RX_BATCH];
@@ -414,17 +416,31 @@ static void tx_flush(struct txbatch *t)
         h->msg_namelen = t->tolen[i];
         h->msg_iov = &t->iov[i];
         h->msg_iovlen = 1;
-        if (t->nseg[i] > 1) {
-            /* UDP GSO: the kernel cuts the buffer into seg[i]-byte datagrams. */
+        if (t->nseg[i] > 1 || t->ecn[i] != 0) {
             struct cmsghdr *cm;
+            memset(t->ctl[i].buf, 0, sizeof(t->ctl[i].buf));
             h->msg_control = t->ctl[i].buf;
-            h->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
-            cm = CMSG_FIRSTHDR(h);
-            cm->cmsg_level = SOL_UDP;
-            cm->cmsg_type = UDP_SEGMENT;
-            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-            uint16_t seg = (uint16_t)t->seg[i];
-            memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+            h->msg_controllen = 0;
+            cm = (struct cmsghdr *)t->ctl[i].buf;
+            if (t->nseg[i] > 1) {
+                /* UDP GSO: the kernel cuts the buffer into seg[i]-byte datagrams. */
+                uint16_t seg = (uint16_t)t->seg[i];
+                cm->cmsg_level = SOL_UDP;
+                cm->cmsg_type = UDP_SEGMENT;
+                cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+                memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+                h->msg_controllen += CMSG_SPACE(sizeof(uint16_t));
+                cm = (struct cmsghdr *)(t->ctl[i].buf + h->msg_controllen);
+            }
+            if (t->ecn[i] != 0) {
+                /* The ECN codepoint ngtcp2 asked for, in the TOS / traffic class byte. */
+                int tos = t->ecn[i];
+                cm->cmsg_level = t->v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+                cm->cmsg_type = t->v6 ? IPV6_TCLASS : IP_TOS;
+                cm->cmsg_len = CMSG_LEN(sizeof(tos));
+                memcpy(CMSG_DATA(cm), &tos, sizeof(tos));
+                h->msg_controllen += CMSG_SPACE(sizeof(tos));
+            }
         }
     }
     while (off < t->n) {
@@ -442,7 +458,7 @@ static void tx_flush(struct txbatch *t)
 }
 
 static void tx_send(void *arg, const struct sockaddr *remote, socklen_t remote_len,
-                    const uint8_t *data, size_t len)
+                    const uint8_t *data, size_t len, uint8_t ecn)
 {
     struct txbatch *t = arg;
     unsigned i;
@@ -453,7 +469,7 @@ static void tx_send(void *arg, const struct sockaddr *remote, socklen_t remote_l
     }
     if (t->gso && t->n > 0) {
         i = t->n - 1;
-        if (!t->ended[i] && len <= t->seg[i] && t->nseg[i] < GSO_SEGS_MAX &&
+        if (!t->ended[i] && len <= t->seg[i] && t->nseg[i] < GSO_SEGS_MAX && t->ecn[i] == ecn &&
             t->iov[i].iov_len + len <= GSO_BYTES_MAX && t->tolen[i] == remote_len &&
             memcmp(&t->to[i], remote, remote_len) == 0) {
             memcpy(t->buf[i] + t->iov[i].iov_len, data, len);
@@ -474,19 +490,30 @@ static void tx_send(void *arg, const struct sockaddr *remote, socklen_t remote_l
     t->seg[i] = len;
     t->nseg[i] = 1;
     t->ended[i] = 0;
+    t->ecn[i] = ecn;
 }
 
-/* The GRO segment size of a received message, or 0. */
-static size_t gro_size(struct msghdr *h)
+/* The GRO segment size of a received message (0: none) and the ECN bits it arrived with
+ * (GRO merges only datagrams with the same TOS). */
+static size_t rx_meta(struct msghdr *h, uint8_t *ecn)
 {
+    size_t seg = 0;
+
+    *ecn = 0;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm; cm = CMSG_NXTHDR(h, cm)) {
         if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
             int v;
             memcpy(&v, CMSG_DATA(cm), sizeof(v));
-            return v > 0 ? (size_t)v : 0;
+            seg = v > 0 ? (size_t)v : 0;
+        } else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS) {
+            *ecn = *CMSG_DATA(cm) & 0x3; /* one byte (IP_RECVTOS) */
+        } else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS) {
+            int v;
+            memcpy(&v, CMSG_DATA(cm), sizeof(v));
+            *ecn = (uint8_t)(v & 0x3);
         }
     }
-    return 0;
+    return seg;
 }
 
 /* Receive what is queued (bounded); returns -1 on a socket error. */
@@ -504,7 +531,7 @@ static int rx_drain(int fd, struct rxbatch *r, struct sink *s, const struct sock
             h->msg_namelen = sizeof(r->from[i]);
             h->msg_iov = &r->iov[i];
             h->msg_iovlen = 1;
-            if (r->gro) {
+            if (r->gro || r->tos) {
                 h->msg_control = r->ctl[i].buf;
                 h->msg_controllen = sizeof(r->ctl[i].buf);
             }
@@ -522,7 +549,8 @@ static int rx_drain(int fd, struct rxbatch *r, struct sink *s, const struct sock
         uint64_t t = mono_ns();
         for (int i = 0; i < n; i++) {
             struct msghdr *h = &r->msg[i].msg_hdr;
-            size_t len = r->msg[i].msg_len, seg = r->gro ? gro_size(h) : 0;
+            uint8_t ecn = 0;
+            size_t len = r->msg[i].msg_len, seg = r->gro || r->tos ? rx_meta(h, &ecn) : 0;
             if (h->msg_flags & MSG_TRUNC)
                 continue; /* larger than any QUIC datagram */
             if (seg == 0)
@@ -530,9 +558,9 @@ static int rx_drain(int fd, struct rxbatch *r, struct sink *s, const struct sock
             /* With GRO one message holds several datagrams of |seg| bytes. */
             for (size_t off = 0; off < len; off += seg) {
                 size_t dl = len - off < seg ? len - off : seg;
-                if (sink_recv(s, (const struct sockaddr *)local, local_len,
-                              (const struct sockaddr *)&r->from[i], h->msg_namelen, r->buf[i] + off,
-                              dl, t) == -ENOMEM) {
+                if (sink_recv_ecn(s, (const struct sockaddr *)local, local_len,
+                                  (const struct sockaddr *)&r->from[i], h->msg_namelen,
+                                  r->buf[i] + off, dl, ecn, t) == -ENOMEM) {
                     fprintf(stderr, "h3sink: out of memory\n");
                     return -1;
                 }
@@ -616,6 +644,10 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
             framing_json(o, j, &st->framing);
         if (j != NULL)
             early_json(j, st);
+        if (j != NULL) {
+            json_object_set_new(j, "pkts_in_ect", json_integer((json_int_t)st->pkts_in_ect));
+            json_object_set_new(j, "pkts_in_ce", json_integer((json_int_t)st->pkts_in_ce));
+        }
         if (j != NULL && final) {
             /* How the last connections ended (oldest first). */
             json_t *arr = json_array();
@@ -699,6 +731,10 @@ int main(int argc, char **argv)
         int one = 1, zero = 0;
         tx.gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
         rx.gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+        /* ECN (RFC 9000 13.4): the TOS / traffic class of each datagram in, ECT marks out. */
+        tx.v6 = local.ss_family == AF_INET6;
+        rx.tos = tx.v6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one)) == 0
+                       : setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) == 0;
     }
 
     sa.sa_handler = on_signal;
@@ -776,7 +812,7 @@ int main(int argc, char **argv)
             sink_handle_expiry(s, now);
         if (now >= deadline)
             sink_close_all(s, H3_REQUEST_CANCELLED, "shutdown deadline", now);
-        sink_flush(s, now, tx_send, &tx);
+        sink_flush_ecn(s, now, tx_send, &tx);
         tx_flush(&tx);
         if (now >= next_stats) {
             print_totals(&o, s, &tt, now, 0);

@@ -1485,8 +1485,9 @@ static void refuse_initial(struct sink *s, const ngtcp2_pkt_hd *hd, const struct
 
 static void conn_recv(struct sconn *c, const struct sockaddr *local, socklen_t local_len,
                       const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data,
-                      size_t len, uint64_t now)
+                      size_t len, uint8_t ecn, uint64_t now)
 {
+    ngtcp2_pkt_info pi = {.ecn = (uint8_t)(ecn & NGTCP2_ECN_MASK)};
     ngtcp2_path path;
     int rv;
 
@@ -1507,20 +1508,38 @@ static void conn_recv(struct sconn *c, const struct sockaddr *local, socklen_t l
     path.remote.addr = (ngtcp2_sockaddr *)(uintptr_t)remote;
     path.remote.addrlen = remote_len;
     path.user_data = NULL;
-    rv = ngtcp2_conn_read_pkt(c->q, &path, NULL, data, len, now);
+    rv = ngtcp2_conn_read_pkt(c->q, &path, &pi, data, len, now);
     if (rv != 0)
         conn_error(c, rv, now);
 }
 
-/* Write everything |c| has to send. Returns the number of datagrams. */
-static int conn_write(struct sink *s, struct sconn *c, uint64_t now, sink_send_fn *send, void *arg)
+/* Where sink_flush()/sink_flush_ecn() hand the datagrams. */
+struct sink_out {
+    sink_send_fn *send;         /* without ECN, or */
+    sink_send_ecn_fn *send_ecn; /* with the codepoint ngtcp2 asked for */
+    void *arg;
+};
+
+static void out_send(const struct sink_out *o, const struct sockaddr *remote, socklen_t remote_len,
+                     const uint8_t *data, size_t len, uint8_t ecn)
 {
+    if (o->send_ecn != NULL)
+        o->send_ecn(o->arg, remote, remote_len, data, len, ecn);
+    else
+        o->send(o->arg, remote, remote_len, data, len);
+}
+
+/* Write everything |c| has to send. Returns the number of datagrams. */
+static int conn_write(struct sink *s, struct sconn *c, uint64_t now, const struct sink_out *o)
+{
+    ngtcp2_pkt_info pi = {0};
     ngtcp2_path_storage ps;
     int sent = 0;
 
     if (c->state == C_CLOSING) {
         if (c->close_send && c->close_len > 0) {
-            send(arg, (struct sockaddr *)&c->remote, c->remote_len, c->close_pkt, c->close_len);
+            out_send(o, (struct sockaddr *)&c->remote, c->remote_len, c->close_pkt, c->close_len,
+                     0);
             s->st.pkts_out++;
             s->st.bytes_out += c->close_len;
             sent++;
@@ -1548,12 +1567,12 @@ static int conn_write(struct sink *s, struct sconn *c, uint64_t now, sink_send_f
             nvec = nghttp3_conn_writev_stream(c->h, &sid, &fin, vec, H3_VEC);
             if (nvec < 0) {
                 conn_close_app(c, nghttp3_err_infer_quic_app_error_code((int)nvec), NULL, now);
-                return sent + conn_write(s, c, now, send, arg);
+                return sent + conn_write(s, c, now, o);
             }
         }
         if (fin)
             flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-        nwrite = ngtcp2_conn_writev_stream(c->q, &ps.path, NULL, s->tx, maxlen, &ndatalen, flags,
+        nwrite = ngtcp2_conn_writev_stream(c->q, &ps.path, &pi, s->tx, maxlen, &ndatalen, flags,
                                            sid, (const ngtcp2_vec *)vec, (size_t)nvec, now);
         if (nwrite < 0) {
             switch (nwrite) {
@@ -1567,25 +1586,25 @@ static int conn_write(struct sink *s, struct sconn *c, uint64_t now, sink_send_f
                 rv = nghttp3_conn_add_write_offset(c->h, sid, (uint64_t)ndatalen);
                 if (rv != 0) {
                     conn_close_app(c, nghttp3_err_infer_quic_app_error_code(rv), NULL, now);
-                    return sent + conn_write(s, c, now, send, arg);
+                    return sent + conn_write(s, c, now, o);
                 }
                 continue;
             default:
                 conn_error(c, (int)nwrite, now);
-                return sent + conn_write(s, c, now, send, arg);
+                return sent + conn_write(s, c, now, o);
             }
         }
         if (ndatalen >= 0 && c->h != NULL) {
             rv = nghttp3_conn_add_write_offset(c->h, sid, (uint64_t)ndatalen);
             if (rv != 0) {
                 conn_close_app(c, nghttp3_err_infer_quic_app_error_code(rv), NULL, now);
-                return sent + conn_write(s, c, now, send, arg);
+                return sent + conn_write(s, c, now, o);
             }
         }
         if (nwrite == 0)
             break;
-        send(arg, (struct sockaddr *)ps.path.remote.addr, ps.path.remote.addrlen, s->tx,
-             (size_t)nwrite);
+        out_send(o, (struct sockaddr *)ps.path.remote.addr, ps.path.remote.addrlen, s->tx,
+                 (size_t)nwrite, pi.ecn);
         s->st.pkts_out++;
         s->st.bytes_out += (uint64_t)nwrite;
         sent++;
@@ -1745,6 +1764,13 @@ int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
               const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data, size_t len,
               uint64_t now_ns)
 {
+    return sink_recv_ecn(s, local, local_len, remote, remote_len, data, len, 0, now_ns);
+}
+
+int sink_recv_ecn(struct sink *s, const struct sockaddr *local, socklen_t local_len,
+                  const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data,
+                  size_t len, uint8_t ecn, uint64_t now_ns)
+{
     ngtcp2_version_cid vc;
     ngtcp2_pkt_hd hd;
     struct sconn *c;
@@ -1785,21 +1811,23 @@ int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
             return rv == -ENOMEM ? -ENOMEM : 0;
         }
     }
-    conn_recv(c, local, local_len, remote, remote_len, data, len, now_ns);
+    if ((ecn & NGTCP2_ECN_MASK) == NGTCP2_ECN_CE)
+        s->st.pkts_in_ce++;
+    else if ((ecn & NGTCP2_ECN_MASK) != NGTCP2_ECN_NOT_ECT)
+        s->st.pkts_in_ect++;
+    conn_recv(c, local, local_len, remote, remote_len, data, len, ecn, now_ns);
     return 0;
 }
 
-int sink_flush(struct sink *s, uint64_t now_ns, sink_send_fn *send, void *arg)
+static int flush_out(struct sink *s, uint64_t now_ns, const struct sink_out *o)
 {
     int sent = 0;
     struct sconn *c, *next;
 
-    if (s == NULL || send == NULL)
-        return -EINVAL;
     s->now = now_ns;
     for (unsigned i = 0; i < s->npend; i++) {
         struct pending *p = &s->pend[i];
-        send(arg, (struct sockaddr *)&p->to, p->tolen, p->buf, p->len);
+        out_send(o, (struct sockaddr *)&p->to, p->tolen, p->buf, p->len, 0);
         s->st.pkts_out++;
         s->st.bytes_out += p->len;
         sent++;
@@ -1809,16 +1837,34 @@ int sink_flush(struct sink *s, uint64_t now_ns, sink_send_fn *send, void *arg)
         next = c->next;
         if (c->state == C_OPEN && c->delayed)
             conn_run_delayed(c, now_ns);
-        sent += conn_write(s, c, now_ns, send, arg);
+        sent += conn_write(s, c, now_ns, o);
         /* Graceful shutdown ends once every request stream is closed. */
         if (c->state == C_OPEN && c->goaway && (c->h == NULL || nghttp3_conn_is_drained(c->h))) {
             conn_close_app(c, NGHTTP3_H3_NO_ERROR, NULL, now_ns);
-            sent += conn_write(s, c, now_ns, send, arg);
+            sent += conn_write(s, c, now_ns, o);
         }
         if (c->state != C_OPEN && c->close_deadline <= now_ns)
             conn_free(c);
     }
     return sent;
+}
+
+int sink_flush(struct sink *s, uint64_t now_ns, sink_send_fn *send, void *arg)
+{
+    const struct sink_out o = {.send = send, .arg = arg};
+
+    if (s == NULL || send == NULL)
+        return -EINVAL;
+    return flush_out(s, now_ns, &o);
+}
+
+int sink_flush_ecn(struct sink *s, uint64_t now_ns, sink_send_ecn_fn *send, void *arg)
+{
+    const struct sink_out o = {.send_ecn = send, .arg = arg};
+
+    if (s == NULL || send == NULL)
+        return -EINVAL;
+    return flush_out(s, now_ns, &o);
 }
 
 uint64_t sink_expiry(const struct sink *s)

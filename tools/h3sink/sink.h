@@ -100,6 +100,10 @@ struct sink_params {
 /* Called by sink_flush() once per datagram to send to |remote|. */
 typedef void sink_send_fn(void *arg, const struct sockaddr *remote, socklen_t remote_len,
                           const uint8_t *data, size_t len);
+/* Called by sink_flush_ecn(): the same, with the ECN codepoint (the two low bits of the IP
+ * TOS / traffic class byte, RFC 3168) ngtcp2 asks the datagram to carry. */
+typedef void sink_send_ecn_fn(void *arg, const struct sockaddr *remote, socklen_t remote_len,
+                              const uint8_t *data, size_t len, uint8_t ecn);
 
 /* How a connection ended, kept in a small ring in struct sink_stats. */
 struct sink_close_rec {
@@ -140,6 +144,8 @@ struct sink_stats {
     /* Uploads with h3dp-framing: records split, framing refusals, per framing. */
     struct sink_rec_stats framing;
     uint64_t pkts_in, pkts_out, bytes_in, bytes_out; /* UDP payload */
+    uint64_t pkts_in_ect; /* datagrams that arrived ECN-capable: ECT(0) or ECT(1) */
+    uint64_t pkts_in_ce;  /* datagrams that arrived marked CE (congestion experienced) */
     uint64_t pkts_dropped;         /* unparsable, unknown-connection or rejected */
     uint64_t version_negotiations; /* Version Negotiation packets sent */
     /* Session resumption and 0-RTT (sink_early.h): handshakes that resumed a ticket,
@@ -173,11 +179,20 @@ int sink_recv(struct sink *s, const struct sockaddr *local, socklen_t local_len,
               const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data, size_t len,
               uint64_t now_ns);
 
+/* sink_recv() of a datagram that arrived with ECN codepoint |ecn| (RFC 9000 13.4: ngtcp2
+ * counts it and reports the counts in its ACK frames; CE ones in stats.pkts_in_ce). */
+int sink_recv_ecn(struct sink *s, const struct sockaddr *local, socklen_t local_len,
+                  const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data,
+                  size_t len, uint8_t ecn, uint64_t now_ns);
+
 /* Write every datagram that is ready (handshake, ACKs, response data, closes) by
  * calling |send| once per datagram, then free connections whose closing or
  * draining period is over. Returns the number of datagrams sent (>= 0), or
  * -EINVAL. Call it after sink_recv/sink_handle_expiry batches. */
 int sink_flush(struct sink *s, uint64_t now_ns, sink_send_fn *send, void *arg);
+
+/* sink_flush() handing each datagram's ECN codepoint to |send| too. */
+int sink_flush_ecn(struct sink *s, uint64_t now_ns, sink_send_ecn_fn *send, void *arg);
 
 /* Earliest deadline (ns, same clock as now_ns) at which sink_handle_expiry must be
  * called, or UINT64_MAX if there is none. */
