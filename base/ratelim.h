@@ -12,14 +12,14 @@ struct ratelim {
     uint64_t interval_ns; /* one more line per interval */
     unsigned burst;       /* lines allowed at once */
     unsigned tokens;
-    uint64_t last;        /* when tokens were last added; 0: never used */
-    uint64_t held;        /* lines refused since the last one allowed */
+    uint64_t last; /* when tokens were last added; 0: never used */
+    uint64_t held; /* lines refused since the last one allowed */
 };
 
 /* A limiter allowing |burst| (>= 1) lines at once and one per |interval_ns| (> 0) after. */
 static inline void ratelim_init(struct ratelim *r, unsigned burst, uint64_t interval_ns)
 {
-    *r = (struct ratelim){ .interval_ns = interval_ns, .burst = burst ? burst : 1 };
+    *r = (struct ratelim){.interval_ns = interval_ns, .burst = burst ? burst : 1};
 }
 
 /* May a line be written at |now|? True with *|held| = how many were refused since the last

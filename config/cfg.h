@@ -202,6 +202,13 @@ struct cfg_log {
     bool timestamps;                   /* each line starts with the UTC time */
 };
 
+/* [metrics]: the Prometheus endpoint. */
+struct cfg_metrics {
+    char listen_str[CFG_STR_MAX]; /* as written; empty: no endpoint */
+    struct net_addr addr;         /* an IP address or the unspecified one (all) */
+    uint16_t port;
+};
+
 struct cfg {
     struct cfg_eal eal;
     struct cfg_port port;
@@ -212,6 +219,7 @@ struct cfg {
     struct cfg_upload upload;
     struct cfg_dns dns;
     struct cfg_log log;
+    struct cfg_metrics metrics;
 };
 
 /* The EAL argument vector built by cfg_eal_argv(); owns its strings. */

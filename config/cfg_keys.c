@@ -695,6 +695,20 @@ static void dump_log_level(const struct cfg_key *k, const struct cfg *c, char *o
     snprintf(out, outlen, "%s", cfg_log_level_name(*(const uint32_t *)cmember(c, k)));
 }
 
+/* [metrics] listen: "IPv4:PORT" or "[IPv6]:PORT"; empty: no endpoint. */
+static int parse_listen(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
+                        size_t whylen)
+{
+    if (*v != '\0' &&
+        cfg_parse_listen(v, &c->metrics.addr, &c->metrics.port, why, whylen) < 0)
+        return -EINVAL;
+    if (*v == '\0') {
+        memset(&c->metrics.addr, 0, sizeof(c->metrics.addr));
+        c->metrics.port = 0;
+    }
+    return parse_str(k, v, c, why, whylen);
+}
+
 /*
  * Table rows: U unsigned number, SZ size (K/M/G), B boolean, E enum,
  * S string with its own parser, X anything with its own parser and dumper.
@@ -713,7 +727,7 @@ static void dump_log_level(const struct cfg_key *k, const struct cfg *c, char *o
 /* clang-format on */
 
 const char *const cfg_sections[] = {"eal", "port",   "dataplane", "control", "tls",
-                                    "h3",  "upload", "dns",       "log",     NULL};
+                                    "h3",  "upload", "dns",       "log",     "metrics", NULL};
 
 const struct cfg_key cfg_keys[] = {
     S("eal", "args", eal.args, parse_eal_args, 0),
@@ -799,6 +813,8 @@ const struct cfg_key cfg_keys[] = {
     X("log", "upload", log.modules[2], parse_log_level, dump_log_level, 0),
     X("log", "control", log.modules[3], parse_log_level, dump_log_level, 0),
     X("log", "daemon", log.modules[4], parse_log_level, dump_log_level, 0),
+
+    S("metrics", "listen", metrics.listen_str, parse_listen, 0),
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

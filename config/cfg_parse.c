@@ -502,3 +502,38 @@ int cfg_parse_servers(const char *s, struct net_addr *addrs, uint16_t *ports, un
     *n = k;
     return 0;
 }
+
+int cfg_parse_listen(const char *s, struct net_addr *addr, uint16_t *port, char *why,
+                     size_t whylen)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon, *bad;
+    uint64_t n;
+
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':')
+            return fail(why, whylen, "expected ADDR:PORT or [IPv6]:PORT");
+        colon = rb + 1;
+        if ((size_t)(rb - s - 1) >= sizeof(host))
+            return fail(why, whylen, "not an IP address");
+        snprintf(host, sizeof(host), "%.*s", (int)(rb - s - 1), s + 1);
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || strchr(s, ':') != colon)
+            return fail(why, whylen, "expected ADDR:PORT (an IPv6 address goes in brackets: "
+                                     "[::1]:9100)");
+        if ((size_t)(colon - s) >= sizeof(host))
+            return fail(why, whylen, "not an IP address");
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+    }
+    if (net_addr_parse(host, addr) < 0 || (s[0] == '[') != (addr->family == AF_INET6))
+        return fail(why, whylen, "'%s' is not an IP address", host);
+    bad = net_addr_not_unicast(addr);
+    if (bad && strcmp(bad, "the unspecified address") != 0)
+        return fail(why, whylen, "%s is %s", host, bad);
+    if (colon[1] == '0' || cfg_parse_u64(colon + 1, false, 1, 65535, &n, NULL, 0) < 0)
+        return fail(why, whylen, "port must be 1..65535");
+    *port = (uint16_t)n;
+    return 0;
+}

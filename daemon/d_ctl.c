@@ -19,6 +19,7 @@
 #include "d_ctl.h"
 #include "d_dns.h"
 #include "d_log.h"
+#include "d_reload.h"
 #include "dp.h"
 #include "svc.h"
 #include "upload.h"
@@ -47,12 +48,18 @@ struct d_ctl {
     struct d_name_wait *name_waits; /* connects waiting for the resolver */
     struct d_dns *dns;
     struct up *up;
+    const struct d_reload *reload;
     bool quit;
 };
 
 void d_ctl_set_upload(struct d_ctl *d, struct up *u)
 {
     d->up = u;
+}
+
+void d_ctl_set_reload(struct d_ctl *d, const struct d_reload *r)
+{
+    d->reload = r;
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -834,6 +841,8 @@ json_t *d_ctl_stats_json(struct d_ctl *d)
         json_object_set_new(r, "upload", up_stats_json(d->up, ctl_server_now(d->srv)));
     if (r && d->dns)
         json_object_set_new(r, "dns", d_dns_stats_json(d->dns));
+    if (r && d->reload)
+        json_object_set_new(r, "reload", d_reload_json(d->reload));
     if (r && d->dp) {
         struct rte_eth_stats es;
         uint16_t port;

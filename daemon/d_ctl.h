@@ -34,6 +34,10 @@ struct d_dns;
  * `stats`. */
 void d_ctl_set_dns(struct d_ctl *d, struct d_dns *dns);
 
+struct d_reload;
+/* The SIGHUP reloader whose last outcome `stats` includes as "reload" (NULL: none). */
+void d_ctl_set_reload(struct d_ctl *d, const struct d_reload *r);
+
 /* True once `quit` was accepted (the caller starts the graceful exit). */
 bool d_ctl_quit_requested(const struct d_ctl *d);
 

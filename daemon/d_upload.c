@@ -82,17 +82,48 @@ static int set_headers(struct d_upload *d, const char *path, const char *who, ch
     return 0;
 }
 
-int d_upload_reload(struct d_upload *d)
+int d_upload_reload(struct d_upload *d, const char *path, char *why, size_t whylen)
 {
-    char why[512];
-
-    if (!d->up || !d->headers_file[0])
+    if (!d->up)
         return 0;
-    if (set_headers(d, d->headers_file, "SIGHUP", why, sizeof(why)) < 0) {
+    if (path && !path[0] && d->headers_file[0]) { /* the configuration names none now */
+        up_set_headers(d->up, NULL, NULL);
+        D_LOG(NOTICE, "upload: no operator header fields from now on (SIGHUP)");
+        d->headers_file[0] = '\0';
+        return 0;
+    }
+    if (!path)
+        path = d->headers_file;
+    if (!path[0])
+        return 0;
+    if (set_headers(d, path, "SIGHUP", why, whylen) < 0) {
         D_LOG(WARNING, "upload: the headers file did not reload, the old headers stay: %s", why);
         return -1;
     }
     return 0;
+}
+
+int d_upload_set_url(struct d_upload *d, const char *url, char *why, size_t whylen)
+{
+    int rv;
+
+    d->pending_url[0] = '\0';
+    rv = up_target(d->up, url, why, whylen);
+    if (rv == -EBUSY) {
+        snprintf(d->pending_url, sizeof(d->pending_url), "%s", url);
+        return 1;
+    }
+    return rv < 0 ? -1 : 0;
+}
+
+void d_upload_poll(struct d_upload *d)
+{
+    char why[512];
+
+    if (!d->pending_url[0] || up_target(d->up, d->pending_url, why, sizeof(why)) == -EBUSY)
+        return;
+    D_LOG(NOTICE, "upload: the collectors from the reload are in force: %s", d->pending_url);
+    d->pending_url[0] = '\0';
 }
 
 static void h_upload(void *ctx, struct ctl_call *call)
@@ -130,6 +161,10 @@ static void h_upload(void *ctx, struct ctl_call *call)
             ctl_call_fail(call, rv == -EBUSY ? CTL_E_BUSY : CTL_E_BAD_URL, "%s", why);
             return;
         }
+        if (d->pending_url[0]) /* the operator's word comes after the reload's */
+            D_LOG(NOTICE, "upload: the collectors of the last reload (%s) are dropped for %s",
+                  d->pending_url, url);
+        d->pending_url[0] = '\0';
     }
     if (strcmp(action, "start") == 0) {
         const struct cfg_upload *cu = &d->cfg->upload;
@@ -159,7 +194,10 @@ static void h_upload(void *ctx, struct ctl_call *call)
     } else if (strcmp(action, "stop") == 0) {
         up_gen_stop(u); /* what is queued or in flight still goes out */
     }
-    ctl_call_reply(call, up_stats_json(u, now));
+    json_t *r = up_stats_json(u, now);
+    if (r && d->pending_url[0])
+        json_object_set_new(r, "pending_url", json_string(d->pending_url));
+    ctl_call_reply(call, r);
 }
 
 int d_upload_register(struct d_upload *d, struct ctl_server *srv)

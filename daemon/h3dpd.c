@@ -6,8 +6,9 @@
  *
  * SIGINT/SIGTERM or `quit`: graceful shutdown of every connection (GOAWAY, requests in
  * flight finish, [h3] shutdown_timeout_ms), then an orderly exit 0. A second signal exits
- * at once with status 1. SIGUSR1 prints the dataplane counters (DPDK mode). SIGHUP re-reads
- * the upload headers file (tokens rotate); other settings need a restart.
+ * at once with status 1. SIGUSR1 prints the dataplane counters (DPDK mode). SIGHUP reads
+ * the configuration file again: log levels, the collectors and the upload headers file
+ * (tokens rotate) change at once, the keys that need a restart are logged (d_reload.h).
  *
  * Under systemd (Type=notify): READY=1 once it serves, STOPPING=1 when the graceful exit
  * begins, STATUS= with the counters (d_notify).
@@ -44,7 +45,9 @@
 #include "d_dns.h"
 #include "d_log.h"
 #include "d_loop.h"
+#include "d_metrics.h"
 #include "d_notify.h"
+#include "d_reload.h"
 #include "d_telemetry.h"
 #include "d_upload.h"
 #include "dp.h"
@@ -104,6 +107,10 @@ static void on_signal(int sig)
 /* What the main loop drives, in both I/O modes. */
 struct daemon {
     const struct cfg *cfg;
+    struct cfg *live;     /* the same, updated by reloads (SIGHUP) */
+    const char *path;     /* the configuration file */
+    struct d_reload *reload;
+    struct d_metrics *metrics; /* [metrics] listen; NULL: off */
     struct dp *dp;
     struct d_loop *loop;  /* control socket, service events, upload source fds, DNS */
     struct d_dns *dns;    /* collector names */
@@ -129,6 +136,13 @@ static void on_service(void *ctx, int fd, uint64_t now)
     struct daemon *D = ctx;
     (void)fd;
     svc_poll(D->svc, now);
+}
+
+static void on_metrics(void *ctx, int fd, uint64_t now)
+{
+    struct daemon *D = ctx;
+    (void)fd;
+    d_metrics_run(D->metrics, now);
 }
 
 static void on_upload(void *ctx, int fd, uint64_t now)
@@ -198,15 +212,37 @@ static int dns_open(struct daemon *D)
     return 0;
 }
 
-/* SIGHUP: what can change at run time is re-read (the upload headers file); the rest of
- * the configuration needs a restart. */
+/* The Prometheus endpoint ([metrics] listen): MHD's epoll fd joins the loop. A port in use
+ * stops the start. */
+static int metrics_open(struct daemon *D, const char *port)
+{
+    struct d_metrics_src src = {
+        .svc = D->svc, .dp = D->dp, .port = port, .up = D->upload.up, .dns = D->dns,
+        .srv = D->srv, .reload = D->reload,
+    };
+    char why[512] = "";
+    int err;
+
+    if (!D->cfg->metrics.listen_str[0])
+        return 0;
+    D->metrics = d_metrics_new(&D->cfg->metrics, &src, why, sizeof(why));
+    if (!D->metrics) {
+        D_LOG(ERR, "metrics: %s", why);
+        return -1;
+    }
+    if ((err = d_loop_watch(D->loop, d_metrics_fd(D->metrics), on_metrics, D)) < 0) {
+        D_LOG(ERR, "event loop: %s", strerror(-err));
+        return -1;
+    }
+    return 0;
+}
+
+/* SIGHUP: the configuration file again; what can change at run time is put in force, the
+ * rest reported as needing a restart (d_reload.h). */
 static void check_reload(struct daemon *D)
 {
-    if (!atomic_exchange(&g_reload, 0))
-        return;
-    D_LOG(NOTICE, "SIGHUP: re-reading the upload headers file%s; other settings need a restart",
-          D->upload.headers_file[0] ? "" : " (none configured)");
-    d_upload_reload(&D->upload);
+    if (atomic_exchange(&g_reload, 0))
+        d_reload_run(D->reload);
 }
 
 /* Starts the graceful exit once (signal or `quit`): the upload engine's sources stop and
@@ -273,7 +309,10 @@ static unsigned daemon_step(struct daemon *D, uint64_t now)
     unsigned work;
 
     d_loop_dispatch(D->loop, now);
+    if (D->metrics && d_metrics_timeout_ms(D->metrics) == 0)
+        d_metrics_run(D->metrics, now); /* MHD's timeouts, work it holds ready */
     check_reload(D);
+    d_upload_poll(&D->upload);
     d_dns_poll(D->dns, now);
     work = svc_poll(D->svc, now);
     if (D->upload.up)
@@ -308,7 +347,10 @@ static void kernel_loop(struct daemon *D)
         int ut = D->upload.up ? up_poll_timeout_ms(D->upload.up) : -1;
         int ct = ctl_server_timeout_ms(D->srv, now);
         int dt = d_dns_timeout_ms(D->dns, now);
+        int mt = D->metrics ? d_metrics_timeout_ms(D->metrics) : -1;
         int timeout = H3DPD_IDLE_MS;
+        if (mt >= 0 && mt < timeout)
+            timeout = mt;
         if (dt >= 0 && dt < timeout)
             timeout = dt;
         if (ut >= 0 && ut < timeout)
@@ -389,7 +431,8 @@ static void usage(FILE *out)
                  "\n"
                  "Signals: SIGINT/SIGTERM shut connections down gracefully and exit 0\n"
                  "(a second one exits at once, status 1); SIGUSR1 prints the counters;\n"
-                 "SIGHUP re-reads [upload] headers_file (other settings need a restart).\n"
+                 "SIGHUP reloads [log], [upload] url and headers_file (the other keys\n"
+                 "that changed are logged: they need a restart).\n"
                  "EAL arguments come from the [eal] section only; see docs/CONFIG.md.\n");
 }
 
@@ -525,23 +568,31 @@ static int daemon_open(struct daemon *D, const struct svc_conf *sc, const char *
         D_LOG(WARNING, "DPDK telemetry commands not registered");
     if (loop_open(D) < 0 || dns_open(D) < 0 || upload_open(D) < 0)
         return -1;
-    return 0;
+    D->reload = d_reload_new(D->path, D->live, &D->upload);
+    if (!D->reload) {
+        D_LOG(ERR, "reload: out of memory");
+        return -1;
+    }
+    d_ctl_set_reload(D->ctl, D->reload);
+    return metrics_open(D, port);
 }
 
 /* Closes what daemon_open opened, in reverse order (DPDK mode: after dp_stop). */
 static void daemon_close(struct daemon *D)
 {
+    d_metrics_del(D->metrics);
     d_ctl_del(D->ctl);
     svc_del(D->svc);
     up_del(D->upload.up);
     d_dns_del(D->dns);
     d_loop_del(D->loop);
     ctl_server_del(D->srv);
+    d_reload_del(D->reload);
 }
 
-static int run_kernel(const struct cfg *c, const struct dp_conf *d)
+static int run_kernel(struct cfg *c, const char *path, const struct dp_conf *d)
 {
-    struct daemon D = { .cfg = c };
+    struct daemon D = { .cfg = c, .live = c, .path = path };
     struct svc_conf sc;
     int status = EXIT_RUNTIME;
 
@@ -559,10 +610,10 @@ out:
     return status;
 }
 
-static int run(const struct cfg *c, const char *prog)
+static int run(struct cfg *c, const char *path, const char *prog)
 {
     static struct cfg_argv eal; /* EAL may keep pointers into it until cleanup */
-    struct daemon D = { .cfg = c };
+    struct daemon D = { .cfg = c, .live = c, .path = path };
     struct svc_conf sc;
     struct dp_conf d;
     int argc, rc, status = EXIT_RUNTIME;
@@ -570,7 +621,7 @@ static int run(const struct cfg *c, const char *prog)
     if (dp_conf_from_cfg(c, &d) < 0)
         return EXIT_CONFIG;
     if (c->dataplane.io == CFG_IO_KERNEL)
-        return run_kernel(c, &d);
+        return run_kernel(c, path, &d);
     argc = cfg_eal_argv(c, prog, &eal);
     if (argc < 0) {
         D_LOG(ERR, "cannot build the EAL arguments: %s", strerror(-argc));
@@ -686,7 +737,7 @@ int main(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     d_notify_init();
-    int status = run(&c, argv[0]);
+    int status = run(&c, path, argv[0]);
     d_log_close();
     return status;
 }

@@ -440,15 +440,10 @@ void dp_stats_print(const struct dp *dp, FILE *out)
     struct dp_drop_stats sum;
     bool any = false;
 
-    memset(&sum, 0, sizeof(sum));
     dp_port_stats_print(&dp->port, out);
     dp_lcore_stats_print(dp, out);
     dp_slowpath_stats_print(dp, out);
-    for (unsigned i = 0; i < dp->n_workers; i++)
-        for (unsigned r = 0; r < DP_DROP__MAX; r++)
-            sum.n[r] += dp->workers[i].st.drop.n[r];
-    for (unsigned r = 0; r < DP_DROP__MAX; r++)
-        sum.n[r] += dp->sp.drop.n[r];
+    dp_drop_totals(dp, &sum);
     fprintf(out, "drops\n");
     for (unsigned r = 0; r < DP_DROP__MAX; r++) {
         if (sum.n[r] == 0)
@@ -494,7 +489,22 @@ int dp_lcore_counters(const struct dp *dp, unsigned lcore, struct dp_lcore_count
         };
         return 0;
     }
+    if (lcore == rte_get_main_lcore()) {
+        *out = (struct dp_lcore_counters){
+            .busy_cycles = dp->sp.busy_cycles, .idle_cycles = dp->sp.idle_cycles,
+            .rx_pkts = dp->sp.rx_pkts, .tx_pkts = dp->sp.tx_pkts, .tsc_hz = rte_get_tsc_hz(),
+        };
+        return 0;
+    }
     return -EINVAL;
+}
+
+void dp_drop_totals(const struct dp *dp, struct dp_drop_stats *out)
+{
+    *out = dp->sp.drop;
+    for (unsigned i = 0; i < dp->n_workers; i++)
+        for (unsigned r = 0; r < DP_DROP__MAX; r++)
+            out->n[r] += dp->workers[i].st.drop.n[r];
 }
 
 uint64_t dp_now_ns(const struct dp *dp)

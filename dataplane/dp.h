@@ -131,13 +131,19 @@ rte_be32_t dp_ipv4(const struct dp *dp);
 unsigned dp_n_workers(const struct dp *dp);
 unsigned dp_worker_lcore(const struct dp *dp, unsigned index);
 
-/* Counters of worker lcore |lcore| (stale by up to one loop iteration). Returns 0 or
- * -EINVAL when |lcore| is not a worker. Any thread. */
+/* Counters of worker lcore |lcore|, or of the main lcore (its slow path and the daemon's
+ * hook: busy/idle cycles and frames; flow_rx/flow_tx 0), stale by up to one loop
+ * iteration. Returns 0 or -EINVAL when |lcore| is neither. Any thread. */
 struct dp_lcore_counters {
     uint64_t busy_cycles, idle_cycles, rx_pkts, tx_pkts, flow_rx, flow_tx;
     uint64_t tsc_hz;
 };
 int dp_lcore_counters(const struct dp *dp, unsigned lcore, struct dp_lcore_counters *out);
+
+/* The drop counters by reason (dp_stats.h), summed over the workers and the main lcore;
+ * stale by up to one loop iteration. Any thread. */
+struct dp_drop_stats;
+void dp_drop_totals(const struct dp *dp, struct dp_drop_stats *out);
 
 /* Current time of the dataplane clock (TSC-based), in nanoseconds. */
 uint64_t dp_now_ns(const struct dp *dp);

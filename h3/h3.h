@@ -355,6 +355,10 @@ const char *h3_stats_resumption_str(const struct h3_stats *st, char *buf, size_t
 /* Fill |st|. Cheap enough for a stats command; not for every packet. */
 void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st);
 
+/* The smoothed RTT (RFC 9002 §5.3) in ns, 0 before the first RTT sample. Cheap: per event
+ * (the service reports it with state changes and completed requests). */
+uint64_t h3_conn_rtt(const struct h3_conn *c);
+
 /* ---------------------------------------------------------------- requests */
 
 enum h3_body_kind { H3_BODY_NONE, H3_BODY_MEMORY, H3_BODY_FILE, H3_BODY_PRODUCER };

@@ -29,6 +29,14 @@ bool h3_conn_outcome(const struct h3_conn *c, struct h3_outcome *o)
     return c->state == H3_STATE_CLOSED;
 }
 
+uint64_t h3_conn_rtt(const struct h3_conn *c)
+{
+    ngtcp2_conn_info ci;
+
+    ngtcp2_conn_get_conn_info(c->qc, &ci);
+    return ci.min_rtt == UINT64_MAX ? 0 : ci.smoothed_rtt;
+}
+
 void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st)
 {
     ngtcp2_conn_info ci;

@@ -355,6 +355,8 @@ static void handle_event(struct svc *s, struct svc_msg *m)
             c->info.early_ready = false;
             c->info.resumed = d->resumed;
             c->info.early_data = d->early_data;
+            if (d->rtt_ns)
+                c->info.rtt_ns = d->rtt_ns;
             if (c->cbs.on_state)
                 c->cbs.on_state(c->ud, c->id, st);
             if (s->obs.on_state)
@@ -386,6 +388,8 @@ static void handle_event(struct svc *s, struct svc_msg *m)
         c->outstanding--;
         c->info.requests_active--;
         c->info.requests_done++;
+        if (d->rtt_ns)
+            c->info.rtt_ns = d->rtt_ns;
         r->done(r->ud, r, &d->res);
         free((void *)d->res.headers);
         break;
@@ -410,8 +414,14 @@ static void handle_event(struct svc *s, struct svc_msg *m)
         c->info.early_data = c->final.early_data;
         if (d->goaway_recv_id >= 0)
             c->info.goaway_recv_id = d->goaway_recv_id;
+        if (c->final.rtt_min_ns) /* a sample was taken */
+            c->info.rtt_ns = c->final.rtt_smoothed_ns;
         s->n_active--;
         s->n_closed++;
+        if (c->info.outcome.ok)
+            s->totals.closed_ok++;
+        else
+            s->totals.closed_error++;
         log_closed(s, c);
         if (c->cbs.on_closed)
             c->cbs.on_closed(c->ud, c->id, &c->info.outcome);
@@ -542,6 +552,7 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
     c->info.lcore = s->workers[w].lcore;
     c->info.state = H3_STATE_CONNECTING;
     c->info.goaway_recv_id = -1;
+    c->info.started_ns = s->now;
     m->type = SVC_CMD_CONNECT;
     rv = send_cmd(s, c, m);
     if (rv < 0) {
@@ -553,6 +564,7 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
     c->in_table = true;
     s->conns[s->n_conns++] = c; /* ids only grow: the table stays sorted */
     s->n_active++;
+    s->totals.opened++;
     *conn = c->id;
     return 0;
 }
@@ -582,6 +594,11 @@ uint64_t svc_conn_next(const struct svc *s, uint64_t prev)
 unsigned svc_conns_active(const struct svc *s)
 {
     return s->n_active;
+}
+
+void svc_totals(const struct svc *s, struct svc_totals *out)
+{
+    *out = s->totals;
 }
 
 int svc_conn_stats(struct svc *s, uint64_t conn,

@@ -127,6 +127,9 @@ struct svc_conn_info {
     bool early_ready;           /* CONNECTING and 0-RTT possible (on_early was reported) */
     bool resumed;               /* the handshake resumed a session (valid from ESTABLISHED) */
     enum h3_early_data early_data; /* what became of 0-RTT (final from ESTABLISHED) */
+    uint64_t started_ns;        /* svc_connect, on the clock of svc_poll's |now| */
+    uint64_t rtt_ns;            /* smoothed RTT as last reported (state changes, completed
+                                   requests, close); 0: no sample yet */
     bool closed;
     struct h3_outcome outcome;  /* valid when closed */
 };
@@ -139,6 +142,12 @@ uint64_t svc_conn_next(const struct svc *s, uint64_t prev);
 
 /* Number of connections not yet closed. */
 unsigned svc_conns_active(const struct svc *s);
+
+/* Connections since svc_new: opened (svc_connect succeeded) and closed, by outcome. */
+struct svc_totals {
+    uint64_t opened, closed_ok, closed_error;
+};
+void svc_totals(const struct svc *s, struct svc_totals *out);
 
 /* Asks the worker for the driver's full statistics; |cb| runs from svc_poll() with err 0
  * and |st|, or err < 0 (-ENOENT) and |st| NULL. Returns 0 or an error (cb not called). */

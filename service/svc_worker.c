@@ -184,6 +184,7 @@ static void req_finish(struct svc_wreq *wr, const struct h3_req_outcome *o, int 
     d->res.o = *o;
     d->res.err = err;
     d->res.rtt_ns = w->now > wr->t0 ? w->now - wr->t0 : 0;
+    d->rtt_ns = c->h3 ? h3_conn_rtt(c->h3) : 0;
     memcpy(d->res.retry_after, wr->retry_after, sizeof(d->res.retry_after));
     if (wr->keep) {
         crypto_sha256_del(wr->hash, d->res.body_sha256);
@@ -547,6 +548,7 @@ static void conn_revisit(struct svc_worker *w, struct svc_conn *c)
             d->st = st;
             d->resumed = hs.resumed;
             d->early_data = hs.early_data;
+            d->rtt_ns = h3_conn_rtt(h);
             m->type = SVC_EV_STATE;
             post(w, m);
             c->reported = st;

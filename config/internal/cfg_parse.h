@@ -75,6 +75,14 @@ int cfg_parse_mac(const char *s, struct rte_ether_addr *out, char *why, size_t w
 int cfg_parse_device(const char *s, struct cfg_port *p, char *why, size_t whylen);
 
 /*
+ * cfg_parse_listen parses a listening address "IPv4:PORT" or "[IPv6]:PORT" (PORT 1..65535,
+ * required) into |addr| and |port|. The address may be the unspecified one (0.0.0.0, [::]:
+ * every interface); multicast, broadcast and IPv4-mapped addresses are refused.
+ */
+int cfg_parse_listen(const char *s, struct net_addr *addr, uint16_t *port, char *why,
+                     size_t whylen);
+
+/*
  * cfg_parse_servers parses a list of servers "IP[:PORT]" / "[IPv6]:PORT" / "IPv6" separated
  * by commas (spaces allowed) into |addrs| and |ports| (0 when not given), at most |max|;
  * *|n| gets the count. Refuses the unspecified, broadcast and multicast addresses.

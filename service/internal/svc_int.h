@@ -53,6 +53,7 @@ struct svc_m_state {
     enum h3_state st;
     bool resumed;                 /* the driver's at this state change */
     enum h3_early_data early_data;
+    uint64_t rtt_ns;              /* the smoothed RTT (0: no sample yet) */
 };
 struct svc_m_goaway { struct svc_conn *c; int64_t id; };
 struct svc_m_shutdown { struct svc_conn *c; uint64_t max_push, timeout_ns; };
@@ -62,7 +63,7 @@ struct svc_m_stats {
     void (*cb)(void *ud, uint64_t conn, int err, const struct h3_stats *st);
     void *ud;
 };
-struct svc_m_req_done { struct svc_conn *c; struct svc_req_result res; };
+struct svc_m_req_done { struct svc_conn *c; struct svc_req_result res; uint64_t rtt_ns; };
 /* CLOSED: the outcome is in c->final.outcome, written before the event is posted. */
 struct svc_m_closed { struct svc_conn *c; int64_t goaway_recv_id; };
 
@@ -174,6 +175,7 @@ struct svc {
     uint64_t session_check_at;              /* next look at the cache's counters */
     uint64_t session_mark;                  /* its stored+taken+evicted at the last save */
     uint64_t now;             /* the last svc_poll's time */
+    struct svc_totals totals;
     struct ratelim fail_log;  /* lines about failed connections */
 };
 

@@ -131,6 +131,7 @@ static void test_defaults(void **state)
     assert_false(a.log.timestamps);
     for (unsigned int i = 0; i < CFG_LOG_MODULES; i++)
         assert_int_equal(a.log.modules[i], 0); /* [log] level applies */
+    assert_string_equal(a.metrics.listen_str, ""); /* no endpoint */
     assert_string_equal(cfg_log_level_name(RTE_LOG_WARNING), "warning");
     assert_string_equal(cfg_log_level_name(0), "");
     assert_string_equal(cfg_log_level_name(9), "?");
@@ -293,7 +294,9 @@ static void test_dump_roundtrip(void **state)
              "level = notice\n"
              "timestamps = on\n"
              "upload = debug\n"
-             "control =\n",
+             "control =\n"
+             "[metrics]\n"
+             "listen = [fd00::2]:9100\n",
              ca, fx->dir, fx->dir, fx->dir);
     write_file(fx->path, text);
     if (cfg_load(fx->path, &c, err, sizeof(err)) != 0)
@@ -327,6 +330,8 @@ static void test_dump_roundtrip(void **state)
     assert_true(c.log.timestamps);
     assert_int_equal(c.log.modules[2], RTE_LOG_DEBUG);
     assert_int_equal(c.log.modules[3], 0);
+    assert_int_equal(c.metrics.addr.family, AF_INET6);
+    assert_int_equal(c.metrics.port, 9100);
     assert_string_equal(c.eal.args,
                         "-a 0000:03:00.0 \"--log-level=lib.eal:debug\" --vdev=\"net_null0,x=a;b\"");
     dump_reload(fx, &c);
@@ -361,7 +366,8 @@ static const struct bad bad_files[] = {
     {BASE "[port] x\n", ":6: junk after the section header ']'"},
     /* sections and keys */
     {BASE "[bogus]\nx = 1\n",
-     ":6: [bogus]: unknown section (known: eal, port, dataplane, control, tls, h3, upload, dns, log)"},
+     ":6: [bogus]: unknown section (known: eal, port, dataplane, control, tls, h3, upload, dns, log, "
+     "metrics)"},
     {BASE "colour = blue\n", ":6: [port] colour: unknown key (got 'blue')"},
     {BASE "mtu = 1500\nmtu = 1400\n",
      ":7: [port] mtu: duplicate key (first at line 6) (got '1400')"},
@@ -554,6 +560,29 @@ static const struct bad bad_files[] = {
     {BASE "[log]\nh3 = debug\n", ":7: [log] h3: unknown key (got 'debug')"},
     {BASE "[log]\ntimestamps = sometimes\n",
      ":7: [log] timestamps: not a boolean (true/false, yes/no, on/off, 1/0) (got 'sometimes')"},
+    {BASE "[metrics]\nlisten = 127.0.0.1:9100\n", NULL},
+    {BASE "[metrics]\nlisten = 0.0.0.0:9100\n", NULL},
+    {BASE "[metrics]\nlisten = [::]:9100\n", NULL},
+    {BASE "[metrics]\nlisten = 127.0.0.1\n",
+     ":7: [metrics] listen: expected ADDR:PORT (an IPv6 address goes in brackets: [::1]:9100) "
+     "(got '127.0.0.1')"},
+    {BASE "[metrics]\nlisten = 127.0.0.1:0\n",
+     ":7: [metrics] listen: port must be 1..65535 (got '127.0.0.1:0')"},
+    {BASE "[metrics]\nlisten = 127.0.0.1:65536\n",
+     ":7: [metrics] listen: port must be 1..65535 (got '127.0.0.1:65536')"},
+    {BASE "[metrics]\nlisten = localhost:9100\n",
+     ":7: [metrics] listen: 'localhost' is not an IP address (got 'localhost:9100')"},
+    {BASE "[metrics]\nlisten = ::1:9100\n",
+     ":7: [metrics] listen: expected ADDR:PORT (an IPv6 address goes in brackets: [::1]:9100) "
+     "(got '::1:9100')"},
+    {BASE "[metrics]\nlisten = [::1]9100\n",
+     ":7: [metrics] listen: expected ADDR:PORT or [IPv6]:PORT (got '[::1]9100')"},
+    {BASE "[metrics]\nlisten = [127.0.0.1]:9100\n",
+     ":7: [metrics] listen: '127.0.0.1' is not an IP address (got '[127.0.0.1]:9100')"},
+    {BASE "[metrics]\nlisten = 224.0.0.1:9100\n",
+     ":7: [metrics] listen: 224.0.0.1 is a multicast address (got '224.0.0.1:9100')"},
+    {BASE "[metrics]\nlisten = 198.18.0.2:http\n",
+     ":7: [metrics] listen: port must be 1..65535 (got '198.18.0.2:http')"},
     {BASE "[upload]\nretry_initial_ms = 60000\n",
      ":7: [upload] retry_initial_ms: must not exceed [upload] retry_max_ms (30000) (got '60000')"},
     {BASE "[upload]\ningest_socket = run/ingest.sock\n",
