@@ -8,6 +8,8 @@
 
 #define UP_LEN_PREFIX 4 /* bytes of the length framing's prefix */
 
+_Static_assert(UP_FRAME_ROOM >= UP_LEN_PREFIX, "room for the prefix");
+
 size_t up_frame_size(enum up_framing f, const uint8_t *rec, size_t len)
 {
     switch (f) {
@@ -45,6 +47,22 @@ void up_frame_put(enum up_framing f, uint8_t *dst, const uint8_t *rec, size_t le
         memcpy(dst, rec, len);
         break;
     }
+}
+
+uint8_t *up_frame_in_place(enum up_framing f, uint8_t *rec, size_t len, size_t *flen)
+{
+    *flen = up_frame_size(f, rec, len);
+    if (f == UP_FRAMING_LENGTH) {
+        uint8_t *p = rec - UP_LEN_PREFIX;
+        p[0] = (uint8_t)(len >> 24);
+        p[1] = (uint8_t)(len >> 16);
+        p[2] = (uint8_t)(len >> 8);
+        p[3] = (uint8_t)len;
+        return p;
+    }
+    if (*flen > len)
+        rec[len] = '\n';
+    return rec;
 }
 
 bool up_frame_as_is(enum up_framing f, const uint8_t *rec, size_t len)

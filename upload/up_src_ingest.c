@@ -17,7 +17,6 @@
 #include "up_int.h"
 
 #define UP_RECORD_MAX   (64 * 1024) /* largest ingest record */
-#define UP_FRAME_ROOM   4           /* bytes framing may add to a record */
 #define UP_INGEST_BURST 256         /* records read per poll */
 
 struct ingest {
@@ -154,18 +153,8 @@ static unsigned ingest_poll(struct up_source *s)
             in->refused++; /* several lines, or nothing: not one record; never split */
             continue;
         }
-        if (u->framing == UP_FRAMING_LENGTH) {
-            uint8_t *dst = in->stage + in->stage_len;
-            memmove(dst + 4, rec, (size_t)r);
-            dst[0] = (uint8_t)((size_t)r >> 24);
-            dst[1] = (uint8_t)((size_t)r >> 16);
-            dst[2] = (uint8_t)((size_t)r >> 8);
-            dst[3] = (uint8_t)r;
-        } else {
-            memmove(in->stage + in->stage_len, rec, (size_t)r);
-            if (fs > (size_t)r)
-                in->stage[in->stage_len + (size_t)r] = '\n';
-        }
+        const uint8_t *framed = up_frame_in_place(u->framing, rec, (size_t)r, &fs);
+        memmove(in->stage + in->stage_len, framed, fs); /* back to back */
         r = (ssize_t)fs;
         if (in->stage_records == 0)
             in->stage_first = u->now;

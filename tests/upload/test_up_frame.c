@@ -56,6 +56,25 @@ static void test_frame_rules(void **state)
     assert_int_equal(up_frame_size(UP_FRAMING_NONE, (const uint8_t *)"a\nb", 3), 3);
     assert_true(up_frame_as_is(UP_FRAMING_NONE, (const uint8_t *)"a\nb", 3));
     assert_string_equal(up_framing_name(UP_FRAMING_LENGTH), "length");
+
+    /* In place (the spool, the ingest stage): UP_FRAME_ROOM before the record, one after. */
+    uint8_t buf[UP_FRAME_ROOM + 8], *rec = buf + UP_FRAME_ROOM;
+    size_t n;
+    memcpy(rec, "a\nb", 3);
+    assert_ptr_equal(up_frame_in_place(UP_FRAMING_LENGTH, rec, 3, &n), rec - 4);
+    assert_int_equal(n, 7);
+    assert_memory_equal(rec - 4, "\0\0\0\3a\nb", 7);
+    memcpy(rec, "abc", 3);
+    assert_ptr_equal(up_frame_in_place(UP_FRAMING_NEWLINE, rec, 3, &n), rec);
+    assert_int_equal(n, 4);
+    assert_memory_equal(rec, "abc\n", 4);
+    memcpy(rec, "abc\n", 4);
+    assert_ptr_equal(up_frame_in_place(UP_FRAMING_NEWLINE, rec, 4, &n), rec);
+    assert_int_equal(n, 4);
+    memset(buf, 'x', sizeof(buf));
+    assert_ptr_equal(up_frame_in_place(UP_FRAMING_NONE, rec, 3, &n), rec);
+    assert_int_equal(n, 3);
+    assert_memory_equal(buf, "xxxxxxxxxxxx", sizeof(buf)); /* nothing written */
 }
 
 /* The generator's records fit the framing: text lines with their number (newline), the
@@ -173,6 +192,31 @@ static void test_gzip(void **state)
     assert_int_equal(rig_stat(&r, "compress", "bytes_out"), q->body_len);
     rig_reply_all(&r, 200);
     assert_int_equal(rig_stat(&r, "acked", "bytes"), sizeof(plain)); /* uncoded bytes */
+    rig_close(&r);
+}
+
+/* The spool with length framing: each file one record behind its length, of any bytes. */
+static void test_spool_length(void **state)
+{
+    struct up_conf c;
+    struct rig r = { 0 };
+    (void)state;
+
+    rig_conf(&c);
+    c.framing = UP_FRAMING_LENGTH;
+    rig_tmpdir(&r);
+    c.spool_dir = r.dir;
+    write_file(r.dir, "a", "x\ny\0", 4);
+    rig_open(&r, &c);
+    connect_pool(&r);
+    rig_step(&r, SCAN);
+    rig_poll(&r);
+    assert_int_equal(r.s->requests, 1);
+    assert_int_equal(r.s->reqs[0].body_len, 8);
+    assert_memory_equal(r.s->reqs[0].body, "\0\0\0\4x\ny\0", 8);
+    assert_int_equal(rig_stat(&r, "accepted", "bytes"), 8);
+    rig_reply_all(&r, 200);
+    assert_int_equal(dir_entries(r.dir), 0);
     rig_close(&r);
 }
 
@@ -295,7 +339,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frame_rules), cmocka_unit_test(test_generator),
         cmocka_unit_test(test_generator_small), cmocka_unit_test(test_gzip),
-        cmocka_unit_test(test_spool), cmocka_unit_test(test_ingest),
+        cmocka_unit_test(test_spool), cmocka_unit_test(test_spool_length), cmocka_unit_test(test_ingest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

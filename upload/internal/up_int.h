@@ -52,12 +52,10 @@ struct up_batch {
     unsigned url;               /* the collector it was last sent to */
     unsigned n_own;             /* the engine's own headers; the operator's follow */
     struct up_hset *hset;       /* the operator's headers it was sent with (held) */
-    /* The body is one of: a pool buffer (|mem|), a file mapping (|map|), or generated on
-     * the worker (r.synth_len); coding replaces it by |z|. */
+    /* The body is in a pool buffer (|mem|, r.body possibly inside it) or generated on the
+     * worker (r.synth_len); coding replaces it by |z|. */
     uint8_t *mem;
     size_t mem_cap;
-    void *map;
-    size_t map_len;
     uint8_t *z;
     size_t z_cap;
     struct h3_header hdrs[UP_HDRS_MAX];
@@ -99,6 +97,12 @@ int up_batch_header(struct up_batch *b, const char *name, const char *value);
 size_t up_frame_size(enum up_framing f, const uint8_t *rec, size_t len);
 /* Writes the framed record at |dst| (up_frame_size bytes). */
 void up_frame_put(enum up_framing f, uint8_t *dst, const uint8_t *rec, size_t len);
+/* Bytes framing may add before a record (the length prefix); newline adds one after. */
+#define UP_FRAME_ROOM 4
+/* Frames record |rec| of |len| bytes where it lies: the buffer has UP_FRAME_ROOM bytes before
+ * |rec| and one after it. The framing must take it (up_frame_size > 0). Returns where the
+ * framed record starts; *|flen| gets its size (up_frame_size). */
+uint8_t *up_frame_in_place(enum up_framing f, uint8_t *rec, size_t len, size_t *flen);
 /* True when the record needs no copy to be framed (none; newline and already ends in
  * '\n'). */
 bool up_frame_as_is(enum up_framing f, const uint8_t *rec, size_t len);
