@@ -95,15 +95,19 @@ static void advance(struct up *u)
 }
 
 /* A failed attempt: counted for the cycle; once every endpoint failed in a row, back off
- * (doubling from retry_initial to retry_max) before the next attempt. */
+ * before the next attempt: retry_initial after the first failed cycle, doubling after each
+ * further one, up to retry_max (as a batch's retries, without their jitter). */
 static void cycle_failed(struct up *u)
 {
+    uint64_t d = u->retry_initial_ns;
+
     u->cycle_failures++;
     if (u->cycle_failures < n_endpoints(u))
         return;
     u->cycle_failures = 0;
     u->connect_failures++;
-    uint64_t d = u->retry_initial_ns << (u->connect_failures < 6 ? u->connect_failures : 6);
+    for (uint64_t i = 1; i < u->connect_failures && d < u->retry_max_ns; i++)
+        d *= 2;
     u->next_connect = u->now + (d < u->retry_max_ns ? d : u->retry_max_ns);
 }
 

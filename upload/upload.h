@@ -85,9 +85,10 @@ struct up_conf {
     unsigned streams;           /* requests in flight per connection, >= 1 */
     uint32_t batch_bytes;       /* a batch is sent at this size ... */
     uint32_t linger_ms;         /* ... or when its first record is this old */
-    uint32_t retry_initial_ms;  /* back-off: doubling from here ... */
+    uint32_t retry_initial_ms;  /* back-off (retries, connects): doubling from here ... */
     uint32_t retry_max_ms;      /* ... up to here */
-    uint32_t retry_limit;       /* attempts before a batch fails; 0: no limit */
+    uint32_t retry_limit;       /* retries before a batch fails (it is sent at most
+                                   retry_limit + 1 times); 0: no limit */
     const char *spool_dir;      /* NULL or "": no spool */
     const char *ingest_socket;  /* NULL or "": no ingest socket */
     uint32_t ingest_queue;      /* records held before producers get EAGAIN, >= 1 */

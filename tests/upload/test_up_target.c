@@ -164,12 +164,12 @@ static void test_whole_list_backs_off(void **state)
     fake_close(r.s, conn_id(&r, 0), H3_CLOSE_HANDSHAKE_TIMEOUT, H3_REQ_CONN_CLOSED);
     rig_poll(&r);
     assert_int_equal(r.s->connects, 2);
-    /* Both failed in a row: back off (retry_initial_ms doubling: 200 ms) before the first
-     * one again. */
+    /* Both failed in a row: back off (retry_initial_ms: 100 ms) before the first one
+     * again. */
     fake_close(r.s, conn_id(&r, 1), H3_CLOSE_TRANSPORT, H3_REQ_CONN_CLOSED);
     rig_poll(&r);
     assert_int_equal(r.s->connects, 2);
-    rig_step(&r, 200 * MS - 1);
+    rig_step(&r, 100 * MS - 1);
     assert_int_equal(r.s->connects, 2);
     rig_step(&r, 1);
     assert_int_equal(r.s->connects, 3);
