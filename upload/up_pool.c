@@ -29,6 +29,7 @@ static void c_state(void *ud, uint64_t id, enum h3_state st)
         return;
     u->conns[s].ready = st == H3_STATE_ESTABLISHED;
     u->conns[s].early = false; /* up, or going away */
+    u->conns[s].draining = st >= H3_STATE_DRAINING;
     if (st == H3_STATE_ESTABLISHED) {
         u->conns[s].was_ready = true;
         u->acct.handshakes++;
@@ -107,7 +108,9 @@ unsigned up_pool_upkeep(struct up *u, bool work)
     up_targets_tick(u);
     for (unsigned i = 0; i < UP_MAX_CONNS; i++) {
         const struct up_conn *c = &u->conns[i];
-        if (!c->used || (!c->ready && !c->early && c->inflight)) /* drainers do not count */
+        /* Drainers do not count, in flight or not: a connection the collector GOAWAY'd
+         * is replaced at once, not after its closing period. */
+        if (!c->used || c->draining)
             continue;
         live++;
         if (up_targets_is_current(u, c->url, &c->addr)) {
@@ -122,6 +125,7 @@ unsigned up_pool_upkeep(struct up *u, bool work)
     if (ready_cur && other >= 0) {
         svc_shutdown(u->svc, u->conns[other].id, 0, 0);
         u->conns[other].ready = false;
+        u->conns[other].draining = true;
     }
     /* One connection beyond the pool may probe the current endpoint while the pool is
      * still full of connections to another one. */
@@ -314,7 +318,7 @@ unsigned up_pool_dispatch(struct up *u)
             up_batch_header(b, up_headers_name(h, k), up_headers_value(h, k));
         int rv = svc_request(u->svc, u->conns[best].id, &b->r);
         if (rv == -ESHUTDOWN || rv == -ENOENT) {
-            u->conns[best].ready = u->conns[best].early = false;
+            u->conns[best].ready = u->conns[best].early = false; /* its state follows */
             continue;
         }
         if (rv < 0)

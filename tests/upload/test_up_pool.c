@@ -937,6 +937,41 @@ static void test_early_off(void **state)
     rig_close(&r);
 }
 
+/* A GOAWAY on a connection with nothing in flight: replaced at once while there is work,
+ * not after its closing period (the records would wait for it). */
+static void test_goaway_idle_replaced(void **state)
+{
+    struct up_conf c;
+    struct rig r = {0};
+    struct test_src t;
+    uint64_t a;
+
+    (void)state;
+    rig_conf_pool(&c, 1, 4);
+    rig_open(&r, &c);
+    test_src_init(&t, &r, false);
+    test_src_push(&t, 1, 10, 0);
+    open_ready(&r, 1);
+    a = conn_id(&r, 0);
+    rig_poll(&r);
+    rig_reply_all(&r, 200);
+    fake_state(r.s, a, H3_STATE_DRAINING);
+    rig_poll(&r);
+    assert_int_equal(r.s->connects, 1); /* no work: no connection */
+    test_src_push(&t, 1, 10, 1);
+    rig_poll(&r);
+    assert_int_equal(r.s->connects, 2); /* a is still closing */
+    fake_state(r.s, a, H3_STATE_CLOSING);
+    rig_step(&r, MS);
+    assert_int_equal(r.s->connects, 2);
+    fake_establish_all(r.s);
+    rig_poll(&r);
+    assert_int_equal(fake_pending(r.s, conn_id(&r, 1)), 1);
+    rig_reply_all(&r, 200);
+    assert_int_equal(t.acked, 2);
+    rig_close(&r);
+}
+
 /* The service refuses a request: -ESHUTDOWN (closing, not yet reported) takes the
  * connection out of dispatch, -ENOBUFS (its ring is full) waits for the next poll. */
 static void test_request_refused(void **state)
@@ -1289,6 +1324,7 @@ int main(void)
         cmocka_unit_test(test_retry_limit),
         cmocka_unit_test(test_connect_backoff),
         cmocka_unit_test(test_goaway_replaced),
+        cmocka_unit_test(test_goaway_idle_replaced),
         cmocka_unit_test(test_early_dispatch),
         cmocka_unit_test(test_early_off),
         cmocka_unit_test(test_request_refused),

@@ -149,6 +149,7 @@ struct up_conn {
     uint64_t id;
     bool used, ready;
     bool early;            /* still handshaking, but early batches may go in 0-RTT */
+    bool draining;         /* GOAWAY'd, shut down or closing: takes nothing, replaced */
     bool was_ready;        /* it came up once (a later close is no connect failure) */
     unsigned inflight;
     unsigned url;          /* the collector (index in the target list) ... */
