@@ -391,9 +391,12 @@ struct h3_req_outcome {
     int64_t stream_id;     /* -1 if never started */
     uint64_t body_sent;    /* request body bytes the peer acknowledged */
     uint64_t body_recv;    /* response body bytes received */
-    bool early;            /* started in 0-RTT (h3_req_params.early, before the handshake) */
-    bool early_resent;     /* ... and the server rejected the early data: sent again after
-                              the handshake (the result is that of the second sending) */
+    /* What became of its 0-RTT: NOT_ATTEMPTED (not started before the handshake),
+     * ACCEPTED (started in 0-RTT, the server took the early data), REJECTED (refused with
+     * the early data, sent again after the handshake: the result is the second sending's),
+     * PENDING (started in 0-RTT, the connection ended before the server answered the
+     * handshake: it may have been processed). */
+    enum h3_early_data early;
 };
 
 struct h3_header {

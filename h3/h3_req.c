@@ -515,8 +515,9 @@ void h3_req_complete(struct h3_req *r, enum h3_req_result res, uint64_t code)
         .stream_id = r->stream_id,
         .body_sent = r->body_sent,
         .body_recv = r->body_recv,
-        .early = r->sent_early,
-        .early_resent = r->early_resent,
+        .early = !r->sent_early ? H3_EARLY_NOT_ATTEMPTED
+                 : r->early_resent ? H3_EARLY_REJECTED
+                                   : c->early_state, /* ACCEPTED, or PENDING: no answer */
     };
 
     if (r->where == H3_REQ_QUEUED) {

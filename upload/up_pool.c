@@ -201,12 +201,11 @@ static void batch_done(void *ud, struct svc_req *r, const struct svc_req_result 
     (void)r;
 
     up_hset_release(u, b); /* the worker has copied the headers long since */
-    if (res->o.early) { /* the driver sent it again itself if the early data was refused */
+    if (res->o.early != H3_EARLY_NOT_ATTEMPTED) { /* the driver itself sent a refused one
+                                                      again: one result, counted once */
         u->acct.early_sent++;
-        if (res->o.early_resent)
-            u->acct.early_rejected++;
-        else if (res->o.result == H3_REQ_COMPLETED)
-            u->acct.early_accepted++;
+        u->acct.early_accepted += res->o.early == H3_EARLY_ACCEPTED;
+        u->acct.early_rejected += res->o.early == H3_EARLY_REJECTED;
     }
     if (b->slot >= 0 && u->conns[b->slot].inflight)
         u->conns[b->slot].inflight--;

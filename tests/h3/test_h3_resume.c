@@ -130,9 +130,9 @@ static void test_resume_early_accepted(void **state)
     assert_int_equal(e.res[2].body_len, 100);
     assert_true(e.res[2].body_ok);
     /* Per request: the POSTs went early and were answered from the early data. */
-    assert_true(e.res[0].o.early && e.res[1].o.early);
-    assert_false(e.res[0].o.early_resent || e.res[1].o.early_resent);
-    assert_false(e.res[2].o.early || e.res[2].o.early_resent);
+    assert_int_equal(e.res[0].o.early, H3_EARLY_ACCEPTED);
+    assert_int_equal(e.res[1].o.early, H3_EARLY_ACCEPTED);
+    assert_int_equal(e.res[2].o.early, H3_EARLY_NOT_ATTEMPTED);
     assert_false(h3_conn_early_ready(e.c)); /* the handshake is done */
     h3_conn_stats(e.c, &st);
     assert_true(st.resumed);
@@ -198,9 +198,9 @@ static void test_resume_early_rejected(void **state)
     assert_non_null(strstr(e.res[1].body, "\"bytes\":3000"));
     assert_int_equal(e.res[0].o.body_sent, BODY_LEN);
     assert_int_equal(e.res[1].o.body_sent, BODY_LEN);
-    assert_true(e.res[0].o.early && e.res[0].o.early_resent);
-    assert_true(e.res[1].o.early && e.res[1].o.early_resent);
-    assert_false(e.res[2].o.early || e.res[2].o.early_resent);
+    assert_int_equal(e.res[0].o.early, H3_EARLY_REJECTED);
+    assert_int_equal(e.res[1].o.early, H3_EARLY_REJECTED);
+    assert_int_equal(e.res[2].o.early, H3_EARLY_NOT_ATTEMPTED);
     /* Re-sent on the streams of a fresh start: ngtcp2 forgot the 0-RTT ones. */
     assert_int_equal(e.res[0].o.stream_id, 0);
     assert_int_equal(e.res[1].o.stream_id, 4);
@@ -557,6 +557,32 @@ static void test_time_to_first_response(void **state)
     assert_true(early >= 2 * delay && early < 2 * delay + 10 * MS);
 }
 
+/* The connection ends before its handshake completes: the request sent early ends
+ * CONN_CLOSED with its 0-RTT PENDING (the server had it: it may have processed it). */
+static void test_early_conn_lost(void **state)
+{
+    struct env e;
+    struct h3_session_cache *sc = h3_session_cache_new(0);
+    uint8_t *body = pattern(BODY_LEN);
+    (void)state;
+
+    struct setup su = {.cache = sc};
+    env_start(&e, &su);
+    first_connection(&e, &su);
+    env_reconnect(&e, &su);
+    assert_int_equal(submit_early(&e, 0, "POST", "/up", body, BODY_LEN, batch_a, 2, true), 0);
+    e.want = 1;
+    assert_int_equal(run(&e, until_sink_has, 5 * SEC), 0);
+    assert_int_equal(h3_conn_state(e.c), H3_STATE_CONNECTING);
+    assert_int_equal(h3_conn_close(e.c, H3_H3_NO_ERROR, NULL, h3_loop_now(e.loop)), 0);
+    assert_int_equal(run(&e, until_want, 5 * SEC), 0);
+    assert_int_equal(e.res[0].o.result, H3_REQ_CONN_CLOSED);
+    assert_int_equal(e.res[0].o.early, H3_EARLY_PENDING);
+    env_stop(&e);
+    h3_session_cache_del(sc);
+    free(body);
+}
+
 /* A producer body cannot be replayed after a rejection: not allowed early. */
 static int produce_nothing(struct h3_req *r, void *ud, const uint8_t **data, size_t *len, bool *eof)
 {
@@ -593,6 +619,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ticket_into_cache),
         cmocka_unit_test(test_resume_early_accepted),
         cmocka_unit_test(test_resume_early_rejected),
+        cmocka_unit_test(test_early_conn_lost),
         cmocka_unit_test(test_ticket_unknown_to_server),
         cmocka_unit_test(test_other_server_not_used),
         cmocka_unit_test(test_eviction),

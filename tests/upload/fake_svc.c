@@ -314,7 +314,7 @@ void fake_reply_early(struct svc *s, size_t i, int status, bool rejected)
 {
     struct svc_req_result res = {
         .o = {.result = H3_REQ_COMPLETED, .status = status, .stream_id = (int64_t)(4 * i),
-              .early = true, .early_resent = rejected},
+              .early = rejected ? H3_EARLY_REJECTED : H3_EARLY_ACCEPTED},
         .rtt_ns = 1000000,
     };
 

@@ -98,8 +98,9 @@ unsigned fake_pending(const struct svc *s, uint64_t conn);
 long fake_next(const struct svc *s, uint64_t conn);
 /* Runs request |i|'s done with |res|. */
 void fake_complete(struct svc *s, size_t i, const struct svc_req_result *res);
-/* Completes request |i| with a response |status| as a request sent in 0-RTT (early) whose
- * early data the server accepted (|rejected| false) or refused (sent again: early_resent). */
+/* Completes request |i| with a response |status| as a request sent in 0-RTT whose early
+ * data the server accepted (|rejected| false: H3_EARLY_ACCEPTED) or refused (sent again:
+ * H3_EARLY_REJECTED). */
 void fake_reply_early(struct svc *s, size_t i, int status, bool rejected);
 /* Completes request |i| with a response |status| and a retry-after value (NULL: none). */
 void fake_reply(struct svc *s, size_t i, int status, const char *retry_after);

@@ -895,6 +895,11 @@ static void test_early_dispatch(void **state)
     fake_early(r.s, b);
     rig_poll(&r);
     assert_int_equal(fake_pending(r.s, b), 1);
+    struct svc_req_result cut = {
+        .o = {.result = H3_REQ_CONN_CLOSED, .stream_id = 0, .early = H3_EARLY_PENDING},
+    };
+    fake_complete(r.s, (size_t)fake_next(r.s, b), &cut);
+    rig_check(&r);
     fake_close(r.s, b, H3_CLOSE_TRANSPORT, H3_REQ_CONN_CLOSED);
     assert_int_equal(r.u->delayed.n, 1);
     assert_int_equal(rig_stat(&r, "requests", "conn_errors"), 1);
@@ -907,7 +912,11 @@ static void test_early_dispatch(void **state)
     assert_int_equal(rig_stat(&r, "acked", "records"), 15);
     assert_int_equal(rig_stat(&r, "resumption", "handshakes"), 2);
     assert_int_equal(rig_stat(&r, "resumption", "resumed"), 1);
-    assert_int_equal(rig_stat(&r, "resumption", "early_sent"), 2); /* the cut one: no result */
+    /* The cut one went early, neither accepted nor rejected (maybe a duplicate). */
+    assert_int_equal(rig_stat(&r, "resumption", "early_sent"), 3);
+    assert_int_equal(rig_stat(&r, "resumption", "early_accepted"), 1);
+    assert_int_equal(rig_stat(&r, "resumption", "early_rejected"), 1);
+    assert_int_equal(r.u->acct.maybe_dup, 5);
     rig_close(&r);
 }
 

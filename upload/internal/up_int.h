@@ -125,7 +125,7 @@ struct up_acct {
     uint64_t compress_ns, digest_ns; /* main thread time coding and digesting bodies */
     uint64_t handshakes, resumed;  /* connections that came up; of those, resumed a session */
     uint64_t early_sent;           /* requests that went in 0-RTT; of those: */
-    uint64_t early_accepted;       /* ... answered from the early data */
+    uint64_t early_accepted;       /* ... whose early data the server accepted */
     uint64_t early_rejected;       /* ... refused with the early data, sent again once after
                                       the handshake (the rest: the connection was lost
                                       before its handshake completed, see conn_errors) */
