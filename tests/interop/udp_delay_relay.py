@@ -8,6 +8,7 @@ A one-way delay without netem (this kernel has none). Prints "relay on PORT" onc
 usage: udp_delay_relay.py LISTEN_ADDR LISTEN_PORT TARGET_ADDR TARGET_PORT DELAY_MS
 """
 import asyncio
+import socket
 import sys
 
 
@@ -17,9 +18,19 @@ class Up(asyncio.DatagramProtocol):
     def __init__(self, loop, front, client, delay):
         self.loop, self.front, self.client, self.delay = loop, front, client, delay
         self.t = None
+        self.waiting = []  # due before the endpoint was ready: sent as soon as it is
 
     def connection_made(self, transport):
         self.t = transport
+        for data in self.waiting:
+            transport.sendto(data)
+        self.waiting = []
+
+    def forward(self, data):
+        if self.t:
+            self.t.sendto(data)
+        else:
+            self.waiting.append(data)
 
     def datagram_received(self, data, addr):
         self.loop.call_later(self.delay, self.front.sendto, data, self.client)
@@ -39,9 +50,13 @@ class Front(asyncio.DatagramProtocol):
         up = self.ups.get(addr)
         if up is None:
             up = self.ups[addr] = Up(self.loop, self.t, addr, self.delay)
-            self.loop.create_task(
-                self.loop.create_datagram_endpoint(lambda: up, remote_addr=self.target))
-        self.loop.call_later(self.delay, lambda: up.t.sendto(data) if up.t else None)
+            # A socket of our own: no resolver thread (the first datagrams of a client
+            # were lost while one started).
+            sock = socket.socket(socket.AF_INET6 if ":" in self.target[0] else socket.AF_INET,
+                                 socket.SOCK_DGRAM)
+            sock.connect(self.target)
+            self.loop.create_task(self.loop.create_datagram_endpoint(lambda: up, sock=sock))
+        self.loop.call_later(self.delay, up.forward, data)
 
 
 def main():
