@@ -132,7 +132,11 @@ struct h3_req;
 
 /* A store of TLS session tickets for resumption and 0-RTT (RFC 8446 §2.2-2.3, RFC 9001
  * §4.6), keyed by the server: the name sent as SNI (h3_conn_params.sni, else host) and
- * the server's UDP port (from h3_conn_params.remote). Each entry holds the latest ticket
+ * the server's UDP port (from h3_conn_params.remote) — and by what the connection trusts
+ * and presents (ca_file, insecure, cert_file): a resumed handshake verifies no server
+ * certificate and presents no client one, so a ticket from a session verified against
+ * another trust store, or authenticated with another client certificate (or none), is
+ * not used. Each entry holds the latest ticket
  * the server sent (GnuTLS session data) and the server's transport parameters that 0-RTT
  * must honour (RFC 9000 §7.4.1). A ticket is used once at most (RFC 8446 §C.4): the
  * connection that resumes with it takes it out, and the server's next NewSessionTicket

@@ -546,7 +546,8 @@ int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn 
                                 .insecure = p->insecure, .cert_file = p->cert_file,
                                 .key_file = p->key_file, .keylog_file = p->keylog_file };
     if (p->session_cache &&
-        h3_session_key(p->sni ? p->sni : p->host, p->remote, c->sc_key, sizeof(c->sc_key))) {
+        h3_session_key(p->sni ? p->sni : p->host, p->remote, p->ca_file, p->insecure,
+                       p->cert_file, c->sc_key, sizeof(c->sc_key))) {
         c->sc = p->session_cache;
         tp.on_ticket = on_ticket;
         tp.ticket_ud = c;

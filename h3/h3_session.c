@@ -169,16 +169,37 @@ static void store(struct h3_session_cache *sc, const char *key, uint8_t *ticket,
     e->seq = ++sc->seq;
 }
 
-bool h3_session_key(const char *name, const struct sockaddr *remote, char *key, size_t len)
+bool h3_session_key(const char *name, const struct sockaddr *remote, const char *ca_file,
+                    bool insecure, const char *cert_file, char *key, size_t len)
 {
     unsigned port = 0;
+    const char *ca = ca_file ? ca_file : "", *cert = cert_file ? cert_file : "";
+    uint64_t id = FNV_INIT;
 
     if (remote->sa_family == AF_INET)
         port = ntohs(((const struct sockaddr_in *)remote)->sin_port);
     else if (remote->sa_family == AF_INET6)
         port = ntohs(((const struct sockaddr_in6 *)remote)->sin6_port);
-    int n = snprintf(key, len, "%s|%u", name, port);
+    /* The NULs keep the fields apart: ("ab", "") and ("a", "b") differ. */
+    id = fnv1a(id, (const uint8_t *)ca, strlen(ca) + 1);
+    id = fnv1a(id, (const uint8_t *)(insecure ? "1" : "0"), 2);
+    id = fnv1a(id, (const uint8_t *)cert, strlen(cert) + 1);
+    int n = snprintf(key, len, "%s|%u|%016" PRIx64, name, port, id);
     return n > 0 && (size_t)n < len;
+}
+
+/* The most recent entry of server |prefix| ("<name>|<port>|"), whatever the TLS identity:
+ * a program with one configuration (h3client) has at most one. Called with the lock held. */
+static struct h3_session_entry *find_server(struct h3_session_cache *sc, const char *prefix)
+{
+    struct h3_session_entry *best = NULL;
+    size_t n = strlen(prefix);
+
+    for (size_t i = 0; i < sc->max; i++)
+        if (sc->e[i].used && strncmp(sc->e[i].key, prefix, n) == 0 &&
+            (!best || sc->e[i].seq > best->seq))
+            best = &sc->e[i];
+    return best;
 }
 
 bool h3_session_take(struct h3_session_cache *sc, const char *key, uint8_t **ticket,
@@ -489,20 +510,21 @@ static int open_parent(const char *path, char *base, size_t len)
 int h3_session_cache_save_file(struct h3_session_cache *sc, const char *path, const char *name,
                                uint16_t port)
 {
-    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
     struct h3_session_entry e = {0}, *f;
-    char base[NAME_MAX + 1];
+    char base[NAME_MAX + 1], prefix[H3_SESSION_KEY_MAX];
     int rv = 0;
     uint8_t *buf;
 
-    if (!h3_session_key(name, (struct sockaddr *)&sa, e.key, sizeof(e.key)))
+    int n = snprintf(prefix, sizeof(prefix), "%s|%u|", name ? name : "", (unsigned)port);
+    if (!name || !*name || n <= 0 || (size_t)n >= sizeof(prefix) - 16)
         return H3_ERR_INVAL;
     int dfd = open_parent(path, base, sizeof(base));
     if (dfd < 0)
         return H3_ERR_FILE;
     pthread_mutex_lock(&sc->lock);
-    f = find(sc, e.key);
+    f = find_server(sc, prefix);
     if (f && (e.ticket = malloc(f->ticket_len))) {
+        snprintf(e.key, sizeof(e.key), "%s", f->key);
         memcpy(e.ticket, f->ticket, f->ticket_len);
         e.ticket_len = f->ticket_len;
         memcpy(e.tp, f->tp, f->tp_len);

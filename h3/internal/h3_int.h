@@ -135,8 +135,13 @@ struct h3_conn {
 };
 
 /* h3_session.c */
-/* The cache key of a server: "<name>|<port of remote>". False if it does not fit. */
-bool h3_session_key(const char *name, const struct sockaddr *remote, char *key, size_t len);
+/* The cache key of a server as a connection sees it: "<name>|<port of remote>|<id>", <id>
+ * 16 hex digits of FNV-1a over what the connection trusts and presents (|ca_file|, NULL =
+ * the system store; |insecure|; |cert_file|, NULL = none). A resumed handshake skips the
+ * server's certificate and the client's: a ticket must only serve a connection that would
+ * have verified and presented the same. False if it does not fit. */
+bool h3_session_key(const char *name, const struct sockaddr *remote, const char *ca_file,
+                    bool insecure, const char *cert_file, char *key, size_t len);
 /* Take |key|'s entry out of the cache (a ticket is used once). On success *|ticket| is
  * malloc'ed (the caller frees it) and the transport parameters are copied into |tp|
  * (H3_SESSION_TP_MAX bytes). False when there is none. */

@@ -278,6 +278,41 @@ static void test_ticket_unknown_to_server(void **state)
     free(body);
 }
 
+/* A ticket serves only a connection that trusts and presents what its session did: the
+ * resumed handshake verifies no certificate. An insecure connection (or one with another
+ * CA file or client certificate) makes a full handshake and leaves the entry alone. */
+static void test_other_tls_identity_not_used(void **state)
+{
+    struct env e;
+    struct h3_stats st;
+    struct h3_session_cache *sc = h3_session_cache_new(0);
+    struct h3_session_cache_stats cs;
+    (void)state;
+
+    struct setup su = {.cache = sc};
+    env_start(&e, &su);
+    first_connection(&e, &su);
+    struct setup lax = {.cache = sc, .insecure = true};
+    env_reconnect(&e, &lax);
+    assert_false(h3_conn_early_ready(e.c));
+    connect_ok(&e);
+    h3_conn_stats(e.c, &st);
+    assert_false(st.resumed);
+    assert_int_equal(run(&e, until_ticket, 5 * SEC), 0);
+    shutdown_ok(&e);
+    h3_session_cache_stats(sc, &cs);
+    assert_int_equal(cs.taken, 0);
+    assert_int_equal(cs.entries, 2); /* one per identity */
+    env_reconnect(&e, &su);
+    assert_true(h3_conn_early_ready(e.c));
+    connect_ok(&e);
+    h3_conn_stats(e.c, &st);
+    assert_true(st.resumed);
+    shutdown_ok(&e);
+    env_stop(&e);
+    h3_session_cache_del(sc);
+}
+
 /* An entry is for its server only: another port is another server. */
 static void test_other_server_not_used(void **state)
 {
@@ -622,6 +657,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_early_conn_lost),
         cmocka_unit_test(test_ticket_unknown_to_server),
         cmocka_unit_test(test_other_server_not_used),
+        cmocka_unit_test(test_other_tls_identity_not_used),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_persist_round_trip),
         cmocka_unit_test(test_corrupt_files_ignored),
