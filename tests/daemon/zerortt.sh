@@ -59,6 +59,21 @@ wait_idle() {
 }
 # conn_ids: the daemon's connections, oldest first.
 conn_ids() { ctl list | jq -r '.conns[].id'; }
+# wait_ticket N SECONDS: until there are N connections and the newest has the collector's
+# ticket (so the next reconnect has one to resume with, however slow the machine is).
+wait_ticket() {
+    local i last
+    for i in $(seq $(($2 * 10))); do
+        mapfile -t ids < <(conn_ids)
+        if [ "${#ids[@]}" -ge "$1" ]; then
+            last=${ids[${#ids[@]} - 1]}
+            [ "$(ctl show "$last" | jq -r .resumption.tickets_received)" -ge 1 ] 2>/dev/null &&
+                return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
 start_relay() {
     h3dp_ns_bg python3 -u "$RELAY" "$H3DP_PEER_IP" 4433 "$H3DP_PEER_IP" 4434 "$DELAY_MS" \
         >"$H3DP_TMP/relay.out" 2>&1
@@ -129,10 +144,13 @@ ok "h3dpd ($MODE) -> relay ${DELAY_MS} ms each way -> $CASE collector"
 
 case $CASE in
 goaway | reject)
-    ctl upload start --rate 400 --record-size 256 --duration 5s >/dev/null || fail "upload start"
-    sleep 1.5
+    # 8 s: the GOAWAYs land while records still flow, however slow the machine
+    ctl upload start --rate 250 --record-size 256 --duration 8s >/dev/null || fail "upload start"
+    sleep 1
+    wait_ticket 1 10 || fail "the first connection got no ticket"
     kill -HUP "$H3DP_SINK_PID"
-    sleep 1.5
+    sleep 1
+    wait_ticket 2 10 || fail "no reconnect with a ticket after the first GOAWAY"
     kill -HUP "$H3DP_SINK_PID"
     wait_idle 30 || fail "the upload did not finish"
     mapfile -t ids < <(conn_ids)
