@@ -580,6 +580,23 @@ static int check_upload_urls(struct loader *ld, struct cfg *c)
     return 0;
 }
 
+/* On the DPDK path a collector cannot be a loopback address nor the port's own. */
+static int check_upload_peers(struct loader *ld, struct cfg *c)
+{
+    struct net_addr self = net_addr_v4(c->port.ip);
+
+    for (unsigned int i = 0; i < c->upload.n_urls; i++) {
+        const struct net_url *u = &c->upload.urls[i];
+        const char *bad = u->kind == NET_HOST_NAME
+                              ? NULL
+                              : net_addr_not_peer(&u->addr, c->dataplane.io == CFG_IO_DPDK, &self);
+        if (bad)
+            return report_key(ld, c, key_index("upload", "url"), "%s is %s, not a collector",
+                              u->host, bad);
+    }
+    return 0;
+}
+
 static int check_compress(struct loader *ld, struct cfg *c)
 {
     const struct cfg_upload *u = &c->upload;
@@ -617,7 +634,7 @@ static int check(struct loader *ld, struct cfg *c)
                           "required key is missing");
     }
     if (check_lcores(ld, c) < 0 || check_port(ld, c) < 0 || check_dataplane(ld, c) < 0 ||
-        check_h3_upload(ld, c) < 0 || check_upload_urls(ld, c) < 0 ||
+        check_h3_upload(ld, c) < 0 || check_upload_urls(ld, c) < 0 || check_upload_peers(ld, c) < 0 ||
         check_compress(ld, c) < 0 || check_tls(ld, c) < 0)
         return -1;
     return 0;

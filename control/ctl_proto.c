@@ -480,12 +480,20 @@ static int parse_field(struct ctl_request *req, const struct ctl_field *f, json_
             rc = net_url_list_parse(a->s, 0, list, 8, &n, why, sizeof(why));
             if (rc != 0)
                 return perr(err, CTL_E_BAD_URL, "args.%s: %s", f->name, why);
+            for (unsigned i = 0; i < n; i++)
+                if (list[i].kind != NET_HOST_NAME && net_addr_not_unicast(&list[i].addr))
+                    return perr(err, CTL_E_BAD_URL, "args.%s: %s is %s, not a server",
+                                f->name, list[i].host, net_addr_not_unicast(&list[i].addr));
             req->url = list[0];
         } else if (f->type == CTL_F_URL || f->type == CTL_F_SERVER_URL) {
             rc = net_url_parse(a->s, f->type == CTL_F_SERVER_URL ? NET_URL_AUTHORITY : 0,
                                &req->url, why, sizeof(why));
             if (rc != 0)
                 return perr(err, CTL_E_BAD_URL, "args.%s: %s", f->name, why);
+            /* No server has these: refused here, not when the connection fails. */
+            if (req->url.kind != NET_HOST_NAME && net_addr_not_unicast(&req->url.addr))
+                return perr(err, CTL_E_BAD_URL, "args.%s: %s is %s, not a server", f->name,
+                            req->url.host, net_addr_not_unicast(&req->url.addr));
         } else if (f->type == CTL_F_ENUM) {
             const char *const *c;
             for (c = f->choices; *c != NULL; c++)

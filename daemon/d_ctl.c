@@ -212,6 +212,22 @@ static uint64_t connect_to(struct d_ctl *d, struct ctl_call *call, uint64_t toke
     char url[NET_URL_MAX + 16];
     uint64_t id = 0;
 
+    struct net_addr self = net_addr_v4(d->cfg->port.ip);
+    const char *bad = net_addr_not_peer(addr, d->dp != NULL, &self);
+    char ip[NET_ADDR_STR_MAX];
+
+    if (bad) {
+        net_addr_str(addr, ip, sizeof(ip));
+        if (call)
+            ctl_call_fail(call, CTL_E_BAD_URL, "%s%s%s is %s, not a server",
+                          u->kind == NET_HOST_NAME ? u->host : "",
+                          u->kind == NET_HOST_NAME ? " resolves to " : "", ip, bad);
+        else
+            ctl_server_fail(d->srv, token, CTL_E_BAD_URL, "%s%s%s is %s, not a server",
+                            u->kind == NET_HOST_NAME ? u->host : "",
+                            u->kind == NET_HOST_NAME ? " resolves to " : "", ip, bad);
+        return 0;
+    }
     if (addr->family == AF_INET6 && d->dp) {
         if (call)
             ctl_call_fail(call, CTL_E_BAD_URL, "IPv6 is not supported on the DPDK path yet");

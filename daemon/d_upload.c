@@ -156,7 +156,26 @@ static void h_upload(void *ctx, struct ctl_call *call)
         return;
     }
     if (url && *url) {
-        int rv = up_target(u, url, why, sizeof(why));
+        struct net_url list[8];
+        struct net_addr self = net_addr_v4(d->cfg->port.ip);
+        unsigned n = 0;
+        int rv;
+
+        /* The protocol refused what no server has; the data path refuses the rest here. */
+        if (net_url_list_parse(url, 0, list, 8, &n, why, sizeof(why)) == 0)
+            for (unsigned i = 0; i < n; i++) {
+                const char *bad = list[i].kind == NET_HOST_NAME
+                                      ? NULL
+                                      : net_addr_not_peer(&list[i].addr,
+                                                          d->cfg->dataplane.io == CFG_IO_DPDK,
+                                                          &self);
+                if (bad) {
+                    ctl_call_fail(call, CTL_E_BAD_URL, "%s is %s, not a collector",
+                                  list[i].host, bad);
+                    return;
+                }
+            }
+        rv = up_target(u, url, why, sizeof(why));
         if (rv < 0) {
             ctl_call_fail(call, rv == -EBUSY ? CTL_E_BUSY : CTL_E_BAD_URL, "%s", why);
             return;

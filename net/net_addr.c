@@ -114,6 +114,19 @@ const char *net_addr_not_unicast(const struct net_addr *a)
     return "not an IP address";
 }
 
+const char *net_addr_not_peer(const struct net_addr *a, bool dpdk, const struct net_addr *self)
+{
+    const char *why = net_addr_not_unicast(a);
+
+    if (why || !dpdk)
+        return why;
+    if (net_addr_is_loopback(a))
+        return "a loopback address, not reachable through the DPDK port";
+    if (self && self->family && net_addr_equal(a, self))
+        return "the DPDK port's own address";
+    return NULL;
+}
+
 bool net_addr_is_loopback(const struct net_addr *a)
 {
     if (a->family == AF_INET)

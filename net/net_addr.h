@@ -47,6 +47,11 @@ bool net_addr_equal(const struct net_addr *a, const struct net_addr *b);
  * (net_addr_is_loopback): it is fine over the kernel and meaningless on a DPDK port. */
 const char *net_addr_not_unicast(const struct net_addr *a);
 
+/* Why |a| cannot be the server of a connection, or NULL when it can: net_addr_not_unicast,
+ * then, on a DPDK port (|dpdk|), a loopback address (a port reaches none) or |self|, the
+ * port's own address (NULL or family 0: none). */
+const char *net_addr_not_peer(const struct net_addr *a, bool dpdk, const struct net_addr *self);
+
 /* 127.0.0.0/8 or ::1. */
 bool net_addr_is_loopback(const struct net_addr *a);
 

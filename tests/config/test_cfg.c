@@ -489,6 +489,10 @@ static const struct bad bad_files[] = {
     /* tls, h3, upload */
     {BASE "[tls]\nca_file = /nonexistent/h3dp-ca.pem\n",
      ":7: [tls] ca_file: cannot open: No such file or directory (got '/nonexistent/h3dp-ca.pem')"},
+    {BASE "[upload]\nurl = https://127.0.0.1:4433/t\n",
+     ":7: [upload] url: 127.0.0.1 is a loopback address, not reachable through the DPDK port, not a collector (got 'https://127.0.0.1:4433/t')"},
+    {BASE "[upload]\nurl = https://198.18.0.9/t, https://198.18.0.2/t\n",
+     ":7: [upload] url: 198.18.0.2 is the DPDK port's own address, not a collector (got 'https://198.18.0.9/t, https://198.18.0.2/t')"},
     {BASE "[tls]\nca_file = /dev/zero\n",
      ":7: [tls] ca_file: not a regular file (a character device) (got '/dev/zero')"},
     {BASE "[tls]\ncert_file = /tmp\n",

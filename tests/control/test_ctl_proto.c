@@ -123,6 +123,20 @@ static void test_field_errors(void **state)
     expect_error(REQ("connect", "{\"url\":\"http://x\"}"), CTL_E_BAD_URL, "args.url: URL scheme must be https://");
     expect_error(REQ("connect", "{\"url\":\"https://u@x\"}"), CTL_E_BAD_URL, "userinfo");
     expect_error(REQ("connect", "{\"url\":\"https://x:99999\"}"), CTL_E_BAD_URL, "port");
+    /* Addresses no server has: refused up front (connect https://0.0.0.0:1 used to pass
+     * and fail later with "Invalid argument"). */
+    expect_error(REQ("connect", "{\"url\":\"https://0.0.0.0:1\"}"), CTL_E_BAD_URL,
+                 "args.url: 0.0.0.0 is the unspecified address, not a server");
+    expect_error(REQ("connect", "{\"url\":\"https://255.255.255.255\"}"), CTL_E_BAD_URL,
+                 "the broadcast address");
+    expect_error(REQ("connect", "{\"url\":\"https://224.0.0.1:4433\"}"), CTL_E_BAD_URL,
+                 "a multicast address");
+    expect_error(REQ("connect", "{\"url\":\"https://[::]:4433\"}"), CTL_E_BAD_URL,
+                 ":: is the unspecified address");
+    expect_error(REQ("connect", "{\"url\":\"https://[ff02::1]\"}"), CTL_E_BAD_URL,
+                 "a multicast address");
+    expect_error(REQ("upload", "{\"action\":\"target\",\"url\":\"https://198.18.0.1, https://0.0.0.0\"}"),
+                 CTL_E_BAD_URL, "args.url: 0.0.0.0 is the unspecified address");
     expect_error(REQ("connect", "{\"url\":\"https://x\",\"sni\":\"a b\"}"), CTL_E_BAD_REQUEST,
                  "args.sni: expected a DNS host name");
     expect_error(REQ("connect", "{\"url\":\"https://x\",\"lcore\":128}"), CTL_E_BAD_REQUEST,

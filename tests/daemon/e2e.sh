@@ -142,6 +142,18 @@ ctl connect "https://$H3DP_PEER_IP:9"
 expect "connect to a port where nothing listens: handshake-timeout error" \
     eq "$RC $(grep -c 'handshake timeout' "$H3DP_TMP/ctl.err")" "1 1"
 
+# Servers no connection can reach are refused up front: no server has 0.0.0.0 (h3ctl's own
+# check of the shared schema, exit 2, and the daemon's: E_BAD_URL); a DPDK port reaches
+# neither loopback nor its own address (the daemon: E_BAD_URL, exit 1).
+ctl connect "https://0.0.0.0:1"
+expect "connect https://0.0.0.0:1 refused by h3ctl" eq "$RC $(grep -c 'unspecified address' "$H3DP_TMP/ctl.err")" "2 1"
+if [ "$MODE" = dpdk ]; then
+    ctl connect "https://127.0.0.1:4433"
+    expect "dpdk: connect to loopback: E_BAD_URL" eq "$RC $(grep -c 'E_BAD_URL: 127.0.0.1 is a loopback' "$H3DP_TMP/ctl.err")" "1 1"
+    ctl connect "https://198.18.0.2:4433"
+    expect "dpdk: connect to our own address: E_BAD_URL" eq "$RC $(grep -c "E_BAD_URL: 198.18.0.2 is the DPDK port's own address" "$H3DP_TMP/ctl.err")" "1 1"
+fi
+
 # Bad control input: each its error code, and the daemon keeps answering.
 python3 - "$H3DP_SOCK" "$C2" >"$H3DP_TMP/bad.out" 2>&1 <<'PY' || { cat "$H3DP_TMP/bad.out"; fail "bad control input"; }
 import json, socket, sys
@@ -165,6 +177,7 @@ cases = [
     ("mistyped field", '{"v":1,"id":4,"cmd":"show","args":{"conn":"one"}}\n', "E_BAD_REQUEST"),
     ("oversize line", b'{"v":1,"id":5,"cmd":"list","pad":"' + b"x" * 70000 + b'"}\n', "E_TOO_LONG"),
     ("bad URL", '{"v":1,"id":6,"cmd":"connect","args":{"url":"ftp://198.18.0.1"}}\n', "E_BAD_URL"),
+    ("no server has 0.0.0.0", '{"v":1,"id":60,"cmd":"connect","args":{"url":"https://0.0.0.0:1"}}\n', "E_BAD_URL"),
     ("unknown connection id", '{"v":1,"id":7,"cmd":"show","args":{"conn":999}}\n', "E_NO_SUCH_CONN"),
     ("command on a closed connection",
      '{"v":1,"id":8,"cmd":"request","args":{"conn":%d,"method":"GET","path":"/"}}\n' % closed,

@@ -1,6 +1,7 @@
 /* test_d_upload: h3dpd's `upload` command (daemon/d_upload.c) over a real control server,
  * engine and kernel-mode service, against h3sink on loopback: the errors an operator can
  * meet and a target given at run time. Args: H3SINK CERTS_DIR. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -78,6 +79,7 @@ static void test_command(void **state)
 
     assert_int_equal(sink_proc_start(&sink, sink_path, certs, NULL), 0);
     cfg_defaults(&c);
+    c.dataplane.io = CFG_IO_KERNEL; /* the rig's service is the kernel one */
     c.upload.connections = 1;
     c.upload.streams = 4;
     c.upload.batch_bytes = 4096;
@@ -109,6 +111,22 @@ static void test_command(void **state)
                          "{\"v\":1,\"id\":40,\"cmd\":\"upload\",\"args\":{\"action\":\"status\","
                          "\"url\":\"https://127.0.0.1/t\"}}\n"),
                  "E_BAD_REQUEST", "--url goes with");
+    /* No server has these addresses; on the DPDK path neither loopback nor our own. */
+    assert_error(command(sp[0], srv, &r,
+                         "{\"v\":1,\"id\":41,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
+                         "\"url\":\"https://198.18.0.1/t, https://0.0.0.0:1/t\"}}\n"),
+                 "E_BAD_URL", "0.0.0.0 is the unspecified address");
+    c.dataplane.io = CFG_IO_DPDK;
+    c.port.ip = inet_addr("198.18.0.2");
+    assert_error(command(sp[0], srv, &r,
+                         "{\"v\":1,\"id\":42,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
+                         "\"url\":\"https://127.0.0.1/t\"}}\n"),
+                 "E_BAD_URL", "127.0.0.1 is a loopback address, not reachable through the DPDK port");
+    assert_error(command(sp[0], srv, &r,
+                         "{\"v\":1,\"id\":43,\"cmd\":\"upload\",\"args\":{\"action\":\"target\","
+                         "\"url\":\"https://198.18.0.2:4433/t\"}}\n"),
+                 "E_BAD_URL", "198.18.0.2 is the DPDK port's own address");
+    c.dataplane.io = CFG_IO_KERNEL;
 
     /* start --url: the target and a generator run of 2000 records at once. */
     snprintf(line, sizeof(line),

@@ -259,6 +259,20 @@ static void test_addr_classes(void **state)
                      cases[i].why ? cases[i].why : "(unicast)");
         assert_int_equal(net_addr_is_loopback(&a), cases[i].loopback);
     }
+    /* A connection's server: on a DPDK port neither loopback nor the port's own address. */
+    b = net_addr_v4(inet_addr("198.18.0.2"));
+    assert_int_equal(net_addr_parse("127.0.0.1", &a), 0);
+    assert_null(net_addr_not_peer(&a, false, &b));
+    assert_string_equal(net_addr_not_peer(&a, true, &b),
+                        "a loopback address, not reachable through the DPDK port");
+    assert_int_equal(net_addr_parse("198.18.0.2", &a), 0);
+    assert_null(net_addr_not_peer(&a, false, &b));
+    assert_string_equal(net_addr_not_peer(&a, true, &b), "the DPDK port's own address");
+    assert_null(net_addr_not_peer(&a, true, NULL));
+    assert_int_equal(net_addr_parse("0.0.0.0", &a), 0);
+    assert_string_equal(net_addr_not_peer(&a, false, NULL), "the unspecified address");
+    assert_int_equal(net_addr_parse("198.18.0.1", &a), 0);
+    assert_null(net_addr_not_peer(&a, true, &b));
     assert_int_equal(net_addr_parse("198.18.0.256", &a), -EINVAL);
     assert_int_equal(net_addr_parse("[::1]", &a), -EINVAL);
     assert_int_equal(a.family, 0);
