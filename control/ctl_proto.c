@@ -392,12 +392,17 @@ static const struct ctl_cmd_schema cmd_table[CTL_CMD_COUNT] = {
     [CTL_CMD_WAIT] = {CTL_CMD_WAIT, "wait",
                       "wait until a connection is closed; returns the outcome",
                       FIELDS(wait_fields)},
-    [CTL_CMD_STATS] = {CTL_CMD_STATS, "stats", "daemon counters: ports, lcores, mempools",
+    [CTL_CMD_STATS] = {CTL_CMD_STATS, "stats",
+                       "daemon counters: ports, lcores, mempools, dataplane drops, neighbours",
                        .n_fields = 0},
     [CTL_CMD_QUIT] = {CTL_CMD_QUIT, "quit", "graceful daemon exit", .n_fields = 0},
     [CTL_CMD_UPLOAD] = {CTL_CMD_UPLOAD, "upload",
                         "telemetry upload engine: start the generator, stop, status, set the collector",
                         FIELDS(upload_fields)},
+    [CTL_CMD_NEIGH] = {CTL_CMD_NEIGH, "neigh",
+                       "the dataplane's neighbour table (ARP, NDP): address, MAC, state, age, "
+                       "confirmations, probes",
+                       .n_fields = 0},
 };
 
 const struct ctl_cmd_schema *ctl_cmd_table(void)

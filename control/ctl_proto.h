@@ -100,6 +100,7 @@ enum ctl_cmd_id {
     CTL_CMD_STATS,
     CTL_CMD_QUIT,
     CTL_CMD_UPLOAD,
+    CTL_CMD_NEIGH,
     CTL_CMD_COUNT
 };
 

@@ -18,6 +18,7 @@
 #include "ctl_server.h"
 #include "d_ctl.h"
 #include "d_dns.h"
+#include "d_dp.h"
 #include "d_log.h"
 #include "d_reload.h"
 #include "dp.h"
@@ -877,6 +878,7 @@ json_t *d_ctl_stats_json(struct d_ctl *d)
         mempool_cb_count = 0;
         rte_mempool_walk(mempool_add, mp);
         json_object_set_new(r, "mempools", mp);
+        json_object_set_new(r, "dataplane", d_dp_counters_json(d->dp));
     }
     return r;
 }
@@ -933,6 +935,8 @@ struct d_ctl *d_ctl_new(const struct cfg *cfg, struct svc *svc, struct dp *dp,
     for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
         if ((rv = ctl_server_register(srv, h[i].name, h[i].fn, d)) < 0)
             goto fail_free;
+    if ((rv = d_dp_register(srv, dp)) < 0)
+        goto fail_free;
     svc_set_observer(svc, &d_observer, d);
     return d;
 

@@ -18,6 +18,10 @@ struct up;
 /* The upload engine to include in /h3dp/stats (NULL: none). */
 void d_telemetry_set_upload(struct up *u);
 
+struct dp;
+/* The dataplane whose counters and neighbour table /h3dp/stats includes (DPDK mode). */
+void d_telemetry_set_dataplane(const struct dp *dp);
+
 /* Main loop: refreshes the snapshot when a second has passed since the last one. */
 void d_telemetry_refresh(uint64_t now_ns);
 

@@ -566,6 +566,8 @@ static int daemon_open(struct daemon *D, const struct svc_conf *sc, const char *
     }
     if (port && d_telemetry_init(D->svc, port) < 0)
         D_LOG(WARNING, "DPDK telemetry commands not registered");
+    if (port)
+        d_telemetry_set_dataplane(D->dp);
     if (loop_open(D) < 0 || dns_open(D) < 0 || upload_open(D) < 0)
         return -1;
     D->reload = d_reload_new(D->path, D->live, &D->upload);

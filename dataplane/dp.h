@@ -18,6 +18,9 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
+#include "dp_neigh.h"
+#include "dp_stats.h"
+
 /* What a worker does when its RX queue is empty. */
 enum dp_idle_policy {
     DP_IDLE_ADAPTIVE, /* spin, then rte_pause(), then sleep idle_sleep_us */
@@ -147,5 +150,41 @@ void dp_drop_totals(const struct dp *dp, struct dp_drop_stats *out);
 
 /* Current time of the dataplane clock (TSC-based), in nanoseconds. */
 uint64_t dp_now_ns(const struct dp *dp);
+
+/* The dataplane's counters for the control plane (dp_counters.c), summed over the worker
+ * lcores and the slow path; each may be stale by a loop iteration. */
+struct dp_counters {
+    uint64_t drop[DP_DROP__MAX]; /* by reason (dp_drop_name()), every lcore */
+    /* Hand-offs refused because a ring was full (each also counted as drop ring_full). */
+    uint64_t ring_slow_full;    /* worker -> slow path: ARP, ICMP, UDP for the main lcore */
+    uint64_t ring_resolve_full; /* worker -> slow path: frames waiting for their next hop */
+    uint64_t ring_steer_full;   /* worker -> worker: UDP for another lcore's flow */
+    struct {
+        uint64_t rx_pkts, tx_pkts, tx_dropped; /* frames in from the workers; its TX queue */
+        uint64_t icmp_echo_in, icmp_echo_out;
+        uint64_t resolve_in, resolve_sent; /* frames that waited for a next hop; sent */
+        uint64_t local_rx, local_tx;       /* datagrams of the main lcore's endpoints */
+    } slow;
+    struct {
+        uint64_t requests_in, replies_in, requests_out, replies_out;
+        uint64_t conflicts; /* claims of another MAC for a neighbour, refused (dp_neigh.h) */
+    } arp;
+    struct { /* IPv6 Neighbor Discovery, the same meanings */
+        uint64_t solicits_in, adverts_in, solicits_out, adverts_out;
+        uint64_t conflicts;
+    } nd;
+    uint64_t neigh_hints; /* reachability confirmations the flows gave the table */
+    struct dp_neigh_stats neigh;
+    uint32_t neigh_entries; /* entries not free */
+};
+
+/* Fills |c|. On the main lcore (the neighbour table's writer; the daemon's hook runs
+ * there), or anywhere once the loops have stopped. */
+void dp_counters_get(const struct dp *dp, struct dp_counters *c);
+
+/* Calls |cb| for every neighbour entry, as dp_neigh_foreach() (times on the dp_now_ns()
+ * clock). Main lcore only. Returns what dp_neigh_foreach() returns. */
+int dp_neigh_walk(const struct dp *dp, int (*cb)(void *arg, const struct dp_neigh_view *v),
+                  void *arg);
 
 #endif

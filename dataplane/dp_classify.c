@@ -13,7 +13,10 @@ static enum dp_class classify_arp(const struct dp_iface *ifc, const uint8_t *fra
 
     if (dp_arp_parse(frame + DP_ETH_HDR_LEN, (uint16_t)(len - DP_ETH_HDR_LEN), &m, why) != 0)
         return DP_PKT_DROP;
-    if (m.tpa != ifc->ip) {
+    /* Ours, or a gratuitous ARP (sender = target, RFC 5227 §3): an announcement the
+     * neighbour table must see to refuse (and count) a claim on a neighbour in use. Other
+     * hosts' requests and replies are none of ours. */
+    if (m.tpa != ifc->ip && m.spa != m.tpa) {
         *why = DP_DROP_ARP_NOT_US;
         return DP_PKT_DROP;
     }

@@ -21,7 +21,7 @@ struct dp_iface {
 
 enum dp_class {
     DP_PKT_DROP = 0,  /* invalid or not for us: count *why and free */
-    DP_PKT_ARP,       /* ARP request/reply whose target IP is ours: slow path */
+    DP_PKT_ARP,       /* ARP whose target IP is ours, or gratuitous ARP: slow path */
     DP_PKT_ICMP_ECHO, /* ICMP echo request to us: slow path (dp_icmp_echo_reply()) */
     DP_PKT_UDP,       /* UDP datagram to us: flow lookup by (src_ip, src_port, dst_port) */
 };
@@ -47,13 +47,14 @@ struct dp_pkt_info {
  * flags, or 0 for none: RTE_MBUF_F_RX_IP_CKSUM_GOOD / RTE_MBUF_F_RX_L4_CKSUM_GOOD (or
  * _NONE) skip the software checksums, _BAD drops, _UNKNOWN checks in software.
  *
- * Accepted: ARP (broadcast or to our MAC) targeting our IP; ICMP echo request and UDP to
+ * Accepted: ARP (broadcast or to our MAC) targeting our IP, and gratuitous ARP (sender IP =
+ * target IP: an announcement the neighbour table weighs); ICMP echo request and UDP to
  * our MAC and IP. Dropped, with the reason in |*why|: truncated frames, other EtherTypes
  * (VLAN included), other or multicast destination MAC, multicast source MAC, bad IPv4
  * version/IHL, IP options, bad header checksum, bad Total Length, fragments, TTL 0,
  * non-unicast source IP, other destination IP, other protocols, bad UDP length, port 0,
  * bad UDP checksum (0 = no checksum is accepted), bad ICMP length/checksum/type,
- * malformed ARP or ARP for another address.
+ * malformed ARP or ARP between other hosts.
  *
  * Fills |*out| when the result is not DP_PKT_DROP (otherwise its content is unspecified);
  * |*why| is written only on DP_PKT_DROP. Never reads outside [frame, frame + len). */

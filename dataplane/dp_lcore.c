@@ -91,6 +91,7 @@ int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, 
     m->hash.usr = nh;
     if (unlikely(rte_ring_mp_enqueue(dp->slow_tx, m) != 0)) {
         w->st.drop.n[DP_DROP_RING_FULL]++;
+        w->st.resolve_full++;
         rte_pktmbuf_free(m);
         return -ENOBUFS;
     }
@@ -102,6 +103,7 @@ static inline void to_slow(struct dp_worker *w, struct rte_mbuf *m)
 {
     if (unlikely(rte_ring_mp_enqueue(w->dp->slow_rx, m) != 0)) {
         w->st.drop.n[DP_DROP_RING_FULL]++;
+        w->st.slow_full++;
         rte_pktmbuf_free(m);
         return;
     }
@@ -156,6 +158,7 @@ static void udp_in(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_
     } else if (owner != 0 && owner <= dp->n_workers) {
         if (unlikely(rte_ring_mp_enqueue(dp->workers[owner - 1].steer, m) != 0)) {
             w->st.drop.n[DP_DROP_RING_FULL]++;
+            w->st.steer_full++;
             rte_pktmbuf_free(m);
             return;
         }

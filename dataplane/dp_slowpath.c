@@ -147,10 +147,13 @@ static void arp_conflict(struct dp *dp, const struct dp_arp_msg *msg, uint64_t n
         return;
     dp->sp_conflict_log_ns = now_ns;
     DP_LOG(WARNING,
-           "arp: %s claimed by " RTE_ETHER_ADDR_PRT_FMT " (%s): refused, the known MAC is "
+           "arp: %s claimed by %02x:%02x:%02x:%02x:%02x:%02x (%s): refused, the known MAC is "
            "probed (arp_conflict %" PRIu64 ")",
            dp_addr_str(&a, ip, sizeof(ip)), RTE_ETHER_ADDR_BYTES(&msg->sha),
-           msg->op == DP_ARP_OP_REPLY ? "reply" : "request", dp->sp.arp_conflict);
+           msg->spa == msg->tpa         ? "gratuitous"
+           : msg->op == DP_ARP_OP_REPLY ? "reply"
+                                        : "request",
+           dp->sp.arp_conflict);
 }
 
 static void arp_in(struct dp *dp, struct rte_mbuf *m, const struct dp_pkt_info *pi, uint64_t now_ns)
@@ -182,6 +185,10 @@ static void arp_in(struct dp *dp, struct rte_mbuf *m, const struct dp_pkt_info *
         return;
     }
     dp->sp.arp_req_in++;
+    if (msg.tpa != dp->conf.ip) { /* a gratuitous request: an announcement, no answer */
+        rte_pktmbuf_free(m);
+        return;
+    }
     rlen = dp_arp_reply_in_place(frame, len, &dp->port.mac, dp->conf.ip);
     if (rlen < 0) {
         dp->sp.drop.n[DP_DROP_ARP_NOT_US]++;

@@ -40,17 +40,20 @@ struct dp_txbuf {
 struct dp_lcore_stats {
     uint64_t rx_pkts;
     uint64_t tx_pkts;
-    uint64_t tx_dropped;  /* refused by tx_burst (also counted as DP_DROP_TX_FULL) */
-    uint64_t busy_cycles; /* TSC cycles of loop iterations that did work */
-    uint64_t idle_cycles; /* ... that found nothing to do (incl. pauses and sleeps) */
-    uint64_t to_slow;     /* frames handed to the slow path */
-    uint64_t to_resolve;  /* outgoing frames handed to the slow path for ARP */
-    uint64_t steer_out;   /* UDP forwarded to the owning lcore */
-    uint64_t steer_in;    /* UDP received from another lcore */
-    uint64_t flow_rx;     /* datagrams delivered to flow callbacks */
-    uint64_t flow_tx;     /* datagrams sent by flows */
-    uint64_t echo;        /* datagrams answered by the echo service */
-    uint64_t sleeps;      /* idle sleeps */
+    uint64_t tx_dropped;    /* refused by tx_burst (also counted as DP_DROP_TX_FULL) */
+    uint64_t busy_cycles;   /* TSC cycles of loop iterations that did work */
+    uint64_t idle_cycles;   /* ... that found nothing to do (incl. pauses and sleeps) */
+    uint64_t to_slow;       /* frames handed to the slow path */
+    uint64_t to_resolve;    /* outgoing frames handed to the slow path for ARP */
+    uint64_t steer_out;     /* UDP forwarded to the owning lcore */
+    uint64_t steer_in;      /* UDP received from another lcore */
+    uint64_t flow_rx;       /* datagrams delivered to flow callbacks */
+    uint64_t flow_tx;       /* datagrams sent by flows */
+    uint64_t echo;          /* datagrams answered by the echo service */
+    uint64_t neigh_confirm; /* reachability hints given to the neighbour table */
+    /* hand-offs refused by a full ring (also in drop ring_full) */
+    uint64_t slow_full, resolve_full, steer_full;
+    uint64_t sleeps; /* idle sleeps */
     struct dp_drop_stats drop;
 };
 
@@ -80,6 +83,8 @@ struct dp_slow_stats {
     uint64_t rx_pkts; /* frames from the workers */
     uint64_t arp_req_in, arp_rep_in, arp_req_out, arp_rep_out;
     uint64_t arp_conflict; /* ARP claims of another MAC for a neighbour, refused */
+    /* IPv6 Neighbor Discovery (the NDP resolver counts them) */
+    uint64_t nd_ns_in, nd_na_in, nd_ns_out, nd_na_out, nd_conflict;
     uint64_t icmp_echo_in, icmp_echo_out;
     uint64_t resolve_in;   /* outgoing frames that waited for ARP: handed over by the
                             * workers, or the main lcore's own (dp_local) queued */

@@ -351,6 +351,22 @@ static void h_stats(void *ctx, struct ctl_call *call)
                                    (json_int_t)0, "control", ctl_server_stats_json(srv)));
 }
 
+static void h_neigh(void *ctx, struct ctl_call *call)
+{
+    (void)ctx;
+    ctl_call_reply(call, json_pack("{s:[{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:b},"
+                                   "{s:s,s:s,s:s,s:n,s:I,s:I,s:I,s:I,s:b}]}",
+                                   "neighbours", "address", "198.18.0.1", "mac",
+                                   "02:00:00:00:00:01", "state", "reachable", "age_ms",
+                                   (json_int_t)120, "confirmations", (json_int_t)42, "probes",
+                                   (json_int_t)1, "conflicts", (json_int_t)2, "queued",
+                                   (json_int_t)0, "in_use", 1, "address", "198.18.0.254", "mac",
+                                   "02:00:00:00:00:fe", "state", "permanent", "age_ms",
+                                   "confirmations", (json_int_t)0, "probes", (json_int_t)0,
+                                   "conflicts", (json_int_t)0, "queued", (json_int_t)0, "in_use",
+                                   1));
+}
+
 static void h_quit(void *ctx, struct ctl_call *call)
 {
     (void)ctx;
@@ -393,6 +409,7 @@ int main(int argc, char **argv)
     ctl_server_register(srv, "close", h_close, NULL);
     ctl_server_register(srv, "wait", h_wait, NULL);
     ctl_server_register(srv, "stats", h_stats, NULL);
+    ctl_server_register(srv, "neigh", h_neigh, NULL);
     ctl_server_register(srv, "quit", h_quit, NULL);
     pthread_create(&worker, NULL, worker_main, NULL);
     while (!quit) {

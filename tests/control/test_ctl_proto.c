@@ -257,8 +257,9 @@ static void test_good_requests(void **state)
 static void test_every_command_has_schema(void **state)
 {
     const struct ctl_cmd_schema *t = ctl_cmd_table();
-    static const char *const names[] = {"connect", "list", "show",  "request", "shutdown",
-                                        "close",   "wait", "stats", "quit",    "upload"};
+    static const char *const names[] = {"connect", "list",  "show", "request",
+                                        "shutdown", "close", "wait", "stats",
+                                        "quit",     "upload", "neigh"};
     (void)state;
     for (unsigned i = 0; i < CTL_CMD_COUNT; i++) {
         assert_int_equal(t[i].id, i);

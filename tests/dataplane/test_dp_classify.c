@@ -372,6 +372,19 @@ static void test_drop_arp(void **state)
     a.dst_ip = 0xc6120009; /* who-has another host */
     len = tf_arp(buf, &a, 1, zero_mac);
     expect_drop(buf, len, 0, DP_DROP_ARP_NOT_US);
+    len = tf_arp(buf, &a, 2, zero_mac); /* a reply to another host */
+    expect_drop(buf, len, 0, DP_DROP_ARP_NOT_US);
+
+    /* Gratuitous ARP (sender = target, RFC 5227): for the slow path, request or reply. */
+    a.src_ip = a.dst_ip;
+    for (int op = 1; op <= 2; op++) {
+        struct dp_pkt_info info;
+        enum dp_drop why;
+
+        len = tf_arp(buf, &a, (uint16_t)op, zero_mac);
+        assert_int_equal(dp_classify(&ifc, buf, (uint16_t)len, 0, &info, &why), DP_PKT_ARP);
+        assert_int_equal(info.src_ip, info.dst_ip);
+    }
 }
 
 static void test_offload_flags(void **state)
