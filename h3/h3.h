@@ -283,6 +283,13 @@ int h3_conn_on_expiry(struct h3_conn *c, uint64_t now_ns);
  * a producer). Returns 0. */
 int h3_conn_flush(struct h3_conn *c, uint64_t now_ns);
 
+/* The path reported a smaller MTU (an ICMPv6 Packet Too Big, RFC 8201): from now on the
+ * connection sends UDP payloads of at most |max_udp_payload| bytes (raised to 1200, QUIC's
+ * minimum, RFC 9000 §14). ngtcp2 1.11 takes no such hint, so the driver bounds the buffer
+ * it writes into: packets shrink, larger path MTU probes are no longer sent. A report
+ * above the current bound changes nothing (the path MTU only grows by probing). */
+void h3_conn_path_mtu(struct h3_conn *c, size_t max_udp_payload);
+
 /* Graceful shutdown (Rust h3 Connection::shutdown(max_push)): refuse new requests,
  * send GOAWAY (push ID 0: see docs/ARCHITECTURE.md), let queued and in-flight
  * requests finish, then close with H3_NO_ERROR. |max_push| is recorded and
@@ -349,6 +356,8 @@ struct h3_stats {
     struct h3_ecn_counts {
         uint64_t not_ect, ect1, ect0, ce;
     } ecn_rx, ecn_tx;
+    uint64_t pmtu_reports;           /* h3_conn_path_mtu() calls (Packet Too Big) */
+    size_t max_udp_payload;          /* the largest UDP payload the connection writes now */
     struct h3_outcome outcome;
 };
 

@@ -531,6 +531,7 @@ int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn 
     c->ud = p->ud;
     c->max_streams_cap = p->max_streams;
     c->max_udp_payload = p->max_udp_payload;
+    c->pmtu_max = SIZE_MAX;
     c->goaway_sent_id = c->goaway_recv_id = -1;
     c->uni_ids[0] = c->uni_ids[1] = c->uni_ids[2] = -1;
     c->state = H3_STATE_CONNECTING;
@@ -719,6 +720,8 @@ static void conn_write(struct h3_conn *c, uint64_t now)
 
     if (c->state >= H3_STATE_CLOSING)
         return;
+    if (need > c->pmtu_max)
+        need = c->pmtu_max;
     c->in_lib++;
     for (;;) {
         nghttp3_vec vec[H3_VEC_MAX];
@@ -746,7 +749,10 @@ static void conn_write(struct h3_conn *c, uint64_t now)
         }
         ngtcp2_ssize ndatalen = -1;
         uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
-        ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->qc, &c->ps.path, &pi, buf, cap, &ndatalen,
+        /* A Packet Too Big bounds what we write: ngtcp2 fits its packets (and skips MTU
+         * probes that would not fit) to the buffer it is given. */
+        ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->qc, &c->ps.path, &pi, buf,
+                                                   cap < c->pmtu_max ? cap : c->pmtu_max, &ndatalen,
                                                    flags, sid, (const ngtcp2_vec *)vec,
                                                    (size_t)nvec, now);
         if (n < 0) {
@@ -806,6 +812,17 @@ int h3_conn_flush(struct h3_conn *c, uint64_t now_ns)
     if (!c->in_lib)
         conn_settle(c, now_ns);
     return 0;
+}
+
+void h3_conn_path_mtu(struct h3_conn *c, size_t max_udp_payload)
+{
+    if (!c)
+        return;
+    if (max_udp_payload < H3_MIN_UDP_PAYLOAD)
+        max_udp_payload = H3_MIN_UDP_PAYLOAD;
+    c->pmtu_reports++;
+    if (max_udp_payload < c->pmtu_max)
+        c->pmtu_max = max_udp_payload;
 }
 
 int h3_conn_recv(struct h3_conn *c, const uint8_t *data, size_t len, uint8_t ecn,

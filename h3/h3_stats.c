@@ -93,6 +93,11 @@ void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st)
         .ect0 = c->ecn_tx[NGTCP2_ECN_ECT_0],
         .ce = c->ecn_tx[NGTCP2_ECN_CE],
     };
+    st->pmtu_reports = c->pmtu_reports;
+    st->max_udp_payload = c->qc ? ngtcp2_conn_get_path_max_tx_udp_payload_size(c->qc)
+                                : c->max_udp_payload;
+    if (st->max_udp_payload > c->pmtu_max)
+        st->max_udp_payload = c->pmtu_max;
     st->outcome = c->outcome;
 }
 

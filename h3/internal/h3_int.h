@@ -82,6 +82,8 @@ struct h3_conn {
     struct h3_outcome outcome;
     uint64_t max_streams_cap;
     size_t max_udp_payload;
+    size_t pmtu_max;            /* bound from the path's Packet Too Big (SIZE_MAX: none) */
+    uint64_t pmtu_reports;
 
     struct h3_req *pool_all;    /* slots made so far, at most pool_n, reused via free_list */
     size_t pool_n, pool_made;

@@ -1,12 +1,14 @@
 /*
  * h3 driver tests, statistics and strings (h3_stats.c, h3_err.c): error, state
- * and result names, outcome formatting, parameter errors.
+ * and result names, outcome formatting, parameter errors; the path MTU a Packet Too Big
+ * reports (h3_conn_path_mtu) bounds the datagrams sent.
  * argv[1]: the test PKI directory (tests/certs).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -32,10 +34,64 @@ static void test_params_and_strings(void **state)
     assert_string_equal(buf, "ok: local application 0x100 (H3_NO_ERROR)");
 }
 
+/* POSTs |n| bytes and returns the largest datagram the client sent meanwhile. */
+static size_t post_max_datagram(struct env *e, size_t slot, const uint8_t *body, size_t n)
+{
+    struct h3_loop_stats ls;
+
+    h3_loop_reset_max_len(e->loop);
+    assert_int_equal(submit(e, slot, "POST", "/upload", body, n, NULL, 0, 0), 0);
+    e->want = slot + 1;
+    assert_int_equal(run(e, until_want, 60 * SEC), 0);
+    assert_int_equal(e->res[slot].o.result, H3_REQ_COMPLETED);
+    assert_int_equal(e->res[slot].o.status, 200);
+    assert_int_equal(e->res[slot].o.body_sent, n);
+    h3_loop_stats(e->loop, &ls);
+    return ls.max_len[H3_LOOP_C2S];
+}
+
+static void test_path_mtu(void **state)
+{
+    const size_t n = 512 * 1024;
+    uint8_t *body = pattern(n);
+    struct h3_stats st;
+    struct env e;
+    size_t big;
+    (void)state;
+
+    env_start(&e, &(struct setup){0});
+    connect_ok(&e);
+    /* The path lets 1452 through: ngtcp2's MTU probes take the datagrams up to it. */
+    big = post_max_datagram(&e, 0, body, n);
+    h3_conn_stats(e.c, &st);
+    assert_true(big > 1400);
+    assert_int_equal(st.pmtu_reports, 0);
+    /* A Packet Too Big says 1280 on the way (1232 of UDP payload over IPv6). */
+    h3_conn_path_mtu(e.c, 1280 - 48);
+    h3_conn_stats(e.c, &st);
+    assert_int_equal(st.pmtu_reports, 1);
+    assert_int_equal(st.max_udp_payload, 1232);
+    assert_true(post_max_datagram(&e, 1, body, n) <= 1232);
+    /* A larger report does not undo it (the path MTU grows only by probing); one below
+     * QUIC's minimum is raised to 1200. */
+    h3_conn_path_mtu(e.c, 1400);
+    h3_conn_stats(e.c, &st);
+    assert_int_equal(st.max_udp_payload, 1232);
+    h3_conn_path_mtu(e.c, 500);
+    h3_conn_stats(e.c, &st);
+    assert_int_equal(st.pmtu_reports, 3);
+    assert_int_equal(st.max_udp_payload, 1200);
+    assert_true(post_max_datagram(&e, 2, body, n) <= 1200);
+    shutdown_ok(&e);
+    env_stop(&e);
+    free(body);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest stats_tests[] = {
         cmocka_unit_test(test_params_and_strings),
+        cmocka_unit_test(test_path_mtu),
     };
     if (rig_args(argc, argv) != 0)
         return 2;

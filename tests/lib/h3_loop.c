@@ -107,6 +107,8 @@ static int ring_commit(struct h3_loop *l, enum h3_loop_dir d, size_t idx, size_t
     struct h3_loop_ring *r = &l->ring[d];
 
     l->st.sent[d]++;
+    if (len > l->st.max_len[d])
+        l->st.max_len[d] = len;
     if (chance(l, l->p.loss_ppm[d])) {
         l->st.lost[d]++;
         return 0;
@@ -206,6 +208,11 @@ uint64_t h3_loop_now(const struct h3_loop *l)
 void h3_loop_stats(const struct h3_loop *l, struct h3_loop_stats *st)
 {
     *st = l->st;
+}
+
+void h3_loop_reset_max_len(struct h3_loop *l)
+{
+    l->st.max_len[0] = l->st.max_len[1] = 0;
 }
 
 void h3_loop_set_loss(struct h3_loop *l, uint32_t c2s_ppm, uint32_t s2c_ppm)

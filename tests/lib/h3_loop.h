@@ -43,6 +43,7 @@ struct h3_loop_stats {
     uint64_t ce_marked[2];   /* ECN-capable datagrams the loop marked CE */
     uint64_t progress; /* the client driver's reachability hints (h3_io_ops.progress) */
     uint64_t last_progress_ns; /* when the last one came (0: never) */
+    size_t max_len[2]; /* the largest datagram sent (lost ones included) */
 };
 
 /* One endpoint as the loop sees it. */
@@ -73,6 +74,9 @@ int h3_loop_send(struct h3_loop *l, enum h3_loop_dir dir, const uint8_t *data, s
 
 uint64_t h3_loop_now(const struct h3_loop *l);
 void h3_loop_stats(const struct h3_loop *l, struct h3_loop_stats *st);
+
+/* Forget the largest datagram sizes seen so far (h3_loop_stats.max_len). */
+void h3_loop_reset_max_len(struct h3_loop *l);
 
 /* Change loss rates on the fly (e.g. after the handshake). */
 void h3_loop_set_loss(struct h3_loop *l, uint32_t c2s_ppm, uint32_t s2c_ppm);
