@@ -37,17 +37,27 @@ static int send_local(void *ctx, const struct net_addr *server, uint16_t port, c
                       size_t len)
 {
     struct d_dns *d = ctx;
+    struct dp_addr dst;
 
-    if (server->family != AF_INET)
+    if (server->family == AF_INET)
+        dst = dp_addr_v4(server->u.v4.s_addr);
+    else if (server->family == AF_INET6)
+        dst = dp_addr_v6(server->u.v6.s6_addr);
+    else
         return -EAFNOSUPPORT;
-    return dp_local_send(d->local, server->u.v4.s_addr, port, msg, len);
+    return dp_local_send(d->local, &dst, port, msg, len);
 }
 
-static void rx_local(void *arg, rte_be32_t src_ip, uint16_t src_port, const uint8_t *payload,
-                     uint16_t len, uint64_t now_ns)
+static void rx_local(void *arg, const struct dp_addr *src, uint16_t src_port,
+                     const uint8_t *payload, uint16_t len, uint64_t now_ns)
 {
     struct d_dns *d = arg;
-    struct net_addr from = net_addr_v4(src_ip);
+    struct net_addr from = {.family = AF_INET6};
+
+    if (dp_addr_is_v4(src))
+        from = net_addr_v4(dp_addr_get_v4(src));
+    else
+        memcpy(&from.u.v6, src->b, sizeof(from.u.v6));
 
     if (net_resolv_input(d->r, &from, src_port, payload, len, now_ns) < 0)
         d->rx_dropped++;

@@ -172,7 +172,8 @@ static int setup_port(struct dp *dp)
     }
     if (dp->port.rss)
         rc = dp_rss_init(&dp->rss, dp->port.rss_key, dp->port.rss_key_len, dp->port.reta,
-                         dp->port.reta_size, dp->port.nb_rxq, true);
+                         dp->port.reta_size, dp->port.nb_rxq, DP_RSS_TOEPLITZ_L4,
+                         dp->port.rss_udp6 ? DP_RSS_TOEPLITZ_L4 : DP_RSS_NONE);
     if (!dp->port.rss || rc < 0) {
         if (dp->port.rss)
             DP_LOG(WARNING, "RSS model rejected the device's key/RETA: flows are "
@@ -183,6 +184,7 @@ static int setup_port(struct dp *dp)
         return rc;
     dp->tx_offload = 0;
     dp->tx_ol_flags = 0;
+    dp->tx_ol_flags6 = 0;
     if (dp->port.tx_ip_cksum) {
         dp->tx_offload |= DP_TX_OFFLOAD_IP_CKSUM;
         dp->tx_ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
@@ -190,8 +192,10 @@ static int setup_port(struct dp *dp)
     if (dp->port.tx_udp_cksum) {
         dp->tx_offload |= DP_TX_OFFLOAD_UDP_CKSUM;
         dp->tx_ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+        dp->tx_ol_flags6 |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
     }
     dp->max_payload = (uint16_t)(dp->port.mtu - DP_IPV4_HDR_LEN - DP_UDP_HDR_LEN);
+    dp->max_payload6 = (uint16_t)(dp->port.mtu - DP_IPV6_HDR_LEN - DP_UDP_HDR_LEN);
     return 0;
 }
 
@@ -263,6 +267,7 @@ struct dp *dp_new(const struct dp_conf *c)
         goto fail;
     dp->iface.mac = dp->port.mac;
     dp->iface.ip = c->ip;
+    dp->ip4 = dp_addr_v4(c->ip);
     for (unsigned i = 0; i < dp->n_workers; i++) {
         struct dp_worker *w = &dp->workers[i];
 
@@ -463,6 +468,16 @@ const struct rte_ether_addr *dp_mac(const struct dp *dp)
 rte_be32_t dp_ipv4(const struct dp *dp)
 {
     return dp->iface.ip;
+}
+
+const struct dp_addr *dp_ipv6(const struct dp *dp)
+{
+    return dp->iface.ip6_on ? &dp->iface.ip6 : NULL;
+}
+
+const struct dp_addr *dp_ipv6_ll(const struct dp *dp)
+{
+    return dp->iface.ip6_on ? &dp->iface.ip6_ll : NULL;
 }
 
 unsigned dp_n_workers(const struct dp *dp)

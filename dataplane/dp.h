@@ -18,6 +18,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
+#include "dp_addr.h"
 #include "dp_neigh.h"
 #include "dp_stats.h"
 
@@ -39,6 +40,18 @@ struct dp_conf {
     rte_be32_t gateway;        /* next hop for off-link remotes; 0 = none */
     bool gateway_mac_set;      /* pin a static neighbour entry for the gateway */
     struct rte_ether_addr gateway_mac;
+    bool ip6_set; /* IPv6 on: ip6 is our global address, the link-local one
+                   * comes from the MAC (EUI-64) */
+    struct dp_addr ip6;
+    uint8_t prefix6_len;     /* on-link prefix of |ip6|, 1..128 */
+    struct dp_addr gateway6; /* next hop for off-link IPv6 remotes (in the prefix, or
+                              * link-local); all zero = none */
+    bool gateway6_mac_set;   /* pin a static neighbour entry for gateway6 */
+    struct rte_ether_addr gateway6_mac;
+    bool accept_ra;            /* take the default router from Router Advertisements (when
+                                * gateway6 is not set); else they are counted and ignored */
+    uint8_t dad_transmits;     /* duplicate address detection: solicitations per address at
+                                * start, 1 s apart (RFC 4862 5.1); 0 = none */
     uint16_t rx_desc, tx_desc; /* 0 = device default */
     uint16_t mtu;              /* 0 = leave the device's */
     bool rss;                  /* use hardware RSS when the device can */
@@ -131,6 +144,11 @@ const struct rte_ether_addr *dp_mac(const struct dp *dp);
 /* Our IPv4 address (network order); the number of worker lcores and the EAL id of the
  * |index|-th (0 for an index out of range). Fixed at dp_new. */
 rte_be32_t dp_ipv4(const struct dp *dp);
+
+/* Our global IPv6 address and our link-local one (from the MAC), or NULL when IPv6 is not
+ * configured. Fixed at dp_new. */
+const struct dp_addr *dp_ipv6(const struct dp *dp);
+const struct dp_addr *dp_ipv6_ll(const struct dp *dp);
 unsigned dp_n_workers(const struct dp *dp);
 unsigned dp_worker_lcore(const struct dp *dp, unsigned index);
 

@@ -103,6 +103,11 @@ static inline bool dp_addr_is_unicast(const struct dp_addr *a)
     return !(a->w64[0] == 0 && a->w32[2] == 0);
 }
 
+/* Parses an IPv4 dotted quad or an IPv6 literal (no brackets, no zone) from |s| into
+ * |*out|. An IPv4-mapped IPv6 literal ("::ffff:198.18.0.1") is refused: it would read as
+ * IPv4. Returns 0, or -EINVAL. */
+int dp_addr_parse(const char *s, struct dp_addr *out);
+
 /* Text of |a| ("198.18.0.1" for IPv4, RFC 5952 form for IPv6) into |buf| (|len| >=
  * DP_ADDR_STR_MAX is always enough); returns |buf|. */
 const char *dp_addr_str(const struct dp_addr *a, char *buf, size_t len);

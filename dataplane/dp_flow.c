@@ -56,7 +56,7 @@ void dp_flow_apply(struct dp_worker *w, struct dp_flow *f, bool close)
     struct dp *dp = w->dp;
 
     if (!close) {
-        int rc = dp_flowtab_insert(&w->ft, f->remote_ip, f->remote_port, f->local_port, f);
+        int rc = dp_flowtab_insert(&w->ft, &f->remote, f->remote_port, f->local_port, f);
 
         if (rc == 0)
             atomic_fetch_add_explicit(&w->nflows, 1, memory_order_relaxed);
@@ -66,8 +66,8 @@ void dp_flow_apply(struct dp_worker *w, struct dp_flow *f, bool close)
                               memory_order_release);
         return;
     }
-    if (dp_flowtab_lookup(&w->ft, f->remote_ip, f->remote_port, f->local_port) == f &&
-        dp_flowtab_delete(&w->ft, f->remote_ip, f->remote_port, f->local_port) == 0)
+    if (dp_flowtab_lookup(&w->ft, &f->remote, f->remote_port, f->local_port) == f &&
+        dp_flowtab_delete(&w->ft, &f->remote, f->remote_port, f->local_port) == 0)
         atomic_fetch_sub_explicit(&w->nflows, 1, memory_order_relaxed);
     dp_port_release(dp, rte_be_to_cpu_16(f->local_port));
     rte_mempool_put(dp->flow_pool, f);
@@ -105,8 +105,9 @@ static bool port_in_use(void *arg, uint16_t port)
     return atomic_load_explicit(&dp->port_owner[port], memory_order_relaxed) != 0;
 }
 
-int dp_port_pick(struct dp *dp, const struct dp_rss *rss, rte_be32_t remote_ip,
-                 uint16_t remote_port, uint16_t want_q, unsigned owner, uint16_t *port)
+int dp_port_pick(struct dp *dp, const struct dp_rss *rss, const struct dp_addr *remote,
+                 const struct dp_addr *local, uint16_t remote_port, uint16_t want_q, unsigned owner,
+                 uint16_t *port)
 {
     /* Without RSS any free port will do. */
     static const struct dp_rss any_queue = {.mode = DP_RSS_NONE, .nb_queues = 1};
@@ -115,7 +116,7 @@ int dp_port_pick(struct dp *dp, const struct dp_rss *rss, rte_be32_t remote_ip,
         rss = &any_queue;
     for (int i = 0; i < DP_FLOW_PICK_TRIES; i++) {
         int rc =
-            dp_rss_pick_port(rss, remote_ip, dp->conf.ip, remote_port, want_q, DP_FLOW_PORT_LO,
+            dp_rss_pick_port(rss, remote, local, remote_port, want_q, DP_FLOW_PORT_LO,
                              DP_FLOW_PORT_HI, dp->port_seed++ * 2654435761u, port, port_in_use, dp);
 
         if (rc < 0)
@@ -131,7 +132,8 @@ static int pick_port(struct dp *dp, struct dp_worker *w, const struct dp_flow_pa
 {
     uint16_t want_q = w->n_rxq != 0 ? w->rxqs[0] : 0;
 
-    return dp_port_pick(dp, &dp->rss, p->remote_ip, p->remote_port, want_q, w->index + 1u, port);
+    return dp_port_pick(dp, &dp->rss, &p->remote, dp_tx_src(dp, &p->remote), p->remote_port, want_q,
+                        w->index + 1u, port);
 }
 
 struct dp_flow *dp_flow_open(struct dp *dp, const struct dp_flow_params *p)
@@ -141,9 +143,13 @@ struct dp_flow *dp_flow_open(struct dp *dp, const struct dp_flow_params *p)
     uint16_t port = p->local_port;
     int rc;
 
-    if (p->rx == NULL || p->remote_port == 0 || !dp_ipv4_is_unicast(p->remote_ip) ||
-        p->remote_ip == dp->conf.ip) {
+    if (p->rx == NULL || p->remote_port == 0 || !dp_addr_is_unicast(&p->remote) ||
+        dp_addr_eq(&p->remote, &dp->ip4) || dp_iface_is_ip6(&dp->iface, &p->remote)) {
         rte_errno = EINVAL;
+        return NULL;
+    }
+    if (!dp_addr_is_v4(&p->remote) && !dp->iface.ip6_on) {
+        rte_errno = EAFNOSUPPORT;
         return NULL;
     }
     w = pick_worker(dp, p->lcore);
@@ -167,17 +173,21 @@ struct dp_flow *dp_flow_open(struct dp *dp, const struct dp_flow_params *p)
     memset(f, 0, sizeof(*f));
     f->dp = dp;
     f->w = w;
-    f->remote_ip = p->remote_ip;
+    f->remote = p->remote;
+    f->local = dp_tx_src(dp, &p->remote);
     f->remote_port = rte_cpu_to_be_16(p->remote_port);
     f->local_port = rte_cpu_to_be_16(port);
+    f->hdrs_len = dp_udp_hdrs_len(&p->remote);
+    f->max_payload = dp_addr_is_v4(&p->remote) ? dp->max_payload : dp->max_payload6;
     f->rx = p->rx;
+    f->pmtu = p->pmtu;
     f->arg = p->arg;
     atomic_init(&f->state, DP_FLOW_OPENING);
 
     if (on_owner(w)) {
         dp_flow_apply(w, f, false);
         if (atomic_load(&f->state) != DP_FLOW_OPEN) {
-            rc = dp_flowtab_lookup(&w->ft, f->remote_ip, f->remote_port, f->local_port) != NULL
+            rc = dp_flowtab_lookup(&w->ft, &f->remote, f->remote_port, f->local_port) != NULL
                      ? EEXIST
                      : ENOSPC;
             dp_flow_apply(w, f, true);
@@ -210,6 +220,11 @@ uint16_t dp_flow_local_port(const struct dp_flow *f)
     return rte_be_to_cpu_16(f->local_port);
 }
 
+const struct dp_addr *dp_flow_local_ip(const struct dp_flow *f)
+{
+    return f->local;
+}
+
 struct rte_mbuf *dp_flow_tx_alloc(struct dp_flow *f, uint8_t **payload, uint16_t *room)
 {
     struct rte_mbuf *m = rte_pktmbuf_alloc(f->w->pool);
@@ -218,8 +233,8 @@ struct rte_mbuf *dp_flow_tx_alloc(struct dp_flow *f, uint8_t **payload, uint16_t
     if (unlikely(m == NULL))
         return NULL;
     tail = rte_pktmbuf_tailroom(m);
-    *payload = rte_pktmbuf_mtod(m, uint8_t *) + DP_UDP_HDRS_LEN;
-    *room = RTE_MIN((uint16_t)(tail - DP_UDP_HDRS_LEN), f->dp->max_payload);
+    *payload = rte_pktmbuf_mtod(m, uint8_t *) + f->hdrs_len;
+    *room = RTE_MIN((uint16_t)(tail - f->hdrs_len), f->max_payload);
     return m;
 }
 
@@ -231,14 +246,14 @@ int dp_flow_tx(struct dp_flow *f, struct rte_mbuf *m, uint16_t len)
         rte_pktmbuf_free(m);
         return -EXDEV;
     }
-    if (unlikely(len > f->dp->max_payload ||
-                 (uint32_t)len + DP_UDP_HDRS_LEN > rte_pktmbuf_tailroom(m) + m->data_len)) {
+    if (unlikely(len > f->max_payload ||
+                 (uint32_t)len + f->hdrs_len > rte_pktmbuf_tailroom(m) + m->data_len)) {
         rte_pktmbuf_free(m);
         return -EMSGSIZE;
     }
     f->tx_pkts++;
     w->st.flow_tx++;
-    return dp_lcore_tx_udp(w, m, f->remote_ip, f->remote_port, f->local_port, len);
+    return dp_lcore_tx_udp(w, m, &f->remote, f->remote_port, f->local_port, len);
 }
 
 void dp_flow_close(struct dp_flow *f)

@@ -1,6 +1,7 @@
 /* dp_flow: UDP flows for the upper layer (the HTTP/3 drivers).
  *
- * A flow is (remote IPv4 address, remote port, local port) owned by one worker lcore. Its
+ * A flow is (remote IP address, remote port, local port) owned by one worker lcore (IPv4,
+ * or IPv6 when the port has an IPv6 address; dp_addr.h holds both). Its
  * receive callback and every dp_flow_tx() run on that lcore only, so the upper layer keeps
  * per-connection state without locks. The local port is chosen so that the NIC's RSS hash
  * of the reply traffic lands on the owner's RX queue; on devices without RSS the lcore
@@ -21,6 +22,7 @@
 #include <rte_byteorder.h>
 #include <rte_mbuf.h>
 
+#include "dp_addr.h"
 #include "dp_net.h"
 
 struct dp;
@@ -32,12 +34,18 @@ struct dp_flow;
 typedef bool (*dp_flow_rx_cb)(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len,
                               struct rte_mbuf *m, uint64_t now_ns);
 
+/* Packet Too Big callback, on the owning lcore: an ICMPv6 Packet Too Big quoting one of
+ * the flow's datagrams reports |mtu| for the path (RFC 8201; never below DP_IPV6_MIN_MTU:
+ * smaller reports are raised to it). */
+typedef void (*dp_flow_pmtu_cb)(void *arg, struct dp_flow *f, uint32_t mtu, uint64_t now_ns);
+
 struct dp_flow_params {
-    rte_be32_t remote_ip; /* unicast IPv4 */
-    uint16_t remote_port; /* host order, != 0 */
-    uint16_t local_port;  /* host order; 0 = automatic (ephemeral, RSS-aware) */
-    int lcore;            /* owning EAL lcore (a worker); -1 = least loaded */
-    dp_flow_rx_cb rx;     /* not NULL */
+    struct dp_addr remote; /* unicast: IPv4 (dp_addr_v4) or IPv6 */
+    uint16_t remote_port;  /* host order, != 0 */
+    uint16_t local_port;   /* host order; 0 = automatic (ephemeral, RSS-aware) */
+    int lcore;             /* owning EAL lcore (a worker); -1 = least loaded */
+    dp_flow_rx_cb rx;      /* not NULL */
+    dp_flow_pmtu_cb pmtu;  /* NULL: Packet Too Big is counted and dropped */
     void *arg;
 };
 
@@ -46,7 +54,8 @@ struct dp_flow_params {
 #define DP_FLOW_PORT_HI 65535
 
 /* Opens a flow. Returns it, or NULL with rte_errno: EINVAL (bad params, lcore not a
- * worker), EADDRINUSE (local port owned by another lcore, the echo service or a
+ * worker, remote not unicast or ours), EAFNOSUPPORT (IPv6 remote without an IPv6 address
+ * on the port), EADDRINUSE (local port owned by another lcore, the echo service or a
  * main-lcore endpoint of dp_local.h), EADDRNOTAVAIL (no automatic port left), ENOSPC
  * (flow limit), ENOBUFS (command ring full), EEXIST (same 3-tuple already open, when
  * opened synchronously). */
@@ -55,19 +64,23 @@ struct dp_flow *dp_flow_open(struct dp *dp, const struct dp_flow_params *p);
 /* True when the flow is in its lcore's table (receives packets). */
 bool dp_flow_is_open(const struct dp_flow *f);
 
-/* The owning EAL lcore, the local port (host order). */
+/* The owning EAL lcore, the local port (host order), the local address the flow sends
+ * from (our IPv4 address; for IPv6 the link-local one to a link-local remote, else the
+ * global one). */
 unsigned dp_flow_lcore(const struct dp_flow *f);
 uint16_t dp_flow_local_port(const struct dp_flow *f);
+const struct dp_addr *dp_flow_local_ip(const struct dp_flow *f);
 
-/* Allocates a TX mbuf for |f| with DP_UDP_HDRS_LEN of header room reserved: the caller
- * writes up to |*room| payload bytes at |*payload| and calls dp_flow_tx(). |*room| is
- * bounded by the port MTU. Returns NULL when the pool is empty. Owning lcore only. */
+/* Allocates a TX mbuf for |f| with the flow's header room reserved (DP_UDP_HDRS_LEN for
+ * IPv4, DP_UDP6_HDRS_LEN for IPv6): the caller writes up to |*room| payload bytes at
+ * |*payload| and calls dp_flow_tx(). |*room| is bounded by the port MTU. Returns NULL
+ * when the pool is empty. Owning lcore only. */
 struct rte_mbuf *dp_flow_tx_alloc(struct dp_flow *f, uint8_t **payload, uint16_t *room);
 
 /* Sends |len| payload bytes written into |m| (from dp_flow_tx_alloc()): prepends
- * Ethernet/IPv4/UDP headers, checksums (offloaded when the port can), resolves the next
- * hop (packets wait on the slow path while ARP runs) and queues the frame in the lcore's
- * TX buffer. |m| is consumed in every case. Owning lcore only.
+ * Ethernet/IP/UDP headers, checksums (offloaded when the port can), resolves the next
+ * hop (packets wait on the slow path while ARP or Neighbor Discovery runs) and queues the
+ * frame in the lcore's TX buffer. |m| is consumed in every case. Owning lcore only.
  * Returns 0, -EXDEV (not the owning lcore), -EMSGSIZE (len beyond the room),
  * -EHOSTUNREACH (no route: off-link and no gateway), -ENOBUFS (slow-path ring full). */
 int dp_flow_tx(struct dp_flow *f, struct rte_mbuf *m, uint16_t len);

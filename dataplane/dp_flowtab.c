@@ -1,5 +1,6 @@
 /* dp_flowtab.c: insert/delete of the per-lcore flow table (lookup is inline). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,51 +41,57 @@ void dp_flowtab_free(struct dp_flowtab *ft)
     memset(ft, 0, sizeof(*ft));
 }
 
-int dp_flowtab_insert(struct dp_flowtab *ft, rte_be32_t remote_ip, rte_be16_t remote_port,
+static bool slot_is(const struct dp_flowtab_slot *s, const struct dp_addr *remote, uint32_t ports)
+{
+    return s->ports == ports && dp_addr_eq(&s->remote, remote);
+}
+
+int dp_flowtab_insert(struct dp_flowtab *ft, const struct dp_addr *remote, rte_be16_t remote_port,
                       rte_be16_t local_port, void *flow)
 {
-    uint64_t key;
-    uint32_t i;
+    uint32_t ports, i;
 
-    if (remote_ip == 0 || remote_port == 0 || local_port == 0 || flow == NULL)
+    if (remote == NULL || !dp_addr_is_unicast(remote) || remote_port == 0 || local_port == 0 ||
+        flow == NULL)
         return -EINVAL;
-    key = dp_flowtab_key(remote_ip, remote_port, local_port);
-    for (i = dp_flowtab_hash(ft, key); ft->slots[i].key != 0; i = (i + 1) & ft->mask)
-        if (ft->slots[i].key == key)
+    ports = dp_flowtab_ports(remote_port, local_port);
+    for (i = dp_flowtab_hash(ft, remote, ports); ft->slots[i].ports != 0; i = (i + 1) & ft->mask)
+        if (slot_is(&ft->slots[i], remote, ports))
             return -EEXIST;
     if (ft->count >= ft->max_flows)
         return -ENOSPC;
-    ft->slots[i].key = key;
+    ft->slots[i].remote = *remote;
+    ft->slots[i].ports = ports;
     ft->slots[i].flow = flow;
     ft->count++;
     return 0;
 }
 
-int dp_flowtab_delete(struct dp_flowtab *ft, rte_be32_t remote_ip, rte_be16_t remote_port,
+int dp_flowtab_delete(struct dp_flowtab *ft, const struct dp_addr *remote, rte_be16_t remote_port,
                       rte_be16_t local_port)
 {
-    uint64_t key = dp_flowtab_key(remote_ip, remote_port, local_port);
+    uint32_t ports = dp_flowtab_ports(remote_port, local_port);
     uint32_t i, j;
 
-    if (key == 0)
+    if (remote_port == 0 || local_port == 0)
         return -ENOENT;
-    for (i = dp_flowtab_hash(ft, key); ft->slots[i].key != key; i = (i + 1) & ft->mask)
-        if (ft->slots[i].key == 0)
+    for (i = dp_flowtab_hash(ft, remote, ports); !slot_is(&ft->slots[i], remote, ports);
+         i = (i + 1) & ft->mask)
+        if (ft->slots[i].ports == 0)
             return -ENOENT;
 
     /* Backward-shift deletion (Knuth 6.4 algorithm R): walk the cluster after the hole
      * and move back every entry whose home slot is not cyclically in (hole, its slot],
      * i.e. whose probe path passes through the hole. */
-    for (j = (i + 1) & ft->mask; ft->slots[j].key != 0; j = (j + 1) & ft->mask) {
-        uint32_t home = dp_flowtab_hash(ft, ft->slots[j].key);
+    for (j = (i + 1) & ft->mask; ft->slots[j].ports != 0; j = (j + 1) & ft->mask) {
+        uint32_t home = dp_flowtab_hash(ft, &ft->slots[j].remote, ft->slots[j].ports);
 
         if (((j - home) & ft->mask) >= ((j - i) & ft->mask)) {
             ft->slots[i] = ft->slots[j];
             i = j;
         }
     }
-    ft->slots[i].key = 0;
-    ft->slots[i].flow = NULL;
+    memset(&ft->slots[i], 0, sizeof(ft->slots[i]));
     ft->count--;
     return 0;
 }

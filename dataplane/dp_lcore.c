@@ -56,25 +56,22 @@ void dp_txbuf_put(struct dp_txbuf *b, struct rte_mbuf *m, uint64_t now_tsc, uint
         dp_txbuf_flush(b);
 }
 
-int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, rte_be16_t dst_port,
-                    rte_be16_t src_port, uint16_t len)
+int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_addr *dst,
+                    rte_be16_t dst_port, rte_be16_t src_port, uint16_t len)
 {
     struct dp *dp = w->dp;
     struct dp_tx_tuple t;
-    struct dp_addr nha;
-    rte_be32_t nh;
+    struct dp_addr nh;
     bool resolved;
     int rc;
 
-    nh = dp_ipv4_next_hop(dst_ip, dp->conf.ip, dp->conf.prefix_len, dp->conf.gateway);
-    if (unlikely(nh == 0)) {
+    if (unlikely(!dp_next_hop(dp, dst, &nh))) {
         w->st.drop.n[DP_DROP_NO_NEIGH]++;
         rte_pktmbuf_free(m);
         return -EHOSTUNREACH;
     }
-    dp_tx_tuple_init(dp, &t, dst_ip, dst_port, src_port);
-    nha = dp_addr_v4(nh);
-    resolved = dp_neigh_lookup(dp->neigh, &nha, &t.dst_mac) == 0;
+    dp_tx_tuple_init(dp, &t, dst, dst_port, src_port);
+    resolved = dp_neigh_lookup(dp->neigh, &nh, &t.dst_mac) == 0;
     if (!resolved)
         memset(&t.dst_mac, 0, sizeof(t.dst_mac));
     rc = dp_tx_udp_frame(dp, m, &t, len);
@@ -87,8 +84,8 @@ int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, 
         dp_txbuf_put(&w->txb, m, w->now_tsc, dp->drain_tsc);
         return 0;
     }
-    /* The slow path owns ARP: it queues the frame until the next hop answers. */
-    m->hash.usr = nh;
+    /* The slow path owns ARP and Neighbor Discovery: it routes the frame again by its
+     * destination and queues it until the next hop answers. */
     if (unlikely(rte_ring_mp_enqueue(dp->slow_tx, m) != 0)) {
         w->st.drop.n[DP_DROP_RING_FULL]++;
         w->st.resolve_full++;
@@ -113,15 +110,16 @@ static inline void to_slow(struct dp_worker *w, struct rte_mbuf *m)
 /* The built-in echo service: the datagram goes back to its sender from the same mbuf. */
 static void echo(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_info *pi)
 {
-    /* dp_classify accepts no IP options and no VLAN tag: the payload starts right after
-     * the fixed headers, where dp_lcore_tx_udp() expects it. */
-    if (unlikely(pi->payload_off != DP_UDP_HDRS_LEN || m->nb_segs != 1)) {
+    /* dp_classify accepts no IP options and no VLAN tag; an IPv6 datagram may have come
+     * with extension headers: the payload must sit right after the fixed headers, where
+     * dp_lcore_tx_udp() expects it. */
+    if (unlikely(pi->payload_off != dp_udp_hdrs_len(&pi->src) || m->nb_segs != 1)) {
         w->st.drop.n[DP_DROP_TRUNCATED]++;
         rte_pktmbuf_free(m);
         return;
     }
     w->st.echo++;
-    (void)dp_lcore_tx_udp(w, m, pi->src_ip, pi->src_port, pi->dst_port, pi->payload_len);
+    (void)dp_lcore_tx_udp(w, m, &pi->src, pi->src_port, pi->dst_port, pi->payload_len);
 }
 
 static inline void deliver(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
@@ -133,10 +131,37 @@ static inline void deliver(struct dp_worker *w, struct dp_flow *f, struct rte_mb
         rte_pktmbuf_free(m);
 }
 
-/* UDP to us: the echo service, a flow of this lcore, another lcore's flow, or the slow
- * path: nobody's port (NO_FLOW there) or a main-lcore endpoint's (DP_OWNER_MAIN, which
- * the owner tests below let through: no test of its own). */
-static void udp_in(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_info *pi,
+/* A Packet Too Big about one of |f|'s datagrams. */
+static void deliver_pmtu(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
+                         const struct dp_pkt_info *pi, uint64_t now_ns)
+{
+    const uint8_t *icmp = rte_pktmbuf_mtod(m, const uint8_t *) + pi->payload_off;
+    uint32_t mtu;
+
+    memcpy(&mtu, icmp + 4, sizeof(mtu));
+    mtu = rte_be_to_cpu_32(mtu);
+    /* RFC 8201 4: a report below the IPv6 minimum link MTU is raised to it. */
+    if (mtu < DP_IPV6_MIN_MTU)
+        mtu = DP_IPV6_MIN_MTU;
+    w->st.pmtu++;
+    if (f->pmtu != NULL)
+        f->pmtu(f->arg, f, mtu, now_ns);
+    rte_pktmbuf_free(m);
+}
+
+/* Marks the checksums of |m| verified before it goes to another lcore, which classifies it
+ * again without paying for them twice. */
+static inline void mark_verified(struct rte_mbuf *m)
+{
+    m->ol_flags = (m->ol_flags & ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK)) |
+                  RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+}
+
+/* UDP to us (or a Packet Too Big about our UDP, |ptb|): the echo service, a flow of this
+ * lcore, another lcore's flow, or the slow path: nobody's port (NO_FLOW there) or a
+ * main-lcore endpoint's (DP_OWNER_MAIN, which the owner tests below let through: no test
+ * of its own). */
+static void udp_in(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_info *pi, bool ptb,
                    uint64_t now_ns)
 {
     struct dp *dp = w->dp;
@@ -146,16 +171,20 @@ static void udp_in(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_
     struct dp_flow *f;
 
     if (owner == (unsigned)w->index + 1) {
-        f = dp_flowtab_lookup(&w->ft, pi->src_ip, pi->src_port, pi->dst_port);
+        f = dp_flowtab_lookup(&w->ft, &pi->src, pi->src_port, pi->dst_port);
         if (likely(f != NULL)) {
-            deliver(w, f, m, rte_pktmbuf_mtod(m, uint8_t *) + pi->payload_off, pi->payload_len,
-                    now_ns);
+            if (unlikely(ptb))
+                deliver_pmtu(w, f, m, pi, now_ns);
+            else
+                deliver(w, f, m, rte_pktmbuf_mtod(m, uint8_t *) + pi->payload_off, pi->payload_len,
+                        now_ns);
             return;
         }
-    } else if (owner == DP_OWNER_ECHO) {
+    } else if (owner == DP_OWNER_ECHO && !ptb) {
         echo(w, m, pi);
         return;
     } else if (owner != 0 && owner <= dp->n_workers) {
+        mark_verified(m);
         if (unlikely(rte_ring_mp_enqueue(dp->workers[owner - 1].steer, m) != 0)) {
             w->st.drop.n[DP_DROP_RING_FULL]++;
             w->st.steer_full++;
@@ -176,10 +205,14 @@ static void rx_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ns)
     switch (dp_classify(&w->dp->iface, rte_pktmbuf_mtod(m, const uint8_t *),
                         rte_pktmbuf_data_len(m), m->ol_flags, &pi, &why)) {
     case DP_PKT_UDP:
-        udp_in(w, m, &pi, now_ns);
+        udp_in(w, m, &pi, false, now_ns);
+        return;
+    case DP_PKT_PTB:
+        udp_in(w, m, &pi, true, now_ns);
         return;
     case DP_PKT_ARP:
     case DP_PKT_ICMP_ECHO:
+    case DP_PKT_ND:
         to_slow(w, m);
         return;
     case DP_PKT_DROP:
@@ -190,23 +223,30 @@ static void rx_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ns)
     }
 }
 
-/* A frame steered to us was classified by its receiver; only our flow table is left. */
+/* A frame steered to us was classified by its receiver (checksums marked verified): only
+ * our flow table is left. Classified again for its offsets, which IPv6 extension headers
+ * move. */
 static void steered_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ns)
 {
     const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-    const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(frame + DP_ETH_HDR_LEN);
-    const struct rte_udp_hdr *udp =
-        (const struct rte_udp_hdr *)(frame + DP_ETH_HDR_LEN + DP_IPV4_HDR_LEN);
+    struct dp_pkt_info pi;
+    enum dp_drop why = DP_DROP_TRUNCATED;
+    enum dp_class c;
     struct dp_flow *f;
 
     w->st.steer_in++;
-    f = dp_flowtab_lookup(&w->ft, ip->src_addr, udp->src_port, udp->dst_port);
+    c = dp_classify(&w->dp->iface, frame, rte_pktmbuf_data_len(m), m->ol_flags, &pi, &why);
+    f = c == DP_PKT_UDP || c == DP_PKT_PTB
+            ? dp_flowtab_lookup(&w->ft, &pi.src, pi.src_port, pi.dst_port)
+            : NULL;
     if (unlikely(f == NULL)) {
         to_slow(w, m);
         return;
     }
-    deliver(w, f, m, frame + DP_UDP_HDRS_LEN,
-            (uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - DP_UDP_HDR_LEN), now_ns);
+    if (unlikely(c == DP_PKT_PTB))
+        deliver_pmtu(w, f, m, &pi, now_ns);
+    else
+        deliver(w, f, m, frame + pi.payload_off, pi.payload_len, now_ns);
 }
 
 static unsigned do_cmds(struct dp_worker *w)

@@ -44,7 +44,7 @@ struct dp_local *dp_local_open(struct dp *dp, uint16_t port, dp_local_rx_cb cb, 
     if (port != 0)
         rc = dp_port_claim(dp, port, DP_OWNER_MAIN);
     else
-        rc = dp_port_pick(dp, NULL, 0, 0, 0, DP_OWNER_MAIN, &port);
+        rc = dp_port_pick(dp, NULL, &dp->ip4, &dp->ip4, 0, 0, DP_OWNER_MAIN, &port);
     if (rc < 0) {
         free(l);
         rte_errno = -rc;
@@ -64,7 +64,7 @@ uint16_t dp_local_port(const struct dp_local *l)
     return rte_be_to_cpu_16(l->port);
 }
 
-bool dp_local_rx(struct dp *dp, rte_be32_t src_ip, rte_be16_t src_port, rte_be16_t dst_port,
+bool dp_local_rx(struct dp *dp, const struct dp_addr *src, rte_be16_t src_port, rte_be16_t dst_port,
                  const uint8_t *payload, uint16_t len, uint64_t now_ns)
 {
     /* A handful of endpoints at most (a resolver's): a list is the fastest look-up. */
@@ -74,35 +74,37 @@ bool dp_local_rx(struct dp *dp, rte_be32_t src_ip, rte_be16_t src_port, rte_be16
         l->rx_pkts++;
         dp->sp.local_rx++;
         /* Last use of |l|: the callback may close it. */
-        l->cb(l->arg, src_ip, rte_be_to_cpu_16(src_port), payload, len, now_ns);
+        l->cb(l->arg, src, rte_be_to_cpu_16(src_port), payload, len, now_ns);
         return true;
     }
     return false;
 }
 
-int dp_local_send(struct dp_local *l, rte_be32_t dst_ip, uint16_t dst_port, const void *data,
-                  size_t len)
+int dp_local_send(struct dp_local *l, const struct dp_addr *dst, uint16_t dst_port,
+                  const void *data, size_t len)
 {
     struct dp *dp = l->dp;
     struct dp_tx_tuple t;
     struct rte_mbuf *m;
-    struct dp_addr nha;
-    rte_be32_t nh;
+    struct dp_addr nh;
+    uint16_t hdrs;
     size_t room;
     int rc;
 
     if (rte_lcore_id() != rte_get_main_lcore())
         return -EXDEV;
-    if (dst_port == 0 || !dp_ipv4_is_unicast(dst_ip) || dst_ip == dp->conf.ip ||
-        (data == NULL && len != 0))
+    if (dst == NULL || dst_port == 0 || !dp_addr_is_unicast(dst) || dp_addr_eq(dst, &dp->ip4) ||
+        dp_iface_is_ip6(&dp->iface, dst) || (data == NULL && len != 0))
         return -EINVAL;
-    room = rte_pktmbuf_data_room_size(dp->main_pool) - RTE_PKTMBUF_HEADROOM - DP_UDP_HDRS_LEN;
-    if (len > dp->max_payload || len > room)
+    if (!dp_addr_is_v4(dst) && !dp->iface.ip6_on)
+        return -EAFNOSUPPORT;
+    hdrs = dp_udp_hdrs_len(dst);
+    room = rte_pktmbuf_data_room_size(dp->main_pool) - RTE_PKTMBUF_HEADROOM - hdrs;
+    if (len > (dp_addr_is_v4(dst) ? dp->max_payload : dp->max_payload6) || len > room)
         return -EMSGSIZE;
     if (!dp->port.started)
         return -ENETDOWN;
-    nh = dp_ipv4_next_hop(dst_ip, dp->conf.ip, dp->conf.prefix_len, dp->conf.gateway);
-    if (nh == 0) {
+    if (!dp_next_hop(dp, dst, &nh)) {
         dp->sp.drop.n[DP_DROP_NO_NEIGH]++;
         return -EHOSTUNREACH;
     }
@@ -112,9 +114,9 @@ int dp_local_send(struct dp_local *l, rte_be32_t dst_ip, uint16_t dst_port, cons
         return -ENOBUFS;
     }
     if (len != 0)
-        memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_UDP_HDRS_LEN), data, len);
-    /* The destination MAC is the slow path's to fill, now or after ARP. */
-    dp_tx_tuple_init(dp, &t, dst_ip, rte_cpu_to_be_16(dst_port), l->port);
+        memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, hdrs), data, len);
+    /* The destination MAC is the slow path's to fill, now or after resolution. */
+    dp_tx_tuple_init(dp, &t, dst, rte_cpu_to_be_16(dst_port), l->port);
     memset(&t.dst_mac, 0, sizeof(t.dst_mac));
     rc = dp_tx_udp_frame(dp, m, &t, (uint16_t)len);
     if (rc < 0) { /* not reached: len <= max_payload */
@@ -123,8 +125,7 @@ int dp_local_send(struct dp_local *l, rte_be32_t dst_ip, uint16_t dst_port, cons
     }
     l->tx_pkts++;
     dp->sp.local_tx++;
-    nha = dp_addr_v4(nh);
-    return dp_slowpath_xmit(dp, m, &nha, dp_now_ns(dp));
+    return dp_slowpath_xmit(dp, m, &nh, dp_now_ns(dp));
 }
 
 void dp_local_close(struct dp_local *l)

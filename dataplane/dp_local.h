@@ -25,14 +25,17 @@
 
 #include <rte_byteorder.h>
 
+#include "dp_addr.h"
+
 struct dp;
 struct dp_local;
 
 /* Receive callback, on the main lcore, from dp_main_loop() with the loop's |now_ns|:
- * a datagram from |src_ip| (network order):|src_port| (host order). |payload|/|len| is the
- * UDP payload, valid until the callback returns (the mbuf is freed then). The callback
- * may call dp_local_send() and dp_local_close(), its own endpoint's included. */
-typedef void (*dp_local_rx_cb)(void *arg, rte_be32_t src_ip, uint16_t src_port,
+ * a datagram from |src| (IPv4 mapped, or IPv6):|src_port| (host order). |src|, |payload|/
+ * |len| (the UDP payload) are valid until the callback returns (the mbuf is freed then).
+ * The callback may call dp_local_send() and dp_local_close(), its own endpoint's
+ * included. */
+typedef void (*dp_local_rx_cb)(void *arg, const struct dp_addr *src, uint16_t src_port,
                                const uint8_t *payload, uint16_t len, uint64_t now_ns);
 
 /* Opens a UDP endpoint of the main lcore on |port| (host order; 0 = automatic: a free
@@ -46,19 +49,20 @@ struct dp_local *dp_local_open(struct dp *dp, uint16_t port, dp_local_rx_cb cb, 
 /* The endpoint's local port (host order). */
 uint16_t dp_local_port(const struct dp_local *l);
 
-/* Sends the |len| bytes at |data| to |dst_ip| (network order):|dst_port| (host order)
- * from the endpoint's port: copies them into an mbuf, builds the Ethernet/IPv4/UDP
+/* Sends the |len| bytes at |data| to |dst| (IPv4 mapped, or IPv6):|dst_port| (host
+ * order) from the endpoint's port: copies them into an mbuf, builds the Ethernet/IP/UDP
  * headers (checksums offloaded when the port can, as for the flows), resolves the next
- * hop (on-link: |dst_ip|, else the gateway) in the neighbour table — on a miss the frame
- * waits while ARP runs — and queues it on the slow path's TX queue. Main lcore only,
- * while the port is started (between dp_start() and dp_stop()).
- * Returns 0 (sent, or waiting for ARP), or -EMSGSIZE (|len| beyond the MTU's UDP payload
- * or an mbuf), -EHOSTUNREACH (no route: off-link without a gateway; or the next hop
- * failed to resolve lately), -ENOBUFS (no mbuf), -EINVAL (|dst_ip| not a unicast address
- * or ours, |dst_port| 0, |data| NULL with |len| > 0), -EXDEV (not the main lcore),
- * -ENETDOWN (port not started). Drops are counted by reason (NO_NEIGH, NO_MBUF). */
-int dp_local_send(struct dp_local *l, rte_be32_t dst_ip, uint16_t dst_port, const void *data,
-                  size_t len);
+ * hop (on-link: |dst|, else the gateway of its family) in the neighbour table — on a miss
+ * the frame waits while ARP or Neighbor Discovery runs — and queues it on the slow path's
+ * TX queue. Main lcore only, while the port is started (between dp_start() and dp_stop()).
+ * Returns 0 (sent, or waiting for resolution), or -EMSGSIZE (|len| beyond the MTU's UDP
+ * payload or an mbuf), -EHOSTUNREACH (no route: off-link without a gateway; or the next
+ * hop failed to resolve lately), -EAFNOSUPPORT (IPv6 without an IPv6 address on the
+ * port), -ENOBUFS (no mbuf), -EINVAL (|dst| not a unicast address or ours, |dst_port| 0,
+ * |data| NULL with |len| > 0), -EXDEV (not the main lcore), -ENETDOWN (port not started).
+ * Drops are counted by reason (NO_NEIGH, NO_MBUF). */
+int dp_local_send(struct dp_local *l, const struct dp_addr *dst, uint16_t dst_port,
+                  const void *data, size_t len);
 
 /* Closes the endpoint: its port is free again at once; datagrams for it still in the
  * slow-path ring are then nobody's (NO_FLOW). |l| is freed. NULL is fine. On the main

@@ -9,8 +9,10 @@
 
 #include "dp_log.h"
 
-/* RSS over the UDP/IPv4 4-tuple: what flow placement (dp_rss) assumes. */
-#define DP_PORT_RSS_HF (RTE_ETH_RSS_NONFRAG_IPV4_UDP)
+/* RSS over the UDP/IPv4 4-tuple: what flow placement (dp_rss) assumes; over the UDP/IPv6
+ * one too when the device offers it (else IPv6 lands on queue 0 and is steered). */
+#define DP_PORT_RSS_HF  (RTE_ETH_RSS_NONFRAG_IPV4_UDP)
+#define DP_PORT_RSS_HF6 (RTE_ETH_RSS_NONFRAG_IPV6_UDP)
 
 static bool port_can_rss(const struct rte_eth_dev_info *info, const struct dp_port_conf *c)
 {
@@ -87,6 +89,11 @@ int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
     if (p->rss) {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf = DP_PORT_RSS_HF;
+        /* The IPv6 4-tuple is 36 bytes: the key must cover 36 + 4 (dp_rss). */
+        p->rss_udp6 = (info.flow_type_rss_offloads & DP_PORT_RSS_HF6) == DP_PORT_RSS_HF6 &&
+                      info.hash_key_size >= 40;
+        if (p->rss_udp6)
+            conf.rx_adv_conf.rss_conf.rss_hf |= DP_PORT_RSS_HF6;
         p->reta_size = info.reta_size;
     }
     if (c->want_offloads) {
@@ -162,12 +169,15 @@ int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
             DP_LOG(WARNING, "port %s: cannot read RSS key/RETA (%s): software steering", p->name,
                    rte_strerror(-rc));
             p->rss = false;
+            p->rss_udp6 = false;
         }
     }
     DP_LOG(INFO,
            "port %s (%s): %u RX / %u TX queues, RSS %s, TX cksum offload ip=%d udp=%d, "
            "MTU %u, MAC " RTE_ETHER_ADDR_PRT_FMT,
-           p->name, p->driver, p->nb_rxq, p->nb_txq, p->rss ? "on" : "off (software steering)",
+           p->name, p->driver, p->nb_rxq, p->nb_txq,
+           p->rss ? (p->rss_udp6 ? "on (IPv4, IPv6)" : "on (IPv4; IPv6 steered in software)")
+                  : "off (software steering)",
            p->tx_ip_cksum, p->tx_udp_cksum, p->mtu, RTE_ETHER_ADDR_BYTES(&p->mac));
     return 0;
 }

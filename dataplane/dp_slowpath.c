@@ -9,6 +9,7 @@
 #include "dp_arp.h"
 #include "dp_eth.h"
 #include "dp_icmp.h"
+#include "dp_icmp6.h"
 #include "dp_lcore.h"
 #include "dp_log.h"
 #include "dp_priv.h"
@@ -202,12 +203,14 @@ static void arp_in(struct dp *dp, struct rte_mbuf *m, const struct dp_pkt_info *
     slow_send(dp, m);
 }
 
-static void icmp_in(struct dp *dp, struct rte_mbuf *m)
+static void icmp_in(struct dp *dp, struct rte_mbuf *m, const struct dp_pkt_info *pi)
 {
+    uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
     int rlen;
 
     dp->sp.icmp_echo_in++;
-    rlen = dp_icmp_echo_reply(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m));
+    rlen = pi->ip_version == 6 ? dp_icmp6_echo_reply(frame, rte_pktmbuf_data_len(m), pi->l4_off)
+                               : dp_icmp_echo_reply(frame, rte_pktmbuf_data_len(m));
     if (rlen < 0) {
         dp->sp.drop.n[DP_DROP_ICMP_TYPE]++;
         rte_pktmbuf_free(m);
@@ -234,10 +237,16 @@ static void frame_in(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
         arp_in(dp, m, &pi, now_ns);
         return;
     case DP_PKT_ICMP_ECHO:
-        icmp_in(dp, m);
+        icmp_in(dp, m, &pi);
         return;
+    case DP_PKT_ND:
+        why = DP_DROP_ICMP_TYPE; /* Neighbor Discovery: not yet */
+        break;
+    case DP_PKT_PTB: /* about a flow closed since, or nobody's */
+        why = DP_DROP_NO_FLOW;
+        break;
     case DP_PKT_UDP:
-        if (dp_local_rx(dp, pi.src_ip, pi.src_port, pi.dst_port,
+        if (dp_local_rx(dp, &pi.src, pi.src_port, pi.dst_port,
                         rte_pktmbuf_mtod(m, const uint8_t *) + pi.payload_off, pi.payload_len,
                         now_ns)) {
             rte_pktmbuf_free(m);
@@ -253,15 +262,27 @@ static void frame_in(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
     rte_pktmbuf_free(m);
 }
 
-/* A worker's outgoing frame whose next hop (in hash.usr) was not in the table. */
+/* The destination of an outgoing frame we built (Ethernet + IPv4 or IPv6). */
+static struct dp_addr frame_dst(const struct rte_mbuf *m)
+{
+    const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+    const struct rte_ether_hdr *eh = (const struct rte_ether_hdr *)frame;
+
+    if (eh->ether_type == rte_cpu_to_be_16(DP_ETHERTYPE_IPV6))
+        return dp_addr_v6(((const struct rte_ipv6_hdr *)(frame + DP_ETH_HDR_LEN))->dst_addr);
+    return dp_addr_v4(((const struct rte_ipv4_hdr *)(frame + DP_ETH_HDR_LEN))->dst_addr);
+}
+
+/* A worker's outgoing frame whose next hop was not in the table: routed again here. */
 static void resolve_out(struct dp *dp, struct rte_mbuf *m, uint64_t now_ns)
 {
     struct rte_ether_addr mac;
-    struct dp_addr nh = dp_addr_v4(m->hash.usr);
-    int rc;
+    struct dp_addr dst = frame_dst(m), nh;
+    int rc = -EHOSTUNREACH;
 
     dp->sp.resolve_in++;
-    rc = dp_neigh_resolve(dp->neigh, &nh, m, now_ns, &mac);
+    if (dp_next_hop(dp, &dst, &nh))
+        rc = dp_neigh_resolve(dp->neigh, &nh, m, now_ns, &mac);
     if (rc == DP_NEIGH_READY) {
         neigh_xmit(dp, m, &mac);
     } else if (rc < 0) {

@@ -28,6 +28,18 @@ static bool d_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t 
     return false; /* the dataplane frees the mbuf: the driver copied what it keeps */
 }
 
+/* A Packet Too Big about one of the connection's datagrams (dp_flow_pmtu_cb): the MTU
+ * less the IPv6 and UDP headers bounds the datagrams the driver writes. */
+static void d_pmtu(void *arg, struct dp_flow *f, uint32_t mtu, uint64_t now_ns)
+{
+    struct svc_conn *c = arg;
+    (void)f;
+    (void)now_ns;
+
+    if (c->h3)
+        h3_conn_path_mtu(c->h3, mtu - DP_IPV6_HDR_LEN - DP_UDP_HDR_LEN);
+}
+
 static uint8_t *d_tx_get(void *io, size_t *cap, void **pkt)
 {
     struct svc_conn *c = io;
@@ -61,30 +73,58 @@ static const struct h3_io_ops d_io_ops = {
     .tx_abort = d_tx_abort,
 };
 
+/* The connection's local address: the flow's source address and port. */
+static void d_local_addr(struct svc_conn *c)
+{
+    const struct dp_addr *ip = dp_flow_local_ip(c->flow);
+    uint16_t port = htons(dp_flow_local_port(c->flow));
+
+    memset(&c->local, 0, sizeof(c->local));
+    if (dp_addr_is_v4(ip)) {
+        struct sockaddr_in *la = (struct sockaddr_in *)&c->local;
+
+        la->sin_family = AF_INET;
+        la->sin_addr.s_addr = dp_addr_get_v4(ip);
+        la->sin_port = port;
+        c->local_len = sizeof(*la);
+    } else {
+        struct sockaddr_in6 *la = (struct sockaddr_in6 *)&c->local;
+
+        la->sin6_family = AF_INET6;
+        memcpy(&la->sin6_addr, ip->b, sizeof(la->sin6_addr));
+        la->sin6_port = port;
+        c->local_len = sizeof(*la);
+    }
+}
+
 static int d_open(struct svc_worker *w, struct svc_conn *c, const struct h3_io_ops **io,
                   void **io_ctx)
 {
-    const struct sockaddr_in *ra = (const struct sockaddr_in *)&c->remote;
     struct dp_flow_params fp = {
-        .remote_ip = ra->sin_addr.s_addr,
-        .remote_port = ntohs(ra->sin_port),
         .local_port = 0,
         .lcore = (int)w->lcore,
         .rx = d_rx,
+        .pmtu = d_pmtu,
         .arg = c,
     };
 
-    if (c->remote.ss_family != AF_INET)
+    if (c->remote.ss_family == AF_INET) {
+        const struct sockaddr_in *ra = (const struct sockaddr_in *)&c->remote;
+
+        fp.remote = dp_addr_v4(ra->sin_addr.s_addr);
+        fp.remote_port = ntohs(ra->sin_port);
+    } else if (c->remote.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *ra = (const struct sockaddr_in6 *)&c->remote;
+
+        fp.remote = dp_addr_v6(ra->sin6_addr.s6_addr);
+        fp.remote_port = ntohs(ra->sin6_port);
+    } else {
         return -EAFNOSUPPORT;
+    }
     c->flow = dp_flow_open(w->s->conf.dp, &fp);
     if (!c->flow)
         return -rte_errno;
-    struct sockaddr_in *la = (struct sockaddr_in *)&c->local;
-    memset(la, 0, sizeof(*la));
-    la->sin_family = AF_INET;
-    la->sin_addr.s_addr = dp_ipv4(w->s->conf.dp);
-    la->sin_port = htons(dp_flow_local_port(c->flow));
-    c->local_len = sizeof(*la);
+    d_local_addr(c);
     *io = &d_io_ops;
     *io_ctx = c;
     return 0;

@@ -3,8 +3,9 @@
  *
  * One iteration: one TSC read (→ ns), the command ring (flow open/close), the steering
  * ring, rx_burst → dp_classify → UDP of a known flow to its callback / the echo service /
- * the owning lcore's steering ring; ARP, ICMP, unknown UDP and UDP for the main lcore's
- * endpoints (dp_local) to the slow-path ring;
+ * the owning lcore's steering ring, Packet Too Big likewise to its flow's pmtu callback;
+ * ARP, ICMP, Neighbor Discovery, unknown UDP and UDP for the main lcore's endpoints
+ * (dp_local) to the slow-path ring;
  * then the TX buffer is flushed when full, when the RX queue was drained or on its TSC
  * deadline. Idle back-off per struct dp_conf. Nothing here allocates, locks or makes a
  * system call, except nanosleep() on the idle path of the adaptive policy.
@@ -29,13 +30,14 @@ struct dp_lcore_stats;
  * when dp_request_stop() was called (the TX buffer flushed). */
 int dp_lcore_main(void *arg);
 
-/* Sends the |len|-byte UDP payload that sits at DP_UDP_HDRS_LEN into the single-segment
- * |m| from our address/|src_port| to |dst_ip|:|dst_port| (network order): builds the
- * headers, sets the offload flags, looks the next hop up without locks and queues |m| in
- * |w|'s TX buffer, or hands it to the slow path to wait for ARP. Consumes |m|.
+/* Sends the |len|-byte UDP payload that sits at dp_udp_hdrs_len(|dst|) into the
+ * single-segment |m| from our address (dp_tx_src)/|src_port| to |dst|:|dst_port| (ports
+ * network order): builds the headers, sets the offload flags, looks the next hop up
+ * without locks and queues |m| in |w|'s TX buffer, or hands it to the slow path to wait
+ * for ARP / Neighbor Discovery. Consumes |m|.
  * Returns 0, -EHOSTUNREACH (no next hop) or -ENOBUFS (slow-path ring full). */
-int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, rte_be32_t dst_ip, rte_be16_t dst_port,
-                    rte_be16_t src_port, uint16_t len);
+int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_addr *dst,
+                    rte_be16_t dst_port, rte_be16_t src_port, uint16_t len);
 
 /* Sets up |b| for queue |txq| of |port|, flushing at |size| packets; the counters it
  * updates live in |st| (tx_pkts, tx_dropped, drop[DP_DROP_TX_FULL]). */

@@ -40,6 +40,7 @@ struct dp_port {
     uint16_t slow_txq; /* = n_workers */
     uint16_t mtu;
     bool rss;          /* hardware RSS spreads RX over nb_rxq queues */
+    bool rss_udp6;     /* ... IPv6 UDP too, by ports (RTE_ETH_RSS_NONFRAG_IPV6_UDP) */
     bool tx_ip_cksum;  /* RTE_ETH_TX_OFFLOAD_IPV4_CKSUM enabled */
     bool tx_udp_cksum; /* RTE_ETH_TX_OFFLOAD_UDP_CKSUM enabled */
     bool rx_cksum;     /* RTE_ETH_RX_OFFLOAD_CHECKSUM enabled (ol_flags are meaningful) */

@@ -19,6 +19,7 @@
 #include "dp_classify.h"
 #include "dp_flow.h"
 #include "dp_flowtab.h"
+#include "dp_ipv6.h"
 #include "dp_local.h"
 #include "dp_neigh.h"
 #include "dp_port.h"
@@ -49,6 +50,7 @@ struct dp_lcore_stats {
     uint64_t steer_in;      /* UDP received from another lcore */
     uint64_t flow_rx;       /* datagrams delivered to flow callbacks */
     uint64_t flow_tx;       /* datagrams sent by flows */
+    uint64_t pmtu;          /* Packet Too Big handed to flows */
     uint64_t echo;          /* datagrams answered by the echo service */
     uint64_t neigh_confirm; /* reachability hints given to the neighbour table */
     /* hand-offs refused by a full ring (also in drop ring_full) */
@@ -107,10 +109,14 @@ enum {
 struct dp_flow {
     struct dp *dp;
     struct dp_worker *w;
-    rte_be32_t remote_ip;
+    struct dp_addr remote;
+    const struct dp_addr *local; /* the address we send from (dp_tx_src) */
     rte_be16_t remote_port;
     rte_be16_t local_port;
+    uint16_t hdrs_len;    /* headers in front of the payload: DP_UDP_HDRS_LEN / _UDP6_ */
+    uint16_t max_payload; /* UDP payload that fits the MTU in this family */
     dp_flow_rx_cb rx;
+    dp_flow_pmtu_cb pmtu;
     void *arg;
     atomic_int state;
     uint64_t rx_pkts, tx_pkts;
@@ -142,10 +148,13 @@ struct dp {
     struct dp_conf conf;
     struct dp_port port;
     struct dp_iface iface;
+    struct dp_addr ip4; /* conf.ip, mapped (dp_addr.h) */
     struct dp_rss rss;
-    unsigned tx_offload;  /* DP_TX_OFFLOAD_* flags for dp_udp_build() */
-    uint64_t tx_ol_flags; /* matching mbuf ol_flags */
-    uint16_t max_payload; /* UDP payload that fits the MTU */
+    unsigned tx_offload;   /* DP_TX_OFFLOAD_* flags for dp_udp_build() */
+    uint64_t tx_ol_flags;  /* matching mbuf ol_flags, IPv4 */
+    uint64_t tx_ol_flags6; /* ... IPv6 */
+    uint16_t max_payload;  /* UDP payload that fits the MTU, IPv4 */
+    uint16_t max_payload6; /* ... IPv6 */
 
     struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
     struct rte_mempool *main_pool;
@@ -185,53 +194,85 @@ int dp_port_claim(struct dp *dp, uint16_t port, unsigned owner);
 void dp_port_release(struct dp *dp, uint16_t port);
 
 /* dp_flow.c: chooses and claims for |owner| a free automatic port (DP_FLOW_PORT_LO..HI,
- * random start) whose traffic from |remote_ip|:|remote_port| the RSS model |rss| delivers
- * to RX queue |want_q|; |rss| NULL: any queue (the main lcore, which gets its packets
- * from whichever worker receives them). Writes it (host order) to |*port|.
+ * random start) whose traffic from |remote|:|remote_port| to |local| the RSS model |rss|
+ * delivers to RX queue |want_q|; |rss| NULL: any queue (the main lcore, which gets its
+ * packets from whichever worker receives them). Writes it (host order) to |*port|.
  * Returns 0, -EADDRNOTAVAIL (none left) or -EINVAL. */
-int dp_port_pick(struct dp *dp, const struct dp_rss *rss, rte_be32_t remote_ip,
-                 uint16_t remote_port, uint16_t want_q, unsigned owner, uint16_t *port);
+int dp_port_pick(struct dp *dp, const struct dp_rss *rss, const struct dp_addr *remote,
+                 const struct dp_addr *local, uint16_t remote_port, uint16_t want_q, unsigned owner,
+                 uint16_t *port);
 
 /* dp_local.c: the slow path's UDP delivery to the main lcore's endpoints: calls the
  * callback of the endpoint on |dst_port| (network order) with the datagram and returns
  * true, or returns false when none is open there (the caller counts NO_FLOW). The
  * payload is the caller's until the callback returns. Main lcore only. */
-bool dp_local_rx(struct dp *dp, rte_be32_t src_ip, rte_be16_t src_port, rte_be16_t dst_port,
+bool dp_local_rx(struct dp *dp, const struct dp_addr *src, rte_be16_t src_port, rte_be16_t dst_port,
                  const uint8_t *payload, uint16_t len, uint64_t now_ns);
 
 /* dp.c → dp_local.c: closes every endpoint still open (dp_del). */
 void dp_local_close_all(struct dp *dp);
 
-/* The addresses of a datagram from us (|src_port|) to |dst_ip|:|dst_port| (network
- * order); the destination MAC is the caller's (the next hop's). */
-static inline void dp_tx_tuple_init(const struct dp *dp, struct dp_tx_tuple *t, rte_be32_t dst_ip,
-                                    rte_be16_t dst_port, rte_be16_t src_port)
+/* The address we send to |dst| from: our IPv4 address; for IPv6 our link-local address to
+ * a link-local destination (RFC 6724 rule 2: matching scope), else our global one. |dst|
+ * IPv6 requires IPv6 on (dp->iface.ip6_on). */
+static inline const struct dp_addr *dp_tx_src(const struct dp *dp, const struct dp_addr *dst)
+{
+    if (likely(dp_addr_is_v4(dst)))
+        return &dp->ip4;
+    return dp_ipv6_is_link_local(dst->b) ? &dp->iface.ip6_ll : &dp->iface.ip6;
+}
+
+/* The neighbour to resolve to reach |dst|: on-link, |dst| itself; else the gateway of its
+ * family. Returns false (|*nh| unspecified) when there is none, or |dst| is IPv6 and the
+ * port has no IPv6 address. */
+static inline bool dp_next_hop(const struct dp *dp, const struct dp_addr *dst, struct dp_addr *nh)
+{
+    if (likely(dp_addr_is_v4(dst))) {
+        rte_be32_t v4 = dp_ipv4_next_hop(dp_addr_get_v4(dst), dp->conf.ip, dp->conf.prefix_len,
+                                         dp->conf.gateway);
+
+        *nh = dp_addr_v4(v4);
+        return v4 != 0;
+    }
+    if (!dp->iface.ip6_on)
+        return false;
+    *nh = dp_ipv6_next_hop(dst, &dp->conf.ip6, dp->conf.prefix6_len, &dp->conf.gateway6);
+    return !dp_addr_is_zero(nh);
+}
+
+/* The addresses of a datagram from us (|src_port|) to |dst|:|dst_port| (network order;
+ * |dst| IPv4 mapped or IPv6); the destination MAC is the caller's (the next hop's). */
+static inline void dp_tx_tuple_init(const struct dp *dp, struct dp_tx_tuple *t,
+                                    const struct dp_addr *dst, rte_be16_t dst_port,
+                                    rte_be16_t src_port)
 {
     t->src_mac = dp->port.mac;
-    t->src_ip = dp->conf.ip;
-    t->dst_ip = dst_ip;
+    t->src_ip = *dp_tx_src(dp, dst);
+    t->dst_ip = *dst;
     t->src_port = src_port;
     t->dst_port = dst_port;
     t->tos = 0;
+    t->flow_label = 0;
 }
 
-/* Builds the Ethernet/IPv4/UDP headers of |t| in front of the |len|-byte payload at
- * DP_UDP_HDRS_LEN in the single-segment |m|: checksums by the NIC when the port offers
- * them, else in software, and the mbuf's lengths and offload fields to match. The one
- * frame builder of the workers' TX path (dp_lcore_tx_udp) and the main lcore's endpoints
- * (dp_local_send). Returns 0 or -EINVAL (|len| beyond DP_UDP_MAX_PAYLOAD). */
+/* Builds the Ethernet/IP/UDP headers of |t| in front of the |len|-byte payload at
+ * dp_udp_hdrs_len(&t->dst_ip) in the single-segment |m|: checksums by the NIC when the
+ * port offers them, else in software, and the mbuf's lengths and offload fields to match.
+ * The one frame builder of the workers' TX path (dp_lcore_tx_udp) and the main lcore's
+ * endpoints (dp_local_send). Returns 0 or -EINVAL (|len| beyond the family's maximum). */
 static inline int dp_tx_udp_frame(const struct dp *dp, struct rte_mbuf *m,
                                   const struct dp_tx_tuple *t, uint16_t len)
 {
     int flen = dp_udp_build(rte_pktmbuf_mtod(m, uint8_t *), t, len, dp->tx_offload);
+    bool v4 = dp_addr_is_v4(&t->dst_ip);
 
     if (unlikely(flen < 0))
         return flen;
     m->data_len = (uint16_t)flen;
     m->pkt_len = (uint32_t)flen;
-    m->ol_flags = dp->tx_ol_flags;
+    m->ol_flags = v4 ? dp->tx_ol_flags : dp->tx_ol_flags6;
     m->l2_len = DP_ETH_HDR_LEN;
-    m->l3_len = DP_IPV4_HDR_LEN;
+    m->l3_len = v4 ? DP_IPV4_HDR_LEN : DP_IPV6_HDR_LEN;
     return 0;
 }
 

@@ -32,11 +32,12 @@ void dp_slowpath_free(struct dp *dp);
  * flushes the TX buffer. Returns the number of packets handled (0 = idle). */
 unsigned dp_slowpath_poll(struct dp *dp, uint64_t now_ns);
 
-/* Sends the frame |m| the main lcore built (Ethernet/IPv4/UDP headers complete but for
- * the destination MAC) to next hop |nh| on the slow path's TX queue: at once when the
- * neighbour table has |nh|, else after ARP (the frame waits in the table, like the
- * workers' frames). Consumes |m|. Main lcore only. Returns 0, or -EHOSTUNREACH when |nh|
- * cannot be resolved (failed recently, table full; counted as NO_NEIGH). */
+/* Sends the frame |m| the main lcore built (Ethernet/IP/UDP headers complete but for
+ * the destination MAC) to next hop |nh| (dp_next_hop) on the slow path's TX queue: at once
+ * when the neighbour table has |nh|, else after ARP or Neighbor Discovery (the frame waits
+ * in the table, like the workers' frames). Consumes |m|. Main lcore only. Returns 0, or
+ * -EHOSTUNREACH when |nh| cannot be resolved (failed recently, table full; counted as
+ * NO_NEIGH). */
 int dp_slowpath_xmit(struct dp *dp, struct rte_mbuf *m, const struct dp_addr *nh, uint64_t now_ns);
 
 /* Prints the slow-path and neighbour counters and the neighbour table to |out|. Main

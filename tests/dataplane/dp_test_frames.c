@@ -164,3 +164,91 @@ size_t tf_arp(uint8_t *buf, const struct tf_addrs *a, uint16_t op, const uint8_t
     tf_put32(p + 24, a->dst_ip);
     return 42;
 }
+
+/* ---------------------------------------------------------------- IPv6 */
+
+static void ip6(uint8_t *p, const struct tf_addrs6 *a, uint8_t proto, uint16_t plen)
+{
+    memset(p, 0, 40);
+    p[0] = 0x60;
+    p[1] = 0x0a; /* traffic class 0, flow label 0xabcde */
+    p[2] = 0xbc;
+    p[3] = 0xde;
+    tf_put16(p + 4, plen);
+    p[6] = proto;
+    p[7] = a->hops ? a->hops : 64;
+    memcpy(p + 8, a->src_ip, 16);
+    memcpy(p + 24, a->dst_ip, 16);
+}
+
+/* The pseudo-header sum of the packet whose IPv6 header is at |p|. */
+static uint32_t ph6(const uint8_t *p, uint16_t l4_len, uint8_t proto)
+{
+    uint32_t s = 0;
+    int i;
+
+    for (i = 8; i < 40; i += 2)
+        s += tf_get16(p + i);
+    return s + l4_len + proto;
+}
+
+void tf6_fix_l4(uint8_t *frame, size_t l4_off, uint16_t l4_len, uint8_t proto, size_t ck_off)
+{
+    uint8_t *l4 = frame + l4_off;
+    uint16_t c;
+
+    tf_put16(l4 + ck_off, 0);
+    c = (uint16_t)~tf_sum(l4, l4_len, ph6(frame + 14, l4_len, proto));
+    tf_put16(l4 + ck_off, proto == 17 && c == 0 ? 0xffff : c);
+}
+
+int tf6_l4_ok(const uint8_t *frame, size_t l4_off, uint16_t l4_len, uint8_t proto)
+{
+    if (proto == 17 && tf_get16(frame + l4_off + 6) == 0)
+        return 0;
+    return tf_sum(frame + l4_off, l4_len, ph6(frame + 14, l4_len, proto)) == 0xffff;
+}
+
+size_t tf6_udp(uint8_t *buf, const struct tf_addrs6 *a, uint16_t sport, uint16_t dport,
+               const uint8_t *payload, uint16_t plen)
+{
+    uint8_t *u = buf + 54;
+
+    memcpy(buf, a->dst_mac, 6);
+    memcpy(buf + 6, a->src_mac, 6);
+    tf_put16(buf + 12, 0x86dd);
+    ip6(buf + 14, a, 17, (uint16_t)(8 + plen));
+    tf_put16(u, sport);
+    tf_put16(u + 2, dport);
+    tf_put16(u + 4, (uint16_t)(8 + plen));
+    if (plen > 0 && payload != NULL)
+        memcpy(u + 8, payload, plen);
+    else if (plen > 0)
+        memset(u + 8, 0, plen);
+    tf6_fix_l4(buf, 54, (uint16_t)(8 + plen), 17, 6);
+    return 62 + (size_t)plen;
+}
+
+size_t tf6_icmp(uint8_t *buf, const struct tf_addrs6 *a, const uint8_t *msg, uint16_t len)
+{
+    memcpy(buf, a->dst_mac, 6);
+    memcpy(buf + 6, a->src_mac, 6);
+    tf_put16(buf + 12, 0x86dd);
+    ip6(buf + 14, a, 58, len);
+    memcpy(buf + 54, msg, len);
+    tf6_fix_l4(buf, 54, len, 58, 2);
+    return 54 + (size_t)len;
+}
+
+size_t tf6_insert_ext(uint8_t *frame, size_t len, uint8_t type, const uint8_t *ext,
+                      uint16_t ext_len)
+{
+    uint8_t *p = frame + 14;
+
+    memmove(frame + 54 + ext_len, frame + 54, len - 54);
+    memcpy(frame + 54, ext, ext_len);
+    frame[54] = p[6];
+    p[6] = type;
+    tf_put16(p + 4, (uint16_t)(tf_get16(p + 4) + ext_len));
+    return len + ext_len;
+}

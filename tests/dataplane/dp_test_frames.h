@@ -1,4 +1,5 @@
-/* dp_test_frames.h: crafting Ethernet/IPv4/UDP/ICMP/ARP frames for the dataplane tests.
+/* dp_test_frames.h: crafting Ethernet/IPv4/UDP/ICMP/ARP and IPv6/UDP/ICMPv6 frames for the
+ * dataplane tests.
  *
  * Written byte by byte with an independent RFC 1071 checksum (no DPDK helpers), so the
  * tests check dp_* against a second implementation rather than against itself.
@@ -46,6 +47,39 @@ void tf_fix_icmp(uint8_t *frame);
 int tf_ip_ok(const uint8_t *frame);
 /* True when the UDP checksum verifies (or is 0). */
 int tf_udp_ok(const uint8_t *frame);
+
+/* ---- IPv6 (RFC 8200): a fixed header, no extension headers unless inserted */
+
+struct tf_addrs6 {
+    uint8_t src_mac[6];
+    uint8_t dst_mac[6];
+    uint8_t src_ip[16];
+    uint8_t dst_ip[16];
+    uint8_t hops; /* Hop Limit; 0 is written as 64 */
+};
+
+/* Writes an IPv6 UDP frame (|payload| NULL: |plen| zero bytes); returns its length
+ * (62 + plen). Checksum correct. */
+size_t tf6_udp(uint8_t *buf, const struct tf_addrs6 *a, uint16_t sport, uint16_t dport,
+               const uint8_t *payload, uint16_t plen);
+
+/* Writes an IPv6 frame carrying the ICMPv6 message |msg| (|len| bytes: type, code, checksum
+ * (overwritten), body); returns its length (54 + len). Checksum correct. */
+size_t tf6_icmp(uint8_t *buf, const struct tf_addrs6 *a, const uint8_t *msg, uint16_t len);
+
+/* Inserts the extension header |ext| (|ext_len| bytes, a multiple of 8, its Next Header
+ * byte overwritten with the frame's current one) of type |type| right behind the fixed
+ * header of the |len|-byte frame, which grows by |ext_len|; returns the new length. The
+ * upper-layer checksum stays right (its pseudo-header does not change). */
+size_t tf6_insert_ext(uint8_t *frame, size_t len, uint8_t type, const uint8_t *ext,
+                      uint16_t ext_len);
+
+/* Recomputes the upper-layer checksum (field at |ck_off| in it: UDP 6, ICMPv6 2) of the
+ * protocol |proto| packet at |l4_off| in the frame, |l4_len| bytes. */
+void tf6_fix_l4(uint8_t *frame, size_t l4_off, uint16_t l4_len, uint8_t proto, size_t ck_off);
+
+/* True when the upper-layer checksum at |l4_off| verifies (a zero UDP checksum does not). */
+int tf6_l4_ok(const uint8_t *frame, size_t l4_off, uint16_t l4_len, uint8_t proto);
 
 uint16_t tf_get16(const uint8_t *p);
 void tf_put16(uint8_t *p, uint16_t v);

@@ -220,7 +220,6 @@ static unsigned main_hook(void *arg, uint64_t now_ns)
         return 1;
     case 2: { /* the port comes free once the worker applied the close */
         struct dp_flow_params p = {
-            .remote_ip = 0,
             .remote_port = 7,
             .local_port = t->fl[0].port,
             .lcore = (int)t->fl[0].lcore,
@@ -228,7 +227,7 @@ static unsigned main_hook(void *arg, uint64_t now_ns)
             .arg = t,
         };
 
-        inet_pton(AF_INET, "198.18.0.1", &p.remote_ip);
+        (void)dp_addr_parse("198.18.0.1", &p.remote);
         if (t->g == NULL)
             t->g = dp_flow_open(t->dp, &p);
         if (t->g != NULL && dp_flow_is_open(t->g)) {
@@ -299,7 +298,7 @@ int main(int argc, char **argv)
 
     /* 1. Opening before start. */
     memset(&fp, 0, sizeof(fp));
-    fp.remote_ip = remote;
+    fp.remote = dp_addr_v4(remote);
     fp.remote_port = (uint16_t)atoi(argv[6]);
     fp.lcore = -1;
     fp.rx = on_rx;

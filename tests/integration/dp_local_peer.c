@@ -70,6 +70,7 @@ struct peer {
     struct dp_local *l; /* = ep[0].l */
     struct ep ep[NEP];
     rte_be32_t remote;
+    struct dp_addr rip; /* |remote| as a dp_addr */
     uint16_t remote_port;
     uint16_t max_payload;
     uint32_t count, sent;
@@ -122,7 +123,7 @@ static void fill(uint8_t *p, uint32_t seq, uint16_t len)
         p[i] = (uint8_t)(seq + i * 31u);
 }
 
-static void on_rx(void *arg, rte_be32_t src_ip, uint16_t src_port, const uint8_t *payload,
+static void on_rx(void *arg, const struct dp_addr *src, uint16_t src_port, const uint8_t *payload,
                   uint16_t len, uint64_t now_ns)
 {
     struct ep *e = arg;
@@ -133,7 +134,7 @@ static void on_rx(void *arg, rte_be32_t src_ip, uint16_t src_port, const uint8_t
     (void)now_ns;
     if (rte_lcore_id() != rte_get_main_lcore())
         t->wrong_lcore++;
-    if (src_ip != t->remote || src_port != t->remote_port)
+    if (!dp_addr_eq(src, &t->rip) || src_port != t->remote_port)
         t->wrong_src++;
     if (len < SEQ_LEN) {
         t->bad++;
@@ -174,20 +175,22 @@ static bool send_errors(struct peer *t)
 {
     static uint8_t big[65536];
     struct dp *dp = t->dp;
-    rte_be32_t off_link;
+    rte_be32_t off_link4;
+    struct dp_addr off_link;
     rte_be32_t gw = dp->conf.gateway;
     uint64_t tx0 = dp->sp.local_tx;
     int e_size, e_port, e_self, e_null, e_route;
 
-    inet_pton(AF_INET, "10.9.8.7", &off_link);
-    e_size = dp_local_send(t->l, t->remote, t->remote_port, big, (size_t)dp->max_payload + 1);
-    e_port = dp_local_send(t->l, t->remote, 0, big, 10);
-    e_self = dp_local_send(t->l, dp->conf.ip, t->remote_port, big, 10);
-    e_null = dp_local_send(t->l, t->remote, t->remote_port, NULL, 10);
+    inet_pton(AF_INET, "10.9.8.7", &off_link4);
+    off_link = dp_addr_v4(off_link4);
+    e_size = dp_local_send(t->l, &t->rip, t->remote_port, big, (size_t)dp->max_payload + 1);
+    e_port = dp_local_send(t->l, &t->rip, 0, big, 10);
+    e_self = dp_local_send(t->l, &dp->ip4, t->remote_port, big, 10);
+    e_null = dp_local_send(t->l, &t->rip, t->remote_port, NULL, 10);
     /* Without a gateway an off-link address has no route (the workers send nothing now:
      * no one else reads the gateway meanwhile). */
     dp->conf.gateway = 0;
-    e_route = dp_local_send(t->l, off_link, t->remote_port, big, 10);
+    e_route = dp_local_send(t->l, &off_link, t->remote_port, big, 10);
     dp->conf.gateway = gw;
     CHECK(e_size == -EMSGSIZE && e_port == -EINVAL && e_self == -EINVAL && e_null == -EINVAL &&
               e_route == -EHOSTUNREACH && dp->sp.local_tx == tx0,
@@ -234,7 +237,7 @@ static unsigned main_hook(void *arg, uint64_t now_ns)
             int rc;
 
             fill(buf, t->sent, len);
-            rc = dp_local_send(t->ep[t->sent % NEP].l, t->remote, t->remote_port, buf, len);
+            rc = dp_local_send(t->ep[t->sent % NEP].l, &t->rip, t->remote_port, buf, len);
             if (t->sent == 0)
                 t->first_tx_rc = rc;
             if (rc < 0) {
@@ -259,7 +262,7 @@ static unsigned main_hook(void *arg, uint64_t now_ns)
         uint8_t msg[8] = {'B', 'O', 'U', 'N', 'C', 'E', UNUSED_PORT >> 8, UNUSED_PORT & 0xff};
 
         t->no_flow0 = dp->sp.drop.n[DP_DROP_NO_FLOW];
-        if (dp_local_send(t->l, t->remote, t->remote_port, msg, sizeof(msg)) != 0)
+        if (dp_local_send(t->l, &t->rip, t->remote_port, msg, sizeof(msg)) != 0)
             t->tx_err++;
         t->phase = 2;
         t->phase_ns = now_ns;
@@ -325,6 +328,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bad arguments (or no worker lcore)\n");
         return 2;
     }
+    t.rip = dp_addr_v4(t.remote);
     c.udp_echo_port = ECHO_PORT;
     c.idle_spin_polls = 1000;
     t.dp = dp_new(&c);
@@ -340,7 +344,7 @@ int main(int argc, char **argv)
 
     /* 1. Ports, before start: the flows first, then the endpoint. */
     memset(&fp, 0, sizeof(fp));
-    fp.remote_ip = t.remote;
+    fp.remote = t.rip;
     fp.remote_port = t.remote_port;
     fp.lcore = -1;
     fp.rx = on_flow_rx;
@@ -396,7 +400,7 @@ int main(int argc, char **argv)
     CHECK(atomic_load(&t.dp->port_owner[FIXED_PORT]) == 0 &&
               atomic_load(&t.dp->port_owner[UNUSED_PORT]) == 0,
           "port %u free after dp_local_close; port %u unused", FIXED_PORT, UNUSED_PORT);
-    rc = dp_local_send(t.l, t.remote, t.remote_port, "x", 1);
+    rc = dp_local_send(t.l, &t.rip, t.remote_port, "x", 1);
     CHECK(rc == -ENETDOWN, "dp_local_send before dp_start refused (%d)", rc);
 
     /* 2, 3. Running. */

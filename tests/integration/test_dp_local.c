@@ -29,6 +29,7 @@ static struct dp *fake_dp(void)
     dp->port_owner = calloc(DP_PORTS, sizeof(*dp->port_owner));
     assert_non_null(dp->port_owner);
     dp->conf.ip = rte_cpu_to_be_32(0xc6120002u); /* 198.18.0.2 */
+    dp->ip4 = dp_addr_v4(dp->conf.ip);
     dp->port_seed = 12345;
     atomic_init(&dp->running, false);
     return dp;
@@ -49,7 +50,7 @@ static unsigned owner_of(const struct dp *dp, uint16_t port)
 
 struct rx_log {
     unsigned calls;
-    rte_be32_t src_ip;
+    struct dp_addr src;
     uint16_t src_port;
     const uint8_t *payload;
     uint16_t len;
@@ -57,13 +58,13 @@ struct rx_log {
     struct dp_local *close_me; /* closed from inside the callback */
 };
 
-static void on_rx(void *arg, rte_be32_t src_ip, uint16_t src_port, const uint8_t *payload,
+static void on_rx(void *arg, const struct dp_addr *src, uint16_t src_port, const uint8_t *payload,
                   uint16_t len, uint64_t now_ns)
 {
     struct rx_log *r = arg;
 
     r->calls++;
-    r->src_ip = src_ip;
+    r->src = *src;
     r->src_port = src_port;
     r->payload = payload;
     r->len = len;
@@ -160,7 +161,7 @@ static void test_automatic_ports(void **state)
     for (unsigned i = 0; i < 64; i++) {
         uint16_t port;
 
-        assert_int_equal(dp_port_pick(dp, NULL, 0, 0, 0, 3, &port), 0);
+        assert_int_equal(dp_port_pick(dp, NULL, &dp->ip4, &dp->ip4, 0, 0, 3, &port), 0);
         assert_false(seen[port]);
         assert_int_equal(owner_of(dp, port), 3 | DP_OWNER_REF);
     }
@@ -191,7 +192,7 @@ static void test_automatic_exhausted(void **state)
     rte_errno = 0;
     assert_null(dp_local_open(dp, 0, on_rx, &r));
     assert_int_equal(rte_errno, EADDRNOTAVAIL);
-    assert_int_equal(dp_port_pick(dp, NULL, 0, 0, 0, 1, &last), -EADDRNOTAVAIL);
+    assert_int_equal(dp_port_pick(dp, NULL, &dp->ip4, &dp->ip4, 0, 0, 1, &last), -EADDRNOTAVAIL);
     /* An explicit port outside the range still works. */
     b = dp_local_open(dp, 53, on_rx, &r);
     assert_non_null(b);
@@ -211,7 +212,8 @@ static void test_rx_dispatch(void **state)
     struct rx_log ra = {0}, rb = {0};
     struct dp_local *a, *b;
     const uint8_t payload[] = "dns reply";
-    rte_be32_t peer = rte_cpu_to_be_32(0xc6120003u);
+    struct dp_addr peer4 = dp_addr_v4(rte_cpu_to_be_32(0xc6120003u)), peer6;
+    const struct dp_addr *peer = &peer4;
 
     (void)state;
     a = dp_local_open(dp, 5353, on_rx, &ra);
@@ -223,17 +225,20 @@ static void test_rx_dispatch(void **state)
                             sizeof(payload), 777));
     assert_int_equal(ra.calls, 1);
     assert_int_equal(rb.calls, 0);
-    assert_int_equal(ra.src_ip, peer);
+    assert_true(dp_addr_eq(&ra.src, &peer4));
     assert_int_equal(ra.src_port, 53);
     assert_ptr_equal(ra.payload, payload);
     assert_int_equal(ra.len, sizeof(payload));
     assert_int_equal(ra.now_ns, 777);
 
-    assert_true(dp_local_rx(dp, peer, rte_cpu_to_be_16(7000), rte_cpu_to_be_16(dp_local_port(b)),
+    /* An IPv6 source, as it came. */
+    assert_int_equal(dp_addr_parse("fd00::53", &peer6), 0);
+    assert_true(dp_local_rx(dp, &peer6, rte_cpu_to_be_16(7000), rte_cpu_to_be_16(dp_local_port(b)),
                             payload, 0, 778));
     assert_int_equal(rb.calls, 1);
     assert_int_equal(rb.len, 0);
     assert_int_equal(rb.src_port, 7000);
+    assert_true(dp_addr_eq(&rb.src, &peer6));
 
     assert_false(dp_local_rx(dp, peer, rte_cpu_to_be_16(53), rte_cpu_to_be_16(5354), payload,
                              sizeof(payload), 779));

@@ -73,8 +73,8 @@ static unsigned inject(void *arg, unsigned lcore, uint64_t now_ns)
     memset(&t, 0, sizeof(t));
     t.src_mac = *dp_mac(dp);
     t.dst_mac = *dp_mac(dp);
-    t.src_ip = dp->conf.ip;
-    t.dst_ip = dp->conf.ip;
+    t.src_ip = dp_addr_v4(dp->conf.ip);
+    t.dst_ip = dp_addr_v4(dp->conf.ip);
     t.src_port = rte_cpu_to_be_16(ECHO_PORT);
     t.dst_port = rte_cpu_to_be_16(ECHO_PORT);
     for (; n < b->inflight; n++) {

@@ -2,10 +2,10 @@
  *
  *   RX: dp_classify() + dp_flowtab_lookup() over an array of crafted UDP frames spread
  *       over 64 flows (checksums verified in software, or vouched for by RX offload flags
- *       as a NIC with checksum offload would);
- *   TX: dp_udp_build() in front of a 1200-byte payload (software checksums, or offload);
- *       the next hop's MAC: dp_neigh_lookup() of an IPv4 next hop among 8 neighbours, as
- *       every transmitted datagram does.
+ *       as a NIC with checksum offload would), IPv4 and IPv6 (the table holds both sets);
+ *   TX: dp_udp_build() in front of a 1200-byte payload (software checksums, or offload),
+ *       IPv4 and IPv6; the next hop's MAC: dp_neigh_lookup() of an IPv4 next hop among 8
+ *       neighbours, as every transmitted datagram does.
  *
  * Each case: median of R runs (default 7) of N packets (default 10M), timed with the TSC
  * (rte_rdtsc, inline). With -e it also initialises a minimal EAL (--no-huge --no-pci
@@ -29,6 +29,7 @@
 
 #include "dp_classify.h"
 #include "dp_flowtab.h"
+#include "dp_ipv6.h"
 #include "dp_neigh.h"
 #include "dp_net.h"
 #include "dp_udp.h"
@@ -42,21 +43,30 @@ static uint8_t *frames;
 static uint16_t frame_len[NFRAMES];
 static struct dp_iface ifc;
 static struct dp_flowtab ft;
-static int flow_objs[NFLOWS];
+static int flow_objs[2 * NFLOWS];
+static int fam6; /* the case runs over IPv6 */
 
 static const struct rte_ether_addr our_mac = {.addr_bytes = {0x02, 0, 0, 0, 0, 0x02}};
 static const struct rte_ether_addr peer_mac = {.addr_bytes = {0x02, 0, 0, 0, 0, 0x01}};
 
-/* Flow f: remote 198.18.1.(f/8+1):(443+f%8) -> us 198.18.0.2:(40000+f). */
-static struct dp_tx_tuple flow_tuple(int f)
+/* Flow f: remote 198.18.1.(f/8+1):(443+f%8) -> us 198.18.0.2:(40000+f); over IPv6
+ * (|v6|) remote fd00::1:(f/8+1) -> us fd00::2. */
+static struct dp_tx_tuple flow_tuple(int f, int v6)
 {
     struct dp_tx_tuple t;
 
     memset(&t, 0, sizeof(t));
     t.src_mac = peer_mac;
     t.dst_mac = our_mac;
-    t.src_ip = rte_cpu_to_be_32(0xc6120100u + (uint32_t)(f / 8) + 1);
-    t.dst_ip = ifc.ip;
+    if (v6) {
+        t.src_ip = ifc.ip6;
+        t.src_ip.b[13] = 0x01;
+        t.src_ip.b[15] = (uint8_t)(f / 8 + 1);
+        t.dst_ip = ifc.ip6;
+    } else {
+        t.src_ip = dp_addr_v4(rte_cpu_to_be_32(0xc6120100u + (uint32_t)(f / 8) + 1));
+        t.dst_ip = dp_addr_v4(ifc.ip);
+    }
     t.src_port = rte_cpu_to_be_16((uint16_t)(443 + f % 8));
     t.dst_port = rte_cpu_to_be_16((uint16_t)(40000 + f));
     return t;
@@ -69,12 +79,13 @@ static void make_rx_frames(uint16_t plen)
 
     for (i = 0; i < NFRAMES; i++) {
         uint8_t *fr = frames + (size_t)i * FRAME_ROOM;
-        struct dp_tx_tuple t = flow_tuple(i % NFLOWS);
+        struct dp_tx_tuple t = flow_tuple(i % NFLOWS, fam6);
+        uint16_t hdrs = dp_udp_hdrs_len(&t.dst_ip);
         uint16_t j;
         int len;
 
         for (j = 0; j < plen; j++)
-            fr[DP_UDP_HDRS_LEN + j] = (uint8_t)(i + j);
+            fr[hdrs + j] = (uint8_t)(i + j);
         len = dp_udp_build(fr, &t, plen, 0);
         if (len < 0) {
             fprintf(stderr, "bench: frame build failed\n");
@@ -98,7 +109,7 @@ static uint64_t run_rx(uint64_t n, uint64_t ol_flags)
         enum dp_drop why;
 
         if (likely(dp_classify(&ifc, fr, frame_len[k], ol_flags, &info, &why) == DP_PKT_UDP)) {
-            int *flow = dp_flowtab_lookup(&ft, info.src_ip, info.src_port, info.dst_port);
+            int *flow = dp_flowtab_lookup(&ft, &info.src, info.src_port, info.dst_port);
 
             if (likely(flow != NULL))
                 acc += (uint64_t)*flow + info.payload_len;
@@ -121,7 +132,7 @@ static uint64_t run_tx(uint64_t n, uint16_t plen, unsigned int offload)
 
     for (f = 0; f < NFLOWS; f++) {
         /* TX: us -> remote. */
-        struct dp_tx_tuple r = flow_tuple(f);
+        struct dp_tx_tuple r = flow_tuple(f, fam6);
 
         tup[f] = r;
         tup[f].src_mac = our_mac;
@@ -142,10 +153,15 @@ static uint64_t run_tx(uint64_t n, uint16_t plen, unsigned int offload)
     return t1 - t0;
 }
 
-/* Lookup-only comparison: the 64 flows' keys, cycled as in the RX case. */
+/* Lookup-only comparison: the 64 IPv4 flows' keys, cycled as in the RX case. */
 #define LOOKUP_BURST 32
 
-static uint64_t lookup_keys[NFRAMES];
+struct lookup_key {
+    struct dp_addr remote;
+    rte_be16_t remote_port, local_port;
+};
+
+static struct lookup_key lookup_keys[NFRAMES];
 static struct rte_hash *rh;
 
 static uint64_t run_lookup_flowtab(uint64_t n)
@@ -154,9 +170,8 @@ static uint64_t run_lookup_flowtab(uint64_t n)
 
     t0 = rte_rdtsc_precise();
     for (i = 0; i < n; i++) {
-        uint64_t k = lookup_keys[i & (NFRAMES - 1)];
-        int *f =
-            dp_flowtab_lookup(&ft, (rte_be32_t)(k >> 32), (rte_be16_t)(k >> 16), (rte_be16_t)k);
+        const struct lookup_key *k = &lookup_keys[i & (NFRAMES - 1)];
+        int *f = dp_flowtab_lookup(&ft, &k->remote, k->remote_port, k->local_port);
 
         acc += (uint64_t)*f;
     }
@@ -218,7 +233,7 @@ static int rte_hash_setup(const char *prog)
     struct rte_hash_parameters hp = {
         .name = "bench_flows",
         .entries = 1024,
-        .key_len = sizeof(uint64_t),
+        .key_len = sizeof(struct lookup_key),
         .hash_func = crc_hash,
         .socket_id = 0,
     };
@@ -235,10 +250,7 @@ static int rte_hash_setup(const char *prog)
         return -1;
     }
     for (f = 0; f < NFLOWS; f++) {
-        struct dp_tx_tuple t = flow_tuple(f);
-        uint64_t key = dp_flowtab_key(t.src_ip, t.src_port, t.dst_port);
-
-        if (rte_hash_add_key_data(rh, &key, &flow_objs[f]) < 0) {
+        if (rte_hash_add_key_data(rh, &lookup_keys[f], &flow_objs[f]) < 0) {
             fprintf(stderr, "bench: rte_hash_add_key_data failed\n");
             return -1;
         }
@@ -340,12 +352,13 @@ static uint64_t run_lookup_neigh(uint64_t n)
 
 enum kind { RX, TX, LK_FLOWTAB, LK_RTE_HASH, LK_RTE_HASH_BULK, LK_NEIGH };
 
-static void bench(const char *name, enum kind kind, uint16_t plen, uint64_t flags, uint64_t n,
-                  int runs)
+static void bench(const char *name, enum kind kind, int v6, uint16_t plen, uint64_t flags,
+                  uint64_t n, int runs)
 {
     uint64_t c[MAX_RUNS];
     int r;
 
+    fam6 = v6;
     if (kind == RX)
         make_rx_frames(plen);
     else
@@ -415,49 +428,61 @@ int main(int argc, char **argv)
     }
     ifc.mac = our_mac;
     ifc.ip = rte_cpu_to_be_32(0xc6120002u);
+    ifc.ip6_on = true;
+    (void)dp_addr_parse("fd00::2", &ifc.ip6);
+    ifc.ip6_ll = dp_ipv6_link_local(&our_mac);
     if (dp_flowtab_init(&ft, 1024, 0x243f6a8885a308d3ull) != 0) {
         fprintf(stderr, "bench: flow table init failed\n");
         return 1;
     }
-    for (f = 0; f < NFLOWS; f++) {
-        struct dp_tx_tuple t = flow_tuple(f);
+    for (f = 0; f < 2 * NFLOWS; f++) {
+        struct dp_tx_tuple t = flow_tuple(f % NFLOWS, f >= NFLOWS);
 
         flow_objs[f] = f + 1;
-        if (dp_flowtab_insert(&ft, t.src_ip, t.src_port, t.dst_port, &flow_objs[f]) != 0) {
+        if (dp_flowtab_insert(&ft, &t.src_ip, t.src_port, t.dst_port, &flow_objs[f]) != 0) {
             fprintf(stderr, "bench: flow insert failed\n");
             return 1;
         }
     }
     for (f = 0; f < NFRAMES; f++) {
-        struct dp_tx_tuple t = flow_tuple(f % NFLOWS);
+        struct dp_tx_tuple t = flow_tuple(f % NFLOWS, 0);
 
-        lookup_keys[f] = dp_flowtab_key(t.src_ip, t.src_port, t.dst_port);
+        memset(&lookup_keys[f], 0, sizeof(lookup_keys[f]));
+        lookup_keys[f].remote = t.src_ip;
+        lookup_keys[f].remote_port = t.src_port;
+        lookup_keys[f].local_port = t.dst_port;
     }
 
     printf("bench_dp_pkt: %llu packets x %d runs per case, %d flows, cycles/packet (TSC)\n",
            (unsigned long long)n, runs, NFLOWS);
     printf("%-44s %5s  %8s  %8s  %8s\n", "case", "plen", "median", "min", "max");
-    bench("RX classify+demux, NIC-verified checksums", RX, 1200,
-          RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD, n, runs);
-    bench("RX classify+demux, NIC-verified checksums", RX, 64,
-          RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD, n, runs);
-    bench("RX classify+demux, software checksums", RX, 64, 0, n, runs);
-    bench("RX classify+demux, software checksums", RX, 1200, 0, n, runs);
-    bench("TX build, software checksums", TX, 1200, 0, n, runs);
-    bench("TX build, IP+UDP checksum offload", TX, 1200,
-          DP_TX_OFFLOAD_IP_CKSUM | DP_TX_OFFLOAD_UDP_CKSUM, n, runs);
-    bench("flow lookup only: dp_flowtab", LK_FLOWTAB, 0, 0, n, runs);
+    for (int v6 = 0; v6 <= 1; v6++) {
+        const uint64_t verified = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+        char name[64];
+
+#define CASE(what) (snprintf(name, sizeof(name), what, v6 ? "IPv6" : "IPv4"), name)
+        bench(CASE("RX classify+demux %s, NIC-verified checksums"), RX, v6, 1200, verified, n,
+              runs);
+        bench(CASE("RX classify+demux %s, NIC-verified checksums"), RX, v6, 64, verified, n, runs);
+        bench(CASE("RX classify+demux %s, software checksums"), RX, v6, 64, 0, n, runs);
+        bench(CASE("RX classify+demux %s, software checksums"), RX, v6, 1200, 0, n, runs);
+        bench(CASE("TX build %s, software checksums"), TX, v6, 1200, 0, n, runs);
+        bench(CASE("TX build %s, IP+UDP checksum offload"), TX, v6, 1200,
+              DP_TX_OFFLOAD_IP_CKSUM | DP_TX_OFFLOAD_UDP_CKSUM, n, runs);
+#undef CASE
+    }
+    bench("flow lookup only: dp_flowtab", LK_FLOWTAB, 0, 0, 0, n, runs);
     if (neigh_setup() != 0) {
         fprintf(stderr, "bench: neighbour table setup failed\n");
         return 1;
     }
-    bench("TX next-hop MAC: dp_neigh_lookup (IPv4)", LK_NEIGH, 0, 0, n, runs);
+    bench("TX next-hop MAC: dp_neigh_lookup (IPv4)", LK_NEIGH, 0, 0, 0, n, runs);
     dp_neigh_del(neigh);
     if (with_eal) {
         if (rte_hash_setup(argv[0]) != 0)
             return 1;
-        bench("flow lookup only: rte_hash (CRC), single", LK_RTE_HASH, 0, 0, n, runs);
-        bench("flow lookup only: rte_hash (CRC), bulk 32", LK_RTE_HASH_BULK, 0, 0, n, runs);
+        bench("flow lookup only: rte_hash (CRC), single", LK_RTE_HASH, 0, 0, 0, n, runs);
+        bench("flow lookup only: rte_hash (CRC), bulk 32", LK_RTE_HASH_BULK, 0, 0, 0, n, runs);
         rte_hash_teardown();
     }
     printf("(sink %llu)\n", (unsigned long long)(sink & 1));
