@@ -469,6 +469,46 @@ static int check_lcores(struct loader *ld, struct cfg *c)
     return 0;
 }
 
+static bool given(const struct loader *ld, const char *section, const char *name)
+{
+    return ld->key_line[key_index(section, name)] != 0;
+}
+
+/* [port] ip6 and the keys that need it. */
+static int check_port6(struct loader *ld, struct cfg *c)
+{
+    const size_t kg = key_index("port", "gateway6");
+    const struct cfg_port *p = &c->port;
+    const struct in6_addr *g = &p->gateway6;
+    bool gw = !IN6_IS_ADDR_UNSPECIFIED(g);
+
+    if (!p->ip6_set) {
+        if (gw)
+            return report_key(ld, c, kg, "given without [port] ip6");
+        if (cfg_mac_is_set(&p->gateway6_mac))
+            return report_key(ld, c, key_index("port", "gateway6_mac"), "given without [port] ip6");
+        if (p->accept_ra)
+            return report_key(ld, c, key_index("port", "accept_ra"), "given without [port] ip6");
+        return 0;
+    }
+    if (p->mtu < 1280) /* RFC 8200 5: the minimum link MTU of IPv6 */
+        return report_key(
+            ld, c, given(ld, "port", "mtu") ? key_index("port", "mtu") : key_index("port", "ip6"),
+            "IPv6 needs an MTU of at least 1280 (RFC 8200 5), [port] mtu is %u", p->mtu);
+    if (gw) {
+        if (IN6_ARE_ADDR_EQUAL(g, &p->ip6))
+            return report_key(ld, c, kg, "is our own address");
+        if (!IN6_IS_ADDR_LINKLOCAL(g) && !cfg_ipv6_same_prefix(g, &p->ip6, p->prefix6_len))
+            return report_key(ld, c, kg,
+                              "neither link-local (fe80::/10) nor inside [port] ip6's prefix /%u",
+                              p->prefix6_len);
+    } else if (cfg_mac_is_set(&p->gateway6_mac)) {
+        return report_key(ld, c, key_index("port", "gateway6_mac"),
+                          "given without [port] gateway6");
+    }
+    return 0;
+}
+
 static int check_port(struct loader *ld, struct cfg *c)
 {
     const size_t kd = key_index("port", "device");
@@ -506,12 +546,7 @@ static int check_port(struct loader *ld, struct cfg *c)
     } else if (cfg_mac_is_set(&p->gateway_mac)) {
         return report_key(ld, c, key_index("port", "gateway_mac"), "given without [port] gateway");
     }
-    return 0;
-}
-
-static bool given(const struct loader *ld, const char *section, const char *name)
-{
-    return ld->key_line[key_index(section, name)] != 0;
+    return check_port6(ld, c);
 }
 
 static int check_dataplane(struct loader *ld, struct cfg *c)
@@ -572,21 +607,34 @@ static int check_h3_upload(struct loader *ld, struct cfg *c)
 static int check_upload_urls(struct loader *ld, struct cfg *c)
 {
     for (unsigned int i = 0; i < c->upload.n_urls; i++)
-        if (c->upload.urls[i].kind == NET_HOST_IPV6 && c->dataplane.io == CFG_IO_DPDK)
+        if (c->upload.urls[i].kind == NET_HOST_IPV6 && c->dataplane.io == CFG_IO_DPDK &&
+            !c->port.ip6_set)
             return report_key(ld, c, key_index("upload", "url"),
-                              "%s: IPv6 is not supported on the DPDK path yet (io = kernel "
-                              "reaches it)",
+                              "%s: an IPv6 collector, and the DPDK port has no IPv6 address "
+                              "(set [port] ip6)",
                               c->upload.urls[i].host);
     return 0;
+}
+
+struct net_addr cfg_port_addr(const struct cfg *c, sa_family_t family)
+{
+    struct net_addr a = {0};
+
+    if (family == AF_INET && c->port.ip != 0)
+        a = net_addr_v4(c->port.ip);
+    else if (family == AF_INET6 && c->port.ip6_set) {
+        a.family = AF_INET6;
+        a.u.v6 = c->port.ip6;
+    }
+    return a;
 }
 
 /* On the DPDK path a collector cannot be a loopback address nor the port's own. */
 static int check_upload_peers(struct loader *ld, struct cfg *c)
 {
-    struct net_addr self = net_addr_v4(c->port.ip);
-
     for (unsigned int i = 0; i < c->upload.n_urls; i++) {
         const struct net_url *u = &c->upload.urls[i];
+        struct net_addr self = cfg_port_addr(c, u->addr.family);
         const char *bad = u->kind == NET_HOST_NAME
                               ? NULL
                               : net_addr_not_peer(&u->addr, c->dataplane.io == CFG_IO_DPDK, &self);

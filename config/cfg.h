@@ -16,6 +16,7 @@
 #ifndef H3DP_CFG_H
 #define H3DP_CFG_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,7 +101,16 @@ struct cfg_port {
     rte_be32_t netmask;                /* derived from prefix_len */
     rte_be32_t gateway;                /* 0: none (only on-link peers reachable) */
     struct rte_ether_addr gateway_mac; /* all-zero: resolve the gateway by ARP */
-    struct rte_ether_addr mac;         /* all-zero: the device's own MAC */
+    /* IPv6: */
+    bool ip6_set;             /* [port] ip6 given: IPv6 on the port */
+    struct in6_addr ip6;      /* our global IPv6 address */
+    uint8_t prefix6_len;      /* 1..128 */
+    struct in6_addr gateway6; /* all-zero: none (link-local or in the prefix) */
+    /* all-zero: resolve gateway6 by Neighbor Discovery */
+    struct rte_ether_addr gateway6_mac;
+    bool accept_ra;            /* default router from Router Advertisements */
+    uint32_t dad_transmits;    /* duplicate address detection: 0..10 solicitations */
+    struct rte_ether_addr mac; /* all-zero: the device's own MAC */
     uint16_t mtu;
     uint16_t rx_desc;
     uint16_t tx_desc;
@@ -287,6 +297,10 @@ int cfg_eal_argv(const struct cfg *c, const char *prog, struct cfg_argv *out);
 int cfg_dump(const struct cfg *c, FILE *f);
 
 /* Names of enum values as they are written in the file ("?" if out of range). */
+/* The port's own address in |family| (AF_INET: [port] ip; AF_INET6: [port] ip6), to refuse
+ * as a peer; family 0 when the port has none in that family. */
+struct net_addr cfg_port_addr(const struct cfg *c, sa_family_t family);
+
 const char *cfg_io_name(enum cfg_io io);
 const char *cfg_idle_name(enum cfg_idle idle);
 const char *cfg_compress_name(enum cfg_compress compress);

@@ -8,6 +8,7 @@
  */
 #include "cfg_keys.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -78,6 +79,7 @@ void cfg_defaults(struct cfg *c)
     c->port.mtu = 1500;
     c->port.rx_desc = 1024;
     c->port.tx_desc = 1024;
+    c->port.dad_transmits = 1; /* RFC 4862 5.1 DupAddrDetectTransmits */
 
     c->dataplane.io = CFG_IO_DPDK;
     c->dataplane.burst = 32;
@@ -565,6 +567,51 @@ static void dump_ip_prefix(const struct cfg_key *k, const struct cfg *c, char *o
              c->port.prefix_len);
 }
 
+static int parse_ip6_prefix(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
+                            size_t whylen)
+{
+    (void)k;
+    c->port.ip6_set = false;
+    memset(&c->port.ip6, 0, sizeof(c->port.ip6));
+    if (*v == '\0')
+        return 0; /* optional: empty means no IPv6 */
+    if (cfg_parse_ipv6_prefix(v, &c->port.ip6, &c->port.prefix6_len, why, whylen) < 0)
+        return -EINVAL;
+    c->port.ip6_set = true;
+    return 0;
+}
+
+static void dump_ip6_prefix(const struct cfg_key *k, const struct cfg *c, char *out, size_t outlen)
+{
+    char a[INET6_ADDRSTRLEN];
+
+    (void)k;
+    if (!c->port.ip6_set || inet_ntop(AF_INET6, &c->port.ip6, a, sizeof(a)) == NULL) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, outlen, "%s/%u", a, c->port.prefix6_len);
+}
+
+static int parse_ipv6(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
+                      size_t whylen)
+{
+    struct in6_addr *a = member(c, k);
+
+    memset(a, 0, sizeof(*a));
+    if (*v == '\0')
+        return 0; /* optional: empty means not set */
+    return cfg_parse_ipv6(v, a, why, whylen);
+}
+
+static void dump_ipv6(const struct cfg_key *k, const struct cfg *c, char *out, size_t outlen)
+{
+    const struct in6_addr *a = cmember(c, k);
+
+    if (IN6_IS_ADDR_UNSPECIFIED(a) || inet_ntop(AF_INET6, a, out, (socklen_t)outlen) == NULL)
+        out[0] = '\0';
+}
+
 static int parse_ipv4(const struct cfg_key *k, const char *v, struct cfg *c, char *why,
                       size_t whylen)
 {
@@ -739,6 +786,11 @@ const struct cfg_key cfg_keys[] = {
     X("port", "ip", port.ip, parse_ip_prefix, dump_ip_prefix, CFG_K_REQUIRED | CFG_K_DPDK),
     X("port", "gateway", port.gateway, parse_ipv4, dump_ipv4, 0),
     X("port", "gateway_mac", port.gateway_mac, parse_mac, dump_mac, 0),
+    X("port", "ip6", port.ip6, parse_ip6_prefix, dump_ip6_prefix, 0),
+    X("port", "gateway6", port.gateway6, parse_ipv6, dump_ipv6, 0),
+    X("port", "gateway6_mac", port.gateway6_mac, parse_mac, dump_mac, 0),
+    B("port", "accept_ra", port.accept_ra),
+    U("port", "dad_transmits", port.dad_transmits, 0, 10),
     X("port", "mac", port.mac, parse_mac, dump_mac, 0),
     U("port", "mtu", port.mtu, MTU_MIN, MTU_MAX),
     P2("port", "rx_desc", port.rx_desc, 64, 4096),

@@ -231,6 +231,62 @@ int cfg_parse_ipv4(const char *s, rte_be32_t *out, char *why, size_t whylen)
     return 0;
 }
 
+int cfg_parse_ipv6(const char *s, struct in6_addr *out, char *why, size_t whylen)
+{
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    static const uint8_t zero[12];
+
+    if (inet_pton(AF_INET6, s, out) != 1)
+        return fail(why, whylen, "not an IPv6 address (e.g. fd00::2, without brackets)");
+    if (memcmp(out->s6_addr, zero, 12) == 0)
+        return fail(why, whylen,
+                    "the unspecified, loopback and IPv4-compatible addresses (::/96) cannot "
+                    "be used");
+    if (memcmp(out->s6_addr, mapped, 12) == 0)
+        return fail(why, whylen, "an IPv4-mapped address (::ffff:0:0/96): give IPv4 as IPv4");
+    if (out->s6_addr[0] == 0xff)
+        return fail(why, whylen, "multicast addresses (ff00::/8) cannot be used");
+    return 0;
+}
+
+int cfg_parse_ipv6_prefix(const char *s, struct in6_addr *ip, uint8_t *prefix_len, char *why,
+                          size_t whylen)
+{
+    char addr[INET6_ADDRSTRLEN];
+    const char *slash = strchr(s, '/');
+    uint64_t plen;
+    size_t n;
+
+    if (slash == NULL)
+        return fail(why, whylen, "missing /prefix-length (e.g. fd00::2/64)");
+    n = (size_t)(slash - s);
+    if (n >= sizeof(addr))
+        return fail(why, whylen, "not an IPv6 address (e.g. fd00::2, without brackets)");
+    memcpy(addr, s, n);
+    addr[n] = '\0';
+    if (cfg_parse_ipv6(addr, ip, why, whylen) < 0)
+        return -EINVAL;
+    if (slash[1] == '\0' || !is_digit(slash[1]) ||
+        cfg_parse_u64(slash + 1, false, 1, 128, &plen, NULL, 0) < 0)
+        return fail(why, whylen, "prefix length must be 1..128");
+    if (ip->s6_addr[0] == 0xfe && (ip->s6_addr[1] & 0xc0) == 0x80)
+        return fail(why, whylen,
+                    "a link-local address (fe80::/10): the port's own comes from its MAC; give "
+                    "the global (or unique local) one");
+    *prefix_len = (uint8_t)plen;
+    return 0;
+}
+
+bool cfg_ipv6_same_prefix(const struct in6_addr *a, const struct in6_addr *b,
+                          unsigned int prefix_len)
+{
+    unsigned int full = prefix_len / 8, rest = prefix_len % 8;
+
+    if (prefix_len > 128 || memcmp(a->s6_addr, b->s6_addr, full) != 0)
+        return false;
+    return rest == 0 || ((a->s6_addr[full] ^ b->s6_addr[full]) & (uint8_t)(0xff00u >> rest)) == 0;
+}
+
 rte_be32_t cfg_ipv4_netmask(unsigned int prefix_len)
 {
     if (prefix_len == 0)

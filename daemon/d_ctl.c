@@ -213,7 +213,7 @@ static uint64_t connect_to(struct d_ctl *d, struct ctl_call *call, uint64_t toke
     char url[NET_URL_MAX + 16];
     uint64_t id = 0;
 
-    struct net_addr self = net_addr_v4(d->cfg->port.ip);
+    struct net_addr self = cfg_port_addr(d->cfg, addr->family);
     const char *bad = net_addr_not_peer(addr, d->dp != NULL, &self);
     char ip[NET_ADDR_STR_MAX];
 
@@ -229,12 +229,13 @@ static uint64_t connect_to(struct d_ctl *d, struct ctl_call *call, uint64_t toke
                             u->kind == NET_HOST_NAME ? " resolves to " : "", ip, bad);
         return 0;
     }
-    if (addr->family == AF_INET6 && d->dp) {
+    if (addr->family == AF_INET6 && d->dp && !dp_ipv6(d->dp)) {
+        static const char no6[] = "an IPv6 address, and the DPDK port has none ([port] ip6)";
+
         if (call)
-            ctl_call_fail(call, CTL_E_BAD_URL, "IPv6 is not supported on the DPDK path yet");
+            ctl_call_fail(call, CTL_E_BAD_URL, no6);
         else
-            ctl_server_fail(d->srv, token, CTL_E_BAD_URL,
-                            "IPv6 is not supported on the DPDK path yet");
+            ctl_server_fail(d->srv, token, CTL_E_BAD_URL, no6);
         return 0;
     }
     net_url_origin(u, url, sizeof(url));

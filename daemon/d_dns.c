@@ -15,6 +15,7 @@
 #include "cfg.h"
 #include "d_log.h"
 #include "d_loop.h"
+#include "dp.h"
 #include "dp_local.h"
 
 #define D_DNS_RX_MAX 1500 /* a UDP answer (no EDNS: 512 bytes; a little room) */
@@ -148,7 +149,7 @@ static void system_servers(struct net_resolv_conf *rc, char *why, size_t whylen)
 }
 
 /* Keeps the servers the backend can reach; says why when none is left. */
-static void usable_servers(struct d_dns *d, bool dpdk, bool from_system)
+static void usable_servers(struct d_dns *d, bool dpdk, bool dpdk6, bool from_system)
 {
     struct net_resolv_conf *rc = &d->conf;
     unsigned k = 0;
@@ -158,8 +159,8 @@ static void usable_servers(struct d_dns *d, bool dpdk, bool from_system)
         const struct net_addr *a = &rc->servers[i].addr;
         char ip[NET_ADDR_STR_MAX];
         const char *why = NULL;
-        if (dpdk && a->family != AF_INET)
-            why = "IPv6 is not supported on the DPDK path yet";
+        if (dpdk && a->family == AF_INET6 && !dpdk6)
+            why = "an IPv6 server, and the DPDK port has no IPv6 address ([port] ip6)";
         else if (dpdk && net_addr_is_loopback(a))
             why = "a loopback address, not reachable through the DPDK port";
         if (why) {
@@ -215,7 +216,7 @@ struct d_dns *d_dns_new(const struct cfg *c, struct dp *dp, struct d_loop *loop,
     }
     if (from_system)
         system_servers(&d->conf, d->unusable, sizeof(d->unusable));
-    usable_servers(d, dp != NULL, from_system);
+    usable_servers(d, dp != NULL, dp != NULL && dp_ipv6(dp) != NULL, from_system);
 
     struct net_resolv_io io = {.send = dp ? send_local : send_kernel};
     if (dp) {

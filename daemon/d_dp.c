@@ -25,7 +25,7 @@ json_t *d_dp_counters_json(const struct dp *dp)
         " s:{s:o, s:o, s:o},"
         " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
         " s:{s:o, s:o, s:o, s:o, s:o},"
-        " s:{s:o, s:o, s:o, s:o, s:o},"
+        " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
         " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
         " s:o}",
         "drops", drops, "rings", "slow_full", u64(c.ring_slow_full), "resolve_full",
@@ -38,7 +38,8 @@ json_t *d_dp_counters_json(const struct dp *dp)
         u64(c.arp.requests_out), "replies_out", u64(c.arp.replies_out), "arp_conflict",
         u64(c.arp.conflicts), "nd", "solicits_in", u64(c.nd.solicits_in), "adverts_in",
         u64(c.nd.adverts_in), "solicits_out", u64(c.nd.solicits_out), "adverts_out",
-        u64(c.nd.adverts_out), "nd_conflict", u64(c.nd.conflicts), "neigh", "entries",
+        u64(c.nd.adverts_out), "nd_conflict", u64(c.nd.conflicts), "ra_in", u64(c.nd.ra_in),
+        "ra_ignored", u64(c.nd.ra_ignored), "neigh", "entries",
         u64(c.neigh_entries), "solicits", u64(c.neigh.solicits), "probes", u64(c.neigh.probes),
         "resolved", u64(c.neigh.resolved), "confirmed", u64(c.neigh.confirmed), "hints",
         u64(c.neigh_hints), "conflicts", u64(c.neigh.conflicts), "unreachable",

@@ -75,6 +75,8 @@ static void tel_dataplane(struct rte_tel_data *d)
         {"nd_solicits_out", c->nd.solicits_out},
         {"nd_adverts_out", c->nd.adverts_out},
         {"nd_conflict", c->nd.conflicts},
+        {"nd_ra_in", c->nd.ra_in},
+        {"nd_ra_ignored", c->nd.ra_ignored},
         {"neigh_entries", c->neigh_entries},
         {"neigh_resolved", c->neigh.resolved},
         {"neigh_confirmed", c->neigh.confirmed},

@@ -157,13 +157,13 @@ static void h_upload(void *ctx, struct ctl_call *call)
     }
     if (url && *url) {
         struct net_url list[8];
-        struct net_addr self = net_addr_v4(d->cfg->port.ip);
         unsigned n = 0;
         int rv;
 
         /* The protocol refused what no server has; the data path refuses the rest here. */
         if (net_url_list_parse(url, 0, list, 8, &n, why, sizeof(why)) == 0)
             for (unsigned i = 0; i < n; i++) {
+                struct net_addr self = cfg_port_addr(d->cfg, list[i].addr.family);
                 const char *bad = list[i].kind == NET_HOST_NAME
                                       ? NULL
                                       : net_addr_not_peer(&list[i].addr,

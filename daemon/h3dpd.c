@@ -177,7 +177,9 @@ static int upload_open(struct daemon *D)
     int fds[4], err;
     unsigned n;
 
-    if (d_upload_open(&D->upload, D->cfg, D->svc, &res, D->dp == NULL, why, sizeof(why)) < 0) {
+    /* IPv6 collectors: the kernel reaches them; the DPDK port when it has an address. */
+    if (d_upload_open(&D->upload, D->cfg, D->svc, &res, D->dp == NULL || dp_ipv6(D->dp) != NULL,
+                      why, sizeof(why)) < 0) {
         D_LOG(ERR, "upload engine: %s", why);
         return -1;
     }
@@ -479,6 +481,16 @@ static int dp_conf_from_cfg(const struct cfg *c, struct dp_conf *d)
     d->gateway = c->port.gateway;
     d->gateway_mac_set = cfg_mac_is_set(&c->port.gateway_mac);
     d->gateway_mac = c->port.gateway_mac;
+    if (c->port.ip6_set) {
+        d->ip6_set = true;
+        d->ip6 = dp_addr_v6(c->port.ip6.s6_addr);
+        d->prefix6_len = c->port.prefix6_len;
+        d->gateway6 = dp_addr_v6(c->port.gateway6.s6_addr);
+        d->gateway6_mac_set = cfg_mac_is_set(&c->port.gateway6_mac);
+        d->gateway6_mac = c->port.gateway6_mac;
+        d->accept_ra = c->port.accept_ra;
+        d->dad_transmits = (uint8_t)c->port.dad_transmits;
+    }
     d->rx_desc = c->port.rx_desc;
     d->tx_desc = c->port.tx_desc;
     d->mtu = c->port.mtu;
@@ -513,18 +525,27 @@ static int dp_conf_from_cfg(const struct cfg *c, struct dp_conf *d)
 static void print_ready(struct daemon *D, const struct dp_conf *d)
 {
     const struct cfg *c = D->cfg;
-    char ip[NET_ADDR_STR_MAX];
+    char ip[NET_ADDR_STR_MAX], v6[NET_ADDR_STR_MAX + 8] = "", ll[NET_ADDR_STR_MAX] = "";
     struct net_addr a = net_addr_v4(c->port.ip);
+
+    if (D->dp && dp_ipv6(D->dp)) {
+        char s[DP_ADDR_STR_MAX];
+
+        snprintf(v6, sizeof(v6), "%s/%u", dp_addr_str(dp_ipv6(D->dp), s, sizeof(s)),
+                 c->port.prefix6_len);
+        dp_addr_str(dp_ipv6_ll(D->dp), ll, sizeof(ll));
+    }
 
     if (!D->dp)
         snprintf(D->ready, sizeof(D->ready), "running: io kernel, %u worker thread(s), control %s",
                  d->n_workers, c->control.socket);
     else
         snprintf(D->ready, sizeof(D->ready),
-                 "running: port %s " RTE_ETHER_ADDR_PRT_FMT " %s/%u, %u worker(s), udp echo %u, "
-                 "control %s",
+                 "running: port %s " RTE_ETHER_ADDR_PRT_FMT " %s/%u%s%s%s%s, %u worker(s), "
+                 "udp echo %u, control %s",
                  d->device, RTE_ETHER_ADDR_BYTES(dp_mac(D->dp)), net_addr_str(&a, ip, sizeof(ip)),
-                 c->port.prefix_len, d->n_workers, d->udp_echo_port, c->control.socket);
+                 c->port.prefix_len, v6[0] ? " " : "", v6, v6[0] ? " " : "", ll, d->n_workers,
+                 d->udp_echo_port, c->control.socket);
     D_LOG(NOTICE, "%s", D->ready);
     d_notify_ready(D->ready);
 }
@@ -648,7 +669,17 @@ static int run(struct cfg *c, const char *path, const char *prog)
     atomic_store(&g_dp, D.dp);
     rc = dp_start(D.dp);
     if (rc < 0) {
-        D_LOG(ERR, "dataplane start failed: %s", rte_strerror(-rc));
+        struct dp_addr dup;
+        struct rte_ether_addr mac;
+        char s[DP_ADDR_STR_MAX];
+
+        if (rc == -EADDRINUSE && dp_dad_clash(D.dp, &dup, &mac))
+            D_LOG(ERR,
+                  "dataplane start failed: IPv6 address %s is already used on the link by "
+                  RTE_ETHER_ADDR_PRT_FMT " (duplicate address detection)",
+                  dp_addr_str(&dup, s, sizeof(s)), RTE_ETHER_ADDR_BYTES(&mac));
+        else
+            D_LOG(ERR, "dataplane start failed: %s", rte_strerror(-rc));
         goto out_stop;
     }
     print_ready(&D, &d);

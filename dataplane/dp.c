@@ -13,6 +13,7 @@
 #include <rte_random.h>
 
 #include "dp_ipv4.h"
+#include "dp_ipv6.h"
 #include "dp_lcore.h"
 #include "dp_log.h"
 #include "dp_priv.h"
@@ -51,6 +52,13 @@ static int check_conf(const struct dp_conf *c)
         return DP_LOG(ERR, "no port device configured"), -EINVAL;
     if (!dp_ipv4_is_unicast(c->ip) || c->prefix_len > 32)
         return DP_LOG(ERR, "our IPv4 address/prefix is not a unicast address"), -EINVAL;
+    if (c->ip6_set &&
+        (!dp_addr_is_unicast(&c->ip6) || dp_addr_is_v4(&c->ip6) ||
+         dp_ipv6_is_link_local(c->ip6.b) || c->prefix6_len == 0 || c->prefix6_len > 128))
+        return DP_LOG(ERR, "our IPv6 address/prefix is not a global unicast address"), -EINVAL;
+    if (c->ip6_set && !dp_addr_is_zero(&c->gateway6) &&
+        (!dp_addr_is_unicast(&c->gateway6) || dp_addr_is_v4(&c->gateway6)))
+        return DP_LOG(ERR, "the IPv6 gateway is not a unicast IPv6 address"), -EINVAL;
     if (c->n_workers == 0 || c->n_workers > DP_MAX_WORKERS)
         return DP_LOG(ERR, "need 1..%d worker lcores (got %u)", DP_MAX_WORKERS, c->n_workers),
                -EINVAL;
@@ -136,6 +144,33 @@ static int setup_workers(struct dp *dp)
         }
     }
     return 0;
+}
+
+/* The multicast groups IPv6 needs on the link (all-nodes, our solicited-node groups):
+ * the device's filter is told of their MACs; a device without a filter list receives all
+ * multicast instead. */
+static void port_join_groups(struct dp *dp)
+{
+    struct dp_addr groups[3];
+    struct rte_ether_addr macs[3];
+    uint32_t n = 0;
+    int rc;
+
+    (void)dp_addr_parse("ff02::1", &groups[0]);
+    groups[1] = dp_ipv6_solicited_node(&dp->iface.ip6);
+    groups[2] = dp_ipv6_solicited_node(&dp->iface.ip6_ll);
+    for (unsigned i = 0; i < 3; i++) {
+        dp_ipv6_mcast_mac(&groups[i], &macs[n]);
+        if (n == 0 || !rte_is_same_ether_addr(&macs[n], &macs[n - 1]))
+            n++;
+    }
+    rc = rte_eth_dev_set_mc_addr_list(dp->port.port_id, macs, n);
+    if (rc == 0)
+        return;
+    rc = rte_eth_allmulticast_enable(dp->port.port_id);
+    if (rc != 0 && rc != -ENOTSUP)
+        DP_LOG(WARNING, "port %s: cannot receive IPv6 multicast (Neighbor Discovery): %s",
+               dp->port.name, rte_strerror(-rc));
 }
 
 /* The port is configured after the pools exist (its RX queues take mbufs from them). */
@@ -268,6 +303,13 @@ struct dp *dp_new(const struct dp_conf *c)
     dp->iface.mac = dp->port.mac;
     dp->iface.ip = c->ip;
     dp->ip4 = dp_addr_v4(c->ip);
+    if (c->ip6_set) {
+        dp->iface.ip6 = c->ip6;
+        dp->iface.ip6_ll = dp_ipv6_link_local(&dp->port.mac);
+        dp->iface.ip6_on = true;
+        dp_router6_set(dp, &c->gateway6);
+        port_join_groups(dp);
+    }
     for (unsigned i = 0; i < dp->n_workers; i++) {
         struct dp_worker *w = &dp->workers[i];
 
@@ -298,6 +340,12 @@ int dp_start(struct dp *dp)
     rc = dp_port_start(&dp->port);
     if (rc < 0)
         return rc;
+    /* Our IPv6 addresses are ours only once nobody else answers for them. */
+    rc = dp_slowpath_dad(dp);
+    if (rc < 0) {
+        dp_stop(dp);
+        return rc;
+    }
     atomic_store(&dp->quit, false);
     atomic_store(&dp->running, true);
     for (unsigned i = 0; i < dp->n_workers; i++) {
@@ -468,6 +516,15 @@ const struct rte_ether_addr *dp_mac(const struct dp *dp)
 rte_be32_t dp_ipv4(const struct dp *dp)
 {
     return dp->iface.ip;
+}
+
+bool dp_dad_clash(const struct dp *dp, struct dp_addr *addr, struct rte_ether_addr *mac)
+{
+    if (!dp->dad_clash)
+        return false;
+    *addr = dp->dad_clash_addr;
+    *mac = dp->dad_clash_mac;
+    return true;
 }
 
 const struct dp_addr *dp_ipv6(const struct dp *dp)

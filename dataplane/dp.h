@@ -96,9 +96,18 @@ void dp_conf_defaults(struct dp_conf *c);
  * layer reported. Messages go to the log. */
 struct dp *dp_new(const struct dp_conf *c);
 
-/* Starts the port and launches the worker loops on their lcores.
- * Errors: -EALREADY, or the -errno of the port start / lcore launch. */
+/* Starts the port, checks that nobody else holds our IPv6 addresses (duplicate address
+ * detection: conf.dad_transmits Neighbor Solicitations per address, one a second, the
+ * main lcore polling the port meanwhile; ARP, echo and the main lcore's endpoints are
+ * served as usual) and launches the worker loops on their lcores.
+ * Errors: -EALREADY, -EADDRINUSE (another host holds one of our IPv6 addresses: logged
+ * with its MAC; dp_dad_clash() says which), or the -errno of the port start / lcore
+ * launch. */
 int dp_start(struct dp *dp);
+
+/* After dp_start() failed with -EADDRINUSE: writes the address another host holds and
+ * that host's MAC, and returns true; false when there was no clash. */
+bool dp_dad_clash(const struct dp *dp, struct dp_addr *addr, struct rte_ether_addr *mac);
 
 /* Async-signal-safe: asks every loop (workers and dp_main_loop) to return. */
 void dp_request_stop(struct dp *dp);
@@ -190,6 +199,7 @@ struct dp_counters {
     struct { /* IPv6 Neighbor Discovery, the same meanings */
         uint64_t solicits_in, adverts_in, solicits_out, adverts_out;
         uint64_t conflicts;
+        uint64_t ra_in, ra_ignored; /* Router Advertisements; not taken ([port] accept_ra) */
     } nd;
     uint64_t neigh_hints; /* reachability confirmations the flows gave the table */
     struct dp_neigh_stats neigh;

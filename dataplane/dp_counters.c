@@ -43,11 +43,13 @@ void dp_counters_get(const struct dp *dp, struct dp_counters *c)
     c->arp.requests_out = sp->arp_req_out;
     c->arp.replies_out = sp->arp_rep_out;
     c->arp.conflicts = sp->arp_conflict;
-    c->nd.solicits_in = sp->nd_ns_in;
-    c->nd.adverts_in = sp->nd_na_in;
-    c->nd.solicits_out = sp->nd_ns_out;
-    c->nd.adverts_out = sp->nd_na_out;
+    c->nd.solicits_in = sp->ns_in;
+    c->nd.adverts_in = sp->na_in;
+    c->nd.solicits_out = sp->ns_out;
+    c->nd.adverts_out = sp->na_out;
     c->nd.conflicts = sp->nd_conflict;
+    c->nd.ra_in = sp->ra_in;
+    c->nd.ra_ignored = sp->ra_ignored;
     if (dp->neigh != NULL) {
         c->neigh = *dp_neigh_stats(dp->neigh);
         (void)dp_neigh_foreach(dp->neigh, count_entry, &c->neigh_entries);

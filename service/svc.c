@@ -505,7 +505,8 @@ int svc_connect(struct svc *s, const struct svc_conn_params *p, const struct svc
         p->remote_len > sizeof(c->remote) ||
         (p->remote->sa_family != AF_INET && p->remote->sa_family != AF_INET6))
         return -EINVAL;
-    if (s->conf.io == SVC_IO_DPDK && p->remote->sa_family != AF_INET)
+    /* An IPv6 peer over DPDK needs an IPv6 address on the port. */
+    if (s->conf.io == SVC_IO_DPDK && p->remote->sa_family == AF_INET6 && !dp_ipv6(s->conf.dp))
         return -EAFNOSUPPORT;
     if (s->n_active >= s->conf.max_conns)
         return -ENOSPC;

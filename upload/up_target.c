@@ -39,7 +39,9 @@ int up_targets_set(struct up *u, const char *list, char *why, size_t whylen)
             return -EINVAL;
         }
         if (p->kind == NET_HOST_IPV6 && !u->ipv6) {
-            snprintf(why, whylen, "%s: IPv6 is not supported on the DPDK path yet (got '%s')",
+            snprintf(why, whylen,
+                     "%s: an IPv6 collector, and the DPDK port has no IPv6 address ([port] ip6) "
+                     "(got '%s')",
                      p->host, list);
             return -EINVAL;
         }
@@ -146,7 +148,7 @@ static int resolve(struct up *u, struct up_url *t)
             usable[k++] = a[i];
     if (rv > 0 && k == 0)
         snprintf(why, sizeof(why), "%s: no usable address (%u answer(s)%s)", t->u.host, n,
-                 u->ipv6 ? "" : "; IPv6 is not supported on the DPDK path yet");
+                 u->ipv6 ? "" : "; the DPDK port has no IPv6 address ([port] ip6)");
     if (rv < 0 || k == 0) {
         t->resolving = false;
         t->n_ep = 0;

@@ -57,6 +57,24 @@ int cfg_parse_ipv4(const char *s, rte_be32_t *out, char *why, size_t whylen);
 int cfg_parse_ipv4_prefix(const char *s, rte_be32_t *ip, uint8_t *prefix_len, char *why,
                           size_t whylen);
 
+/*
+ * cfg_parse_ipv6 parses an IPv6 literal (no brackets, no zone) into |out|; refuses the
+ * unspecified, loopback and multicast addresses and the IPv4-mapped/-compatible forms.
+ */
+int cfg_parse_ipv6(const char *s, struct in6_addr *out, char *why, size_t whylen);
+
+/*
+ * cfg_parse_ipv6_prefix parses "ADDR/LEN" (LEN 1..128) for our own address: what
+ * cfg_parse_ipv6 refuses, and a link-local address (fe80::/10: the port's comes from its
+ * MAC), are refused.
+ */
+int cfg_parse_ipv6_prefix(const char *s, struct in6_addr *ip, uint8_t *prefix_len, char *why,
+                          size_t whylen);
+
+/* cfg_ipv6_same_prefix: true when |a| and |b| share their first |prefix_len| bits. */
+bool cfg_ipv6_same_prefix(const struct in6_addr *a, const struct in6_addr *b,
+                          unsigned int prefix_len);
+
 /* cfg_ipv4_netmask returns the netmask of |prefix_len| (0..32), network order. */
 rte_be32_t cfg_ipv4_netmask(unsigned int prefix_len);
 

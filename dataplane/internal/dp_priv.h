@@ -84,9 +84,12 @@ struct dp_worker {
 struct dp_slow_stats {
     uint64_t rx_pkts; /* frames from the workers */
     uint64_t arp_req_in, arp_rep_in, arp_req_out, arp_rep_out;
-    uint64_t arp_conflict; /* ARP claims of another MAC for a neighbour, refused */
-    /* IPv6 Neighbor Discovery (the NDP resolver counts them) */
-    uint64_t nd_ns_in, nd_na_in, nd_ns_out, nd_na_out, nd_conflict;
+    uint64_t arp_conflict;      /* ARP claims of another MAC for a neighbour, refused */
+    uint64_t ns_in, na_out;     /* Neighbor Solicitations for our addresses, answered */
+    uint64_t ns_out, na_in;     /* ours (resolution, probes, DAD), and advertisements */
+    uint64_t nd_conflict;       /* advertisements of another MAC for a neighbour, refused;
+                                 * claims of our own addresses */
+    uint64_t ra_in, ra_ignored; /* Router Advertisements, and those not taken */
     uint64_t icmp_echo_in, icmp_echo_out;
     uint64_t resolve_in;   /* outgoing frames that waited for ARP: handed over by the
                             * workers, or the main lcore's own (dp_local) queued */
@@ -169,7 +172,19 @@ struct dp {
     struct dp_local *locals; /* the main lcore's UDP endpoints (main lcore only) */
     uint64_t next_tick_ns;
     uint64_t sp_conflict_log_ns; /* last neighbour conflict logged */
-    atomic_uint *port_owner;     /* DP_PORTS entries, see DP_OWNER_* */
+    /* The IPv6 default router: [port] gateway6, or the one Router Advertisements name
+     * (accept_ra), all zero for none. The main lcore writes it, the workers read it
+     * (dp_router6): a sequence counter, odd while it changes. */
+    uint32_t gw6_seq;
+    uint64_t gw6_w[2];
+    uint64_t ra_router_until_ns; /* the advertised router's lifetime ends (0: none) */
+    /* Duplicate address detection (dp_start): our IPv6 addresses are tentative until it
+     * ends; a clash is recorded here. */
+    bool dad_running;
+    bool dad_clash;
+    struct dp_addr dad_clash_addr;
+    struct rte_ether_addr dad_clash_mac;
+    atomic_uint *port_owner; /* DP_PORTS entries, see DP_OWNER_* */
     uint32_t port_seed;
 
     uint64_t tsc_hz, tsc0, ns_mult, drain_tsc;
@@ -222,6 +237,40 @@ static inline const struct dp_addr *dp_tx_src(const struct dp *dp, const struct 
     return dp_ipv6_is_link_local(dst->b) ? &dp->iface.ip6_ll : &dp->iface.ip6;
 }
 
+/* The IPv6 default router into |*r| (any lcore; main-lcore writes, dp_router6_set).
+ * Returns false when there is none. A reader that meets the writer mid-update (a few
+ * stores, rare) gives up after a few tries rather than wait: |*r| is then all zero and
+ * true is returned, so the caller's neighbour lookup misses and the slow path, which
+ * reads it settled, routes the packet. */
+static inline bool dp_router6(const struct dp *dp, struct dp_addr *r)
+{
+    for (int i = 0; i < 4; i++) {
+        uint32_t s1 = __atomic_load_n(&dp->gw6_seq, __ATOMIC_ACQUIRE), s2;
+
+        r->w64[0] = __atomic_load_n(&dp->gw6_w[0], __ATOMIC_RELAXED);
+        r->w64[1] = __atomic_load_n(&dp->gw6_w[1], __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        s2 = __atomic_load_n(&dp->gw6_seq, __ATOMIC_RELAXED);
+        if (s1 == s2 && !(s1 & 1))
+            return !dp_addr_is_zero(r);
+    }
+    memset(r, 0, sizeof(*r));
+    return true;
+}
+
+/* Main lcore (or before the workers run): publishes |r| (all zero: none) as the IPv6
+ * default router. */
+static inline void dp_router6_set(struct dp *dp, const struct dp_addr *r)
+{
+    uint32_t seq = __atomic_load_n(&dp->gw6_seq, __ATOMIC_RELAXED);
+
+    __atomic_store_n(&dp->gw6_seq, seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&dp->gw6_w[0], r->w64[0], __ATOMIC_RELAXED);
+    __atomic_store_n(&dp->gw6_w[1], r->w64[1], __ATOMIC_RELAXED);
+    __atomic_store_n(&dp->gw6_seq, seq + 2, __ATOMIC_RELEASE);
+}
+
 /* The neighbour to resolve to reach |dst|: on-link, |dst| itself; else the gateway of its
  * family. Returns false (|*nh| unspecified) when there is none, or |dst| is IPv6 and the
  * port has no IPv6 address. */
@@ -236,8 +285,12 @@ static inline bool dp_next_hop(const struct dp *dp, const struct dp_addr *dst, s
     }
     if (!dp->iface.ip6_on)
         return false;
-    *nh = dp_ipv6_next_hop(dst, &dp->conf.ip6, dp->conf.prefix6_len, &dp->conf.gateway6);
-    return !dp_addr_is_zero(nh);
+    if (dp_ipv6_is_link_local(dst->b) ||
+        dp_ipv6_same_prefix(dst, &dp->iface.ip6, dp->conf.prefix6_len)) {
+        *nh = *dst;
+        return true;
+    }
+    return dp_router6(dp, nh);
 }
 
 /* The addresses of a datagram from us (|src_port|) to |dst|:|dst_port| (network order;

@@ -1,7 +1,9 @@
 /* dp_slowpath: what the workers hand to the main lcore.
  *
- * Inbound: ARP (answer requests for our address, learn senders and replies), ICMP echo
- * (answer in place), UDP for the main lcore's endpoints (dp_local: their callbacks), UDP
+ * Inbound: ARP (answer requests for our address, learn senders and replies), Neighbor
+ * Discovery (answer solicitations for our IPv6 addresses, learn from advertisements and
+ * solicitations, Router Advertisements when configured), ICMP and ICMPv6 echo (answer in
+ * place), UDP for the main lcore's endpoints (dp_local: their callbacks), UDP
  * nobody owns (counted, dropped). Outbound: frames whose next hop a worker could not find
  * in the neighbour table, and the main lcore's own (dp_local_send): dp_neigh queues them,
  * sends ARP requests (retries, expiry) and releases them with the resolved MAC. The main
@@ -24,6 +26,15 @@ struct dp;
 /* Creates the neighbour table (and pins the gateway's MAC when configured).
  * Returns 0 or a negative errno. */
 int dp_slowpath_init(struct dp *dp);
+
+/* Duplicate address detection of our IPv6 addresses (RFC 4862 5.4), before the workers
+ * run: dp->conf.dad_transmits solicitations from the unspecified address per address, 1 s
+ * apart, the main lcore polling the port (what arrives meanwhile is served by the slow
+ * path; our addresses are tentative: solicitations for them go unanswered). Returns 0
+ * (no IPv6, no detection, or nobody else holds them), or -EADDRINUSE after logging the
+ * address and the MAC of the host that holds it (an advertisement for it, or another
+ * host's detection of it). */
+int dp_slowpath_dad(struct dp *dp);
 
 /* Frees the neighbour table (and the packets waiting in it). */
 void dp_slowpath_free(struct dp *dp);

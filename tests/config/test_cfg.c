@@ -160,6 +160,9 @@ static void test_minimal(void **state)
     assert_false(c.port.device_in_eal_args);
     assert_int_equal(c.port.gateway, 0);
     assert_false(cfg_mac_is_set(&c.port.gateway_mac));
+    assert_false(c.port.ip6_set);
+    assert_false(c.port.accept_ra);
+    assert_int_equal(c.port.dad_transmits, 1);
     assert_int_equal(c.eal.argc, 0);
 }
 
@@ -260,6 +263,11 @@ static void test_dump_roundtrip(void **state)
              "ip = 10.1.2.3/31\n"
              "gateway = 10.1.2.2\n"
              "gateway_mac = 02:00:00:AA:bb:01\n"
+             "ip6 = FD00:0:0:1::3/56\n"
+             "gateway6 = fe80::1\n"
+             "gateway6_mac = 02:00:00:00:00:61\n"
+             "accept_ra = on\n"
+             "dad_transmits = 3\n"
              "mac = 02:00:00:00:00:02\n"
              "mtu = 9000\n"
              "rx_desc = 4096\n"
@@ -305,6 +313,15 @@ static void test_dump_roundtrip(void **state)
     assert_string_equal(c.port.device_name, "0000:03:00.0");
     assert_int_equal(c.port.prefix_len, 31);
     assert_int_equal(c.port.gateway_mac.addr_bytes[3], 0xaa);
+    assert_true(c.port.ip6_set);
+    assert_int_equal(c.port.prefix6_len, 56);
+    assert_int_equal(c.port.ip6.s6_addr[0], 0xfd);
+    assert_int_equal(c.port.ip6.s6_addr[7], 1);
+    assert_int_equal(c.port.ip6.s6_addr[15], 3);
+    assert_int_equal(c.port.gateway6.s6_addr[0], 0xfe);
+    assert_int_equal(c.port.gateway6_mac.addr_bytes[5], 0x61);
+    assert_true(c.port.accept_ra);
+    assert_int_equal(c.port.dad_transmits, 3);
     assert_int_equal(c.eal.main_lcore, 2);
     assert_int_equal(cfg_lcores_count(&c.eal.lcores), 4);
     assert_int_equal(c.dataplane.mempool_size, 65536);
@@ -418,6 +435,51 @@ static const struct bad bad_files[] = {
     {BASE "gateway = gw\n", ":6: [port] gateway: not an IPv4 address (a.b.c.d) (got 'gw')"},
     {BASE "gateway_mac = 02:00:00:00:00:01\n",
      ":6: [port] gateway_mac: given without [port] gateway (got '02:00:00:00:00:01')"},
+    /* IPv6 */
+    {BASE "ip6 = fd00::2/64\ngateway6 = fd00::1\ngateway6_mac = 02:00:00:00:00:01\n"
+          "accept_ra = yes\ndad_transmits = 0\n",
+     NULL},
+    {BASE "ip6 = fd00::2/64\ngateway6 = fe80::1\n", NULL},
+    {BASE "ip6 = fd00::2\n", ":6: [port] ip6: missing /prefix-length (e.g. fd00::2/64) (got 'fd00::2')"},
+    {BASE "ip6 = fd00::2/129\n", ":6: [port] ip6: prefix length must be 1..128 (got 'fd00::2/129')"},
+    {BASE "ip6 = fd00::2/0\n", ":6: [port] ip6: prefix length must be 1..128 (got 'fd00::2/0')"},
+    {BASE "ip6 = [fd00::2]/64\n",
+     ":6: [port] ip6: not an IPv6 address (e.g. fd00::2, without brackets) (got '[fd00::2]/64')"},
+    {BASE "ip6 = 198.18.0.2/24\n",
+     ":6: [port] ip6: not an IPv6 address (e.g. fd00::2, without brackets) (got '198.18.0.2/24')"},
+    {BASE "ip6 = fe80::2/64\n",
+     ":6: [port] ip6: a link-local address (fe80::/10): the port's own comes from its MAC; give "
+     "the global (or unique local) one (got 'fe80::2/64')"},
+    {BASE "ip6 = ::1/128\n",
+     ":6: [port] ip6: the unspecified, loopback and IPv4-compatible addresses (::/96) cannot be "
+     "used (got '::1/128')"},
+    {BASE "ip6 = ::ffff:198.18.0.2/128\n",
+     ":6: [port] ip6: an IPv4-mapped address (::ffff:0:0/96): give IPv4 as IPv4 (got "
+     "'::ffff:198.18.0.2/128')"},
+    {BASE "ip6 = ff02::2/64\n",
+     ":6: [port] ip6: multicast addresses (ff00::/8) cannot be used (got 'ff02::2/64')"},
+    {BASE "gateway6 = fe80::1\n", ":6: [port] gateway6: given without [port] ip6 (got 'fe80::1')"},
+    {BASE "accept_ra = true\n", ":6: [port] accept_ra: given without [port] ip6 (got 'true')"},
+    {BASE "gateway6_mac = 02:00:00:00:00:01\n",
+     ":6: [port] gateway6_mac: given without [port] ip6 (got '02:00:00:00:00:01')"},
+    {BASE "ip6 = fd00::2/64\ngateway6_mac = 02:00:00:00:00:01\n",
+     ":7: [port] gateway6_mac: given without [port] gateway6 (got '02:00:00:00:00:01')"},
+    {BASE "ip6 = fd00::2/64\ngateway6 = fd01::1\n",
+     ":7: [port] gateway6: neither link-local (fe80::/10) nor inside [port] ip6's prefix /64 "
+     "(got 'fd01::1')"},
+    {BASE "ip6 = fd00::2/64\ngateway6 = fd00::2\n",
+     ":7: [port] gateway6: is our own address (got 'fd00::2')"},
+    {BASE "ip6 = fd00::2/64\ngateway6 = ff02::1\n",
+     ":7: [port] gateway6: multicast addresses (ff00::/8) cannot be used (got 'ff02::1')"},
+    {BASE "ip6 = fd00::2/64\ngateway6 = ::\n",
+     ":7: [port] gateway6: the unspecified, loopback and IPv4-compatible addresses (::/96) cannot "
+     "be used (got '::')"},
+    {BASE "mtu = 1279\nip6 = fd00::2/64\n",
+     ":6: [port] mtu: IPv6 needs an MTU of at least 1280 (RFC 8200 5), [port] mtu is 1279 (got "
+     "'1279')"},
+    {BASE "mtu = 1280\nip6 = fd00::2/64\n", NULL},
+    {BASE "ip6 = fd00::2/64\ndad_transmits = 11\n",
+     ":7: [port] dad_transmits: out of range 0..10 (got '11')"},
     {BASE "gateway_mac = 02:00:00:00:00\n",
      ":6: [port] gateway_mac: not a MAC address (aa:bb:cc:dd:ee:ff) (got '02:00:00:00:00')"},
     {BASE "mac = ff:ff:ff:ff:ff:ff\n",
@@ -535,9 +597,11 @@ static const struct bad bad_files[] = {
      ":7: [upload] url: URL port must be a number in 1..65535 (got 'https://198.18.0.1:0/x')"},
     {BASE "[upload]\nurl = https://collector.example/x\n", NULL},
     {BASE "[upload]\nurl = https://[2001:db8::1]:4433/x\n",
-     ":7: [upload] url: 2001:db8::1: IPv6 is not supported on the DPDK path yet (io = kernel "
-     "reaches it) (got 'https://[2001:db8::1]:4433/x')"},
+     ":7: [upload] url: 2001:db8::1: an IPv6 collector, and the DPDK port has no IPv6 address "
+     "(set [port] ip6) (got 'https://[2001:db8::1]:4433/x')"},
     {BASE "[dataplane]\nio = kernel\n[upload]\nurl = https://[2001:db8::1]:4433/x\n", NULL},
+    {BASE "ip6 = fd00::2/64\n[upload]\nurl = https://[fd00::1]:4433/x, https://198.18.0.1/y\n",
+     NULL},
     {BASE "[upload]\nurl = https://198.18.0.1/x, ftp://b/\n",
      ":7: [upload] url: URL 2: URL scheme must be https:// (got 'https://198.18.0.1/x, "
      "ftp://b/')"},

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # End-to-end test of h3dpd and h3ctl (suite 'e2e'; root, else 77).
 #
-#   e2e.sh MODE PEER H3DPD H3CTL H3SINK CERTS CONF_IN
+#   e2e.sh MODE PEER H3DPD H3CTL H3SINK CERTS CONF_IN [FAMILY]
 #
 # MODE dpdk: h3dpd on net_tap (--no-huge), two worker lcores sharing CPU 1, in a private
 # namespace whose TAP side holds 198.18.0.1; MODE kernel: the same daemon with
 # [dataplane] io = kernel, 198.18.0.1 on the namespace's lo. PEER h3sink (ours) or
-# gtlsserver (ngtcp2's) listens on 198.18.0.1:4433. Every check prints "ok: ..." or
-# "FAIL: ..."; the script exits 1 at the first failure with the daemon's log.
+# gtlsserver (ngtcp2's) listens on 198.18.0.1:4433. FAMILY ipv6 (default ipv4): the same
+# over IPv6 — h3dpd's port also has fd00::2/64 ([port] ip6), the peer listens on
+# [fd00::1]:4433 and every connection goes there; first the kernel side pings fd00::2
+# (ping -6) and must have resolved it by Neighbor Discovery. Every check prints "ok: ..."
+# or "FAIL: ..."; the script exits 1 at the first failure with the daemon's log.
 set -uo pipefail
-MODE=${1:?usage: e2e.sh MODE PEER H3DPD H3CTL H3SINK CERTS CONF_IN}
-PEER=$2 H3DPD=$3 H3CTL=$4 H3SINK=$5 CERTS=$6 CONF_IN=$7
+MODE=${1:?usage: e2e.sh MODE PEER H3DPD H3CTL H3SINK CERTS CONF_IN [FAMILY]}
+PEER=$2 H3DPD=$3 H3CTL=$4 H3SINK=$5 CERTS=$6 CONF_IN=$7 FAMILY=${8:-ipv4}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR/../..
 # shellcheck source=tools/lib/h3dp-env.sh
@@ -31,6 +34,7 @@ fail() {
     exit 1
 }
 ok() { echo "ok: $*"; }
+OUT='' RC=0
 # ctl ARGS...: h3ctl --json; stdout in $OUT, exit status in $RC.
 ctl() {
     OUT=$("$H3CTL" -s "$H3DP_SOCK" --json "$@" 2>"$H3DP_TMP/ctl.err")
@@ -46,12 +50,23 @@ expect() { # expect DESC CONDITION...
 }
 eq() { [ "$1" = "$2" ]; }
 
-h3dp_env_init "e2$MODE${PEER:0:1}" || exit 1
-URL=https://$H3DP_PEER_IP:$H3DP_PEER_PORT
+h3dp_env_init "e2$MODE${PEER:0:1}${FAMILY:3:1}" || exit 1
+[ "$FAMILY" = ipv6 ] && h3dp_ipv6
+URL=https://$H3DP_PEER_URL_HOST:$H3DP_PEER_PORT
 h3dp_conf "$MODE" "$CONF_IN" "tls.ca_file=$CERTS/ca.pem" "h3.handshake_timeout_ms=3000" \
     "h3.shutdown_timeout_ms=10000"
 h3dp_start_daemon "$H3DPD" || fail "h3dpd start"
-ok "h3dpd running ($MODE mode, 2 workers)"
+ok "h3dpd running ($MODE mode, 2 workers, $FAMILY)"
+
+if [ "$FAMILY" = ipv6 ] && [ "$MODE" = dpdk ]; then
+    # The kernel side resolves us by Neighbor Discovery and our echo replies come back.
+    h3dp_ns ping -6 -c 3 -i 0.2 -W 2 "$H3DP_OUR_IP6" >"$H3DP_TMP/ping.out" 2>&1
+    expect "ping -6 $H3DP_OUR_IP6 from the kernel side: 3 echo replies" \
+        grep -q '3 packets transmitted, 3 received' "$H3DP_TMP/ping.out"
+    nd=$(h3dp_ns ip -6 neigh show "$H3DP_OUR_IP6" dev "$H3DP_IFC")
+    expect "the kernel side resolved $H3DP_OUR_IP6 by Neighbor Discovery: $nd" \
+        eq "$(awk '{print $3}' <<<"$nd")" "$H3DP_OUR_MAC6"
+fi
 
 if [ "$PEER" = gtlsserver ]; then
     mkdir -p "$H3DP_TMP/docroot"
@@ -138,7 +153,7 @@ expect "close --error 0x10c: error outcome carrying 0x10c (h3ctl exit 1)" \
 ctl wait "$C2"
 expect "wait on the closed connection returns its outcome" eq "$(jv .outcome.code)" 0x10c
 
-ctl connect "https://$H3DP_PEER_IP:9"
+ctl connect "https://$H3DP_PEER_URL_HOST:9"
 expect "connect to a port where nothing listens: handshake-timeout error" \
     eq "$RC $(grep -c 'handshake timeout' "$H3DP_TMP/ctl.err")" "1 1"
 
@@ -201,17 +216,30 @@ cat "$H3DP_TMP/bad.out"
 ok "bad control input: each its error, list answers after each"
 
 # The upload engine's target from the control plane: a malformed list is refused, a name
-# is taken (resolved when there is work), an IPv4 URL is taken while the engine is idle
-# and shown by status.
+# is taken (resolved when there is work), an IP literal URL is taken while the engine is
+# idle and shown by status.
 ctl upload target --url "https://collector.example/t, ftp://x/"
 expect "upload target with a bad URL in the list: refused by h3ctl's own check (exit 2)" \
     eq "$RC $(grep -c 'URL 2: URL scheme must be https://' "$H3DP_TMP/ctl.err")" "2 1"
 ctl upload target --url https://collector.example/t
 expect "upload target by DNS name: taken, its endpoint resolving" \
     eq "$RC $(jv '.endpoints[0].state')" "0 resolving"
-ctl upload target --url "https://$H3DP_PEER_IP:$H3DP_PEER_PORT/elsewhere"
-expect "upload target by IPv4 while idle: taken, status shows it" \
-    eq "$RC $(jv .url) $(jv .state)" "0 https://$H3DP_PEER_IP:$H3DP_PEER_PORT/elsewhere idle"
+ctl upload target --url "$URL/elsewhere"
+expect "upload target by $FAMILY literal while idle: taken, status shows it" \
+    eq "$RC $(jv .url) $(jv .state)" "0 $URL/elsewhere idle"
+
+# An upload to that collector: every record acknowledged and received, none lost.
+n=3000
+ctl upload start --rate 0 --records $n --record-size 511
+[ "$RC" = 0 ] || fail "upload start: $(cat "$H3DP_TMP/ctl.err")"
+for _ in $(seq 200); do
+    ctl upload status
+    [ "$(jv .state)" = idle ] && break
+    sleep 0.1
+done
+expect "upload of $n records: accepted = acknowledged = $n, 0 failed, 0 queued or in flight" \
+    eq "$(jv '[.accepted.records, .acked.records, .failed.records, .queued.records, .in_flight.records] | @tsv')" \
+    "$n	$n	0	0	0"
 
 # The peer's GOAWAY is reported and the connection closes OK.
 ctl connect "$URL"
@@ -224,6 +252,9 @@ expect "show reports the GOAWAY received (id $(jv .goaway.received_id))" \
     test "$(jv .goaway.received_id)" != null
 wait "$H3DP_SINK_PID" 2>/dev/null
 H3DP_SINK_PID=
+final=$(grep '"final":true' "$H3DP_TMP/sink.out" | tail -1)
+expect "h3sink received the $n records, each once (nothing lost): $(jq -c '{records, records_dup}' <<<"$final")" \
+    eq "$(jq -r '.records - .records_dup' <<<"$final")" "$n"
 
 # SIGTERM with open connections: graceful, exit 0.
 h3dp_start_sink "$H3SINK" "$CERTS" || fail "h3sink restart"

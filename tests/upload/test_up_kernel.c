@@ -174,7 +174,7 @@ static void test_target(void **state)
     assert_int_equal(up_target(u, "https://collector.example/t", why, sizeof(why)), -EINVAL);
     assert_non_null(strstr(why, "no resolver"));
     assert_int_equal(up_target(u, "https://[::1]/t", why, sizeof(why)), -EINVAL);
-    assert_non_null(strstr(why, "IPv6 is not supported on the DPDK path"));
+    assert_non_null(strstr(why, "the DPDK port has no IPv6 address ([port] ip6)"));
     assert_int_equal(up_target(u, "https://0.0.0.0/t", why, sizeof(why)), -EINVAL);
     assert_non_null(strstr(why, "unspecified"));
     assert_int_equal(up_target(u, "http://127.0.0.1/t", why, sizeof(why)), -EINVAL);

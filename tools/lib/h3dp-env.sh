@@ -49,9 +49,14 @@
 #                                (and the overrides)
 #   h3dp_conf_set section.key=value...
 #                                set (or add) keys in $H3DP_TMP/h3dpd.conf
+#   h3dp_ipv6                    this run speaks IPv6: the peer address $H3DP_PEER_IP becomes
+#                                fd00::1 ($H3DP_PEER_URL_HOST [fd00::1]); h3dp_conf* give
+#                                h3dpd [port] ip6 = fd00::2/64 and mac = 02:00:00:00:00:02
+#                                ($H3DP_OUR_IP6, $H3DP_OUR_MAC6). Call before them.
 #   h3dp_start_daemon H3DPD      h3dpd in the namespace; its config's io = dpdk: the TAP's
-#                                kernel side gets 198.18.0.1/24; kernel: 198.18.0.1/24 on the
-#                                namespace's lo. Waits for "h3dpd: running".
+#                                kernel side gets 198.18.0.1/24 (and fd00::1/64 when the
+#                                config has [port] ip6); kernel: the same on the namespace's
+#                                lo. Waits for "h3dpd: running".
 #                                $H3DP_DAEMON_PID, log $H3DP_LOG
 #   h3dp_peer_port PORT          the port h3sink/gtlsserver listen on (default 4433)
 #   h3dp_start_sink H3SINK CERTS [ARGS...]
@@ -61,10 +66,16 @@
 #   h3dp_start_gtlsserver CERTS DOCROOT
 #                                gtlsserver on the same address; $H3DP_PEER_PID
 #
-# Addresses: 198.18.0.2 (h3dpd's DPDK port), 198.18.0.1 (the peer). Nothing leaves the
-# namespace.
+# Addresses: 198.18.0.2 (h3dpd's DPDK port), 198.18.0.1 (the peer); with h3dp_ipv6
+# fd00::2 and fd00::1 as well. Nothing leaves the namespace.
 
 H3DP_PEER_IP=198.18.0.1
+H3DP_PEER_IP4=198.18.0.1
+H3DP_PEER_IP6=fd00::1
+H3DP_OUR_IP6=fd00::2
+H3DP_OUR_MAC6=02:00:00:00:00:02
+H3DP_PEER_URL_HOST=198.18.0.1
+H3DP_IPV6=''
 H3DP_PEER_PORT=4433
 H3DP_NS='' H3DP_TMP='' H3DP_PREFIX='' H3DP_IFC='' H3DP_SOCK='' H3DP_LOG=''
 H3DP_DAEMON_PID='' H3DP_SINK_PID='' H3DP_PEER_PID='' H3DP_BG_PID='' H3DP_RC=''
@@ -224,6 +235,13 @@ h3dp_conf_set() {
     done
 }
 
+h3dp_ipv6() {
+    H3DP_IPV6=1
+    H3DP_PEER_IP=$H3DP_PEER_IP6
+    # shellcheck disable=SC2034 # read by the scripts that source this file
+    H3DP_PEER_URL_HOST="[$H3DP_PEER_IP6]"
+}
+
 h3dp_conf_unique() {
     local in=${1:?config}
     shift
@@ -231,6 +249,10 @@ h3dp_conf_unique() {
         -e "s#^file_prefix *=.*#file_prefix = $H3DP_PREFIX#" \
         -e "s#^socket *=.*#socket = $H3DP_SOCK#" \
         "$in" >"$H3DP_TMP/h3dpd.conf"
+    # A TAP's two ends share a MAC unless told otherwise, and IPv6 link-local addresses
+    # come from it: both ends would claim the same fe80:: address (duplicate address
+    # detection fails on one side). IPv6 runs give the DPDK end its own MAC.
+    [ -z "$H3DP_IPV6" ] || h3dp_conf_set "port.ip6=$H3DP_OUR_IP6/64" "port.mac=$H3DP_OUR_MAC6"
     h3dp_conf_set "$@"
 }
 
@@ -246,16 +268,20 @@ h3dp_conf() {
 }
 
 h3dp_start_daemon() {
-    local bin=${1:?h3dpd} mode
+    local bin=${1:?h3dpd} mode v6=''
     mode=$(sed -n 's/^io *= *\([a-z]*\).*/\1/p' "$H3DP_TMP/h3dpd.conf" | head -1)
+    grep -q '^ip6 *= *[0-9a-fA-F]' "$H3DP_TMP/h3dpd.conf" && v6=1
     h3dp_ns_bg "$bin" -c "$H3DP_TMP/h3dpd.conf" >"$H3DP_LOG" 2>&1
     H3DP_DAEMON_PID=$H3DP_BG_PID
     if [ "${mode:-dpdk}" = dpdk ]; then
         h3dp_tap_wait "$H3DP_DAEMON_PID" || :
-        h3dp_ns ip addr add "$H3DP_PEER_IP/24" dev "$H3DP_IFC" 2>/dev/null &&
+        # nodad: the peer's address is usable at once (no kernel duplicate detection).
+        h3dp_ns ip addr add "$H3DP_PEER_IP4/24" dev "$H3DP_IFC" 2>/dev/null &&
+            { [ -z "$v6" ] || h3dp_ns ip -6 addr add "$H3DP_PEER_IP6/64" dev "$H3DP_IFC" nodad; } &&
             h3dp_ns ip link set "$H3DP_IFC" up || { echo "the TAP did not appear"; return 1; }
     else
-        h3dp_ns ip addr add "$H3DP_PEER_IP/24" dev lo 2>/dev/null || :
+        h3dp_ns ip addr add "$H3DP_PEER_IP4/24" dev lo 2>/dev/null || :
+        [ -z "$H3DP_IPV6" ] || h3dp_ns ip -6 addr add "$H3DP_PEER_IP6/64" dev lo nodad 2>/dev/null || :
     fi
     h3dp_wait_log "$H3DP_LOG" 'h3dpd: running' 150 0.1 "$H3DP_DAEMON_PID" && return 0
     echo "h3dpd did not start:"
