@@ -393,7 +393,7 @@ static void test_drop_arp(void **state)
 
         len = tf_arp(buf, &a, (uint16_t)op, zero_mac);
         assert_int_equal(dp_classify(&ifc, buf, (uint16_t)len, 0, &info, &why), DP_PKT_ARP);
-        assert_int_equal(info.src_ip, info.dst_ip);
+        assert_true(dp_addr_eq(&info.src, &info.dst));
     }
 }
 
