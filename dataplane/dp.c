@@ -559,6 +559,7 @@ int dp_lcore_counters(const struct dp *dp, unsigned lcore, struct dp_lcore_count
             .flow_rx = w->st.flow_rx, .flow_tx = w->st.flow_tx,
             .tsc_hz = rte_get_tsc_hz(),
         };
+        dp_lcore_cpu_read(&w->cpu, &out->cpu_ns, &out->idle_cpu_ns);
         return 0;
     }
     if (lcore == rte_get_main_lcore()) {

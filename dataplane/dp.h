@@ -167,6 +167,10 @@ unsigned dp_worker_lcore(const struct dp *dp, unsigned index);
 struct dp_lcore_counters {
     uint64_t busy_cycles, idle_cycles, rx_pkts, tx_pkts, flow_rx, flow_tx;
     uint64_t tsc_hz;
+    /* The worker thread's CPU time (its thread CPU clock: preemption not counted) and
+     * the part of it spent idle (polling empty queues, pausing, sleeping); cpu_ns -
+     * idle_cpu_ns is the CPU that did work. 0 before the worker started. */
+    uint64_t cpu_ns, idle_cpu_ns;
 };
 int dp_lcore_counters(const struct dp *dp, unsigned lcore, struct dp_lcore_counters *out);
 

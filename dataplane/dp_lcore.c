@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -281,6 +282,56 @@ unsigned dp_idle_backoff(const struct dp *dp, enum dp_idle_policy policy, uint32
     return 1;
 }
 
+static uint64_t cpu_clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+
+    if (clock_gettime(clock, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* An idle streak begins (the first empty iteration after work) or ends (the first
+ * iteration with work after it): one thread-CPU clock read at each end, so the cost is
+ * per streak, not per iteration. The streak's end is known only once that iteration has
+ * done its work: |work_ns| (its TSC length) is taken back out of the streak. */
+static void idle_begin(struct dp_lcore_cpu *c)
+{
+    uint64_t t = cpu_clock_ns(c->clock);
+
+    atomic_store_explicit(&c->idle_at, t ? t : 1, memory_order_release);
+}
+
+static void idle_end(struct dp_lcore_cpu *c, uint64_t work_ns)
+{
+    uint64_t at = atomic_load_explicit(&c->idle_at, memory_order_relaxed);
+    uint64_t t = cpu_clock_ns(c->clock);
+
+    if (at != 0 && t > at + work_ns)
+        atomic_fetch_add_explicit(&c->idle_ns, t - at - work_ns, memory_order_relaxed);
+    atomic_store_explicit(&c->idle_at, 0, memory_order_release);
+}
+
+void dp_lcore_cpu_read(const struct dp_lcore_cpu *c, uint64_t *cpu_ns, uint64_t *idle_ns)
+{
+    *cpu_ns = *idle_ns = 0;
+    if (!atomic_load_explicit(&c->ready, memory_order_acquire))
+        return;
+    /* The worker may end a streak between our reads: retry until |idle_at| is stable, so
+     * a streak is counted once, either finished or in progress. */
+    for (int tries = 0; tries < 100; tries++) {
+        uint64_t at = atomic_load_explicit(&c->idle_at, memory_order_acquire);
+        uint64_t idle = atomic_load_explicit(&c->idle_ns, memory_order_acquire);
+        uint64_t now = cpu_clock_ns(c->clock);
+
+        if (atomic_load_explicit(&c->idle_at, memory_order_acquire) != at)
+            continue;
+        *cpu_ns = now;
+        *idle_ns = idle + (at != 0 && now > at ? now - at : 0);
+        return;
+    }
+}
+
 int dp_lcore_main(void *arg)
 {
     struct dp_worker *w = arg;
@@ -291,6 +342,8 @@ int dp_lcore_main(void *arg)
     bool prev_busy = false;
     uint32_t empty = 0;
 
+    if (pthread_getcpuclockid(pthread_self(), &w->cpu.clock) == 0)
+        atomic_store_explicit(&w->cpu.ready, true, memory_order_release);
     DP_LOG(INFO, "worker %u on lcore %u: %u RX queue(s) from %u, TX queue %u", w->index,
            w->lcore_id, w->n_rxq, w->n_rxq ? w->rxqs[0] : 0, w->txq);
     while (!atomic_load_explicit(&dp->quit, memory_order_relaxed)) {
@@ -336,8 +389,12 @@ int dp_lcore_main(void *arg)
 
         prev_busy = work != 0;
         if (work != 0) {
+            if (empty != 0)
+                idle_end(&w->cpu, dp_tsc_ns(dp, rte_rdtsc()) - now_ns);
             empty = 0;
         } else {
+            if (empty == 0)
+                idle_begin(&w->cpu);
             if (empty != UINT32_MAX)
                 empty++;
             w->st.sleeps += dp_idle_backoff(dp, dp->conf.idle, empty);

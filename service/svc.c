@@ -744,8 +744,9 @@ unsigned svc_worker_stats(const struct svc *s, struct svc_worker_stats *out, uns
                 o->idle_cycles = lc.idle_cycles;
                 o->pkts_rx = lc.flow_rx;
                 o->pkts_tx = lc.flow_tx;
-                if (lc.tsc_hz)
-                    o->cpu_ns = (uint64_t)((double)lc.busy_cycles * 1e9 / (double)lc.tsc_hz);
+                /* The worker's thread CPU less its idle streaks: what the cycle counts
+                 * would say without the time the thread was preempted. */
+                o->cpu_ns = lc.cpu_ns > lc.idle_cpu_ns ? lc.cpu_ns - lc.idle_cpu_ns : 0;
             }
         }
     }

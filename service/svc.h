@@ -211,7 +211,9 @@ int svc_request(struct svc *s, uint64_t conn, struct svc_req *r);
 struct svc_worker_stats {
     unsigned lcore;
     uint64_t conns, busy_cycles, idle_cycles; /* cycles: DPDK mode (kernel: 0) */
-    uint64_t cpu_ns;                          /* kernel mode: the thread's CPU time */
+    uint64_t cpu_ns;                          /* the worker thread's CPU time that did work
+                                                 (kernel: all of it, it sleeps in epoll;
+                                                 DPDK: less its idle streaks) */
     uint64_t arena_bytes, arena_peak;         /* the worker's h3 memory arena */
     uint64_t requests, pkts_rx, pkts_tx;
 };

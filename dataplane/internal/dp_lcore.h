@@ -8,7 +8,9 @@
  * (dp_local) to the slow-path ring;
  * then the TX buffer is flushed when full, when the RX queue was drained or on its TSC
  * deadline. Idle back-off per struct dp_conf. Nothing here allocates, locks or makes a
- * system call, except nanosleep() on the idle path of the adaptive policy.
+ * system call, except nanosleep() on the idle path of the adaptive policy and one read of
+ * the thread's CPU clock at each end of an idle streak (the worker's CPU without its idle
+ * time, dp_lcore_counters()).
  */
 #ifndef H3DP_DP_LCORE_H
 #define H3DP_DP_LCORE_H
@@ -25,6 +27,7 @@ struct dp;
 struct dp_worker;
 struct dp_txbuf;
 struct dp_lcore_stats;
+struct dp_lcore_cpu;
 
 /* The worker loop, for rte_eal_remote_launch(); |arg| is its struct dp_worker. Returns 0
  * when dp_request_stop() was called (the TX buffer flushed). */
@@ -55,6 +58,10 @@ void dp_txbuf_flush(struct dp_txbuf *b);
  * off; DP_IDLE_ADAPTIVE spins idle_spin_polls times, then rte_pause()s as many times,
  * then sleeps idle_sleep_us per iteration. Returns 1 when it slept. */
 unsigned dp_idle_backoff(const struct dp *dp, enum dp_idle_policy policy, uint32_t empty);
+
+/* The worker thread's CPU time so far and the part of it spent in idle streaks (the
+ * current one included), in ns; both 0 before the worker started. Any thread. */
+void dp_lcore_cpu_read(const struct dp_lcore_cpu *c, uint64_t *cpu_ns, uint64_t *idle_ns);
 
 /* Prints the per-lcore table (workers + main) to |out|. */
 void dp_lcore_stats_print(const struct dp *dp, FILE *out);

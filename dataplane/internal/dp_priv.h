@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -59,6 +60,17 @@ struct dp_lcore_stats {
     struct dp_drop_stats drop;
 };
 
+/* The worker's own CPU time, from its thread CPU clock (not fooled by preemption, unlike
+ * the TSC cycle counts): the clock, and how much of it went into idle streaks (from the
+ * first empty iteration to the next one that did work). Written by the worker at the two
+ * ends of an idle streak only, read by anyone (dp_lcore_counters). */
+struct dp_lcore_cpu {
+    clockid_t clock;            /* the worker thread's CPU clock; valid once |ready| */
+    atomic_bool ready;
+    atomic_uint_fast64_t idle_ns;  /* CPU spent in finished idle streaks */
+    atomic_uint_fast64_t idle_at;  /* thread CPU time when the current streak began, 0 */
+};
+
 /* Per worker lcore state, cache aligned, touched by its lcore only (except the rings and
  * the atomics). */
 struct dp_worker {
@@ -78,6 +90,7 @@ struct dp_worker {
     dp_worker_hook hook; /* the upper layer's per-iteration work, or NULL */
     void *hook_arg;
     struct dp_lcore_stats st;
+    struct dp_lcore_cpu cpu;
 } __rte_cache_aligned;
 
 /* Counters of the slow path (main lcore). */
