@@ -973,6 +973,71 @@ static void test_two_clients(void **state)
     net_del(n);
 }
 
+/* Connections whose timers differ: the sink's timer heap expires each at its own time,
+ * whatever order they were opened and touched in, and frees them all. */
+static void test_idle_many(void **state)
+{
+    enum { N = 12 };
+    struct sink_params p;
+    struct cli *cs[N];
+    struct net *n;
+    (void)state;
+    sink_params_default(&p);
+    p.idle_timeout_ns = 3 * NS;
+    n = net_new(&p, 0);
+    cs[0] = n->c;
+    for (int i = 1; i < N; i++) {
+        n->now += 100 * 1000 * 1000ull; /* opened 100 ms apart */
+        cs[i] = cli_new(n->now, (uint16_t)(40000 + 2 * i));
+        n->c = cs[i];
+        assert_true(run(n, handshaked, 10 * NS));
+    }
+    /* Touch the first ones again, so the heap order is not the opening order. */
+    for (int i = 0; i < 3; i++) {
+        n->c = cs[i];
+        cli_request(cs[i], "GET", "/bytes/100", NULL, NULL, 0);
+        assert_true(run(n, all_closed, 10 * NS));
+    }
+    assert_int_equal(sink_stats(n->s)->conns_accepted, N);
+    for (int i = 0; i < N; i++)
+        cs[i]->fatal = 1; /* every client goes silent */
+    uint64_t start = n->now;
+    assert_true(sink_expiry(n->s) != UINT64_MAX);
+    assert_true(run(n, sink_gone, 20 * NS));
+    assert_true(n->now - start >= 2 * NS); /* by their idle timers, not at once */
+    assert_int_equal(sink_stats(n->s)->conns_idle_timeout, N);
+    assert_true(sink_expiry(n->s) == UINT64_MAX);
+    for (int i = 1; i < N; i++)
+        cli_del(cs[i]);
+    n->c = cs[0];
+    net_del(n);
+}
+
+/* --max-conns: a connection beyond the limit is refused, the open one keeps working. */
+static void test_conn_limit(void **state)
+{
+    struct sink_params p;
+    struct net *n;
+    struct cli *a, *b;
+    struct req *r;
+    (void)state;
+    sink_params_default(&p);
+    p.max_conns = 1;
+    n = net_new(&p, 0);
+    a = n->c;
+    b = cli_new(n->now, 40002);
+    n->c = b;
+    assert_false(run(n, handshaked, 2 * NS));
+    assert_int_equal(sink_stats(n->s)->conns_accepted, 1);
+    assert_true(sink_stats(n->s)->conns_refused_limit >= 1);
+    cli_del(b);
+    n->c = a;
+    r = cli_request(a, "GET", "/bytes/3000", NULL, NULL, 0);
+    assert_true(run(n, all_closed, 10 * NS));
+    assert_int_equal(r->body_len, 3000);
+    net_del(n);
+}
+
 /* ------------------------------------------------------------ zstd uploads */
 
 /* Zstandard frame magic and skippable frame magic, little-endian (RFC 8878 §3.1.1,
@@ -1751,6 +1816,8 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get),
+        cmocka_unit_test(test_idle_many),
+        cmocka_unit_test(test_conn_limit),
         cmocka_unit_test(test_post_digest),
         cmocka_unit_test(test_records_batches),
         cmocka_unit_test(test_loss),

@@ -111,6 +111,8 @@ static void usage(FILE *f)
                "  --max-data BYTES       connection flow-control window (default 16 MiB)\n"
                "  --max-stream-data BYTES  per-request window (default 4 MiB)\n"
                "  --idle-timeout S       idle timeout in seconds (default 30)\n"
+               "  --max-conns N          refuse new connections beyond N open ones (0: no\n"
+               "                         limit, the default)\n"
                "  --stats-interval S     print totals every S seconds (0: off; default 1\n"
                "                         when stdout is a tty, else off)\n"
                "  --drain-timeout S      SIGTERM/SIGINT grace period (default 5)\n"
@@ -186,6 +188,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_FAULT_RETRY_AFTER,
         O_FAULT_REJECT,
         O_NO_EARLY,
+        O_MAXCONNS,
         O_HELP,
         O_VERSION
     };
@@ -212,6 +215,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"fault-retry-after", required_argument, NULL, O_FAULT_RETRY_AFTER},
         {"fault-reject", no_argument, NULL, O_FAULT_REJECT},
         {"no-early-data", no_argument, NULL, O_NO_EARLY},
+        {"max-conns", required_argument, NULL, O_MAXCONNS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -263,6 +267,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case O_NO_EARLY:
             o->p.no_early_data = 1;
+            break;
+        case O_MAXCONNS:
+            if (parse_u64(optarg, UINT32_MAX, &v) < 0)
+                goto bad;
+            o->p.max_conns = v;
             break;
         case O_MAXSTREAMS:
             if (parse_u64(optarg, varint_max, &v) < 0 || v == 0)
@@ -384,9 +393,13 @@ static int open_socket(const struct opts *o, struct sockaddr_storage *local, soc
     }
     if (ai->ai_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    /* Bigger socket buffers absorb bursts; the kernel may cap them (rmem_max). */
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    /* Bigger socket buffers absorb bursts (thousands of connections' keep-alives and
+     * handshakes at once): past the kernel's cap (rmem_max) where we may (root:
+     * CAP_NET_ADMIN), else as much as the cap allows. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
         fprintf(stderr, "h3sink: cannot bind %s port %s: %s\n", o->addr, o->port, strerror(errno));
         freeaddrinfo(ai);
@@ -599,6 +612,8 @@ static void framing_json(const struct opts *o, json_t *j, const struct sink_rec_
  * tickets sent, requests received in 0-RTT. */
 static void early_json(json_t *j, const struct sink_stats *st)
 {
+    json_object_set_new(j, "connections_refused_limit",
+                        json_integer((json_int_t)st->conns_refused_limit));
     json_object_set_new(j, "resumed", json_integer((json_int_t)st->conns_resumed));
     json_object_set_new(j, "early_accepted", json_integer((json_int_t)st->conns_early));
     json_object_set_new(j, "tickets_sent", json_integer((json_int_t)st->tickets_sent));

@@ -148,6 +148,13 @@ struct sconn {
     struct cident *cids;
     struct sstream *live;
     struct sstream *delayed;
+    /* Timers and writes cost O(active connections), not O(all): the sink keeps every
+     * connection in a min-heap by its next expiry, and a list of the connections that may
+     * have something to send (a packet arrived, a timer ran, a response became due). */
+    uint64_t expiry;              /* its key in s->heap */
+    size_t heap_idx;              /* its index in s->heap */
+    struct sconn *dnext, *dprev;  /* s->dirty */
+    bool dirty;
 };
 
 struct pending {
@@ -167,6 +174,9 @@ struct sink {
     uint8_t reset_secret[32];
     struct sconn *conns;
     size_t nconns;
+    struct sconn **heap; /* min-heap of every connection by expiry */
+    size_t heap_cap;
+    struct sconn *dirty; /* connections to write at the next sink_flush */
     int refusing;
     uint64_t uploads;  /* POST/PUT requests seen: the fault hook counts them */
     uint64_t *batches; /* open-addressing set of h3dp-batch hashes (0 = empty slot) */
@@ -191,6 +201,88 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+/* ---------------------------------------------------------------- timers */
+
+static void heap_set(struct sink *s, size_t i, struct sconn *c)
+{
+    s->heap[i] = c;
+    c->heap_idx = i;
+}
+
+/* Restores the heap order around |i| after its key changed. */
+static void heap_fix(struct sink *s, size_t i)
+{
+    struct sconn *c = s->heap[i];
+
+    while (i > 0 && s->heap[(i - 1) / 2]->expiry > c->expiry) {
+        heap_set(s, i, s->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        uint64_t key = c->expiry;
+        if (l < s->nconns && s->heap[l]->expiry < key) {
+            m = l;
+            key = s->heap[l]->expiry;
+        }
+        if (l + 1 < s->nconns && s->heap[l + 1]->expiry < key)
+            m = l + 1;
+        if (m == i)
+            break;
+        heap_set(s, i, s->heap[m]);
+        i = m;
+    }
+    heap_set(s, i, c);
+}
+
+/* The connection's next deadline: ngtcp2's (loss recovery, ACK delay, pacing, idle),
+ * a delayed response's, or the end of its closing or draining period. */
+static uint64_t conn_expiry(const struct sconn *c)
+{
+    if (c->state != C_OPEN)
+        return c->close_deadline;
+    uint64_t e = ngtcp2_conn_get_expiry(c->q);
+    for (const struct sstream *st = c->delayed; st; st = st->dnext)
+        if (st->respond_at < e)
+            e = st->respond_at;
+    return e;
+}
+
+static void conn_retime(struct sconn *c)
+{
+    c->expiry = conn_expiry(c);
+    heap_fix(c->s, c->heap_idx);
+}
+
+/* |c| may have something to send: sink_flush will write it. */
+static void conn_mark(struct sconn *c)
+{
+    struct sink *s = c->s;
+
+    if (c->dirty)
+        return;
+    c->dirty = true;
+    c->dprev = NULL;
+    c->dnext = s->dirty;
+    if (s->dirty)
+        s->dirty->dprev = c;
+    s->dirty = c;
+}
+
+static void conn_unmark(struct sconn *c)
+{
+    if (!c->dirty)
+        return;
+    if (c->dprev)
+        c->dprev->dnext = c->dnext;
+    else
+        c->s->dirty = c->dnext;
+    if (c->dnext)
+        c->dnext->dprev = c->dprev;
+    c->dirty = false;
+    c->dnext = c->dprev = NULL;
 }
 
 /* ---------------------------------------------------------------- CID map */
@@ -358,7 +450,12 @@ static void conn_free(struct sconn *c)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    conn_unmark(c);
     s->nconns--;
+    if (c->heap_idx < s->nconns) { /* the last entry takes its place */
+        heap_set(s, c->heap_idx, s->heap[s->nconns]);
+        heap_fix(s, c->heap_idx);
+    }
     nghttp3_conn_del(c->h);
     ngtcp2_conn_del(c->q);
     if (c->tls)
@@ -1408,11 +1505,24 @@ static struct sconn *conn_new(struct sink *s, const ngtcp2_pkt_hd *hd, const str
     }
     ngtcp2_conn_set_tls_native_handle(c->q, c->tls);
 
+    if (s->nconns == s->heap_cap) {
+        size_t cap = s->heap_cap ? 2 * s->heap_cap : 64;
+        struct sconn **h = realloc(s->heap, cap * sizeof(*h));
+        if (h == NULL) {
+            *err = -ENOMEM;
+            goto fail;
+        }
+        s->heap = h;
+        s->heap_cap = cap;
+    }
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
+    c->expiry = 0; /* fixed by the write that follows its first packet */
+    heap_set(s, s->nconns, c);
     s->nconns++;
+    heap_fix(s, c->heap_idx);
     if (cid_add(c, hd->dcid.data, hd->dcid.datalen) != 0 ||
         cid_add(c, scid.data, scid.datalen) != 0) {
         c->recorded = 1;
@@ -1750,6 +1860,7 @@ void sink_del(struct sink *s)
         free(st);
     }
     free(s->batches);
+    free(s->heap);
     if (s->prio)
         gnutls_priority_deinit(s->prio);
     if (s->cred)
@@ -1805,6 +1916,11 @@ int sink_recv_ecn(struct sink *s, const struct sockaddr *local, socklen_t local_
             refuse_initial(s, &hd, remote, remote_len);
             return 0;
         }
+        if (s->p.max_conns != 0 && s->nconns >= s->p.max_conns) {
+            s->st.conns_refused_limit++;
+            refuse_initial(s, &hd, remote, remote_len);
+            return 0;
+        }
         c = conn_new(s, &hd, local, local_len, remote, remote_len, now_ns, &rv);
         if (c == NULL) {
             s->st.pkts_dropped++;
@@ -1816,13 +1932,14 @@ int sink_recv_ecn(struct sink *s, const struct sockaddr *local, socklen_t local_
     else if ((ecn & NGTCP2_ECN_MASK) != NGTCP2_ECN_NOT_ECT)
         s->st.pkts_in_ect++;
     conn_recv(c, local, local_len, remote, remote_len, data, len, ecn, now_ns);
+    conn_mark(c);
     return 0;
 }
 
 static int flush_out(struct sink *s, uint64_t now_ns, const struct sink_out *o)
 {
     int sent = 0;
-    struct sconn *c, *next;
+    struct sconn *c;
 
     s->now = now_ns;
     for (unsigned i = 0; i < s->npend; i++) {
@@ -1833,8 +1950,10 @@ static int flush_out(struct sink *s, uint64_t now_ns, const struct sink_out *o)
         sent++;
     }
     s->npend = 0;
-    for (c = s->conns; c; c = next) {
-        next = c->next;
+    /* Only the connections a packet or a timer touched: the others have nothing to send
+     * before their expiry, when sink_handle_expiry marks them. */
+    while ((c = s->dirty) != NULL) {
+        conn_unmark(c);
         if (c->state == C_OPEN && c->delayed)
             conn_run_delayed(c, now_ns);
         sent += conn_write(s, c, now_ns, o);
@@ -1845,6 +1964,8 @@ static int flush_out(struct sink *s, uint64_t now_ns, const struct sink_out *o)
         }
         if (c->state != C_OPEN && c->close_deadline <= now_ns)
             conn_free(c);
+        else
+            conn_retime(c);
     }
     return sent;
 }
@@ -1869,41 +1990,39 @@ int sink_flush_ecn(struct sink *s, uint64_t now_ns, sink_send_ecn_fn *send, void
 
 uint64_t sink_expiry(const struct sink *s)
 {
-    uint64_t t = UINT64_MAX;
     if (s == NULL)
-        return t;
-    if (s->npend > 0)
+        return UINT64_MAX;
+    if (s->npend > 0 || s->dirty != NULL)
         return 0;
-    for (const struct sconn *c = s->conns; c; c = c->next) {
-        uint64_t e;
-        if (c->state != C_OPEN) {
-            e = c->close_deadline;
-        } else {
-            e = ngtcp2_conn_get_expiry(c->q);
-            for (const struct sstream *st = c->delayed; st; st = st->dnext)
-                if (st->respond_at < e)
-                    e = st->respond_at;
-        }
-        if (e < t)
-            t = e;
-    }
-    return t;
+    return s->nconns ? s->heap[0]->expiry : UINT64_MAX;
 }
 
 void sink_handle_expiry(struct sink *s, uint64_t now_ns)
 {
-    struct sconn *c, *next;
+    struct sconn *due = NULL, *c;
+
     if (s == NULL)
         return;
     s->now = now_ns;
-    for (c = s->conns; c; c = next) {
-        next = c->next;
+    /* Take every due connection off the top first (its key parked at UINT64_MAX), so a
+     * deadline that stays due after handling waits for the next call. */
+    while (s->nconns && s->heap[0]->expiry <= now_ns) {
+        c = s->heap[0];
+        c->expiry = UINT64_MAX;
+        heap_fix(s, 0);
+        conn_unmark(c);
+        c->dnext = due; /* a private list until handled */
+        due = c;
+    }
+    while ((c = due) != NULL) {
+        due = c->dnext;
+        c->dnext = NULL;
         if (c->state != C_OPEN) {
-            if (c->close_deadline <= now_ns)
+            if (c->close_deadline <= now_ns) {
                 conn_free(c);
-            continue;
-        }
-        if (ngtcp2_conn_get_expiry(c->q) <= now_ns) {
+                continue;
+            }
+        } else if (ngtcp2_conn_get_expiry(c->q) <= now_ns) {
             int rv = ngtcp2_conn_handle_expiry(c->q, now_ns);
             if (rv != 0) {
                 conn_error(c, rv, now_ns);
@@ -1915,6 +2034,8 @@ void sink_handle_expiry(struct sink *s, uint64_t now_ns)
         }
         if (c->state == C_OPEN && c->delayed)
             conn_run_delayed(c, now_ns);
+        conn_retime(c);
+        conn_mark(c);
     }
 }
 
@@ -1934,6 +2055,7 @@ void sink_goaway_keep_serving(struct sink *s, uint64_t now_ns)
         if (c->state != C_OPEN || c->goaway)
             continue;
         c->goaway = 1;
+        conn_mark(c);
         if (c->h != NULL) {
             if (nghttp3_conn_shutdown(c->h) == 0)
                 s->st.goaways_sent++;
@@ -1949,8 +2071,10 @@ void sink_close_all(struct sink *s, uint64_t app_error_code, const char *reason,
         return;
     s->refusing = 1;
     for (struct sconn *c = s->conns; c; c = c->next)
-        if (c->state == C_OPEN)
+        if (c->state == C_OPEN) {
             conn_close_app(c, app_error_code, reason, now_ns);
+            conn_mark(c);
+        }
 }
 
 int sink_idle(const struct sink *s)

@@ -95,6 +95,8 @@ struct sink_params {
     int fault_retry_after;          /* 1: faulted answers carry retry-after */
     uint32_t fault_retry_after_s;   /* its delay-seconds (RFC 9110 §10.2.3),
                                        0..SINK_RETRY_AFTER_MAX */
+    uint64_t max_conns;             /* 0: no limit; else a new connection beyond this
+                                       many is refused (CONNECTION_REFUSED) */
 };
 
 /* Called by sink_flush() once per datagram to send to |remote|. */
@@ -121,6 +123,7 @@ struct sink_stats {
     uint64_t conns_closed_ok;    /* ended with H3_NO_ERROR (either side) or NO_ERROR */
     uint64_t conns_closed_error; /* any other code (idle timeouts are separate) */
     uint64_t conns_idle_timeout;
+    uint64_t conns_refused_limit; /* Initials refused at max_conns */
     uint64_t requests;     /* request header sections accepted */
     uint64_t requests_bad; /* answered 4xx/5xx (not by the fault hook) or reset as malformed */
     uint64_t responses_2xx, responses_4xx, responses_5xx;
