@@ -3,14 +3,23 @@
  *
  *   bench_svc [EAL-ARGS --] --io dpdk|kernel --remote IP:PORT --ca FILE
  *             [--local IP/PREFIX --gw IP --dev NAME]      (dpdk mode)
- *             bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS
+ *             [--max-flows N] [--keepalive-ms MS] [--window N]
+ *             bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS [SECONDS]
+ *             | handshake CONNS
  *
- * bulk   one connection, one POST of BYTES generated on the worker (zero copy)
- * small  STREAMS POSTs of SIZE bytes kept in flight for SECONDS
- * idle   CONNS established connections on one worker, then heap bytes per connection
+ * bulk       one connection, one POST of BYTES generated on the worker (zero copy)
+ * small      STREAMS POSTs of SIZE bytes kept in flight for SECONDS
+ * idle       CONNS established connections on one worker (keep-alive PINGs every
+ *            --keepalive-ms, 5 s by default, so none idles out), then heap bytes per
+ *            connection, then SECONDS (3) of nothing to send: the worker's whole CPU
+ *            (idle polling included) as a share of a core, and the connections still up
+ * handshake  CONNS full handshakes, --window (8) at a time, each connection closed once
+ *            established: worker CPU per handshake and handshakes per second
  *
- * Worker CPU: DPDK mode counts the worker lcore's busy cycles (loop iterations that did
- * work; idle polling excluded); kernel mode the worker thread's CPU time. */
+ * Worker CPU: the worker thread's CPU clock (time it was preempted is not counted) less,
+ * in DPDK mode, its idle streaks as the worker measures them itself (dp_lcore_counters);
+ * also, DPDK mode, the lcore's busy TSC cycles (which do count preemption on a shared
+ * VM). Kernel mode: the worker thread's CPU time (it sleeps in epoll when idle). */
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -40,12 +49,13 @@ struct bench {
     struct sockaddr_in remote;
     const char *mode;
     uint64_t arg1, arg2, arg3;
+    unsigned window;
     int rc;
     char result[1024];
 };
 
 struct conn_obs {
-    bool established, closed;
+    bool established, closed, closing;
     struct h3_outcome o;
     unsigned *n_est;
 };
@@ -140,6 +150,27 @@ static uint64_t worker_cpu_ns(struct bench *b)
     return ws.cpu_ns;
 }
 
+/* The worker's busy TSC cycles as ns (DPDK mode; 0 in kernel mode). */
+static uint64_t worker_busy_tsc_ns(struct bench *b)
+{
+    struct dp_lcore_counters lc;
+    if (!b->dp || dp_lcore_counters(b->dp, dp_worker_lcore(b->dp, 0), &lc) != 0 || !lc.tsc_hz)
+        return 0;
+    return (uint64_t)((double)lc.busy_cycles * 1e9 / (double)lc.tsc_hz);
+}
+
+/* The worker thread's whole CPU time, idle polling included (DPDK: from its thread
+ * clock; kernel mode: its busy time is all of it). */
+static uint64_t worker_all_cpu_ns(struct bench *b)
+{
+    struct dp_lcore_counters lc;
+    if (!b->dp)
+        return worker_cpu_ns(b);
+    if (dp_lcore_counters(b->dp, dp_worker_lcore(b->dp, 0), &lc) != 0)
+        return 0;
+    return lc.cpu_ns;
+}
+
 /* The first worker thread's user and sys CPU seconds so far (DPDK: the lcore's thread
  * "rte-worker-N"; kernel mode: "h3dp-w0"). */
 static void worker_thread_cpu(struct bench *b, double *user, double *sys)
@@ -197,6 +228,8 @@ static void *run(void *arg)
         struct svc_worker_stats w0, w1;
         svc_worker_stats(b->svc, &w0, 1);
         struct mallinfo2 m0 = mallinfo2();
+        uint64_t t_open = mono_ns();
+        bool never = false;
         for (unsigned i = 0; i < n; i++) {
             cs[i].n_est = &est;
             if (open_conn(b, &cs[i], &id) != 0) {
@@ -214,22 +247,31 @@ static void *run(void *arg)
             all = est == n;
             pump(b, &all, mono_ns() + 10000000);
         }
-        struct timespec ts = { 1, 0 }; /* let the handshakes' leftovers settle */
-        nanosleep(&ts, NULL);
-        svc_poll(b->svc, 0);
+        double est_s = (double)(mono_ns() - t_open) / 1e9;
+        /* Let the handshakes' leftovers settle, still polling (keep-alives, ACKs). */
+        pump(b, &never, mono_ns() + 1000000000ull);
         svc_worker_stats(b->svc, &w1, 1);
         struct mallinfo2 m1 = mallinfo2();
         /* Everything malloc'd since: heap blocks in use plus mmapped blocks (the worker
-         * arena's 256 KiB chunks are among them, counted at their full size). */
+         * arena's chunks are among them, counted at their full size). */
         uint64_t a0 = m0.uordblks + m0.hblkhd, a1 = m1.uordblks + m1.hblkhd;
         uint64_t total = a1 > a0 ? a1 - a0 : 0;
         uint64_t arena = w1.arena_bytes - w0.arena_bytes;
+        /* Nothing to send for |secs|: what the worker costs with |n| connections open. */
+        uint64_t c0 = worker_all_cpu_ns(b), t0 = mono_ns();
+        pump(b, &never, t0 + b->arg2 * 1000000000ull);
+        uint64_t c1 = worker_all_cpu_ns(b), t1 = mono_ns();
+        unsigned lost = 0;
+        for (unsigned i = 0; i < n; i++)
+            lost += cs[i].closed;
         snprintf(b->result, sizeof(b->result),
                  "{\"mode\":\"idle\",\"conns\":%u,\"established\":%u,\"arena_bytes\":%" PRIu64
                  ",\"malloc_bytes\":%" PRIu64 ",\"bytes_per_conn\":%" PRIu64
-                 ",\"arena_per_conn\":%" PRIu64 "}",
-                 n, est, arena, total, est ? total / est : 0, est ? arena / est : 0);
-        b->rc = est == n ? 0 : 1;
+                 ",\"arena_per_conn\":%" PRIu64 ",\"establish_s\":%.3f,\"idle_s\":%.3f,"
+                 "\"idle_cpu_pct\":%.3f,\"lost\":%u}",
+                 n, est, arena, total, est ? total / est : 0, est ? arena / est : 0, est_s,
+                 (double)(t1 - t0) / 1e9, 100.0 * (double)(c1 - c0) / (double)(t1 - t0), lost);
+        b->rc = est == n && lost == 0 ? 0 : 1;
         svc_shutdown_all(b->svc, 2000000000ull);
         end = mono_ns() + 10000000000ull;
         while (svc_conns_active(b->svc) && mono_ns() < end)
@@ -239,6 +281,49 @@ static void *run(void *arg)
         if (b->dp)
             dp_request_stop(b->dp);
         return NULL;
+    }
+
+    if (strcmp(b->mode, "handshake") == 0) {
+        unsigned n = (unsigned)b->arg1, est = 0, opened = 0, closed = 0, failed = 0;
+        struct conn_obs *cs = calloc(n, sizeof(*cs));
+        uint64_t *ids = calloc(n, sizeof(*ids));
+        uint64_t c0 = worker_cpu_ns(b), k0 = worker_busy_tsc_ns(b), t0 = mono_ns();
+        uint64_t end = t0 + 120000000000ull;
+        while (closed < n && mono_ns() < end) {
+            /* Keep |window| handshakes in flight; close each connection once it is up. */
+            while (opened < n && opened - closed < b->window) {
+                cs[opened].n_est = &est;
+                if (open_conn(b, &cs[opened], &ids[opened]) != 0)
+                    break;
+                opened++;
+            }
+            if (!svc_poll(b->svc, 0)) {
+                struct timespec ts = { 0, 20000 };
+                nanosleep(&ts, NULL);
+            }
+            closed = 0;
+            for (unsigned i = 0; i < opened; i++) {
+                if (cs[i].closed) {
+                    closed++;
+                    failed += !cs[i].established;
+                } else if (cs[i].established && !cs[i].closing) {
+                    svc_close(b->svc, ids[i], 0, "bench");
+                    cs[i].closing = true;
+                }
+            }
+        }
+        uint64_t wall = mono_ns() - t0, cpu = worker_cpu_ns(b) - c0;
+        uint64_t tsc = worker_busy_tsc_ns(b) - k0;
+        snprintf(b->result, sizeof(b->result),
+                 "{\"mode\":\"handshake\",\"conns\":%u,\"established\":%u,\"failed\":%u,"
+                 "\"wall_s\":%.3f,\"cpu_s\":%.3f,\"hs_s\":%.1f,\"cpu_ms_per_hs\":%.4f,"
+                 "\"busy_tsc_ms_per_hs\":%.4f}",
+                 n, est, failed, wall / 1e9, cpu / 1e9, est / (wall / 1e9),
+                 est ? cpu / 1e6 / est : 0, est ? tsc / 1e6 / est : 0);
+        b->rc = est == n && failed == 0 ? 0 : 1;
+        free(cs);
+        free(ids);
+        goto done;
     }
 
     if (open_conn(b, &o, &id) != 0 || !pump(b, &o.established, mono_ns() + 10000000000ull)) {
@@ -253,19 +338,21 @@ static void *run(void *arg)
         r.ud = &st;
         double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
         worker_thread_cpu(b, &u0, &s0);
-        uint64_t c0 = worker_cpu_ns(b), t0 = mono_ns();
+        uint64_t c0 = worker_cpu_ns(b), k0 = worker_busy_tsc_ns(b), t0 = mono_ns();
         svc_request(b->svc, id, &r);
         pump(b, &st.done, t0 + 600000000000ull);
         uint64_t wall = mono_ns() - t0, cpu = worker_cpu_ns(b) - c0;
+        uint64_t tsc = worker_busy_tsc_ns(b) - k0;
         worker_thread_cpu(b, &u1, &s1);
         bool ok = st.done && st.res.o.status == 200 && st.res.o.body_sent == b->arg1;
         snprintf(b->result, sizeof(b->result),
                  "{\"mode\":\"bulk\",\"ok\":%s,\"bytes\":%" PRIu64 ",\"wall_s\":%.3f,"
                  "\"cpu_s\":%.3f,\"gbit_s\":%.3f,\"cpu_s_per_gib\":%.3f,"
-                 "\"thread_user_s\":%.2f,\"thread_sys_s\":%.2f}",
+                 "\"thread_user_s\":%.2f,\"thread_sys_s\":%.2f,\"busy_tsc_s_per_gib\":%.3f}",
                  ok ? "true" : "false", st.res.o.body_sent, wall / 1e9, cpu / 1e9,
                  st.res.o.body_sent * 8.0 / (double)wall,
-                 cpu / 1e9 / ((double)b->arg1 / (1 << 30)), u1 - u0, s1 - s0);
+                 cpu / 1e9 / ((double)b->arg1 / (1 << 30)), u1 - u0, s1 - s0,
+                 tsc / 1e9 / ((double)b->arg1 / (1 << 30)));
         b->rc = ok ? 0 : 1;
     } else {
         unsigned streams = (unsigned)b->arg2;
@@ -274,7 +361,8 @@ static void *run(void *arg)
         struct small_req *q = calloc(streams, sizeof(*q));
         double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
         worker_thread_cpu(b, &u0, &s0);
-        uint64_t c0 = worker_cpu_ns(b), t0 = mono_ns(), end = t0 + b->arg1 * 1000000000ull;
+        uint64_t c0 = worker_cpu_ns(b), k0 = worker_busy_tsc_ns(b), t0 = mono_ns();
+        uint64_t end = t0 + b->arg1 * 1000000000ull;
         for (unsigned i = 0; i < streams; i++) {
             q[i] = (struct small_req){ .r = { .method = "POST", .path = "/rec",
                                               .synth_len = b->arg3, .done = small_done,
@@ -287,6 +375,7 @@ static void *run(void *arg)
         pump(b, &never, end);
         stop = true;
         uint64_t wall = mono_ns() - t0, cpu = worker_cpu_ns(b) - c0, rtt = 0;
+        uint64_t tsc = worker_busy_tsc_ns(b) - k0;
         worker_thread_cpu(b, &u1, &s1); /* the thread's own CPU: no time preempted */
         struct svc_conn_info ci;
         for (;;) { /* let the last ones finish */
@@ -301,11 +390,12 @@ static void *run(void *arg)
                  "{\"mode\":\"small\",\"ok\":%s,\"requests\":%" PRIu64 ",\"failed\":%" PRIu64
                  ",\"wall_s\":%.3f,\"cpu_s\":%.3f,\"req_s\":%.0f,\"cpu_us_per_req\":%.3f,"
                  "\"rtt_ms\":%.3f,\"thread_user_s\":%.2f,\"thread_sys_s\":%.2f,"
-                 "\"thread_us_per_req\":%.3f}",
+                 "\"thread_us_per_req\":%.3f,\"busy_tsc_us_per_req\":%.3f}",
                  failed == 0 && done ? "true" : "false", done, failed, wall / 1e9, cpu / 1e9,
                  done / (wall / 1e9), done ? cpu / 1e3 / (double)done : 0,
                  done ? rtt / 1e6 / (double)done : 0, u1 - u0, s1 - s0,
-                 done ? (u1 - u0 + s1 - s0) * 1e6 / (double)done : 0);
+                 done ? (u1 - u0 + s1 - s0) * 1e6 / (double)done : 0,
+                 done ? tsc / 1e3 / (double)done : 0);
         b->rc = failed == 0 && done ? 0 : 1;
         free(q);
     }
@@ -320,8 +410,9 @@ done:
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_svc [EAL-ARGS --] --io dpdk|kernel --remote IP:PORT --ca FILE "
-                    "[--local IP/PREFIX --gw IP --dev NAME] bulk BYTES | small SECONDS STREAMS "
-                    "SIZE | idle CONNS\n");
+                    "[--local IP/PREFIX --gw IP --dev NAME] [--max-flows N] [--keepalive-ms MS] "
+                    "[--window N] bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS "
+                    "[SECONDS] | handshake CONNS\n");
     return 2;
 }
 
@@ -329,6 +420,7 @@ int main(int argc, char **argv)
 {
     static struct bench b;
     const char *io = NULL, *remote = NULL, *ca = NULL, *local = NULL, *gw = NULL, *dev = NULL;
+    unsigned long max_flows = 16384, keepalive_ms = 5000, window = 8;
     struct svc_conf sc;
     int i, err;
 
@@ -354,20 +446,28 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "local")) local = v;
         else if (!strcmp(k, "gw")) gw = v;
         else if (!strcmp(k, "dev")) dev = v;
+        else if (!strcmp(k, "max-flows")) max_flows = strtoul(v, NULL, 10);
+        else if (!strcmp(k, "keepalive-ms")) keepalive_ms = strtoul(v, NULL, 10);
+        else if (!strcmp(k, "window")) window = strtoul(v, NULL, 10);
         else return usage();
     }
     if (!io || !remote || !ca || i >= argc)
         return usage();
     b.mode = argv[i];
-    int need = !strcmp(b.mode, "small") ? 3 : 1;
-    if ((strcmp(b.mode, "bulk") && strcmp(b.mode, "small") && strcmp(b.mode, "idle")) ||
-        argc - i - 1 != need)
+    int need = !strcmp(b.mode, "small") ? 3 : 1, have = argc - i - 1;
+    bool idle = !strcmp(b.mode, "idle");
+    if ((strcmp(b.mode, "bulk") && strcmp(b.mode, "small") && !idle &&
+         strcmp(b.mode, "handshake")) ||
+        (have != need && !(idle && have == 2)) || max_flows == 0 || max_flows > (1u << 24) ||
+        window == 0 || window > 1000)
         return usage();
     b.arg1 = strtoull(argv[i + 1], NULL, 10);
-    if (need == 3) {
+    b.arg2 = idle ? 3 : 0;
+    if (have >= 2)
         b.arg2 = strtoull(argv[i + 2], NULL, 10);
+    if (need == 3)
         b.arg3 = strtoull(argv[i + 3], NULL, 10);
-    }
+    b.window = (unsigned)window;
     char rip[64];
     unsigned port;
     if (sscanf(remote, "%63[0-9.]:%u", rip, &port) != 2 || port == 0 || port > 65535 ||
@@ -382,6 +482,7 @@ int main(int argc, char **argv)
     sc.max_conns = 100000;
     sc.max_requests = 1024;
     sc.max_streams = 0; /* the peer's limit */
+    sc.keepalive_ns = keepalive_ms * 1000000ull;
     if (!strcmp(io, "dpdk")) {
         struct dp_conf c;
         char lip[64];
@@ -395,7 +496,7 @@ int main(int argc, char **argv)
         inet_pton(AF_INET, gw, &c.gateway);
         c.n_workers = 1;
         c.worker_lcores[0] = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
-        c.max_flows = 4096;
+        c.max_flows = (uint32_t)max_flows;
         b.dp = dp_new(&c);
         if (!b.dp) {
             fprintf(stderr, "dp_new: %s\n", rte_strerror(rte_errno));
