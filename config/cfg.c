@@ -576,6 +576,19 @@ static int check_dataplane(struct loader *ld, struct cfg *c)
         return report_key(ld, c, key_index("dataplane", "mempool_cache"),
                           "must be at most mempool_size / 1.5 = %u", d->mempool_size * 2 / 3);
     }
+    /* Every connection of the DPDK path is a flow of its worker: more connections than
+     * flows would fail to open one by one at run time. */
+    if (d->io == CFG_IO_DPDK && c->h3.max_connections > d->max_flows) {
+        if (given(ld, "h3", "max_connections"))
+            return report_key(ld, c, key_index("h3", "max_connections"),
+                              "must be at most [dataplane] max_flows (%u): each connection "
+                              "is a flow",
+                              d->max_flows);
+        return report_key(ld, c, key_index("dataplane", "max_flows"),
+                          "must be at least [h3] max_connections (%u): each connection is a "
+                          "flow",
+                          c->h3.max_connections);
+    }
     return 0;
 }
 

@@ -131,6 +131,7 @@ struct cfg_dataplane {
     uint32_t arp_timeout_ms;
     uint32_t arp_retries;
     uint32_t arp_queue;
+    uint32_t max_flows; /* UDP flows of the workers, all lcores together */
 };
 
 struct cfg_control {
@@ -159,6 +160,7 @@ struct cfg_h3 {
     uint32_t handshake_timeout_ms;
     uint32_t keepalive_ms; /* 0: no keep-alive */
     uint32_t max_concurrent_streams;
+    uint32_t max_connections; /* open at once, all workers together */
     uint32_t shutdown_timeout_ms; /* 0: graceful shutdown waits without deadline */
     char qlog_dir[CFG_STR_MAX];   /* empty: no qlog */
     uint64_t initial_max_data;

@@ -93,6 +93,7 @@ void cfg_defaults(struct cfg *c)
     c->dataplane.arp_timeout_ms = 1000;
     c->dataplane.arp_retries = 3;
     c->dataplane.arp_queue = 64;
+    c->dataplane.max_flows = 16384;
 
     snprintf(c->control.socket, sizeof(c->control.socket), "%s", "/run/h3dp/h3dpd.sock");
     c->control.uid = CFG_ID_NONE;
@@ -107,6 +108,7 @@ void cfg_defaults(struct cfg *c)
     c->h3.handshake_timeout_ms = 10000;
     c->h3.keepalive_ms = 10000;
     c->h3.max_concurrent_streams = 100;
+    c->h3.max_connections = 16384;
     c->h3.shutdown_timeout_ms = 5000;
     c->h3.initial_max_data = 16u << 20;
     c->h3.initial_max_stream_data = 1u << 20;
@@ -809,6 +811,7 @@ const struct cfg_key cfg_keys[] = {
     U("dataplane", "arp_timeout_ms", dataplane.arp_timeout_ms, 10, 60000),
     U("dataplane", "arp_retries", dataplane.arp_retries, 0, 100),
     U("dataplane", "arp_queue", dataplane.arp_queue, 1, 65536),
+    U("dataplane", "max_flows", dataplane.max_flows, 64, 1u << 24),
 
     S("control", "socket", control.socket, parse_socket, CFG_K_NONEMPTY),
     S("control", "user", control.user, parse_user, 0),
@@ -829,6 +832,7 @@ const struct cfg_key cfg_keys[] = {
     U("h3", "handshake_timeout_ms", h3.handshake_timeout_ms, 100, 600000),
     U("h3", "keepalive_ms", h3.keepalive_ms, 0, 3600000),
     U("h3", "max_concurrent_streams", h3.max_concurrent_streams, 1, 1000000),
+    U("h3", "max_connections", h3.max_connections, 1, 1000000),
     U("h3", "shutdown_timeout_ms", h3.shutdown_timeout_ms, 0, 3600000),
     S("h3", "qlog_dir", h3.qlog_dir, parse_dir, 0),
     SZ("h3", "initial_max_data", h3.initial_max_data, 1024, UINT64_C(1) << 40),

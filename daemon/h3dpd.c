@@ -65,12 +65,10 @@
 /* How long the ARP table keeps an entry without news (the config only sets the wait
  * for a reply). */
 #define H3DPD_NEIGH_REACHABLE_MS 30000
-/* Mbufs rings and flows: sized for the daemon's first set of services. */
+/* Mbufs rings: sized for the daemon's first set of services. */
 #define H3DPD_RING_SIZE 1024
-#define H3DPD_MAX_FLOWS 4096
 
-/* Kernel mode: connections per worker thread and the loop's longest sleep. */
-#define H3DPD_MAX_CONNS 4096
+/* Closed connections remembered for show/wait, and the loop's longest sleep. */
 #define H3DPD_CLOSED_KEEP 256
 #define H3DPD_IDLE_MS 200
 /* After the graceful-shutdown deadline: the closing period's grace before giving up. */
@@ -418,7 +416,7 @@ static void svc_conf_from_cfg(const struct cfg *c, const struct dp_conf *d, stru
     s->qlog_dir = c->h3.qlog_dir;
     s->resumption = c->tls.resumption;
     s->session_dir = c->tls.session_dir;
-    s->max_conns = H3DPD_MAX_CONNS;
+    s->max_conns = c->h3.max_connections;
     s->closed_keep = H3DPD_CLOSED_KEEP;
 }
 
@@ -511,7 +509,7 @@ static int dp_conf_from_cfg(const struct cfg *c, struct dp_conf *d)
     d->mbufs = dc->mempool_size;
     d->mbuf_cache = dc->mempool_cache;
     d->ring_size = H3DPD_RING_SIZE;
-    d->max_flows = H3DPD_MAX_FLOWS;
+    d->max_flows = dc->max_flows;
     d->arp_retry_ms = dc->arp_timeout_ms;
     d->arp_retries = dc->arp_retries + 1; /* the first request plus the retries */
     d->arp_timeout_ms = H3DPD_NEIGH_REACHABLE_MS;

@@ -109,6 +109,8 @@ static void test_defaults(void **state)
     assert_int_equal(a.dataplane.idle, CFG_IDLE_ADAPTIVE);
     assert_int_equal(a.dataplane.io, CFG_IO_DPDK);
     assert_int_equal(a.dataplane.mempool_cache, 256);
+    assert_int_equal(a.dataplane.max_flows, 16384); /* 10,000 connections and more */
+    assert_int_equal(a.h3.max_connections, 16384);
     assert_string_equal(a.control.socket, "/run/h3dp/h3dpd.sock");
     assert_int_equal(a.control.uid, CFG_ID_NONE);
     assert_int_equal(a.control.gid, CFG_ID_NONE);
@@ -533,6 +535,16 @@ static const struct bad bad_files[] = {
     {BASE "[dataplane]\nmempool_size = 2047\n",
      ":7: [dataplane] mempool_size: too small to fill one RX and one TX ring ([port] rx_desc + "
      "tx_desc = 2048) (got '2047')"},
+    {BASE "[dataplane]\nmax_flows = 1000\n[h3]\nmax_connections = 1001\n",
+     ":9: [h3] max_connections: must be at most [dataplane] max_flows (1000): each connection "
+     "is a flow (got '1001')"},
+    {BASE "[dataplane]\nmax_flows = 1000\n",
+     ":7: [dataplane] max_flows: must be at least [h3] max_connections (16384): each "
+     "connection is a flow (got '1000')"},
+    {BASE "[dataplane]\nmax_flows = 1000\n[h3]\nmax_connections = 1000\n", NULL},
+    {BASE "[dataplane]\nio = kernel\nmax_flows = 64\n", NULL},
+    {BASE "[dataplane]\nmax_flows = 63\n",
+     ":7: [dataplane] max_flows: out of range 64..16777216 (got '63')"},
     {BASE "[dataplane]\nmempool_size = 63\n",
      ":7: [dataplane] mempool_size: out of range 64..16777216 (got '63')"},
     {BASE "[dataplane]\nmempool_cache = 513\n",
