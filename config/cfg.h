@@ -52,6 +52,7 @@ enum cfg_io {
 enum cfg_idle {
     CFG_IDLE_ADAPTIVE = 0, /* spin, then pause, then sleep when idle */
     CFG_IDLE_BUSY,         /* always spin */
+    CFG_IDLE_INTERRUPT,    /* spin, then pause, then sleep on RX interrupts */
 };
 
 enum cfg_compress {

@@ -33,7 +33,7 @@
 #define MTU_MAX              9000 /* common jumbo frame limit */
 
 static const char *const io_names[] = {"dpdk", "kernel", NULL};
-static const char *const idle_names[] = {"adaptive", "busy", NULL};
+static const char *const idle_names[] = {"adaptive", "busy", "interrupt", NULL};
 static const char *const compress_names[] = {"none", "zstd", "gzip", NULL};
 static const char *const framing_names[] = {"newline", "length", "none", NULL};
 /* Indexed by rte_log level (RTE_LOG_EMERG = 1 .. RTE_LOG_DEBUG = 8); 0 is "not set". */
@@ -49,7 +49,7 @@ const char *cfg_io_name(enum cfg_io io)
 
 const char *cfg_idle_name(enum cfg_idle idle)
 {
-    return (unsigned int)idle < 2 ? idle_names[idle] : "?";
+    return (unsigned int)idle < 3 ? idle_names[idle] : "?";
 }
 
 const char *cfg_compress_name(enum cfg_compress compress)

@@ -502,7 +502,9 @@ static int dp_conf_from_cfg(const struct cfg *c, struct dp_conf *d)
         d->worker_lcores[d->n_workers++] = (unsigned)l;
     }
     d->burst = dc->burst;
-    d->idle = dc->idle == CFG_IDLE_BUSY ? DP_IDLE_BUSY : DP_IDLE_ADAPTIVE;
+    d->idle = dc->idle == CFG_IDLE_BUSY        ? DP_IDLE_BUSY
+              : dc->idle == CFG_IDLE_INTERRUPT ? DP_IDLE_INTERRUPT
+                                               : DP_IDLE_ADAPTIVE;
     d->idle_spin_polls = dc->idle_spin_polls;
     d->idle_sleep_us = dc->idle_sleep_us;
     d->tx_drain_us = dc->tx_drain_us;

@@ -128,6 +128,7 @@ static int setup_workers(struct dp *dp)
         for (uint16_t q = (uint16_t)i; q < dp->port.nb_rxq; q += (uint16_t)c->n_workers)
             w->rxqs[w->n_rxq++] = q;
         w->txq = (uint16_t)i;
+        w->epfd = -1;
         atomic_init(&w->nflows, 0);
         rc = dp_flowtab_init(&w->ft, c->max_flows, rte_rand());
         if (rc < 0)
@@ -186,6 +187,7 @@ static int setup_port(struct dp *dp)
         .mtu = c->mtu,
         .want_rss = c->rss,
         .want_offloads = c->offloads,
+        .want_rx_intr = c->idle == DP_IDLE_INTERRUPT,
     };
     int rc;
 
@@ -375,6 +377,19 @@ int dp_worker_hook_set(struct dp *dp, unsigned lcore, dp_worker_hook fn, void *a
     return -EINVAL;
 }
 
+int dp_worker_timer_set(struct dp *dp, unsigned lcore, dp_worker_timer fn)
+{
+    if (atomic_load(&dp->running))
+        return -EBUSY;
+    for (unsigned i = 0; i < dp->n_workers; i++) {
+        if (dp->workers[i].lcore_id == lcore) {
+            dp->workers[i].timer = fn;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
 void dp_request_stop(struct dp *dp)
 {
     atomic_store(&dp->quit, true);
@@ -422,9 +437,13 @@ int dp_main_loop(struct dp *dp, dp_main_hook hook, void *hook_arg)
         } else {
             if (empty != UINT32_MAX)
                 empty++;
-            /* Always adaptive: the main lcore shares its core with the control plane
-             * and the system; only workers may be configured to spin. */
-            (void)dp_idle_backoff(dp, DP_IDLE_ADAPTIVE, empty);
+            /* Never busy: the main lcore shares its core with the control plane and the
+             * system; only workers may be configured to spin. With the interrupt
+             * policy its sleeps are DP_IDLE_WAKE_NS long, not idle_sleep_us: an idle
+             * daemon's main loop then runs 1,000 times a second, not 10,000. */
+            (void)dp_idle_backoff(dp, dp->conf.idle == DP_IDLE_INTERRUPT ? DP_IDLE_INTERRUPT
+                                                                          : DP_IDLE_ADAPTIVE,
+                                  empty);
         }
     }
     return 0;

@@ -24,9 +24,17 @@
 
 /* What a worker does when its RX queue is empty. */
 enum dp_idle_policy {
-    DP_IDLE_ADAPTIVE, /* spin, then rte_pause(), then sleep idle_sleep_us */
-    DP_IDLE_BUSY,     /* always spin: lowest latency, burns the core */
+    DP_IDLE_ADAPTIVE,  /* spin, then rte_pause(), then sleep idle_sleep_us */
+    DP_IDLE_BUSY,      /* always spin: lowest latency, burns the core */
+    DP_IDLE_INTERRUPT, /* spin, then rte_pause(), then sleep until a packet (the RX
+                        * queue's interrupt, where the device has one), the upper
+                        * layer's next timer (dp_worker_timer_set) or DP_IDLE_WAKE_NS,
+                        * whichever comes first; the main lcore sleeps DP_IDLE_WAKE_NS */
 };
+
+/* DP_IDLE_INTERRUPT: the longest a sleeping worker or main lcore waits, so packets on a
+ * device without RX interrupts and commands from other threads wait at most this long. */
+#define DP_IDLE_WAKE_NS 1000000ull
 
 #define DP_MAX_WORKERS 16
 
@@ -130,6 +138,15 @@ typedef unsigned (*dp_worker_hook)(void *arg, unsigned lcore, uint64_t now_ns);
 /* Installs |fn| (NULL removes it) on worker lcore |lcore|. Before dp_start() only.
  * Errors: -EINVAL (|lcore| is not a worker), -EBUSY (workers running). */
 int dp_worker_hook_set(struct dp *dp, unsigned lcore, dp_worker_hook fn, void *arg);
+
+/* The upper layer's next deadline on a worker, in the dataplane clock (the hook's
+ * now_ns); UINT64_MAX: none. Asked only when the worker is about to sleep. */
+typedef uint64_t (*dp_worker_timer)(void *arg);
+
+/* Installs |fn| (NULL removes it) on worker lcore |lcore|, called with the hook's |arg|:
+ * with DP_IDLE_INTERRUPT the worker does not sleep past it. Before dp_start() only.
+ * Errors: -EINVAL (|lcore| is not a worker), -EBUSY (workers running). */
+int dp_worker_timer_set(struct dp *dp, unsigned lcore, dp_worker_timer fn);
 
 /* Runs the slow path (ARP, ICMP echo, neighbour resolution, the main lcore's UDP
  * endpoints of dp_local.h) on the calling (main) lcore until dp_request_stop(); calls

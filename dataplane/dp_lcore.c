@@ -7,6 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
 #include <rte_prefetch.h>
@@ -274,11 +278,77 @@ unsigned dp_idle_backoff(const struct dp *dp, enum dp_idle_policy policy, uint32
         return 0;
     }
     /* Idle path only: a short sleep gives the core back (the kernel side needs it). */
-    struct timespec ts = {
-        .tv_sec = dp->conf.idle_sleep_us / 1000000,
-        .tv_nsec = (long)(dp->conf.idle_sleep_us % 1000000) * 1000,
-    };
+    uint64_t ns = policy == DP_IDLE_INTERRUPT ? DP_IDLE_WAKE_NS
+                                              : (uint64_t)dp->conf.idle_sleep_us * 1000;
+    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
+                           .tv_nsec = (long)(ns % 1000000000ull) };
     nanosleep(&ts, NULL);
+    return 1;
+}
+
+/* The interrupt policy: an epoll of the worker's RX queue interrupts, when the device
+ * has them for every queue the worker polls (net_tap does; net_memif and net_af_packet
+ * in DPDK 22.11 do not: the worker then sleeps DP_IDLE_WAKE_NS at a time). */
+static void intr_setup(struct dp_worker *w)
+{
+    struct dp *dp = w->dp;
+    int ep;
+
+    if (dp->conf.idle != DP_IDLE_INTERRUPT || w->n_rxq == 0)
+        return;
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        return;
+    for (uint16_t q = 0; q < w->n_rxq; q++) {
+        int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(dp->port.port_id, w->rxqs[q]);
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = q };
+
+        int rc = fd < 0 ? -ENOTSUP : rte_eth_dev_rx_intr_disable(dp->port.port_id, w->rxqs[q]);
+
+        /* A device without enable/disable (net_tap: the queue's fd is the TAP itself,
+         * readable while frames wait) needs no arming. */
+        if (rc == -ENOTSUP && fd >= 0)
+            rc = 0;
+        else if (rc == 0)
+            w->intr_arm = true;
+        if (fd < 0 || rc != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            DP_LOG(INFO, "worker %u: port %s has no RX interrupt on queue %u: idle sleeps "
+                         "of %llu us",
+                   w->index, dp->port.name, w->rxqs[q], DP_IDLE_WAKE_NS / 1000);
+            close(ep);
+            return;
+        }
+    }
+    w->epfd = ep;
+    DP_LOG(INFO, "worker %u: sleeps on RX interrupts when idle", w->index);
+}
+
+/* Sleeps until a packet arrives (RX interrupt), the upper layer's next timer or at most
+ * DP_IDLE_WAKE_NS (commands from other threads are seen then). Returns 1 when it slept. */
+static unsigned intr_sleep(struct dp_worker *w, uint64_t now_ns)
+{
+    struct dp *dp = w->dp;
+    uint64_t until = now_ns + DP_IDLE_WAKE_NS, t;
+    struct epoll_event evs[DP_MAX_WORKERS + 1];
+
+    if (w->timer != NULL && (t = w->timer(w->hook_arg)) < until)
+        until = t;
+    if (until <= now_ns)
+        return 0;
+    uint64_t ns = until - now_ns;
+    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
+                           .tv_nsec = (long)(ns % 1000000000ull) };
+    if (w->epfd < 0) {
+        nanosleep(&ts, NULL);
+        return 1;
+    }
+    for (uint16_t q = 0; w->intr_arm && q < w->n_rxq; q++)
+        (void)rte_eth_dev_rx_intr_enable(dp->port.port_id, w->rxqs[q]);
+    /* A packet that came between the last poll and the enable: its queue's fd is
+     * readable already (level-triggered) or raised by the enable, so no sleep then. */
+    (void)epoll_pwait2(w->epfd, evs, RTE_DIM(evs), &ts, NULL);
+    for (uint16_t q = 0; w->intr_arm && q < w->n_rxq; q++)
+        (void)rte_eth_dev_rx_intr_disable(dp->port.port_id, w->rxqs[q]);
     return 1;
 }
 
@@ -344,6 +414,7 @@ int dp_lcore_main(void *arg)
 
     if (pthread_getcpuclockid(pthread_self(), &w->cpu.clock) == 0)
         atomic_store_explicit(&w->cpu.ready, true, memory_order_release);
+    intr_setup(w);
     DP_LOG(INFO, "worker %u on lcore %u: %u RX queue(s) from %u, TX queue %u", w->index,
            w->lcore_id, w->n_rxq, w->n_rxq ? w->rxqs[0] : 0, w->txq);
     while (!atomic_load_explicit(&dp->quit, memory_order_relaxed)) {
@@ -397,10 +468,17 @@ int dp_lcore_main(void *arg)
                 idle_begin(&w->cpu);
             if (empty != UINT32_MAX)
                 empty++;
-            w->st.sleeps += dp_idle_backoff(dp, dp->conf.idle, empty);
+            if (dp->conf.idle == DP_IDLE_INTERRUPT && empty > 2 * dp->conf.idle_spin_polls)
+                w->st.sleeps += intr_sleep(w, now_ns);
+            else
+                w->st.sleeps += dp_idle_backoff(dp, dp->conf.idle, empty);
         }
     }
     dp_txbuf_flush(&w->txb);
+    if (w->epfd >= 0) {
+        close(w->epfd);
+        w->epfd = -1;
+    }
     DP_LOG(INFO, "worker %u on lcore %u: stopped", w->index, w->lcore_id);
     return 0;
 }

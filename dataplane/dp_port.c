@@ -117,6 +117,9 @@ int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
         }
         conf.rxmode.mtu = c->mtu;
     }
+    /* Devices without RX interrupts ignore the request; the workers find out when they
+     * ask for the queues' event fds (dp_lcore) and sleep in short steps instead. */
+    conf.intr_conf.rxq = c->want_rx_intr ? 1 : 0;
 
     rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf);
     if (rc < 0 && p->nb_rxq < p->nb_txq && info.max_rx_queues >= p->nb_txq) {

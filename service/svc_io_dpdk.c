@@ -156,7 +156,17 @@ static unsigned d_hook(void *arg, unsigned lcore, uint64_t now_ns)
     return svc_worker_step(arg, now_ns);
 }
 
+/* The worker's next connection timer, so an idle lcore sleeping on interrupts wakes
+ * for it (keep-alives, loss recovery, idle timeouts). */
+static uint64_t d_timer(void *arg)
+{
+    return svc_worker_next_timer(arg);
+}
+
 int svc_dpdk_attach(struct svc_worker *w)
 {
-    return dp_worker_hook_set(w->s->conf.dp, w->lcore, d_hook, w);
+    int rc = dp_worker_hook_set(w->s->conf.dp, w->lcore, d_hook, w);
+    if (rc != 0)
+        return rc;
+    return dp_worker_timer_set(w->s->conf.dp, w->lcore, d_timer);
 }

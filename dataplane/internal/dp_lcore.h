@@ -8,7 +8,8 @@
  * (dp_local) to the slow-path ring;
  * then the TX buffer is flushed when full, when the RX queue was drained or on its TSC
  * deadline. Idle back-off per struct dp_conf. Nothing here allocates, locks or makes a
- * system call, except nanosleep() on the idle path of the adaptive policy and one read of
+ * system call, except on the idle path (nanosleep() of the adaptive policy; the interrupt
+ * policy's epoll_pwait2() on the RX queues' interrupts, or nanosleep()) and one read of
  * the thread's CPU clock at each end of an idle streak (the worker's CPU without its idle
  * time, dp_lcore_counters()).
  */
@@ -56,7 +57,9 @@ void dp_txbuf_flush(struct dp_txbuf *b);
 
 /* Idle back-off after |empty| consecutive empty iterations: DP_IDLE_BUSY never backs
  * off; DP_IDLE_ADAPTIVE spins idle_spin_polls times, then rte_pause()s as many times,
- * then sleeps idle_sleep_us per iteration. Returns 1 when it slept. */
+ * then sleeps idle_sleep_us per iteration; DP_IDLE_INTERRUPT the same but sleeps
+ * DP_IDLE_WAKE_NS (the main lcore's back-off; its workers sleep on RX interrupts).
+ * Returns 1 when it slept. */
 unsigned dp_idle_backoff(const struct dp *dp, enum dp_idle_policy policy, uint32_t empty);
 
 /* The worker thread's CPU time so far and the part of it spent in idle streaks (the

@@ -29,6 +29,7 @@ struct dp_port_conf {
     uint16_t mtu;       /* IP MTU to set (0 = leave the device's) */
     bool want_rss;      /* use hardware RSS when the device supports it */
     bool want_offloads; /* use checksum offloads when the device offers them */
+    bool want_rx_intr;  /* ask for RX queue interrupts (the interrupt idle policy) */
 };
 
 /* What we got. */

@@ -89,6 +89,9 @@ struct dp_worker {
     atomic_uint nflows;  /* flows owned (for least-loaded placement) */
     dp_worker_hook hook; /* the upper layer's per-iteration work, or NULL */
     void *hook_arg;
+    dp_worker_timer timer; /* the upper layer's next deadline (interrupt policy), or NULL */
+    int epfd;              /* interrupt policy: epoll of its RX queues' interrupts, or -1 */
+    bool intr_arm;         /* the device wants rx_intr_enable before each sleep */
     struct dp_lcore_stats st;
     struct dp_lcore_cpu cpu;
 } __rte_cache_aligned;

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Integration test of the DPDK dataplane (suite 'integration'; needs root, else exit 77).
 #
-#   dataplane_netns.sh H3DPD DEFAULT_CONF UDP_PEER
+#   dataplane_netns.sh H3DPD DEFAULT_CONF UDP_PEER [IDLE]
+#
+# IDLE is [dataplane] idle (adaptive by default). With 'interrupt' the worker must find
+# net_tap's RX interrupt and sleep on it: everything below then runs against a worker
+# that is asleep whenever the peer pauses, and the log must say it slept on interrupts.
 #
 # In a private network namespace, h3dpd runs on a net_tap port with --no-huge (config
 # derived from the default one, with a unique TAP name and EAL file prefix). The TAP's
@@ -20,6 +24,7 @@ set -uo pipefail
 H3DPD=${1:?usage: $0 H3DPD DEFAULT_CONF UDP_PEER}
 CONF_IN=${2:?default config}
 PEER=${3:?udp peer}
+IDLE=${4:-adaptive}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR/../..
 # shellcheck source=tools/lib/h3dp-env.sh
@@ -47,7 +52,7 @@ h3dp_on_exit '[ "$H3DP_EXIT_RC" = 0 ] || { echo "---- h3dpd output ($LOG) ----";
 IFC=$H3DP_IFC
 
 # The default configuration, made unique to this run.
-h3dp_conf_unique "$CONF_IN" "dataplane.udp_echo_port=$ECHO_PORT" "dataplane.idle=adaptive"
+h3dp_conf_unique "$CONF_IN" "dataplane.udp_echo_port=$ECHO_PORT" "dataplane.idle=$IDLE"
 grep -q "iface=$IFC" "$TMP/h3dpd.conf" || fail "default config has no net_tap iface=h3dp0 to rename"
 "$H3DPD" --check-config "$TMP/h3dpd.conf" >/dev/null || fail "derived config rejected"
 
@@ -115,5 +120,10 @@ rep_out=$(counter 'arp replies out')
 [ "$echoed" -ge 10000 ] || fail "counters: echo = $echoed"
 kmac_seen=$(grep -i "^  $KIP  *$KMAC " "$LOG")
 [ -n "$kmac_seen" ] || fail "neighbour table has no entry $KIP at $KMAC"
+if [ "$IDLE" = interrupt ]; then
+    grep -q 'sleeps on RX interrupts when idle' "$LOG" ||
+        fail "idle = interrupt: the worker did not arm net_tap's RX interrupt"
+    ok "idle = interrupt: the worker slept on the RX interrupt"
+fi
 ok "counters: arp requests out $req_out, replies in $rep_in, requests in $req_in, replies out $rep_out, icmp echo replies $icmp, udp echoed $echoed"
 echo "PASS"
