@@ -126,6 +126,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg_framing_name(CFG_FRAMING_LENGTH), "length");
     assert_string_equal(cfg_compress_name(CFG_COMPRESS_GZIP), "gzip");
     assert_string_equal(cfg_idle_name(CFG_IDLE_BUSY), "busy");
+    assert_string_equal(cfg_idle_name(CFG_IDLE_INTERRUPT), "interrupt");
     assert_string_equal(cfg_io_name(CFG_IO_KERNEL), "kernel");
     assert_string_equal(cfg_compress_name(CFG_COMPRESS_ZSTD), "zstd");
     assert_string_equal(cfg_idle_name((enum cfg_idle)7), "?");
@@ -415,7 +416,7 @@ static const struct bad bad_files[] = {
     {BASE "[tls]\ninsecure = maybe\n",
      ":7: [tls] insecure: not a boolean (true/false, yes/no, on/off, 1/0) (got 'maybe')"},
     {BASE "[dataplane]\nidle = lazy\n",
-     ":7: [dataplane] idle: must be one of: adaptive, busy (got 'lazy')"},
+     ":7: [dataplane] idle: must be one of: adaptive, busy, interrupt (got 'lazy')"},
     {BASE "[dataplane]\nio = DPDK\n",
      ":7: [dataplane] io: must be one of: dpdk, kernel (got 'DPDK')"},
     /* addresses */
