@@ -24,6 +24,8 @@ static void test_classes(void **state)
         size_t u = svc_arena_usable(p);
         assert_true(u >= sizes[i]);
         assert_true(u <= 16 || u < 2 * sizes[i]); /* at most 1.5x + rounding */
+        if (sizes[i] > 128) /* eight classes per octave: at most 1/8 wasted */
+            assert_true(u <= sizes[i] + sizes[i] / 8);
         memset(p, 0xab, u);
         svc_arena_free(a, p);
     }
@@ -32,6 +34,29 @@ static void test_classes(void **state)
     assert_int_equal(st.in_use, 0);
     assert_true(st.peak > 65536);
     assert_int_equal(st.allocs, st.frees);
+    svc_arena_del(a);
+}
+
+/* Every size from 1 to 64 KiB gets the smallest class that holds it: no more than 15
+ * bytes over up to 128, at most an eighth over beyond; the class of its usable size is
+ * its own (realloc within it stays in place). */
+static void test_class_bounds(void **state)
+{
+    (void)state;
+    struct svc_arena *a = svc_arena_new();
+    size_t prev = 0;
+    for (size_t n = 1; n <= 65536; n += (n < 4096 ? 1 : 61)) {
+        uint8_t *p = svc_arena_malloc(a, n);
+        assert_non_null(p);
+        size_t u = svc_arena_usable(p);
+        assert_true(u >= n);
+        assert_true(u % 16 == 0);
+        assert_true(n <= 128 ? u - n < 16 : u - n <= n / 8);
+        assert_true(u >= prev); /* classes grow with the size */
+        prev = u;
+        assert_ptr_equal(svc_arena_realloc(a, p, u), p);
+        svc_arena_free(a, p);
+    }
     svc_arena_del(a);
 }
 
@@ -146,6 +171,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_class_bounds),
         cmocka_unit_test(test_reuse_and_large),
         cmocka_unit_test(test_arena_realloc),
         cmocka_unit_test(test_stress),
