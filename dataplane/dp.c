@@ -83,21 +83,32 @@ static int check_conf(const struct dp_conf *c)
     return 0;
 }
 
+/* An mbuf's data room: a whole frame of the configured MTU in one segment (jumbo frames
+ * need no chains on RX or TX), at least DPDK's default. */
+static uint16_t mbuf_data_room(const struct dp_conf *c)
+{
+    uint32_t frame = (uint32_t)c->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN + RTE_ETHER_CRC_LEN;
+    uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_ALIGN_CEIL(frame, 1024);
+
+    return (uint16_t)RTE_MAX(room, (uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE);
+}
+
 static struct rte_mempool *pool_for_socket(struct dp *dp, int socket)
 {
     char name[RTE_MEMPOOL_NAMESIZE];
     unsigned s = socket < 0 ? 0 : (unsigned)socket;
+    uint16_t room = mbuf_data_room(&dp->conf);
 
     if (s >= RTE_MAX_NUMA_NODES)
         s = 0;
     if (dp->pools[s] != NULL)
         return dp->pools[s];
     snprintf(name, sizeof(name), "h3dp_mbuf_s%u", s);
-    dp->pools[s] = rte_pktmbuf_pool_create(name, dp->conf.mbufs, dp->conf.mbuf_cache, 0,
-                                           RTE_MBUF_DEFAULT_BUF_SIZE, (int)s);
+    dp->pools[s] =
+        rte_pktmbuf_pool_create(name, dp->conf.mbufs, dp->conf.mbuf_cache, 0, room, (int)s);
     if (dp->pools[s] == NULL) /* e.g. --no-huge: memory may not be where asked */
         dp->pools[s] = rte_pktmbuf_pool_create(name, dp->conf.mbufs, dp->conf.mbuf_cache, 0,
-                                               RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+                                               room, SOCKET_ID_ANY);
     if (dp->pools[s] == NULL)
         DP_LOG(ERR, "mbuf pool on socket %u (%u mbufs): %s", s, dp->conf.mbufs,
                rte_strerror(rte_errno));
@@ -233,6 +244,13 @@ static int setup_port(struct dp *dp)
     }
     dp->max_payload = (uint16_t)(dp->port.mtu - DP_IPV4_HDR_LEN - DP_UDP_HDR_LEN);
     dp->max_payload6 = (uint16_t)(dp->port.mtu - DP_IPV6_HDR_LEN - DP_UDP_HDR_LEN);
+    /* A device whose MTU was left as it is may have one beyond the mbufs (they are sized
+     * from [port] mtu): what one segment holds is the limit then, per family. */
+    uint16_t room = (uint16_t)(mbuf_data_room(&dp->conf) - RTE_PKTMBUF_HEADROOM);
+    if (dp->max_payload > room - DP_UDP_HDRS_LEN)
+        dp->max_payload = (uint16_t)(room - DP_UDP_HDRS_LEN);
+    if (dp->max_payload6 > room - DP_UDP6_HDRS_LEN)
+        dp->max_payload6 = (uint16_t)(room - DP_UDP6_HDRS_LEN);
     return 0;
 }
 

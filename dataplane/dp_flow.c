@@ -220,6 +220,11 @@ uint16_t dp_flow_local_port(const struct dp_flow *f)
     return rte_be_to_cpu_16(f->local_port);
 }
 
+uint16_t dp_flow_max_payload(const struct dp_flow *f)
+{
+    return f->max_payload;
+}
+
 const struct dp_addr *dp_flow_local_ip(const struct dp_flow *f)
 {
     return f->local;

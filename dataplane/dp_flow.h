@@ -71,6 +71,10 @@ unsigned dp_flow_lcore(const struct dp_flow *f);
 uint16_t dp_flow_local_port(const struct dp_flow *f);
 const struct dp_addr *dp_flow_local_ip(const struct dp_flow *f);
 
+/* The largest UDP payload the flow can send: the port's MTU less the IPv4 or IPv6 header
+ * (by the remote's family) and the UDP header, within one mbuf. */
+uint16_t dp_flow_max_payload(const struct dp_flow *f);
+
 /* Allocates a TX mbuf for |f| with the flow's header room reserved (DP_UDP_HDRS_LEN for
  * IPv4, DP_UDP6_HDRS_LEN for IPv6): the caller writes up to |*room| payload bytes at
  * |*payload| and calls dp_flow_tx(). |*room| is bounded by the port MTU. Returns NULL

@@ -109,13 +109,26 @@ int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
         if (p->rx_cksum)
             conf.rxmode.offloads |= rxc;
     }
+    bool mtu_beyond = false;
     if (c->mtu != 0) {
-        if (c->mtu < info.min_mtu || c->mtu > info.max_mtu) {
+        if (c->mtu < info.min_mtu) {
             DP_LOG(ERR, "port %s: MTU %u outside the device's range %u..%u", p->name, c->mtu,
                    info.min_mtu, info.max_mtu);
             return -EINVAL;
         }
-        conf.rxmode.mtu = c->mtu;
+        /* Virtual devices of DPDK 22.11 (net_tap, net_memif) report a 1500-byte maximum
+         * they do not enforce: frames up to the configured MTU still pass. Keep it as
+         * what we send (the mbufs hold it) and leave the device's own MTU alone. */
+        if (c->mtu > info.max_mtu ||
+            (uint32_t)c->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > info.max_rx_pktlen) {
+            DP_LOG(WARNING,
+                   "port %s: device reports max MTU %u, max frame %u; sending up to [port] "
+                   "mtu %u anyway (the path below must carry it: PMTUD finds out)",
+                   p->name, info.max_mtu, info.max_rx_pktlen, c->mtu);
+            mtu_beyond = true;
+        } else {
+            conf.rxmode.mtu = c->mtu;
+        }
     }
     /* Devices without RX interrupts ignore the request; the workers find out when they
      * ask for the queues' event fds (dp_lcore) and sleep in short steps instead. */
@@ -164,7 +177,9 @@ int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
     rc = rte_eth_macaddr_get(p->port_id, &p->mac);
     if (rc < 0)
         return rc;
-    if (rte_eth_dev_get_mtu(p->port_id, &p->mtu) != 0)
+    if (mtu_beyond)
+        p->mtu = c->mtu;
+    else if (rte_eth_dev_get_mtu(p->port_id, &p->mtu) != 0)
         p->mtu = RTE_ETHER_MTU;
     if (p->rss) {
         rc = port_read_rss(p);

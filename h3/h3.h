@@ -229,7 +229,11 @@ struct h3_conn_params {
     uint64_t initial_max_data;  /* connection receive window; 16 MiB */
     uint64_t initial_max_stream_data; /* per stream receive window; 4 MiB */
     size_t max_requests;        /* request pool size (queued + in flight); 256 */
-    size_t max_udp_payload;     /* largest datagram we send; 1452 */
+    size_t max_udp_payload;     /* largest datagram we send; 1452. Path MTU discovery
+                                   (RFC 8899) probes this size first, then 1472
+                                   (IPv4 only) and 1452 when below it: a path
+                                   narrower than the port settles at the largest of
+                                   them that gets through */
     const struct h3_mem *mem;   /* NULL = libc */
     const struct sockaddr *local; socklen_t local_len;   /* required */
     const struct sockaddr *remote; socklen_t remote_len; /* required */

@@ -21,6 +21,9 @@
 #define H3_CLOSE_PTO_MULT 3        /* closing period: three PTOs (RFC 9000 §10.2) */
 #define H3_STREAMS_UNI 3           /* control + QPACK encoder/decoder (RFC 9114 §6.2) */
 #define H3_MIN_UDP_PAYLOAD 1200    /* RFC 9000 §14 */
+/* UDP payload of a 1500-byte Ethernet MTU over IPv4 (20 + 8) and IPv6 (40 + 8). */
+#define H3_ETH_UDP4_PAYLOAD 1472
+#define H3_ETH_UDP6_PAYLOAD 1452
 #define H3_VEC_MAX 16
 
 static void conn_write(struct h3_conn *c, uint64_t now);
@@ -578,6 +581,25 @@ int h3_conn_new(const struct h3_conn_params *p, uint64_t now_ns, struct h3_conn 
     settings.initial_ts = now_ns;
     settings.handshake_timeout = p->handshake_timeout_ns ? p->handshake_timeout_ns : UINT64_MAX;
     settings.max_tx_udp_payload_size = p->max_udp_payload;
+    /* PMTUD from the port's size down to the usual Ethernet ones; never a probe of
+     * H3_MIN_UDP_PAYLOAD or less (ngtcp2 asserts on one, and 1200 always works). Over
+     * IPv6 a 1500-byte link carries 1452 (40 + 8 bytes of headers): 1472 is not tried. */
+    {
+        static const size_t common[] = { H3_ETH_UDP4_PAYLOAD, H3_ETH_UDP6_PAYLOAD };
+        bool v6 = p->remote->sa_family == AF_INET6;
+        size_t n = 0;
+        if (p->max_udp_payload > H3_MIN_UDP_PAYLOAD && p->max_udp_payload <= UINT16_MAX)
+            c->pmtud_probes[n++] = (uint16_t)p->max_udp_payload;
+        for (size_t i = v6 ? 1 : 0; i < sizeof(common) / sizeof(common[0]); i++)
+            if (common[i] < p->max_udp_payload)
+                c->pmtud_probes[n++] = (uint16_t)common[i];
+        if (n) {
+            settings.pmtud_probes = c->pmtud_probes;
+            settings.pmtud_probeslen = n;
+        } else {
+            settings.no_pmtud = 1;
+        }
+    }
     if (p->log)
         settings.log_printf = log_cb;
     if (c->qlog)

@@ -125,6 +125,9 @@ static int d_open(struct svc_worker *w, struct svc_conn *c, const struct h3_io_o
     if (!c->flow)
         return -rte_errno;
     d_local_addr(c);
+    /* Datagrams as large as the port's MTU allows in the flow's family (MTU less the IPv4
+     * or IPv6 and UDP headers): PMTUD starts probing there. */
+    c->max_udp_payload = dp_flow_max_payload(c->flow);
     *io = &d_io_ops;
     *io_ctx = c;
     return 0;

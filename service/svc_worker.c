@@ -438,6 +438,8 @@ static void cmd_connect(struct svc_worker *w, struct svc_msg *m, struct svc_conn
         p.initial_max_stream_data = s->conf.initial_max_stream_data;
     if (s->conf.max_requests)
         p.max_requests = s->conf.max_requests;
+    if (c->max_udp_payload)
+        p.max_udp_payload = c->max_udp_payload;
     p.mem = w->mem;
     p.local = (const struct sockaddr *)&c->local;
     p.local_len = c->local_len;

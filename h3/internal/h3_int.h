@@ -84,6 +84,7 @@ struct h3_conn {
     size_t max_udp_payload;
     size_t pmtu_max;            /* bound from the path's Packet Too Big (SIZE_MAX: none) */
     uint64_t pmtu_reports;
+    uint16_t pmtud_probes[3]; /* the sizes PMTUD tries (kept: ngtcp2 reads them later) */
 
     struct h3_req *pool_all;    /* slots made so far, at most pool_n, reused via free_list */
     size_t pool_n, pool_made;

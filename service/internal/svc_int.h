@@ -94,6 +94,8 @@ struct svc_conn {
     /* ---- connect parameters (written by main before CONNECT, read by the worker) */
     struct sockaddr_storage remote;
     socklen_t remote_len;
+    uint16_t max_udp_payload; /* set by the backend's open: what its port carries (0:
+                                 the driver's default) */
     /* host, SNI ("" = none) and CA file ("" = the system store), NUL-terminated back to
      * back in |cparams|: malloc'd by svc_connect, freed by the worker once the driver has
      * copied them (an established connection keeps none of it), else by free_conn. */

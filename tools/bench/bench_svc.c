@@ -4,7 +4,7 @@
  *   bench_svc [EAL-ARGS --] --io dpdk|kernel --remote IP:PORT --ca FILE
  *             [--local IP/PREFIX --gw IP --dev NAME]      (dpdk mode)
  *             [--max-flows N] [--keepalive-ms MS] [--window N]
- *             [--idle-policy adaptive|busy|interrupt]
+ *             [--idle-policy adaptive|busy|interrupt] [--mtu N]
  *             bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS [SECONDS]
  *             | handshake CONNS
  *
@@ -412,7 +412,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bench_svc [EAL-ARGS --] --io dpdk|kernel --remote IP:PORT --ca FILE "
                     "[--local IP/PREFIX --gw IP --dev NAME] [--max-flows N] [--keepalive-ms MS] "
-                    "[--window N] [--idle-policy adaptive|busy|interrupt] bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS "
+                    "[--window N] [--idle-policy adaptive|busy|interrupt] [--mtu N] bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS "
                     "[SECONDS] | handshake CONNS\n");
     return 2;
 }
@@ -423,6 +423,7 @@ int main(int argc, char **argv)
     const char *io = NULL, *remote = NULL, *ca = NULL, *local = NULL, *gw = NULL, *dev = NULL;
     unsigned long max_flows = 16384, keepalive_ms = 5000, window = 8;
     const char *idle_policy = "adaptive";
+    unsigned long mtu = 0;
     struct svc_conf sc;
     int i, err;
 
@@ -452,6 +453,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "keepalive-ms")) keepalive_ms = strtoul(v, NULL, 10);
         else if (!strcmp(k, "window")) window = strtoul(v, NULL, 10);
         else if (!strcmp(k, "idle-policy")) idle_policy = v;
+        else if (!strcmp(k, "mtu")) mtu = strtoul(v, NULL, 10);
         else return usage();
     }
     if (!io || !remote || !ca || i >= argc)
@@ -500,6 +502,9 @@ int main(int argc, char **argv)
         c.n_workers = 1;
         c.worker_lcores[0] = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
         c.max_flows = (uint32_t)max_flows;
+        if (mtu > 9000)
+            return usage();
+        c.mtu = (uint16_t)mtu;
         if (!strcmp(idle_policy, "busy"))
             c.idle = DP_IDLE_BUSY;
         else if (!strcmp(idle_policy, "interrupt"))

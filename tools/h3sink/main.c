@@ -614,6 +614,7 @@ static void early_json(json_t *j, const struct sink_stats *st)
 {
     json_object_set_new(j, "connections_refused_limit",
                         json_integer((json_int_t)st->conns_refused_limit));
+    json_object_set_new(j, "datagram_in_max", json_integer((json_int_t)st->pkt_in_max));
     json_object_set_new(j, "resumed", json_integer((json_int_t)st->conns_resumed));
     json_object_set_new(j, "early_accepted", json_integer((json_int_t)st->conns_early));
     json_object_set_new(j, "tickets_sent", json_integer((json_int_t)st->tickets_sent));

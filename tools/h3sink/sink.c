@@ -1893,6 +1893,8 @@ int sink_recv_ecn(struct sink *s, const struct sockaddr *local, socklen_t local_
     s->now = now_ns;
     s->st.pkts_in++;
     s->st.bytes_in += len;
+    if (len > s->st.pkt_in_max)
+        s->st.pkt_in_max = len;
     if (len == 0) {
         s->st.pkts_dropped++;
         return 0;

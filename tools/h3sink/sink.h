@@ -124,6 +124,7 @@ struct sink_stats {
     uint64_t conns_closed_error; /* any other code (idle timeouts are separate) */
     uint64_t conns_idle_timeout;
     uint64_t conns_refused_limit; /* Initials refused at max_conns */
+    uint64_t pkt_in_max;          /* the largest datagram received (bytes) */
     uint64_t requests;     /* request header sections accepted */
     uint64_t requests_bad; /* answered 4xx/5xx (not by the fault hook) or reset as malformed */
     uint64_t responses_2xx, responses_4xx, responses_5xx;
