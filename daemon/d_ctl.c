@@ -880,6 +880,13 @@ json_t *d_ctl_stats_json(struct d_ctl *d)
                           (json_int_t)es.imissed, "rx_errors", (json_int_t)es.ierrors,
                           "tx_errors", (json_int_t)es.oerrors, "rx_nombuf",
                           (json_int_t)es.rx_nombuf));
+        json_t *pj = json_object_get(r, "port");
+        const char *why = dp_steering(d->dp);
+        if (pj) { /* RSS read back from the NIC, or software steering and why */
+            json_object_set_new(pj, "steering", json_string(why ? "software" : "rss"));
+            if (why)
+                json_object_set_new(pj, "steering_why", json_string(why));
+        }
         json_t *mp = json_array();
         mempool_cb_count = 0;
         rte_mempool_walk(mempool_add, mp);

@@ -223,9 +223,14 @@ static int setup_port(struct dp *dp)
                          dp->port.reta_size, dp->port.nb_rxq, DP_RSS_TOEPLITZ_L4,
                          dp->port.rss_udp6 ? DP_RSS_TOEPLITZ_L4 : DP_RSS_NONE);
     if (!dp->port.rss || rc < 0) {
-        if (dp->port.rss)
+        if (dp->port.rss) {
             DP_LOG(WARNING, "RSS model rejected the device's key/RETA: flows are "
                             "steered in software");
+            snprintf(dp->port.steer_why, sizeof(dp->port.steer_why),
+                     "the device's RSS key (%u bytes) or RETA does not fit the hash model",
+                     dp->port.rss_key_len);
+            dp->port.rss = false;
+        }
         rc = dp_rss_init_none(&dp->rss, dp->port.nb_rxq);
     }
     if (rc < 0)
@@ -543,6 +548,11 @@ void dp_stats_print(const struct dp *dp, FILE *out)
     }
     if (!any)
         fprintf(out, "  %-22s %12d\n", "(none)", 0);
+}
+
+const char *dp_steering(const struct dp *dp)
+{
+    return dp->port.rss ? NULL : dp->port.steer_why;
 }
 
 const struct rte_ether_addr *dp_mac(const struct dp *dp)

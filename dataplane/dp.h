@@ -164,6 +164,12 @@ void dp_del(struct dp *dp);
  * tables to |out|. Safe while running (values may be slightly stale). */
 void dp_stats_print(const struct dp *dp, FILE *out);
 
+/* How received datagrams reach their flow's lcore: NULL when the NIC's RSS does it
+ * (hash key and RETA read back from the device), else why the lcore owning RX queue 0
+ * steers them in software ("one worker", "RSS key/RETA read-back failed: ..."). Fixed at
+ * dp_new. */
+const char *dp_steering(const struct dp *dp);
+
 /* Our MAC address (valid after dp_new). */
 const struct rte_ether_addr *dp_mac(const struct dp *dp);
 

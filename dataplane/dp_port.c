@@ -14,21 +14,41 @@
 #define DP_PORT_RSS_HF  (RTE_ETH_RSS_NONFRAG_IPV4_UDP)
 #define DP_PORT_RSS_HF6 (RTE_ETH_RSS_NONFRAG_IPV6_UDP)
 
-static bool port_can_rss(const struct rte_eth_dev_info *info, const struct dp_port_conf *c)
+/* Whether to ask the device for RSS; when not, why not (in |p->steer_why|). A device that
+ * does not give its key size is still tried: the read-back decides (port_read_rss). */
+static bool port_can_rss(struct dp_port *p, const struct rte_eth_dev_info *info,
+                         const struct dp_port_conf *c)
 {
-    return c->want_rss && c->n_workers > 1 && info->max_rx_queues >= c->n_workers &&
-           (info->flow_type_rss_offloads & DP_PORT_RSS_HF) == DP_PORT_RSS_HF &&
-           info->reta_size > 0 && info->reta_size <= DP_PORT_RETA_MAX && info->hash_key_size > 0 &&
-           info->hash_key_size <= DP_PORT_RSS_KEY_MAX;
+    const char *why = NULL;
+
+    if (!c->want_rss)
+        why = "RSS not wanted";
+    else if (c->n_workers < 2)
+        why = "one worker";
+    else if ((info->flow_type_rss_offloads & DP_PORT_RSS_HF) != DP_PORT_RSS_HF)
+        why = "the device has no RSS over UDP/IPv4";
+    else if (info->max_rx_queues < c->n_workers)
+        why = "fewer RX queues than workers";
+    else if (info->reta_size == 0 || info->reta_size > DP_PORT_RETA_MAX)
+        why = "no usable redirection table";
+    else if (info->hash_key_size > DP_PORT_RSS_KEY_MAX)
+        why = "RSS key longer than we keep";
+    if (why)
+        snprintf(p->steer_why, sizeof(p->steer_why), "%s", why);
+    return why == NULL;
 }
 
 /* Read back the key and RETA the device actually uses, so that flow placement computes
- * the same hash the NIC does. */
-static int port_read_rss(struct dp_port *p)
+ * the same hash the NIC does. A device that refuses (rte_eth_dev_rss_hash_conf_get or
+ * rte_eth_dev_rss_reta_query fails: net_failsafe, some VF drivers) is not an error: the
+ * caller falls back to software steering. */
+static int port_read_rss(struct dp_port *p, const struct rte_eth_dev_info *info)
 {
     struct rte_eth_rss_conf rc = {
         .rss_key = p->rss_key,
-        .rss_key_len = sizeof(p->rss_key),
+        /* The device's key size, or the usual Toeplitz key's when it does not say (the
+         * driver corrects it; for the UDP/IPv4 4-tuple only the first 16 bytes count). */
+        .rss_key_len = info->hash_key_size ? info->hash_key_size : DP_PORT_RSS_KEY_USUAL,
     };
     struct rte_eth_rss_reta_entry64 reta[DP_PORT_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
     int rc_;
@@ -70,7 +90,7 @@ int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
         return rc;
     snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
 
-    p->rss = port_can_rss(&info, c);
+    p->rss = port_can_rss(p, &info, c);
     p->nb_txq = c->n_workers + 1;
     /* Without RSS, a device may still spread received packets over every queue it was
      * created with (net_af_packet's PACKET_FANOUT over its qpairs sockets, net_tap's
@@ -182,20 +202,23 @@ int dp_port_setup(struct dp_port *p, const struct dp_port_conf *c,
     else if (rte_eth_dev_get_mtu(p->port_id, &p->mtu) != 0)
         p->mtu = RTE_ETHER_MTU;
     if (p->rss) {
-        rc = port_read_rss(p);
+        rc = port_read_rss(p, &info);
         if (rc < 0) {
             DP_LOG(WARNING, "port %s: cannot read RSS key/RETA (%s): software steering", p->name,
                    rte_strerror(-rc));
+            snprintf(p->steer_why, sizeof(p->steer_why), "RSS key/RETA read-back failed: %s",
+                     rte_strerror(-rc));
             p->rss = false;
             p->rss_udp6 = false;
         }
     }
     DP_LOG(INFO,
-           "port %s (%s): %u RX / %u TX queues, RSS %s, TX cksum offload ip=%d udp=%d, "
+           "port %s (%s): %u RX / %u TX queues, RSS %s%s%s, TX cksum offload ip=%d udp=%d, "
            "MTU %u, MAC " RTE_ETHER_ADDR_PRT_FMT,
            p->name, p->driver, p->nb_rxq, p->nb_txq,
            p->rss ? (p->rss_udp6 ? "on (IPv4, IPv6)" : "on (IPv4; IPv6 steered in software)")
-                  : "off (software steering)",
+                  : "off (software steering: ",
+           p->rss ? "" : p->steer_why, p->rss ? "" : ")",
            p->tx_ip_cksum, p->tx_udp_cksum, p->mtu, RTE_ETHER_ADDR_BYTES(&p->mac));
     return 0;
 }

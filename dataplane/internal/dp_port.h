@@ -19,6 +19,9 @@
 /* Largest RSS key and redirection table we keep a copy of (bytes / entries). */
 #define DP_PORT_RSS_KEY_MAX 64
 #define DP_PORT_RETA_MAX    512
+/* The key length asked for when the device does not report one (40: the Toeplitz key of
+ * most NICs and of DPDK's own default). */
+#define DP_PORT_RSS_KEY_USUAL 40
 
 /* What the caller asks for. */
 struct dp_port_conf {
@@ -42,6 +45,7 @@ struct dp_port {
     uint16_t mtu;
     bool rss;          /* hardware RSS spreads RX over nb_rxq queues */
     bool rss_udp6;     /* ... IPv6 UDP too, by ports (RTE_ETH_RSS_NONFRAG_IPV6_UDP) */
+    char steer_why[96]; /* !rss: why flows are steered in software */
     bool tx_ip_cksum;  /* RTE_ETH_TX_OFFLOAD_IPV4_CKSUM enabled */
     bool tx_udp_cksum; /* RTE_ETH_TX_OFFLOAD_UDP_CKSUM enabled */
     bool rx_cksum;     /* RTE_ETH_RX_OFFLOAD_CHECKSUM enabled (ol_flags are meaningful) */
