@@ -43,6 +43,7 @@
 #include "ctl_server.h"
 #include "d_ctl.h"
 #include "d_dns.h"
+#include "d_eal_hint.h"
 #include "d_log.h"
 #include "d_loop.h"
 #include "d_metrics.h"
@@ -633,6 +634,25 @@ out:
     return status;
 }
 
+/* EAL or the port did not come up: says what to do about it on this machine (d_eal_hint:
+ * hugepages, the file prefix, privileges, the PCI device's driver, IOMMU/VFIO). */
+static void log_eal_failure(const struct cfg *c, const struct cfg_argv *eal,
+                            enum d_eal_stage stage, int err, const char *what)
+{
+    struct d_eal_want w = {
+        .prefix = c->eal.file_prefix,
+        .pci = c->port.device_kind == CFG_DEVICE_PCI ? c->port.device_name : NULL,
+        .root = geteuid() == 0,
+        .err = err,
+    };
+    char hint[512];
+
+    for (int i = 1; i < eal->argc; i++)
+        if (strcmp(eal->argv[i], "--no-huge") == 0)
+            w.no_huge = true;
+    D_LOG(ERR, "%s: %s", what, d_eal_hint("", &w, stage, hint, sizeof(hint)));
+}
+
 static int run(struct cfg *c, const char *path, const char *prog)
 {
     static struct cfg_argv eal; /* EAL may keep pointers into it until cleanup */
@@ -652,13 +672,12 @@ static int run(struct cfg *c, const char *path, const char *prog)
     }
     rc = rte_eal_init(argc, eal.argv);
     if (rc < 0) {
-        D_LOG(ERR, "EAL init failed: %s", rte_strerror(rte_errno));
+        log_eal_failure(c, &eal, D_EAL_INIT, rte_errno, "EAL init failed");
         return EXIT_RUNTIME;
     }
     D.dp = dp_new(&d);
     if (D.dp == NULL) {
-        D_LOG(ERR, "dataplane setup failed: %s (see the log above)",
-                rte_strerror(rte_errno));
+        log_eal_failure(c, &eal, D_EAL_PORT, rte_errno, "dataplane setup failed");
         goto out_eal;
     }
     svc_conf_from_cfg(c, &d, &sc);
