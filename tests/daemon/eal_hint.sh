@@ -55,7 +55,7 @@ fi
 conf first "--no-huge -m 256 --no-pci --vdev=net_null0" net_null0 "$H3DP_PREFIX-dup"
 h3dp_bg "$h3dpd" -c "$H3DP_TMP/first.conf" >"$H3DP_TMP/first.log" 2>&1
 first=$H3DP_BG_PID
-h3dp_wait_log "$H3DP_TMP/first.log" '^h3dpd: running' 200 0.1 "$first" || fail "the first h3dpd did not start"
+h3dp_wait_log "$H3DP_TMP/first.log" 'h3dpd: running' 200 0.1 "$first" || fail "the first h3dpd did not start"
 conf second "--no-huge -m 256 --no-pci --vdev=net_null0" net_null0 "$H3DP_PREFIX-dup"
 expect_fail second "EAL init failed: file_prefix '$H3DP_PREFIX-dup' is in use by process $first (another h3dpd or DPDK program)"
 kill -0 "$first" || fail "the first h3dpd died"

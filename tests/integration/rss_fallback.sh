@@ -46,7 +46,7 @@ CONF
     H3DP_LOG=$H3DP_TMP/$name.log
     h3dp_bg "$h3dpd" -c "$H3DP_TMP/$name.conf" >"$H3DP_LOG" 2>&1
     local pid=$H3DP_BG_PID
-    h3dp_wait_log "$H3DP_LOG" '^h3dpd: running' 200 0.1 "$pid" || fail "$name: h3dpd did not start"
+    h3dp_wait_log "$H3DP_LOG" 'h3dpd: running' 200 0.1 "$pid" || fail "$name: h3dpd did not start"
     stats=$("$h3ctl" -s "$H3DP_SOCK" --json stats) || fail "$name: no stats"
     "$h3ctl" -s "$H3DP_SOCK" quit >/dev/null || fail "$name: quit refused"
     h3dp_wait_exit "$pid" 30 || fail "$name: h3dpd still runs after quit"

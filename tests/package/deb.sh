@@ -90,7 +90,7 @@ else
     h3dp_on_exit 'rm -rf /run/h3dp'
     h3dp_bg /usr/bin/h3dpd >"$H3DP_TMP/h3dpd.log" 2>&1
     pid=$H3DP_BG_PID
-    h3dp_wait_log "$H3DP_TMP/h3dpd.log" '^h3dpd: running: io kernel' 100 0.1 "$pid" ||
+    h3dp_wait_log "$H3DP_TMP/h3dpd.log" 'h3dpd: running: io kernel' 100 0.1 "$pid" ||
         { cat "$H3DP_TMP/h3dpd.log"; fail "the packaged h3dpd did not start"; }
     /usr/bin/h3ctl stats >/dev/null || fail "h3ctl stats on the default socket"
     /usr/bin/h3ctl quit >/dev/null || fail "h3ctl quit"
