@@ -143,6 +143,7 @@ struct cfg_control {
     uint32_t gid;            /* resolved group; CFG_ID_NONE when not set */
     uint32_t max_clients;
     uint32_t max_line;
+    uint32_t idle_timeout_ms; /* a client with no request in progress is dropped; 0: never */
 };
 
 struct cfg_tls {

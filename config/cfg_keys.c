@@ -100,6 +100,7 @@ void cfg_defaults(struct cfg *c)
     c->control.gid = CFG_ID_NONE;
     c->control.max_clients = 16;
     c->control.max_line = 65536;
+    c->control.idle_timeout_ms = 30000;
 
     c->tls.insecure = false;
     c->tls.resumption = true;
@@ -818,6 +819,7 @@ const struct cfg_key cfg_keys[] = {
     S("control", "group", control.group, parse_group, 0),
     U("control", "max_clients", control.max_clients, 1, 4096),
     SZ("control", "max_line", control.max_line, 256, 16u << 20),
+    U("control", "idle_timeout_ms", control.idle_timeout_ms, 0, 3600000),
 
     S("tls", "ca_file", tls.ca_file, parse_readable, 0),
     B("tls", "insecure", tls.insecure),

@@ -31,6 +31,7 @@ RTE_LOG_REGISTER_DEFAULT(ctl_server_logtype, NOTICE); /* user.h3dp.control (meso
 #define DEFAULT_MAX_PENDING 256
 #define DEFAULT_CLIENT_PEND 64
 #define DEFAULT_PENDING_MS  30000
+#define DEFAULT_IDLE_MS     30000
 #define MIN_LINE            256 /* smaller limits cannot hold an error reply's request */
 #define LISTEN_BACKLOG      16
 #define EPOLL_BATCH         32
@@ -53,6 +54,7 @@ struct client {
     char *out;
     size_t out_off, out_len, out_cap;
     unsigned pending;
+    uint64_t active_ns; /* connected, its last request, or reply bytes it took: idle since */
 };
 
 struct pending {
@@ -75,7 +77,8 @@ struct ctl_server {
     ino_t sock_ino;
     int listen_fd;
     int ep;
-    struct client *clients;
+    struct client *clients; /* max_clients + 1: the last slot is kept for the operator */
+    unsigned nslots;
     unsigned nclients;
     struct pending *pending;
     unsigned npending;
@@ -105,6 +108,7 @@ void ctl_server_conf_defaults(struct ctl_server_conf *conf)
     conf->max_pending = DEFAULT_MAX_PENDING;
     conf->max_client_pending = DEFAULT_CLIENT_PEND;
     conf->pending_timeout_ms = DEFAULT_PENDING_MS;
+    conf->idle_timeout_ms = DEFAULT_IDLE_MS;
 }
 
 bool ctl_peer_allowed(const struct ctl_server_conf *conf, uid_t uid, gid_t gid, const gid_t *groups,
@@ -177,6 +181,7 @@ static int flush_client(struct ctl_server *srv, unsigned idx)
             return -1;
         }
         c->out_off += (size_t)n;
+        c->active_ns = srv->now; /* it reads: a long reply is not idleness */
     }
     if (c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
@@ -326,6 +331,7 @@ static int answer_pending(struct ctl_server *srv, uint64_t token, json_t *result
         srv->st.discarded++;
         return -ENOTCONN;
     }
+    c->active_ns = srv->now; /* a deferred request answered: idle from now on */
     if (code == CTL_OK)
         rc = send_ok(srv, idx, id, result);
     else
@@ -365,6 +371,33 @@ static void expire_pending(struct ctl_server *srv, uint64_t now)
     }
 }
 
+/* Is client |c| idle: connected with no request in progress? A deferred one (`wait`) is in
+ * progress; half a line is not, nor is a reply the client does not read. */
+static bool client_idle(const struct client *c)
+{
+    return c->fd >= 0 && c->pending == 0;
+}
+
+/* When idle client |c| is due to be dropped. */
+static uint64_t idle_deadline(const struct ctl_server *srv, const struct client *c)
+{
+    return c->active_ns + (uint64_t)srv->conf.idle_timeout_ms * 1000000ull;
+}
+
+/* Drops the clients idle for idle_timeout_ms: they hold slots others need. */
+static void expire_idle(struct ctl_server *srv, uint64_t now)
+{
+    for (unsigned i = 0; i < srv->nslots; i++) {
+        struct client *c = &srv->clients[i];
+        if (!client_idle(c) || idle_deadline(srv, c) > now)
+            continue;
+        srv->st.dropped_idle++;
+        CTL_LOG(INFO, "client %u (pid %d uid %u) dropped: no request for %u ms", i, (int)c->pid,
+                (unsigned)c->uid, srv->conf.idle_timeout_ms);
+        close_client(srv, i, "idle");
+    }
+}
+
 static uint64_t nearest_deadline(const struct ctl_server *srv)
 {
     uint64_t d = UINT64_MAX;
@@ -372,6 +405,9 @@ static uint64_t nearest_deadline(const struct ctl_server *srv)
     for (unsigned i = 0; i < srv->conf.max_pending && srv->npending > 0; i++)
         if (srv->pending[i].used && srv->pending[i].deadline_ns < d)
             d = srv->pending[i].deadline_ns;
+    for (unsigned i = 0; srv->conf.idle_timeout_ms && i < srv->nslots; i++)
+        if (client_idle(&srv->clients[i]) && idle_deadline(srv, &srv->clients[i]) < d)
+            d = idle_deadline(srv, &srv->clients[i]);
     return d;
 }
 
@@ -470,6 +506,7 @@ static void handle_line(struct ctl_server *srv, unsigned idx, const char *line, 
     const struct handler *h;
 
     srv->st.requests++;
+    srv->clients[idx].active_ns = srv->now;
     if (ctl_request_parse(&req, line, len, &err) != 0) {
         send_error(srv, idx, req.id, err.code, err.message);
         ctl_request_free(&req);
@@ -571,6 +608,12 @@ static const char *held_text(uint64_t held, char *buf, size_t len)
 
 /* ---- accepting --------------------------------------------------------------------- */
 
+/* The operator: root or the configured user. One slot beyond max_clients is theirs. */
+static bool peer_is_operator(const struct ctl_server_conf *conf, uid_t uid)
+{
+    return uid == 0 || (conf->allow_uid != CTL_NO_UID && uid == conf->allow_uid);
+}
+
 static void refuse(struct ctl_server *srv, int fd, enum ctl_code code, const char *msg)
 {
     size_t len;
@@ -615,7 +658,10 @@ int ctl_server_adopt(struct ctl_server *srv, int fd)
         refuse(srv, fd, CTL_E_PERM, "permission denied: your user/group may not use h3dpd");
         return -EPERM;
     }
-    if (srv->nclients >= srv->conf.max_clients) {
+    /* max_clients for everyone, one more for the operator: h3ctl gets in while others hold
+     * every ordinary slot. */
+    if (srv->nclients >= srv->nslots ||
+        (srv->nclients >= srv->conf.max_clients && !peer_is_operator(&srv->conf, cred.uid))) {
         srv->st.refused_busy++;
         if (ratelim_allow(&srv->refuse_log, srv->now, &held))
             CTL_LOG(WARNING, "refused peer pid %d: %u clients connected%s", (int)cred.pid,
@@ -623,7 +669,7 @@ int ctl_server_adopt(struct ctl_server *srv, int fd)
         refuse(srv, fd, CTL_E_BUSY, "too many control clients connected");
         return -EBUSY;
     }
-    for (idx = 0; idx < srv->conf.max_clients; idx++)
+    for (idx = 0; idx < srv->nslots; idx++)
         if (srv->clients[idx].fd < 0) {
             c = &srv->clients[idx];
             break;
@@ -639,6 +685,7 @@ int ctl_server_adopt(struct ctl_server *srv, int fd)
     if (epoll_ctl(srv->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
         goto fail;
     c->fd = fd;
+    c->active_ns = srv->now;
     c->uid = cred.uid;
     c->pid = cred.pid;
     srv->nclients++;
@@ -739,8 +786,9 @@ struct ctl_server *ctl_server_new(const struct ctl_server_conf *conf, int *err)
     struct epoll_event ev;
     int rc = -ENOMEM;
 
-    if (conf->max_clients == 0 || conf->max_line < MIN_LINE || conf->max_outbuf < MIN_LINE ||
-        conf->max_pending == 0 || conf->max_pending > UINT32_MAX || conf->pending_timeout_ms == 0) {
+    if (conf->max_clients == 0 || conf->max_clients >= UINT32_MAX || conf->max_line < MIN_LINE ||
+        conf->max_outbuf < MIN_LINE || conf->max_pending == 0 || conf->max_pending > UINT32_MAX ||
+        conf->pending_timeout_ms == 0) {
         *err = -EINVAL;
         return NULL;
     }
@@ -752,11 +800,12 @@ struct ctl_server *ctl_server_new(const struct ctl_server_conf *conf, int *err)
     srv->conf.path = NULL;
     srv->listen_fd = -1;
     srv->ep = -1;
-    srv->clients = calloc(conf->max_clients, sizeof(*srv->clients));
+    srv->nslots = conf->max_clients + 1;
+    srv->clients = calloc(srv->nslots, sizeof(*srv->clients));
     srv->pending = calloc(conf->max_pending, sizeof(*srv->pending));
     if (srv->clients == NULL || srv->pending == NULL)
         goto fail;
-    for (unsigned i = 0; i < conf->max_clients; i++)
+    for (unsigned i = 0; i < srv->nslots; i++)
         srv->clients[i].fd = -1;
     srv->ep = epoll_create1(EPOLL_CLOEXEC);
     if (srv->ep < 0) {
@@ -790,7 +839,7 @@ void ctl_server_del(struct ctl_server *srv)
 
     if (srv == NULL)
         return;
-    for (unsigned i = 0; srv->clients != NULL && i < srv->conf.max_clients; i++)
+    for (unsigned i = 0; srv->clients != NULL && i < srv->nslots; i++)
         close_client(srv, i, "server shutting down");
     for (unsigned i = 0; srv->pending != NULL && i < srv->conf.max_pending; i++)
         if (srv->pending[i].used)
@@ -870,7 +919,18 @@ int ctl_server_poll(struct ctl_server *srv, uint64_t now)
     }
     if (srv->npending > 0)
         expire_pending(srv, now);
+    if (srv->conf.idle_timeout_ms)
+        expire_idle(srv, now);
     return n;
+}
+
+void ctl_server_tick(struct ctl_server *srv, uint64_t now)
+{
+    srv->now = now;
+    if (srv->npending > 0)
+        expire_pending(srv, now);
+    if (srv->conf.idle_timeout_ms)
+        expire_idle(srv, now);
 }
 
 unsigned ctl_server_nclients(const struct ctl_server *srv)
@@ -892,10 +952,11 @@ json_t *ctl_server_stats_json(const struct ctl_server *srv)
 {
     const struct ctl_server_stats *st = &srv->st;
 
-    return json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "clients", (int)srv->nclients,
-                     "pending", (int)srv->npending, "accepted", (json_int_t)st->accepted,
-                     "refused_perm", (json_int_t)st->refused_perm, "refused_busy",
-                     (json_int_t)st->refused_busy, "dropped_slow", (json_int_t)st->dropped_slow,
+    return json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "clients",
+                     (int)srv->nclients, "pending", (int)srv->npending, "accepted",
+                     (json_int_t)st->accepted, "refused_perm", (json_int_t)st->refused_perm,
+                     "refused_busy", (json_int_t)st->refused_busy, "dropped_slow",
+                     (json_int_t)st->dropped_slow, "dropped_idle", (json_int_t)st->dropped_idle,
                      "requests", (json_int_t)st->requests, "errors", (json_int_t)st->errors,
                      "too_long", (json_int_t)st->too_long, "timeouts", (json_int_t)st->timeouts,
                      "discarded", (json_int_t)st->discarded);

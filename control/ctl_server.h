@@ -2,9 +2,11 @@
  *
  * A socket server only, single-threaded and non-blocking: the daemon's event loop watches
  * ctl_server_fd() and calls ctl_server_poll() with the loop's time when it is readable
- * (or at the deadline ctl_server_timeout_ms() gives). It never blocks and never reads a
+ * (or at the deadline ctl_server_timeout_ms() gives), and ctl_server_tick() once per
+ * iteration. It never blocks and never reads a
  * clock: a client that does not read its replies is dropped once its output buffer is
- * full; a client that vanishes is cleaned up.
+ * full, one with no request in progress after idle_timeout_ms; a client that vanishes is
+ * cleaned up. One slot beyond max_clients is kept for the operator (root, allow_uid).
  *
  * Handlers are registered per command name. A handler answers at once (ctl_call_reply /
  * ctl_call_fail) or defers (ctl_call_defer) and answers later through the returned token
@@ -32,12 +34,17 @@ struct ctl_server_conf {
     mode_t mode;          /* socket file mode, default 0660 */
     uid_t allow_uid;      /* peers with this uid are allowed (default: our euid) */
     gid_t allow_gid;      /* peers in this group are allowed; the socket is chowned to it */
-    unsigned max_clients; /* default 16 */
+    unsigned max_clients; /* default 16; one more slot is kept for root and allow_uid, so the
+                             operator gets in while others hold every slot */
     size_t max_line;      /* request line limit incl. '\n', default CTL_LINE_MAX */
     size_t max_outbuf;    /* per-client unsent reply bytes before drop, default 1 MiB */
     unsigned max_pending; /* deferred requests in total, default 256 */
     unsigned max_client_pending; /* deferred requests per client, default 64 */
     uint32_t pending_timeout_ms; /* default deadline for deferred requests, default 30 s */
+    uint32_t idle_timeout_ms;    /* a client with no request in progress (a deferred one such
+                                    as `wait` is in progress) for this long since it connected,
+                                    sent its last request or took reply bytes is dropped;
+                                    default 30 s; 0: never */
 };
 
 struct ctl_server_stats {
@@ -50,6 +57,7 @@ struct ctl_server_stats {
     uint64_t too_long;     /* lines over max_line */
     uint64_t timeouts;     /* deferred requests that hit their deadline */
     uint64_t discarded;    /* late or orphaned deferred replies thrown away */
+    uint64_t dropped_idle; /* clients dropped after idle_timeout_ms with no request */
 };
 
 struct ctl_server;
@@ -98,8 +106,14 @@ int ctl_server_fd(const struct ctl_server *srv);
  * (>= 0) or -errno from epoll_wait (-EINTR is returned as 0). */
 int ctl_server_poll(struct ctl_server *srv, uint64_t now);
 
-/* Milliseconds from |now| to the nearest deadline of a deferred request (0: due), or -1
- * when none is pending: the longest the caller's loop may sleep. */
+/* The loop's time, once per iteration: deferred answers given outside ctl_server_poll (from
+ * worker events) are stamped with it (a client's idleness starts at its answer), and the
+ * deadlines due are expired (deferred requests, idle clients) with no traffic on the
+ * socket. No system call. */
+void ctl_server_tick(struct ctl_server *srv, uint64_t now);
+
+/* Milliseconds from |now| to the nearest deadline of a deferred request or of an idle
+ * client (0: due), or -1 when there is none: the longest the caller's loop may sleep. */
 int ctl_server_timeout_ms(const struct ctl_server *srv, uint64_t now);
 
 /* The time given to the current (in a handler) or last ctl_server_poll. */

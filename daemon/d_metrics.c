@@ -325,6 +325,13 @@ static void write_control(const struct d_prom *p, struct ctl_server *srv)
                NULL);
     d_prom_u64(p, "h3dp_control_refused_total", ju(r, "refused_busy", NULL), "reason", "busy",
                NULL);
+    d_prom_family(p, "h3dp_control_dropped_total", "counter",
+                  "Control clients disconnected: no request for [control] idle_timeout_ms, or "
+                  "replies not read.");
+    d_prom_u64(p, "h3dp_control_dropped_total", ju(r, "dropped_idle", NULL), "reason", "idle",
+               NULL);
+    d_prom_u64(p, "h3dp_control_dropped_total", ju(r, "dropped_slow", NULL), "reason", "slow",
+               NULL);
     json_decref(r);
 }
 

@@ -309,6 +309,9 @@ static unsigned daemon_step(struct daemon *D, uint64_t now)
 {
     unsigned work;
 
+    /* The control server's clock for the answers of this step; its deadlines with no traffic
+     * on the socket (deferred requests, idle clients). */
+    ctl_server_tick(D->srv, now);
     d_loop_dispatch(D->loop, now);
     if (D->metrics && d_metrics_timeout_ms(D->metrics) == 0)
         d_metrics_run(D->metrics, now); /* MHD's timeouts, work it holds ready */
@@ -388,6 +391,7 @@ static int control_open(const struct cfg *c, struct ctl_server **srv)
     conf.allow_gid = c->control.gid == CFG_ID_NONE ? CTL_NO_GID : c->control.gid;
     conf.max_clients = c->control.max_clients;
     conf.max_line = c->control.max_line;
+    conf.idle_timeout_ms = c->control.idle_timeout_ms;
     *srv = ctl_server_new(&conf, &err);
     if (!*srv) {
         D_LOG(ERR, "control socket %s: %s", c->control.socket,

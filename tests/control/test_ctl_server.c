@@ -406,7 +406,7 @@ static void test_many_clients(void **state)
 static void test_client_limit(void **state)
 {
     struct fixture *f = *state;
-    struct tclient *c[3], *extra;
+    struct tclient *c[3], *extra, *op;
     struct ctl_server_stats st;
     char line[512];
 
@@ -416,12 +416,18 @@ static void test_client_limit(void **state)
         c[i] = client_new(f);
         roundtrip(f, c[i], "{\"v\":1,\"id\":1,\"cmd\":\"list\"}\n", "\"ok\":true", NULL);
     }
+    /* One more slot is kept for the operator (root, allow_uid: this test's own uid). */
+    op = client_new(f);
+    roundtrip(f, op, "{\"v\":1,\"id\":1,\"cmd\":\"list\"}\n", "\"ok\":true", NULL);
     extra = client_new(f);
     assert_int_equal(t_line(f->srv, extra, line, sizeof(line), 3000), 0);
     assert_non_null(strstr(line, "E_BUSY"));
     assert_int_equal(t_wait_eof(f->srv, extra, 3000), 0);
     ctl_server_get_stats(f->srv, &st);
     assert_int_equal(st.refused_busy, 1);
+    client_del(op);
+    while (ctl_server_nclients(f->srv) > 3)
+        t_step(f->srv, 1);
     /* a slot freed is a slot available */
     client_del(c[0]);
     while (ctl_server_nclients(f->srv) > 2)
@@ -431,6 +437,240 @@ static void test_client_limit(void **state)
     for (int i = 0; i < 3; i++)
         client_del(c[i]);
     client_del(extra);
+}
+
+/* Idle clients: 16 clients that connect and send nothing hold every ordinary slot; the
+ * operator's h3ctl still gets in (the kept slot); after [control] idle_timeout_ms without a
+ * request they are dropped (counted), while a client waiting on a deferred request (`wait`)
+ * is not idle and stays. Times are given to ctl_server_poll: no test waits 30 s. */
+static void test_idle_clients(void **state)
+{
+    struct fixture *f = *state;
+    struct tclient *idle[16], *waiter, *op;
+    struct ctl_server_stats st;
+    uint64_t t0;
+    char line[512];
+
+    start(f); /* defaults: 16 clients, 30 s idle timeout */
+    assert_int_equal(f->conf.max_clients, 16);
+    assert_int_equal(f->conf.idle_timeout_ms, 30000);
+    waiter = client_new(f);
+    assert_int_equal(t_send(waiter->fd, "{\"v\":1,\"id\":9,\"cmd\":\"wait\","
+                                        "\"args\":{\"conn\":1,\"timeout\":600}}\n"),
+                     0);
+    while (ctl_server_npending(f->srv) == 0)
+        t_step(f->srv, 1);
+    for (int i = 0; i < 15; i++)
+        idle[i] = client_new(f);
+    while (ctl_server_nclients(f->srv) < 16)
+        t_step(f->srv, 1);
+    /* Every ordinary slot is held: the operator's h3ctl is served anyway. */
+    op = client_new(f);
+    roundtrip(f, op, "{\"v\":1,\"id\":1,\"cmd\":\"list\"}\n", "\"ok\":true", NULL);
+    assert_int_equal(ctl_server_nclients(f->srv), 17);
+    client_del(op);
+    while (ctl_server_nclients(f->srv) > 16)
+        t_step(f->srv, 1);
+    idle[15] = client_new(f);
+    while (ctl_server_nclients(f->srv) < 17)
+        t_step(f->srv, 1);
+
+    /* The loop is told when to wake for the idle ones. */
+    t0 = ctl_server_now(f->srv);
+    assert_true(ctl_server_timeout_ms(f->srv, t0) > 0);
+    assert_true(ctl_server_timeout_ms(f->srv, t0) <= 30000);
+    ctl_server_poll(f->srv, t0 + 29000000000ull);
+    assert_int_equal(ctl_server_nclients(f->srv), 17);
+    ctl_server_poll(f->srv, t0 + 31000000000ull);
+    assert_int_equal(ctl_server_nclients(f->srv), 1); /* the waiter */
+    ctl_server_get_stats(f->srv, &st);
+    assert_int_equal(st.dropped_idle, 16);
+    assert_int_equal(ctl_server_npending(f->srv), 1);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(t_wait_eof(f->srv, idle[i], 3000), 0);
+        client_del(idle[i]);
+    }
+    /* The waiter still gets its answer. */
+    assert_int_equal(ctl_server_reply(f->srv, f->token, json_pack("{s:s}", "state", "CLOSED")), 0);
+    assert_int_equal(t_line(f->srv, waiter, line, sizeof(line), 3000), 0);
+    assert_non_null(strstr(line, "CLOSED"));
+    client_del(waiter);
+}
+
+/* Steps the server at the given (test-made) time: accepts, then reads, then answers. */
+static void poll_at(struct fixture *f, uint64_t now)
+{
+    for (int i = 0; i < 3; i++)
+        ctl_server_poll(f->srv, now);
+}
+
+/* Reads and throws away what |fd| holds; returns the byte count. */
+static size_t drain(int fd)
+{
+    char buf[65536];
+    size_t total = 0;
+    ssize_t n;
+
+    while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+        total += (size_t)n;
+    return total;
+}
+
+/* What counts as activity for the idle timeout, in test-made time (1 s timeout): a request
+ * does, half a line does not; taking bytes of a long reply does, leaving it unread does not. */
+static void test_idle_activity(void **state)
+{
+    struct fixture *f = *state;
+    struct tclient *a, *b, *c, *d;
+    struct ctl_server_stats st;
+    const uint64_t ms = 1000000ull, t0 = 1000000 * ms;
+    char line[512];
+
+    f->conf.idle_timeout_ms = 1000;
+    f->big = 900 * 1024; /* more than the socket buffers hold, less than max_outbuf */
+    start(f);
+    a = client_new(f);
+    b = client_new(f);
+    c = client_new(f);
+    poll_at(f, t0);
+    assert_int_equal(ctl_server_nclients(f->srv), 3);
+    assert_int_equal(ctl_server_timeout_ms(f->srv, t0), 1000);
+    assert_int_equal(t_send(c->fd, "{\"v\":1,\"id\":"), 0);
+    poll_at(f, t0 + 500 * ms);
+    assert_int_equal(t_send(a->fd, "{\"v\":1,\"id\":1,\"cmd\":\"list\"}\n"), 0);
+    poll_at(f, t0 + 900 * ms);
+    assert_int_equal(t_line(NULL, a, line, sizeof(line), 3000), 0);
+    assert_non_null(strstr(line, "\"ok\":true"));
+    poll_at(f, t0 + 999 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 3);
+    /* b never sent anything, c half a line: idle since t0; a asked at 900 ms */
+    poll_at(f, t0 + 1000 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 1);
+    assert_int_equal(t_wait_eof(NULL, b, 3000), 0);
+    assert_int_equal(t_wait_eof(NULL, c, 3000), 0);
+    assert_int_equal(ctl_server_timeout_ms(f->srv, t0 + 1000 * ms), 900);
+
+    /* A long reply that a reads part of at 2.5 s: active then, not cut at 3 s. */
+    assert_int_equal(t_send(a->fd, "{\"v\":1,\"id\":2,\"cmd\":\"stats\"}\n"), 0);
+    poll_at(f, t0 + 1800 * ms);
+    assert_true(drain(a->fd) > 0);
+    poll_at(f, t0 + 2500 * ms); /* writable again: more of the reply goes */
+    poll_at(f, t0 + 3000 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 1);
+    /* Then it stops reading: idle from 2.5 s, cut at 3.5 s. */
+    poll_at(f, t0 + 3499 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 1);
+    poll_at(f, t0 + 3500 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 0);
+    ctl_server_get_stats(f->srv, &st);
+    assert_int_equal(st.dropped_idle, 3);
+    assert_int_equal(st.dropped_slow, 0);
+    assert_int_equal(ctl_server_timeout_ms(f->srv, t0 + 3500 * ms), -1);
+
+    /* A waiter answered outside ctl_server_poll (a worker's event) is idle from the loop
+     * time ctl_server_tick gave, not from its request's; ticks expire with no traffic. */
+    d = client_new(f);
+    poll_at(f, t0 + 4000 * ms);
+    assert_int_equal(t_send(d->fd, "{\"v\":1,\"id\":3,\"cmd\":\"wait\",\"args\":{\"conn\":1}}\n"),
+                     0);
+    poll_at(f, t0 + 4000 * ms);
+    assert_int_equal(ctl_server_npending(f->srv), 1);
+    ctl_server_tick(f->srv, t0 + 9000 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 1);
+    assert_int_equal(ctl_server_reply(f->srv, f->token, NULL), 0);
+    assert_int_equal(t_line(NULL, d, line, sizeof(line), 3000), 0);
+    assert_non_null(strstr(line, "\"id\":3"));
+    ctl_server_tick(f->srv, t0 + 9999 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 1);
+    ctl_server_tick(f->srv, t0 + 10000 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 0);
+    ctl_server_get_stats(f->srv, &st);
+    assert_int_equal(st.dropped_idle, 4);
+    client_del(a);
+    client_del(b);
+    client_del(c);
+    client_del(d);
+}
+
+/* The kept slot is the operator's only: unprivileged clients (a child dropped to nobody,
+ * allowed by group) stop at max_clients, root gets the one more, and only one. */
+static void test_operator_slot(void **state)
+{
+    struct fixture *f = *state;
+    struct ctl_server_stats st;
+    struct tclient *op, *op2;
+    int up[2], down[2], status = -1;
+    char line[512], r = 0;
+    pid_t pid;
+
+    if (geteuid() != 0)
+        skip(); /* needs a peer that is not the operator: root drops one to nobody */
+    f->conf.max_clients = 3;
+    f->conf.allow_gid = NOBODY;
+    start(f);
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    assert_int_equal(chmod(f->path, 0666), 0);
+    assert_int_equal(pipe(up), 0);
+    assert_int_equal(pipe(down), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct tclient held[3], extra = {.fd = -1};
+        char ok;
+        close(up[0]);
+        close(down[1]);
+        if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
+            _exit(77);
+        for (int i = 0; i < 3; i++)
+            held[i].fd = t_connect(f->path);
+        extra.fd = t_connect(f->path);
+        ok = held[0].fd >= 0 && held[1].fd >= 0 && held[2].fd >= 0 && extra.fd >= 0 &&
+                     t_line(NULL, &extra, line, sizeof(line), 3000) == 0 &&
+                     strstr(line, "E_BUSY") != NULL
+                 ? 'y'
+                 : 'n';
+        if (write(up[1], &ok, 1) != 1 || read(down[0], &ok, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    close(up[1]);
+    close(down[0]);
+    for (uint64_t t = t_now_ms(); r == 0 && t_now_ms() - t < 5000;) {
+        struct pollfd p = {.fd = up[0], .events = POLLIN};
+        t_step(f->srv, 1);
+        if (poll(&p, 1, 0) == 1 && read(up[0], &r, 1) != 1)
+            break;
+    }
+    if (r == 0) { /* the child could not drop to nobody (77) or failed */
+        waitpid(pid, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+            skip();
+        fail_msg("the unprivileged child reported nothing (status %d)", status);
+    }
+    assert_int_equal(r, 'y'); /* 3 unprivileged held, the 4th got E_BUSY */
+    assert_int_equal(ctl_server_nclients(f->srv), 3);
+    op = client_new(f);
+    roundtrip(f, op, "{\"v\":1,\"id\":1,\"cmd\":\"list\"}\n", "\"ok\":true", NULL);
+    assert_int_equal(ctl_server_nclients(f->srv), 4);
+    op2 = client_new(f);
+    assert_int_equal(t_line(f->srv, op2, line, sizeof(line), 3000), 0);
+    assert_non_null(strstr(line, "E_BUSY"));
+    ctl_server_get_stats(f->srv, &st);
+    assert_int_equal(st.refused_busy, 2);
+    client_del(op2);
+    client_del(op);
+    while (ctl_server_nclients(f->srv) > 3)
+        t_step(f->srv, 1);
+    op = client_new(f); /* the kept slot is free again */
+    roundtrip(f, op, "{\"v\":1,\"id\":2,\"cmd\":\"list\"}\n", "\"ok\":true", NULL);
+    client_del(op);
+    assert_int_equal(write(down[1], "x", 1), 1);
+    while (waitpid(pid, &status, WNOHANG) != pid)
+        t_step(f->srv, 1);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(up[0]);
+    close(down[1]);
 }
 
 static void test_slow_client(void **state)
@@ -686,6 +926,7 @@ static void test_adopt_and_deadlines(void **state)
     char line[256];
 
     f->conf.path = NULL; /* no listening socket at all */
+    f->conf.idle_timeout_ms = 0; /* only the deferred request's deadline here */
     start(f);
     adopt_pair(f, sv);
     assert_int_equal(ctl_server_adopt(f->srv, sv[0]), 0);
@@ -726,6 +967,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_activity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_operator_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vanish_mid_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_limit, setup, teardown),
