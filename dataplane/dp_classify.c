@@ -37,6 +37,7 @@ static enum dp_class classify_arp(const struct dp_iface *ifc, const uint8_t *fra
     out->payload_off = 0;
     out->payload_len = 0;
     out->ip_version = 4;
+    out->ecn = 0;
     out->src = dp_addr_v4(m.spa);
     out->dst = dp_addr_v4(m.tpa);
     out->src_port = 0;
@@ -65,6 +66,7 @@ static inline enum dp_class classify_ipv4(const struct dp_iface *ifc, const uint
     out->l3_off = DP_ETH_HDR_LEN;
     out->l4_off = l4_off;
     out->ip_version = 4;
+    out->ecn = ip->type_of_service & DP_ECN_MASK;
     out->src = dp_addr_v4(ip->src_addr);
     out->dst = dp_addr_v4(ip->dst_addr);
 
@@ -182,6 +184,7 @@ static inline enum dp_class classify_ipv6(const struct dp_iface *ifc, const uint
     out->l3_off = DP_ETH_HDR_LEN;
     out->l4_off = l4_off;
     out->ip_version = 6;
+    out->ecn = dp_ipv6_ecn(ip);
     out->src = dp_addr_v6(ip->src_addr);
 
     if (likely(l4.proto == DP_IPPROTO_UDP)) {

@@ -47,6 +47,8 @@ enum dp_class {
  *    (src, src_port, dst_port) is its flow's key; payload = the ICMPv6 message.
  *  - DP_PKT_ARP: l3_off = the ARP packet, src/dst = its sender/target protocol addresses,
  *    the rest 0.
+ * ecn: the ECN codepoint (RFC 3168: the two low bits of the IPv4 TOS byte or the IPv6
+ * Traffic Class) the IP header carried; 0 (Not-ECT) for ARP.
  * payload_off + payload_len <= frame length; Ethernet padding is outside the payload. */
 struct dp_pkt_info {
     uint16_t l3_off;
@@ -56,6 +58,7 @@ struct dp_pkt_info {
     rte_be16_t src_port;
     rte_be16_t dst_port;
     uint8_t ip_version;
+    uint8_t ecn;
     struct dp_addr src;
     struct dp_addr dst;
 };

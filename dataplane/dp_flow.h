@@ -29,10 +29,11 @@ struct dp;
 struct dp_flow;
 
 /* Receive callback, on the owning lcore. |payload|/|len| is the UDP payload inside |m|
- * (one segment). Return true to keep |m| (the callee frees it later with
- * rte_pktmbuf_free()), false to let the dataplane free it on return. */
+ * (one segment), |ecn| the ECN codepoint its IP header carried (DP_ECN_MASK bits: what
+ * QUIC's ECN validation counts, RFC 9000 13.4). Return true to keep |m| (the callee frees
+ * it later with rte_pktmbuf_free()), false to let the dataplane free it on return. */
 typedef bool (*dp_flow_rx_cb)(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len,
-                              struct rte_mbuf *m, uint64_t now_ns);
+                              uint8_t ecn, struct rte_mbuf *m, uint64_t now_ns);
 
 /* Packet Too Big callback, on the owning lcore: an ICMPv6 Packet Too Big quoting one of
  * the flow's datagrams reports |mtu| for the path (RFC 8201; never below DP_IPV6_MIN_MTU:
@@ -81,13 +82,27 @@ uint16_t dp_flow_max_payload(const struct dp_flow *f);
  * when the pool is empty. Owning lcore only. */
 struct rte_mbuf *dp_flow_tx_alloc(struct dp_flow *f, uint8_t **payload, uint16_t *room);
 
-/* Sends |len| payload bytes written into |m| (from dp_flow_tx_alloc()): prepends
- * Ethernet/IP/UDP headers, checksums (offloaded when the port can), resolves the next
- * hop (packets wait on the slow path while ARP or Neighbor Discovery runs) and queues the
- * frame in the lcore's TX buffer. |m| is consumed in every case. Owning lcore only.
- * Returns 0, -EXDEV (not the owning lcore), -EMSGSIZE (len beyond the room),
+/* Sends |len| payload bytes written into |m| (from dp_flow_tx_alloc()) with ECN codepoint
+ * |ecn| (its DP_ECN_MASK bits go into the IPv4 TOS byte / IPv6 Traffic Class, DSCP 0):
+ * prepends Ethernet/IP/UDP headers, checksums (offloaded when the port can), resolves
+ * the next hop (packets wait on the slow path while ARP or Neighbor Discovery runs) and
+ * queues the frame in the lcore's TX buffer. |m| is consumed in every case. Owning lcore
+ * only. Returns 0, -EXDEV (not the owning lcore), -EMSGSIZE (len beyond the room),
  * -EHOSTUNREACH (no route: off-link and no gateway), -ENOBUFS (slow-path ring full). */
-int dp_flow_tx(struct dp_flow *f, struct rte_mbuf *m, uint16_t len);
+int dp_flow_tx(struct dp_flow *f, struct rte_mbuf *m, uint16_t len, uint8_t ecn);
+
+/* Upper-layer reachability confirmation (RFC 4861 7.3.1), owning lcore only: the peer
+ * acknowledged data the flow sent, so the flow's next hop (the remote on-link, else the
+ * gateway of its family) answers at the MAC we send to. Handed to the neighbour table
+ * (dp_neigh_confirm: lock-free, at most one compare-and-swap) at most once per
+ * DP_FLOW_CONFIRM_NS per flow, later calls in that interval cost a compare; counted as the
+ * lcore's neigh_confirm (dataplane.neigh.hints). Keeps the entry REACHABLE without probes
+ * and dismisses a spoofed ARP/NDP claim while the traffic flows. */
+void dp_flow_confirm(struct dp_flow *f, uint64_t now_ns);
+
+/* The interval of dp_flow_confirm's rate limit: the neighbour table keeps confirmation
+ * times in ~1 ms units, a finer one would change nothing. */
+#define DP_FLOW_CONFIRM_NS (1ull << 20)
 
 /* Closes the flow: it stops receiving, its local port is released and |f| is freed
  * (at once or on the owner's next iteration). |f| must not be used afterwards. NULL is

@@ -98,6 +98,13 @@ struct dp_ipv6_l4 {
     uint8_t proto; /* its protocol (the last Next Header) */
 };
 
+/* The ECN codepoint of the IPv6 header at |ip|: the low two bits of its Traffic Class
+ * (bits 20-21 of the first word, the high nibble of its second byte). */
+static inline uint8_t dp_ipv6_ecn(const struct rte_ipv6_hdr *ip)
+{
+    return (uint8_t)(((const uint8_t *)ip)[1] >> 4) & DP_ECN_MASK;
+}
+
 /* Validates the IPv6 packet at |ip| with |avail| bytes to the end of the frame (Ethernet
  * padding included) and walks its extension headers. Checks, in order: room for the fixed
  * header (TRUNCATED), version (IP_VERSION), Payload Length (0, which only a jumbogram

@@ -62,7 +62,7 @@ void dp_txbuf_put(struct dp_txbuf *b, struct rte_mbuf *m, uint64_t now_tsc, uint
 }
 
 int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_addr *dst,
-                    rte_be16_t dst_port, rte_be16_t src_port, uint16_t len)
+                    rte_be16_t dst_port, rte_be16_t src_port, uint16_t len, uint8_t tos)
 {
     struct dp *dp = w->dp;
     struct dp_tx_tuple t;
@@ -76,6 +76,7 @@ int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_add
         return -EHOSTUNREACH;
     }
     dp_tx_tuple_init(dp, &t, dst, dst_port, src_port);
+    t.tos = tos;
     resolved = dp_neigh_lookup(dp->neigh, &nh, &t.dst_mac) == 0;
     if (!resolved)
         memset(&t.dst_mac, 0, sizeof(t.dst_mac));
@@ -124,15 +125,17 @@ static void echo(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_in
         return;
     }
     w->st.echo++;
-    (void)dp_lcore_tx_udp(w, m, &pi->src, pi->src_port, pi->dst_port, pi->payload_len);
+    (void)dp_lcore_tx_udp(w, m, &pi->src, pi->src_port, pi->dst_port, pi->payload_len, 0);
 }
 
+/* A datagram for |f|: its payload and the ECN codepoint it arrived with. */
 static inline void deliver(struct dp_worker *w, struct dp_flow *f, struct rte_mbuf *m,
-                           const uint8_t *payload, uint16_t len, uint64_t now_ns)
+                           const struct dp_pkt_info *pi, uint64_t now_ns)
 {
     f->rx_pkts++;
     w->st.flow_rx++;
-    if (!f->rx(f->arg, f, payload, len, m, now_ns))
+    if (!f->rx(f->arg, f, rte_pktmbuf_mtod(m, const uint8_t *) + pi->payload_off, pi->payload_len,
+               pi->ecn, m, now_ns))
         rte_pktmbuf_free(m);
 }
 
@@ -181,8 +184,7 @@ static void udp_in(struct dp_worker *w, struct rte_mbuf *m, const struct dp_pkt_
             if (unlikely(ptb))
                 deliver_pmtu(w, f, m, pi, now_ns);
             else
-                deliver(w, f, m, rte_pktmbuf_mtod(m, uint8_t *) + pi->payload_off, pi->payload_len,
-                        now_ns);
+                deliver(w, f, m, pi, now_ns);
             return;
         }
     } else if (owner == DP_OWNER_ECHO && !ptb) {
@@ -251,7 +253,7 @@ static void steered_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ns
     if (unlikely(c == DP_PKT_PTB))
         deliver_pmtu(w, f, m, &pi, now_ns);
     else
-        deliver(w, f, m, frame + pi.payload_off, pi.payload_len, now_ns);
+        deliver(w, f, m, &pi, now_ns);
 }
 
 static unsigned do_cmds(struct dp_worker *w)

@@ -36,6 +36,10 @@
 #define DP_IPPROTO_ICMP       1     /* RFC 790 assigned numbers */
 #define DP_IPPROTO_UDP        17
 
+/* RFC 3168 5: the ECN field, the two low bits of the IPv4 TOS byte and of the IPv6 Traffic
+ * Class: Not-ECT 0, ECT(1) 1, ECT(0) 2, CE 3 (the values ngtcp2 uses too). */
+#define DP_ECN_MASK 0x3
+
 /* RFC 8200: IPv6 */
 #define DP_IPV6_VERSION         6
 #define DP_IPV6_HDR_LEN         40    /* fixed header; extension headers follow it */

@@ -1,7 +1,9 @@
 /* svc_io_dpdk.c: `[dataplane] io = dpdk` — the worker runs inside the dataplane's worker
  * loop (dp_worker_hook); each connection owns a dp_flow on that lcore; the driver writes
  * each QUIC packet straight into an mbuf (dp_flow_tx_alloc) that dp_flow_tx sends: no copy,
- * no malloc, no lock, no system call per packet. */
+ * no malloc, no lock, no system call per packet. ECN goes both ways (the codepoint of each
+ * received datagram to h3_conn_recv, the one ngtcp2 asks for into each packet's IP header)
+ * and the connection's progress confirms the flow's next hop (dp_flow_confirm). */
 #include <errno.h>
 #include <string.h>
 
@@ -12,7 +14,7 @@
 #include "dp_flow.h"
 #include "svc_int.h"
 
-static bool d_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len,
+static bool d_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len, uint8_t ecn,
                  struct rte_mbuf *m, uint64_t now_ns)
 {
     struct svc_conn *c = arg;
@@ -23,7 +25,7 @@ static bool d_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t 
     if (!c->h3)
         return false;
     w->now = now_ns;
-    h3_conn_recv(c->h3, payload, len, 0, now_ns);
+    h3_conn_recv(c->h3, payload, len, ecn, now_ns);
     svc_worker_touch(w, c);
     return false; /* the dataplane frees the mbuf: the driver copied what it keeps */
 }
@@ -57,8 +59,7 @@ static uint8_t *d_tx_get(void *io, size_t *cap, void **pkt)
 static int d_tx_put(void *io, void *pkt, size_t len, uint8_t ecn)
 {
     struct svc_conn *c = io;
-    (void)ecn;
-    return dp_flow_tx(c->flow, pkt, (uint16_t)len);
+    return dp_flow_tx(c->flow, pkt, (uint16_t)len, ecn);
 }
 
 static void d_tx_abort(void *io, void *pkt)
@@ -67,10 +68,21 @@ static void d_tx_abort(void *io, void *pkt)
     rte_pktmbuf_free(pkt);
 }
 
+/* The peer acknowledged data (h3_io_ops.progress, at most once per received datagram, on
+ * the flow's lcore inside d_rx's h3_conn_recv): the flow's next hop works. */
+static void d_progress(void *io, uint64_t now_ns)
+{
+    struct svc_conn *c = io;
+
+    if (c->flow)
+        dp_flow_confirm(c->flow, now_ns);
+}
+
 static const struct h3_io_ops d_io_ops = {
     .tx_get = d_tx_get,
     .tx_put = d_tx_put,
     .tx_abort = d_tx_abort,
+    .progress = d_progress,
 };
 
 /* The connection's local address: the flow's source address and port. */

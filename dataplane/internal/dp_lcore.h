@@ -36,12 +36,13 @@ int dp_lcore_main(void *arg);
 
 /* Sends the |len|-byte UDP payload that sits at dp_udp_hdrs_len(|dst|) into the
  * single-segment |m| from our address (dp_tx_src)/|src_port| to |dst|:|dst_port| (ports
- * network order): builds the headers, sets the offload flags, looks the next hop up
- * without locks and queues |m| in |w|'s TX buffer, or hands it to the slow path to wait
- * for ARP / Neighbor Discovery. Consumes |m|.
- * Returns 0, -EHOSTUNREACH (no next hop) or -ENOBUFS (slow-path ring full). */
+ * network order) with IPv4 TOS / IPv6 Traffic Class |tos| (DSCP << 2 | ECN): builds the
+ * headers, sets the offload flags, looks the next hop up without locks and queues |m| in
+ * |w|'s TX buffer, or hands it to the slow path to wait for ARP / Neighbor Discovery.
+ * Consumes |m|. Returns 0, -EHOSTUNREACH (no next hop) or -ENOBUFS (slow-path ring
+ * full). */
 int dp_lcore_tx_udp(struct dp_worker *w, struct rte_mbuf *m, const struct dp_addr *dst,
-                    rte_be16_t dst_port, rte_be16_t src_port, uint16_t len);
+                    rte_be16_t dst_port, rte_be16_t src_port, uint16_t len, uint8_t tos);
 
 /* Sets up |b| for queue |txq| of |port|, flushing at |size| packets; the counters it
  * updates live in |st| (tx_pkts, tx_dropped, drop[DP_DROP_TX_FULL]). */

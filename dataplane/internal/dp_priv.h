@@ -139,6 +139,7 @@ struct dp_flow {
     void *arg;
     atomic_int state;
     uint64_t rx_pkts, tx_pkts;
+    uint64_t confirm_ns; /* the last dp_flow_confirm handed to the neighbour table; 0 = none */
 } __rte_cache_aligned;
 
 /* A UDP endpoint of the main lcore (dp_local.h); main lcore only. */

@@ -337,6 +337,7 @@ static void check_udp6_roundtrip(const struct dp_tx_tuple *t, const struct dp_if
     assert_int_equal(tf_get16(buf + 58), 8 + plen);
     assert_true(tf6_l4_ok(buf, 54, (uint16_t)(8 + plen), 17));
     assert_int_equal(dp_classify(rx, buf, (uint16_t)len, 0, &info, &why), DP_PKT_UDP);
+    assert_int_equal(info.ecn, t->tos & 3);
     assert_int_equal(info.payload_off, DP_UDP6_HDRS_LEN);
     assert_int_equal(info.payload_len, plen);
     assert_true(dp_addr_eq(&info.src, &t->src_ip));
@@ -393,6 +394,68 @@ static void test_udp6_build_offload(void **state)
     assert_int_equal(
         *(const rte_be16_t *)(buf + 60),
         rte_ipv6_phdr_cksum((const struct rte_ipv6_hdr *)(buf + 14), RTE_MBUF_F_TX_UDP_CKSUM));
+}
+
+/* ECN (RFC 3168) both ways, each codepoint under two DSCPs: the builder writes the TOS /
+ * Traffic Class byte whole, the IPv4 header checksum stays right (software: it verifies;
+ * offload: left 0 for the NIC, which sums the TOS byte as it finds it), and the
+ * classifier hands the codepoint back in dp_pkt_info.ecn. */
+static void test_udp_build_ecn(void **state)
+{
+    static const uint8_t dscp[] = {0x00, 0xb8 /* EF */};
+    struct dp_iface rx4 = iface(&b_mac, B_IP), rx6 = iface6(&b_mac, B_IP, "fd00::b");
+    struct dp_pkt_info info;
+    enum dp_drop why;
+
+    (void)state;
+    for (size_t d = 0; d < sizeof(dscp); d++) {
+        for (uint8_t ecn = 0; ecn < 4; ecn++) {
+            struct dp_tx_tuple t = a_to_b();
+            uint16_t ck;
+
+            t.tos = dscp[d] | ecn;
+            fill_payload(50, ecn);
+            assert_int_equal(dp_udp_build(buf, &t, 50, 0), DP_UDP_HDRS_LEN + 50);
+            assert_int_equal(buf[15], dscp[d] | ecn);
+            assert_true(tf_ip_ok(buf));
+            assert_true(tf_udp_ok(buf));
+            ck = tf_get16(buf + 24);
+            memset(&info, 0xee, sizeof(info));
+            assert_int_equal(dp_classify(&rx4, buf, DP_UDP_HDRS_LEN + 50, 0, &info, &why),
+                             DP_PKT_UDP);
+            assert_int_equal(info.ecn, ecn);
+            /* The header checksum covers the TOS byte: another codepoint, another sum. */
+            buf[15] ^= 1;
+            assert_false(tf_ip_ok(buf));
+            assert_int_equal(dp_classify(&rx4, buf, DP_UDP_HDRS_LEN + 50, 0, &info, &why),
+                             DP_PKT_DROP);
+            assert_int_equal(why, DP_DROP_IP_CKSUM);
+            /* Offloaded: 0 for the NIC; completed, it is the software one. */
+            assert_int_equal(dp_udp_build(buf, &t, 50, DP_TX_OFFLOAD_IP_CKSUM),
+                             DP_UDP_HDRS_LEN + 50);
+            assert_int_equal(buf[15], dscp[d] | ecn);
+            assert_int_equal(tf_get16(buf + 24), 0);
+            tf_fix_ip(buf);
+            assert_int_equal(tf_get16(buf + 24), ck);
+            /* NIC-verified checksums: the codepoint is still read from the header. */
+            assert_int_equal(dp_classify(&rx4, buf, DP_UDP_HDRS_LEN + 50,
+                                         RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+                                         &info, &why),
+                             DP_PKT_UDP);
+            assert_int_equal(info.ecn, ecn);
+
+            t = a_to_b6();
+            t.tos = dscp[d] | ecn;
+            t.flow_label = 0xfffff; /* the label's bits stay out of the codepoint */
+            assert_int_equal(dp_udp_build(buf, &t, 50, DP_TX_OFFLOAD_UDP_CKSUM),
+                             DP_UDP6_HDRS_LEN + 50);
+            assert_int_equal(tf_get32(buf + 14) >> 20 & 0xff, dscp[d] | ecn);
+            assert_int_equal(dp_classify(&rx6, buf, DP_UDP6_HDRS_LEN + 50, RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+                                         &info, &why),
+                             DP_PKT_UDP);
+            assert_int_equal(info.ecn, ecn);
+        }
+    }
 }
 
 static void test_icmp6_echo_reply(void **state)
@@ -712,7 +775,7 @@ int main(void)
         cmocka_unit_test(test_cksum_adjust),      cmocka_unit_test(test_cksum_fast),
         cmocka_unit_test(test_udp6_build),        cmocka_unit_test(test_udp6_build_offload),
         cmocka_unit_test(test_icmp6_echo_reply),  cmocka_unit_test(test_nd_build),
-        cmocka_unit_test(test_ipv6_addr_helpers),
+        cmocka_unit_test(test_ipv6_addr_helpers), cmocka_unit_test(test_udp_build_ecn),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

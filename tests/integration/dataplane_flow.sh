@@ -12,7 +12,8 @@
 # In a private namespace: PEER runs the dataplane on net_tap (--no-huge) as
 # 198.18.0.2/24 with gateway 198.18.0.1; the TAP's kernel side holds 198.18.0.1 and
 # 198.18.0.3 and runs a UDP echo server on 198.18.0.3:7000 (on-link, not the gateway, so
-# the dataplane must ARP for it while its first datagrams wait). A datagram starting with
+# the dataplane must ARP for it while its first datagrams wait; each echo goes back with
+# the TOS byte, ECN bits included, its datagram came with). A datagram starting with
 # "BOUNCE" and a 2-byte port goes back to that port of the sender instead (dp_local_peer's
 # datagram to an unused port). PEER prints its checks and exits 0 only if all pass.
 # Teardown always runs (tools/lib/h3dp-env.sh).
@@ -42,13 +43,16 @@ import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
 s.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND: the address comes later
+s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
 s.bind(("198.18.0.3", 7000))
 print("ready", flush=True)
 while True:
-    d, a = s.recvfrom(65536)
+    d, anc, _, a = s.recvmsg(65536, socket.CMSG_SPACE(1))
     if d[:6] == b"BOUNCE" and len(d) >= 8:
         a = (a[0], int.from_bytes(d[6:8], "big"))
-    s.sendto(d, a)
+    # Back with the TOS byte it came with (ECN included): dp_flow_peer checks it.
+    tos = [c[2][:1] for c in anc if c[0] == socket.IPPROTO_IP and c[1] == socket.IP_TOS]
+    s.sendmsg([d], [(socket.IPPROTO_IP, socket.IP_TOS, tos[0])] if tos else [], 0, a)
 ' >"$TMP/srv.log" 2>&1
 h3dp_wait_log "$TMP/srv.log" ready 50 0.1 || fail "kernel echo server did not start"
 

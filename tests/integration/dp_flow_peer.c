@@ -15,7 +15,11 @@
  *     no retransmission) come back byte-exact through each flow's RX callback, always on
  *     the flow's own lcore (with one RX queue per worker and no RSS, replies land on any
  *     queue: software steering brings them home); REMOTE_IP is not the gateway, so the
- *     first ones wait on the slow path for ARP;
+ *     first ones wait on the slow path for ARP. Datagram SEQ goes with ECN codepoint
+ *     SEQ % 4 (the echo server sends it back with the TOS byte it came with): each echo
+ *     arrives with its own; every echo confirms the flow's next hop (dp_flow_confirm), so
+ *     the table counts hints (at most one per DP_FLOW_CONFIRM_NS per flow) and the remote's
+ *     entry ends REACHABLE with confirmations;
  *  3. dp_flow_close() of every flow and dp_flow_open() from the main lcore while running
  *     (posted to the workers): the new flow on flow 0's explicit port becomes open within
  *     2 s, the port's reference count is then 1, and 0 after the last close;
@@ -54,7 +58,7 @@ struct flow_state {
     uint32_t count;
     uint32_t sent; /* owner lcore only */
     uint8_t *seen; /* COUNT flags, owner lcore only */
-    atomic_uint rcvd, bad, dup, wrong_lcore, tx_err;
+    atomic_uint rcvd, bad, dup, wrong_lcore, tx_err, bad_ecn;
 };
 
 struct peer {
@@ -98,16 +102,15 @@ static void fill(uint8_t *p, uint32_t seq, uint16_t len)
         p[i] = (uint8_t)(seq + i * 31u);
 }
 
-static bool on_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len,
+static bool on_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len, uint8_t ecn,
                   struct rte_mbuf *m, uint64_t now_ns)
 {
     struct flow_state *fs = arg;
     uint8_t want[1500];
     uint32_t seq;
 
-    (void)f;
     (void)m;
-    (void)now_ns;
+    dp_flow_confirm(f, now_ns);
     if (rte_lcore_id() != fs->lcore)
         atomic_fetch_add(&fs->wrong_lcore, 1);
     if (len < SEQ_LEN) {
@@ -121,6 +124,8 @@ static bool on_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t
         return false;
     }
     fill(want, seq, len);
+    if (ecn != (seq & DP_ECN_MASK))
+        atomic_fetch_add(&fs->bad_ecn, 1);
     if (memcmp(want, payload, len) != 0) {
         atomic_fetch_add(&fs->bad, 1);
     } else if (fs->seen[seq]) {
@@ -133,9 +138,9 @@ static bool on_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t
 }
 
 static bool on_rx_ignore(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len,
-                         struct rte_mbuf *m, uint64_t now_ns)
+                         uint8_t ecn, struct rte_mbuf *m, uint64_t now_ns)
 {
-    (void)arg, (void)f, (void)payload, (void)len, (void)m, (void)now_ns;
+    (void)arg, (void)f, (void)payload, (void)len, (void)ecn, (void)m, (void)now_ns;
     return false;
 }
 
@@ -162,7 +167,7 @@ static unsigned send_more(void *arg, unsigned lcore, uint64_t now_ns)
                 break;
             len = payload_len(fs->sent, room);
             fill(p, fs->sent, len);
-            if (dp_flow_tx(f, m, len) < 0) {
+            if (dp_flow_tx(f, m, len, (uint8_t)(fs->sent & DP_ECN_MASK)) < 0) {
                 atomic_fetch_add(&fs->tx_err, 1);
                 break;
             }
@@ -242,6 +247,18 @@ static unsigned main_hook(void *arg, uint64_t now_ns)
     default:
         return 0;
     }
+}
+
+/* dp_neigh_foreach callback: copies the entry of q->a. */
+static int neigh_find(void *arg, const struct dp_neigh_view *v)
+{
+    struct { const struct dp_addr *a; struct dp_neigh_view v; bool found; } *q = arg;
+
+    if (!dp_addr_eq(&v->addr, q->a))
+        return 0;
+    q->v = *v;
+    q->found = true;
+    return 1;
 }
 
 static int parse_ip(const char *s, rte_be32_t *out)
@@ -379,6 +396,23 @@ int main(int argc, char **argv)
               "every datagram delivered on its flow's lcore (%" PRIu64
               " steered in software), %u elsewhere",
               steered, TOTAL(&t, wrong_lcore));
+    }
+    CHECK(TOTAL(&t, bad_ecn) == 0,
+          "ECN both ways: every echo arrived with the codepoint it was sent with (%u did not)",
+          TOTAL(&t, bad_ecn));
+    {
+        struct dp_counters dc;
+        struct dp_addr ra = dp_addr_v4(remote);
+        struct { const struct dp_addr *a; struct dp_neigh_view v; bool found; } q = { &ra };
+
+        dp_counters_get(t.dp, &dc);
+        (void)dp_neigh_foreach(t.dp->neigh, neigh_find, &q);
+        CHECK(dc.neigh_hints >= 1 && dc.neigh_hints <= TOTAL(&t, rcvd) && q.found &&
+                  q.v.state == DP_NEIGH_REACHABLE && q.v.confirmations >= 1,
+              "the echoes confirmed the remote's neighbour entry: %" PRIu64
+              " hints for %u echoes, entry %s with %u confirmations",
+              dc.neigh_hints, TOTAL(&t, rcvd), q.found ? dp_neigh_state_name(q.v.state) : "absent",
+              q.found ? q.v.confirmations : 0);
     }
     CHECK(t.dp->sp.resolve_in >= 1 && t.dp->sp.resolve_sent >= 1,
           "first datagrams waited for ARP on the slow path (%" PRIu64 " waited, %" PRIu64

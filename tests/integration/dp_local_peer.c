@@ -160,11 +160,11 @@ static void on_rx(void *arg, const struct dp_addr *src, uint16_t src_port, const
 }
 
 static bool on_flow_rx(void *arg, struct dp_flow *f, const uint8_t *payload, uint16_t len,
-                       struct rte_mbuf *m, uint64_t now_ns)
+                       uint8_t ecn, struct rte_mbuf *m, uint64_t now_ns)
 {
     struct flow_rx *fr = arg;
 
-    (void)f, (void)payload, (void)len, (void)m, (void)now_ns;
+    (void)f, (void)payload, (void)len, (void)ecn, (void)m, (void)now_ns;
     atomic_fetch_add(&fr->n, 1);
     return false;
 }
