@@ -258,8 +258,7 @@ int dp_flow_tx(struct dp_flow *f, struct rte_mbuf *m, uint16_t len, uint8_t ecn)
     }
     f->tx_pkts++;
     w->st.flow_tx++;
-    return dp_lcore_tx_udp(w, m, &f->remote, f->remote_port, f->local_port, len,
-                           ecn & DP_ECN_MASK);
+    return dp_lcore_tx_udp(w, m, &f->remote, f->remote_port, f->local_port, len, ecn & DP_ECN_MASK);
 }
 
 void dp_flow_confirm(struct dp_flow *f, uint64_t now_ns)
@@ -270,7 +269,8 @@ void dp_flow_confirm(struct dp_flow *f, uint64_t now_ns)
     if (now_ns - f->confirm_ns < DP_FLOW_CONFIRM_NS && f->confirm_ns != 0)
         return;
     f->confirm_ns = now_ns;
-    if (likely(dp_next_hop(f->dp, &f->remote, &nh)) && dp_neigh_confirm(f->dp->neigh, &nh, now_ns) == 0)
+    if (likely(dp_next_hop(f->dp, &f->remote, &nh)) &&
+        dp_neigh_confirm(f->dp->neigh, &nh, now_ns) == 0)
         w->st.neigh_confirm++;
 }
 

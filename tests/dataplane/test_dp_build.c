@@ -450,8 +450,8 @@ static void test_udp_build_ecn(void **state)
             assert_int_equal(dp_udp_build(buf, &t, 50, DP_TX_OFFLOAD_UDP_CKSUM),
                              DP_UDP6_HDRS_LEN + 50);
             assert_int_equal(tf_get32(buf + 14) >> 20 & 0xff, dscp[d] | ecn);
-            assert_int_equal(dp_classify(&rx6, buf, DP_UDP6_HDRS_LEN + 50, RTE_MBUF_F_RX_L4_CKSUM_GOOD,
-                                         &info, &why),
+            assert_int_equal(dp_classify(&rx6, buf, DP_UDP6_HDRS_LEN + 50,
+                                         RTE_MBUF_F_RX_L4_CKSUM_GOOD, &info, &why),
                              DP_PKT_UDP);
             assert_int_equal(info.ecn, ecn);
         }

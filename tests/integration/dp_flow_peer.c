@@ -249,10 +249,17 @@ static unsigned main_hook(void *arg, uint64_t now_ns)
     }
 }
 
+/* A neighbour entry looked up by address (neigh_find). */
+struct neigh_query {
+    const struct dp_addr *a;
+    struct dp_neigh_view v;
+    bool found;
+};
+
 /* dp_neigh_foreach callback: copies the entry of q->a. */
 static int neigh_find(void *arg, const struct dp_neigh_view *v)
 {
-    struct { const struct dp_addr *a; struct dp_neigh_view v; bool found; } *q = arg;
+    struct neigh_query *q = arg;
 
     if (!dp_addr_eq(&v->addr, q->a))
         return 0;
@@ -403,7 +410,7 @@ int main(int argc, char **argv)
     {
         struct dp_counters dc;
         struct dp_addr ra = dp_addr_v4(remote);
-        struct { const struct dp_addr *a; struct dp_neigh_view v; bool found; } q = { &ra };
+        struct neigh_query q = {.a = &ra};
 
         dp_counters_get(t.dp, &dc);
         (void)dp_neigh_foreach(t.dp->neigh, neigh_find, &q);
