@@ -437,6 +437,24 @@ static json_t *ecn_json(const struct h3_ecn_counts *e)
                      (json_int_t)e->ect0, "ect1", (json_int_t)e->ect1, "ce", (json_int_t)e->ce);
 }
 
+/* {"le_64": n, ..., "le_8972": n, "more": n}: datagrams by UDP payload size. */
+static json_t *pkt_size_json(const uint64_t n[H3_PKT_SIZE_BUCKETS])
+{
+    json_t *o = json_object();
+
+    for (unsigned i = 0; o && i < H3_PKT_SIZE_BUCKETS; i++) {
+        char key[32];
+        size_t b = h3_pkt_size_bound(i);
+
+        if (b)
+            snprintf(key, sizeof(key), "le_%zu", b);
+        else
+            snprintf(key, sizeof(key), "more");
+        json_object_set_new(o, key, json_integer((json_int_t)n[i]));
+    }
+    return o;
+}
+
 static void show_done(void *ud, uint64_t conn, int err, const struct h3_stats *st)
 {
     struct show_ctx *sc = ud;
@@ -490,6 +508,10 @@ static void show_done(void *ud, uint64_t conn, int err, const struct h3_stats *s
         json_object_set_new(r, "ecn",
                             json_pack("{s:o, s:o}", "rx", ecn_json(&st->ecn_rx), "tx",
                                       ecn_json(&st->ecn_tx)));
+    if (r)
+        json_object_set_new(r, "pkt_size",
+                            json_pack("{s:o, s:o}", "tx", pkt_size_json(st->pkt_size_tx), "rx",
+                                      pkt_size_json(st->pkt_size_rx)));
     if (r)
         json_object_set_new(r, "path",
                             json_pack("{s:I, s:I}", "max_udp_payload",

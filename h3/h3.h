@@ -332,6 +332,8 @@ int64_t h3_conn_goaway_recv_id(const struct h3_conn *c);
 bool h3_conn_outcome(const struct h3_conn *c, struct h3_outcome *o);
 
 /* Connection statistics. */
+#define H3_PKT_SIZE_BUCKETS 9
+
 struct h3_stats {
     enum h3_state state;
     char alpn[16], tls_version[16], tls_cipher[48];
@@ -362,8 +364,16 @@ struct h3_stats {
     } ecn_rx, ecn_tx;
     uint64_t pmtu_reports;           /* h3_conn_path_mtu() calls (Packet Too Big) */
     size_t max_udp_payload;          /* the largest UDP payload the connection writes now */
+    /* Datagrams by UDP payload size, sent and received: bucket i counts sizes above
+     * h3_pkt_size_bound(i - 1) up to h3_pkt_size_bound(i) (the last has no bound). */
+    uint64_t pkt_size_tx[H3_PKT_SIZE_BUCKETS], pkt_size_rx[H3_PKT_SIZE_BUCKETS];
     struct h3_outcome outcome;
 };
+
+/* The upper bound of packet-size bucket |i| (bytes of UDP payload): 64, 256, 1200 (QUIC's
+ * minimum), 1452 and 1472 (a 1500-byte MTU over IPv6 and IPv4), 4096, 8952 and 8972 (9000
+ * over IPv6 and IPv4); 0 for the last bucket, which holds everything larger. */
+size_t h3_pkt_size_bound(unsigned i);
 
 /* "resumed, 0-RTT accepted (3 requests early)", "full handshake", ... into |buf|;
  * returns |buf|. */

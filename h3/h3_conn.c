@@ -130,6 +130,7 @@ static void close_with(struct h3_conn *c, const ngtcp2_ccerr *e, uint64_t now, i
         c->pkts_sent++;
         c->bytes_sent += (uint64_t)n;
         c->ecn_tx[pi.ecn & NGTCP2_ECN_MASK]++;
+        c->size_tx[h3_pkt_size_bucket((size_t)n)]++;
     }
     c->close_next_resend = 1;
 }
@@ -168,6 +169,8 @@ static void closing_on_packet(struct h3_conn *c)
     if (c->io->tx_put(c->io_ctx, pkt, c->close_len, 0) == 0) {
         c->pkts_sent++;
         c->bytes_sent += c->close_len;
+        c->ecn_tx[NGTCP2_ECN_NOT_ECT]++;
+        c->size_tx[h3_pkt_size_bucket(c->close_len)]++;
     }
 }
 
@@ -813,6 +816,7 @@ static void conn_write(struct h3_conn *c, uint64_t now)
             c->pkts_sent++;
             c->bytes_sent += (uint64_t)n;
             c->ecn_tx[pi.ecn & NGTCP2_ECN_MASK]++;
+            c->size_tx[h3_pkt_size_bucket((size_t)n)]++;
         }
         buf = NULL;
         sent += (size_t)n;
@@ -857,6 +861,7 @@ int h3_conn_recv(struct h3_conn *c, const uint8_t *data, size_t len, uint8_t ecn
     c->pkts_recv++;
     c->bytes_recv += len;
     c->ecn_rx[pi.ecn]++;
+    c->size_rx[h3_pkt_size_bucket(len)]++;
     if (c->state == H3_STATE_CLOSING) {
         closing_on_packet(c);
         return 0;

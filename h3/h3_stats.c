@@ -94,6 +94,8 @@ void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st)
         .ce = c->ecn_tx[NGTCP2_ECN_CE],
     };
     st->pmtu_reports = c->pmtu_reports;
+    memcpy(st->pkt_size_tx, c->size_tx, sizeof(st->pkt_size_tx));
+    memcpy(st->pkt_size_rx, c->size_rx, sizeof(st->pkt_size_rx));
     st->max_udp_payload = c->qc ? ngtcp2_conn_get_path_max_tx_udp_payload_size(c->qc)
                                 : c->max_udp_payload;
     if (st->max_udp_payload > c->pmtu_max)
@@ -116,4 +118,12 @@ const char *h3_stats_resumption_str(const struct h3_stats *st, char *buf, size_t
                  st->resumed ? "resumed" : "resuming", h3_early_data_str(st->early_data),
                  st->requests_early);
     return buf;
+}
+
+const uint16_t h3_pkt_size_bounds[H3_PKT_SIZE_BUCKETS - 1] = { 64,   256,  1200, 1452,
+                                                               1472, 4096, 8952, 8972 };
+
+size_t h3_pkt_size_bound(unsigned i)
+{
+    return i < H3_PKT_SIZE_BUCKETS - 1 ? h3_pkt_size_bounds[i] : 0;
 }

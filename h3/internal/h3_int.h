@@ -131,6 +131,7 @@ struct h3_conn {
     uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv, pkts_recv_dropped;
     uint64_t pkts_lost_closed;  /* loss counts of streams already closed */
     uint64_t ecn_rx[4], ecn_tx[4]; /* datagrams by ECN codepoint (NGTCP2_ECN_*) */
+    uint64_t size_rx[H3_PKT_SIZE_BUCKETS], size_tx[H3_PKT_SIZE_BUCKETS]; /* by size */
     int64_t uni_ids[3];         /* our control and QPACK streams */
     uint64_t req_started, req_completed, req_failed, req_not_processed, req_cancelled,
         req_conn_closed;
@@ -183,5 +184,18 @@ extern const nghttp3_callbacks h3_req_h3_callbacks;
 int h3_conn_setup_h3(struct h3_conn *c);
 /* Fail the connection from inside a library callback with |ccerr|-style app error. */
 void h3_conn_fail_app(struct h3_conn *c, uint64_t app_code, const char *reason);
+
+/* Upper bounds of the h3_stats.pkt_size_* buckets but the last (h3_stats.c). */
+extern const uint16_t h3_pkt_size_bounds[H3_PKT_SIZE_BUCKETS - 1];
+
+/* The h3_stats.pkt_size_* bucket of a |len|-byte datagram. */
+static inline unsigned h3_pkt_size_bucket(size_t len)
+{
+    unsigned i = 0;
+
+    while (i < H3_PKT_SIZE_BUCKETS - 1 && len > h3_pkt_size_bounds[i])
+        i++;
+    return i;
+}
 
 #endif /* H3DP_H3_INT_H */

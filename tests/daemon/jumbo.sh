@@ -7,11 +7,13 @@
 # net_memif in DPDK 22.11 drop frames over 1522 bytes on TX), in a private namespace whose
 # other veth end (198.18.0.1) holds an h3sink. Checks:
 #   1. a 16 MiB POST to that h3sink: 200, and h3sink received datagrams of more than 8,000
-#      bytes (PMTUD probed the port's size and it got through);
+#      bytes (PMTUD probed the port's size and it got through), and h3ctl show's
+#      packet-size histogram counts the POST's datagrams in pkt_size.tx.le_8972;
 #   2. a second h3sink behind a narrower link: the namespace routes 198.18.1.0/24 over a
 #      veth of MTU 1500 into a second namespace. The same POST: 200 with every byte, and
 #      that h3sink's largest datagram is at most 1472 bytes (the 8972-byte probe was
-#      lost, the 1472 one got through; the DF bit stops the kernel from fragmenting).
+#      lost, the 1472 one got through; the DF bit stops the kernel from fragmenting), and
+#      show counts them in pkt_size.tx.le_1472.
 set -uo pipefail
 H3DPD=${1:?usage: jumbo.sh H3DPD H3CTL H3SINK CERTS CONF_IN}
 H3CTL=$2 H3SINK=$3 CERTS=$4 CONF_IN=$5
@@ -67,6 +69,8 @@ post() { # post URL [CONNECT-ARGS]: a 16 MiB POST on a new connection; sets RC a
     ctl request "$c" POST /jumbo --data-file "$H3DP_TMP/body"
     [ "$(jv .status) $(jv .body_sent)" = "200 $((16 << 20))" ] ||
         fail "POST to $1: $OUT $(cat "$H3DP_TMP/ctl.err")"
+    ctl show "$c" # its packet-size histogram: SHOW_JUMBO (le_8972), SHOW_1500 (le_1472)
+    SHOW_JUMBO=$(jv .pkt_size.tx.le_8972) SHOW_1500=$(jv .pkt_size.tx.le_1472)
     ctl shutdown "$c" --wait
 }
 sink_max() { # the largest datagram in an h3sink's final totals (its output file)
@@ -82,6 +86,9 @@ cp "$H3DP_TMP/sink.out" "$H3DP_TMP/sink-near.out"
 big=$(sink_max "$H3DP_TMP/sink-near.out")
 [ "${big:-0}" -gt 8000 ] || fail "largest datagram at the MTU-9000 h3sink: ${big:-none}"
 ok "16 MiB POST over MTU 9000: 200; h3sink's largest datagram $big bytes"
+# 16 MiB in 8972-byte datagrams is about 1,900 of them: show's histogram counts them.
+[ "${SHOW_JUMBO:-0}" -gt 1800 ] || fail "show pkt_size.tx.le_8972: ${SHOW_JUMBO:-none}"
+ok "show: $SHOW_JUMBO datagrams in pkt_size.tx.le_8972"
 
 # 2. The far h3sink: 198.18.1.1 in namespace NS2, reached through a veth of MTU 1500.
 ip netns add "$NS2" || fail "namespace $NS2"
@@ -109,4 +116,8 @@ small=$(sink_max "$H3DP_TMP/sink-far.out")
 [ "${small:-0}" -gt 1200 ] && [ "${small:-0}" -le 1472 ] ||
     fail "largest datagram behind the MTU-1500 link: ${small:-none} (want 1201..1472)"
 ok "16 MiB POST behind an MTU-1500 link: every byte, largest datagram $small bytes"
+# About 11,700 datagrams of 1472 bytes; the lost 8972-byte probes count in le_8972.
+[ "${SHOW_1500:-0}" -gt 11000 ] && [ "${SHOW_JUMBO:-0}" -lt 10 ] ||
+    fail "show pkt_size.tx: le_1472 ${SHOW_1500:-none}, le_8972 ${SHOW_JUMBO:-none}"
+ok "show: $SHOW_1500 datagrams in pkt_size.tx.le_1472, $SHOW_JUMBO in le_8972 (probes)"
 echo PASS

@@ -121,12 +121,54 @@ static void test_ecn_ce(void **state)
     env_stop(&e);
 }
 
+/* The packet-size histogram counts every datagram each way, in the bucket of its size:
+ * a bulk POST's packets are the path's largest (1452 after PMTUD), the largest datagram
+ * the loop carried falls in the highest bucket counted. */
+static void test_pkt_sizes(void **state)
+{
+    struct env e;
+    struct h3_stats st;
+    struct h3_loop_stats ls;
+    uint64_t tx = 0, rx = 0;
+    unsigned top = 0;
+    (void)state;
+
+    env_start(&e, &(struct setup){0});
+    connect_ok(&e);
+    post(&e, 0, 256 << 10);
+    h3_conn_stats(e.c, &st);
+    h3_loop_stats(e.loop, &ls);
+    for (unsigned i = 0; i < H3_PKT_SIZE_BUCKETS; i++) {
+        tx += st.pkt_size_tx[i];
+        rx += st.pkt_size_rx[i];
+        if (st.pkt_size_tx[i])
+            top = i;
+    }
+    assert_true(top > 0);
+    assert_int_equal(tx, st.pkts_sent);
+    assert_int_equal(rx, st.pkts_recv);
+    /* 256 KiB in datagrams of up to 1452 bytes (the Initials padded to 1200 go below):
+     * bucket (1200, 1452] holds most of them, at least 150 (256 KiB / 1452 is 180). */
+    assert_int_equal(h3_pkt_size_bound(2), 1200);
+    assert_int_equal(h3_pkt_size_bound(3), 1452);
+    assert_true(st.pkt_size_tx[3] > tx / 2 && st.pkt_size_tx[3] > 150);
+    assert_true(st.pkt_size_tx[2] > 0); /* the client's Initials: 1200 bytes */
+    assert_true(ls.max_len[H3_LOOP_C2S] > h3_pkt_size_bound(top - 1));
+    assert_true(ls.max_len[H3_LOOP_C2S] <= h3_pkt_size_bound(top));
+    /* The server's side is ACKs and a small response: small datagrams dominate. */
+    assert_true(st.pkt_size_rx[0] + st.pkt_size_rx[1] > rx / 2);
+    assert_int_equal(h3_pkt_size_bound(H3_PKT_SIZE_BUCKETS - 1), 0);
+    shutdown_ok(&e);
+    env_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_progress_hints),
         cmocka_unit_test(test_ecn_marks),
         cmocka_unit_test(test_ecn_ce),
+        cmocka_unit_test(test_pkt_sizes),
     };
     if (rig_args(argc, argv) != 0)
         return 2;
