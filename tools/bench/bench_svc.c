@@ -4,7 +4,7 @@
  *   bench_svc [EAL-ARGS --] --io dpdk|kernel --remote IP:PORT --ca FILE
  *             [--local IP/PREFIX --gw IP --dev NAME]      (dpdk mode)
  *             [--max-flows N] [--keepalive-ms MS] [--window N]
- *             [--idle-policy adaptive|busy|interrupt] [--mtu N]
+ *             [--idle-policy adaptive|busy|interrupt] [--mtu N] [--resume 0|1]
  *             bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS [SECONDS]
  *             | handshake CONNS
  *
@@ -15,7 +15,11 @@
  *            connection, then SECONDS (3) of nothing to send: the worker's whole CPU
  *            (idle polling included) as a share of a core, and the connections still up
  * handshake  CONNS full handshakes, --window (8) at a time, each connection closed once
- *            established: worker CPU per handshake and handshakes per second
+ *            established: worker CPU per handshake and handshakes per second. The
+ *            service's session cache is off unless --resume 1: then a first connection
+ *            (not counted) fetches a ticket and every handshake after it resumes — one at a
+ *            time, since a ticket is used once and the next comes on the connection that
+ *            used it: each is closed once up and holding its fresh ticket (or after 1 s)
  *
  * Worker CPU: the worker thread's CPU clock (time it was preempted is not counted) less,
  * in DPDK mode, its idle streaks as the worker measures them itself (dp_lcore_counters);
@@ -51,6 +55,7 @@ struct bench {
     const char *mode;
     uint64_t arg1, arg2, arg3;
     unsigned window;
+    bool resume;
     int rc;
     char result[1024];
 };
@@ -286,13 +291,29 @@ static void *run(void *arg)
 
     if (strcmp(b->mode, "handshake") == 0) {
         unsigned n = (unsigned)b->arg1, est = 0, opened = 0, closed = 0, failed = 0;
+        unsigned resumed = 0, window = b->resume ? 1 : b->window;
         struct conn_obs *cs = calloc(n, sizeof(*cs));
         uint64_t *ids = calloc(n, sizeof(*ids));
+        struct h3_session_cache_stats ss;
+        uint64_t stored = 0, est_at = 0;
+        if (b->resume) { /* a first connection, not counted, brings a ticket */
+            struct conn_obs w0 = { 0 };
+            uint64_t id0, dl = mono_ns() + 10000000000ull;
+            if (open_conn(b, &w0, &id0) != 0 || !pump(b, &w0.established, dl))
+                goto hs_fail;
+            while (mono_ns() < dl && (!svc_session_stats(b->svc, &ss) || ss.entries == 0))
+                pump(b, &w0.closed, mono_ns() + 1000000);
+            svc_close(b->svc, id0, 0, "bench");
+            pump(b, &w0.closed, dl);
+            if (!svc_session_stats(b->svc, &ss) || ss.entries == 0)
+                goto hs_fail;
+            stored = ss.stored;
+        }
         uint64_t c0 = worker_cpu_ns(b), k0 = worker_busy_tsc_ns(b), t0 = mono_ns();
         uint64_t end = t0 + 120000000000ull;
         while (closed < n && mono_ns() < end) {
             /* Keep |window| handshakes in flight; close each connection once it is up. */
-            while (opened < n && opened - closed < b->window) {
+            while (opened < n && opened - closed < window) {
                 cs[opened].n_est = &est;
                 if (open_conn(b, &cs[opened], &ids[opened]) != 0)
                     break;
@@ -308,6 +329,19 @@ static void *run(void *arg)
                     closed++;
                     failed += !cs[i].established;
                 } else if (cs[i].established && !cs[i].closing) {
+                    if (b->resume) { /* close once its fresh ticket is in (or after 1 s) */
+                        if (!est_at) {
+                            struct svc_conn_info ci;
+                            est_at = mono_ns();
+                            if (svc_conn_info(b->svc, ids[i], &ci) == 0 && ci.resumed)
+                                resumed++;
+                        }
+                        if ((!svc_session_stats(b->svc, &ss) || ss.stored == stored) &&
+                            mono_ns() < est_at + 1000000000ull)
+                            continue;
+                        stored = ss.stored;
+                        est_at = 0;
+                    }
                     svc_close(b->svc, ids[i], 0, "bench");
                     cs[i].closing = true;
                 }
@@ -317,11 +351,18 @@ static void *run(void *arg)
         uint64_t tsc = worker_busy_tsc_ns(b) - k0;
         snprintf(b->result, sizeof(b->result),
                  "{\"mode\":\"handshake\",\"conns\":%u,\"established\":%u,\"failed\":%u,"
+                 "\"resume\":%s,\"resumed\":%u,"
                  "\"wall_s\":%.3f,\"cpu_s\":%.3f,\"hs_s\":%.1f,\"cpu_ms_per_hs\":%.4f,"
                  "\"busy_tsc_ms_per_hs\":%.4f}",
-                 n, est, failed, wall / 1e9, cpu / 1e9, est / (wall / 1e9),
-                 est ? cpu / 1e6 / est : 0, est ? tsc / 1e6 / est : 0);
-        b->rc = est == n && failed == 0 ? 0 : 1;
+                 n, est, failed, b->resume ? "true" : "false", resumed, wall / 1e9, cpu / 1e9,
+                 est / (wall / 1e9), est ? cpu / 1e6 / est : 0, est ? tsc / 1e6 / est : 0);
+        b->rc = est == n && failed == 0 && (!b->resume || resumed == est) ? 0 : 1;
+        free(cs);
+        free(ids);
+        goto done;
+    hs_fail:
+        snprintf(b->result, sizeof(b->result), "{\"error\":\"no ticket for resumption\"}");
+        b->rc = 1;
         free(cs);
         free(ids);
         goto done;
@@ -412,7 +453,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bench_svc [EAL-ARGS --] --io dpdk|kernel --remote IP:PORT --ca FILE "
                     "[--local IP/PREFIX --gw IP --dev NAME] [--max-flows N] [--keepalive-ms MS] "
-                    "[--window N] [--idle-policy adaptive|busy|interrupt] [--mtu N] bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS "
+                    "[--window N] [--idle-policy adaptive|busy|interrupt] [--mtu N] [--resume 0|1] bulk BYTES | small SECONDS STREAMS SIZE | idle CONNS "
                     "[SECONDS] | handshake CONNS\n");
     return 2;
 }
@@ -423,7 +464,7 @@ int main(int argc, char **argv)
     const char *io = NULL, *remote = NULL, *ca = NULL, *local = NULL, *gw = NULL, *dev = NULL;
     unsigned long max_flows = 16384, keepalive_ms = 5000, window = 8;
     const char *idle_policy = "adaptive";
-    unsigned long mtu = 0;
+    unsigned long mtu = 0, resume = 0;
     struct svc_conf sc;
     int i, err;
 
@@ -454,6 +495,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "window")) window = strtoul(v, NULL, 10);
         else if (!strcmp(k, "idle-policy")) idle_policy = v;
         else if (!strcmp(k, "mtu")) mtu = strtoul(v, NULL, 10);
+        else if (!strcmp(k, "resume")) resume = strtoul(v, NULL, 10);
         else return usage();
     }
     if (!io || !remote || !ca || i >= argc)
@@ -473,6 +515,7 @@ int main(int argc, char **argv)
     if (need == 3)
         b.arg3 = strtoull(argv[i + 3], NULL, 10);
     b.window = (unsigned)window;
+    b.resume = resume != 0;
     char rip[64];
     unsigned port;
     if (sscanf(remote, "%63[0-9.]:%u", rip, &port) != 2 || port == 0 || port > 65535 ||
@@ -488,6 +531,7 @@ int main(int argc, char **argv)
     sc.max_requests = 1024;
     sc.max_streams = 0; /* the peer's limit */
     sc.keepalive_ns = keepalive_ms * 1000000ull;
+    sc.resumption = b.resume; /* a full handshake each time unless --resume 1 */
     if (!strcmp(io, "dpdk")) {
         struct dp_conf c;
         char lip[64];
