@@ -13,6 +13,11 @@
 #          new batches are acknowledged within 3 s of the spoof (more than were in flight
 #          at that moment), no connection is lost, nothing is retried or fails, and
 #          `stats` (arp_conflict), `neigh` and /h3dp/stats-like counters show the conflict
+#   spoof6 (dpdk) the same over IPv6: h3dpd has fd00::2/64 and uploads to h3sink on
+#          [fd00::1]:4433; the spoof is a Neighbor Advertisement for fd00::1 with the
+#          Solicited and Override flags sent to us (an answer nobody asked for) and an
+#          unsolicited one with Override to all nodes, both naming a bogus MAC in the
+#          target link-layer address option; the same checks (nd_conflict = 2)
 #   ecn    nftables in the namespace marks a quarter of h3sink's ECT(0) packets CE and
 #          counts h3dpd's packets by ECN codepoint: `show` counts CE received and ECT(0)
 #          sent (ngtcp2's ECN validation held: h3sink echoed the counts), the packets on
@@ -32,7 +37,7 @@ h3dp_need_root
 [ "$MODE" = dpdk ] && h3dp_need_tun
 h3dp_need ip jq python3
 case $CASE in
-spoof) [ "$MODE" = dpdk ] || h3dp_skip "the spoof case is for the DPDK path (the kernel has its own ARP)" ;;
+spoof | spoof6) [ "$MODE" = dpdk ] || h3dp_skip "the spoof cases are for the DPDK path (the kernel has its own ARP and NDP)" ;;
 ecn) h3dp_need nft ;;
 *)
     echo "unknown case $CASE"
@@ -89,37 +94,20 @@ status() { ctl upload status; }
 is_idle() { status && [ "$RC" = 0 ] && [ "$(jv .state)" = idle ]; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-h3dp_env_init "pa${MODE:0:1}${CASE:0:2}" || exit 1
-URL=https://$H3DP_PEER_IP:$H3DP_PEER_PORT
+h3dp_env_init "pa${MODE:0:1}${CASE:0:2}${CASE:5:1}" || exit 1
+[ "$CASE" = spoof6 ] && h3dp_ipv6
+URL=https://$H3DP_PEER_URL_HOST:$H3DP_PEER_PORT
 h3dp_conf "$MODE" "$CONF_IN" "tls.ca_file=$CERTS/ca.pem" "h3.handshake_timeout_ms=3000" \
     "upload.url=$URL/t" "upload.connections=2"
 h3dp_start_daemon "$H3DPD" || fail "h3dpd start"
 h3dp_start_sink "$H3SINK" "$CERTS" || fail "h3sink start"
 ok "h3dpd ($MODE) and h3sink running"
 
-# ================================================================ spoof
-case_spoof() {
-    local tap_mac our_mac bogus=02:de:ad:be:ef:01 a0 f0 c0 t0 t1 n e
-    tap_mac=$(h3dp_ns cat "/sys/class/net/$H3DP_IFC/address")
-    ctl upload start --rate 4000 --record-size 511 --duration 8s
-    [ "$RC" = 0 ] || fail "upload start: $ERR"
-    wait_for 5 eval 'status; [ "$(jv .acked.records)" -gt 2000 ]' || fail "the upload does not get going"
-    c0=$(jv .connections.open)
-    # Our MAC, as the collector's kernel learnt it.
-    our_mac=$(h3dp_ns ip neigh show 198.18.0.2 dev "$H3DP_IFC" | awk '{print $3}')
-    [ -n "$our_mac" ] || fail "the kernel side has no neighbour entry for 198.18.0.2"
-    # The kernel side must not rescue a poisoned h3dpd with its own ARP requests (sent when
-    # its entry for us goes stale: they carry the real MAC): the test measures h3dpd alone.
-    h3dp_ns ip neigh replace 198.18.0.2 lladdr "$our_mac" dev "$H3DP_IFC" nud permanent ||
-        fail "cannot pin the kernel's neighbour entry"
-    ctl neigh
-    expect "before: 198.18.0.1 is at the TAP's MAC $tap_mac, reachable, in use" \
-        eq "$(jv '.neighbours[] | select(.address == "198.18.0.1") | [.mac, .state, .in_use] | @tsv')" \
-        "$tap_mac	reachable	true"
-
-    # The spoof: an unsolicited ARP reply to us, and a gratuitous ARP request (sender =
-    # target = the collector), both from a MAC nobody has.
-    h3dp_ns python3 - "$H3DP_IFC" "$our_mac" "$bogus" 198.18.0.1 198.18.0.2 <<'PY' || fail "spoof not sent"
+# ================================================================ spoof, spoof6
+# spoof_arp OUR_MAC BOGUS: an unsolicited ARP reply to us, and a gratuitous ARP request
+# (sender = target = the collector), both from a MAC nobody has.
+spoof_arp() {
+    h3dp_ns python3 - "$H3DP_IFC" "$1" "$2" 198.18.0.1 198.18.0.2 <<'PY'
 import socket, struct, sys
 ifc, ours, bogus, peer, us = sys.argv[1:6]
 mac = lambda s: bytes.fromhex(s.replace(":", ""))
@@ -132,9 +120,74 @@ s.bind((ifc, 0))
 s.send(arp(ours, 2, bogus, peer, ours, us))                               # reply, unasked
 s.send(arp("ff:ff:ff:ff:ff:ff", 1, bogus, peer, "00:00:00:00:00:00", peer))  # gratuitous
 PY
+}
+
+# spoof_nd OUR_MAC BOGUS: Neighbor Advertisements (RFC 4861 4.4) for the collector from a
+# MAC nobody has, naming it in the target link-layer address option: one to us with the
+# Solicited and Override flags (an answer nobody asked for), one to all nodes with Override
+# (an unsolicited announcement). Valid as 7.1.2 wants them: Hop Limit 255, code 0.
+spoof_nd() {
+    h3dp_ns python3 - "$H3DP_IFC" "$1" "$2" "$H3DP_PEER_IP6" "$H3DP_OUR_IP6" <<'PY'
+import socket, struct, sys
+ifc, ours, bogus, peer, us = sys.argv[1:6]
+mac = lambda s: bytes.fromhex(s.replace(":", ""))
+ip6 = lambda s: socket.inet_pton(socket.AF_INET6, s)
+def csum(b):
+    b += b"\0" * (len(b) & 1)
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+def na(dst_mac, dst, flags):
+    body = struct.pack("!BBHI", 136, 0, 0, flags << 29) + ip6(peer) + bytes([2, 1]) + mac(bogus)
+    src = ip6(peer)
+    ck = csum(src + ip6(dst) + struct.pack("!IxxxB", len(body), 58) + body)
+    body = body[:2] + struct.pack("!H", ck) + body[4:]
+    hdr = struct.pack("!IHBB", 6 << 28, len(body), 58, 255) + src + ip6(dst)
+    return mac(dst_mac) + mac(bogus) + struct.pack("!H", 0x86DD) + hdr + body
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifc, 0))
+s.send(na(ours, us, 0b011))                            # Solicited + Override, to us
+s.send(na("33:33:00:00:00:01", "ff02::1", 0b001))      # Override, to all nodes
+PY
+}
+
+# spoof_case FAMILY: the upload, the spoof during it, the checks.
+spoof_case() {
+    local fam=$1 peer us tap_mac our_mac bogus=02:de:ad:be:ef:01 a0 f0 c0 p0 t0 t1 n e proto=arp
+    local ipc=(ip)
+    [ "$fam" = ipv6 ] && ipc=(ip -6) proto=nd
+    peer=$H3DP_PEER_IP us=198.18.0.2
+    [ "$fam" = ipv6 ] && us=$H3DP_OUR_IP6
+    tap_mac=$(h3dp_ns cat "/sys/class/net/$H3DP_IFC/address")
+    # Our MAC, as the collector's kernel learns it (a ping makes it resolve us).
+    h3dp_ns ping -c 1 -W 2 "$us" >/dev/null 2>&1
+    our_mac=$(h3dp_ns "${ipc[@]}" neigh show "$us" dev "$H3DP_IFC" | awk '{print $3}')
+    [ -n "$our_mac" ] || fail "the kernel side has no neighbour entry for $us"
+    # The kernel side must not rescue a poisoned h3dpd with its own ARP requests or
+    # Neighbor Solicitations (sent when its entry for us goes stale: they carry the real
+    # MAC): the test measures h3dpd alone.
+    h3dp_ns "${ipc[@]}" neigh replace "$us" lladdr "$our_mac" dev "$H3DP_IFC" nud permanent ||
+        fail "cannot pin the kernel's neighbour entry"
+    # 12 s: on a loaded machine the steps before the spoof take seconds, and the spoof must
+    # land while records still flow.
+    ctl upload start --rate 4000 --record-size 511 --duration 12s
+    [ "$RC" = 0 ] || fail "upload start: $ERR"
+    wait_for 5 eval 'status; [ "$(jv .acked.records)" -gt 2000 ]' || fail "the upload does not get going"
+    c0=$(jv .connections.open)
+    ctl neigh
+    expect "before: $peer is at the TAP's MAC $tap_mac, reachable, in use" \
+        eq "$(jv ".neighbours[] | select(.address == \"$peer\") | [.mac, .state, .in_use] | @tsv")" \
+        "$tap_mac	reachable	true"
+    p0=$(jv ".neighbours[] | select(.address == \"$peer\") | .probes")
+
+    if [ "$fam" = ipv6 ]; then spoof_nd "$our_mac" "$bogus"; else spoof_arp "$our_mac" "$bogus"; fi ||
+        fail "spoof not sent"
     t0=$(now_ms)
     status
     a0=$(jv .acked.records) f0=$(jv .in_flight.records)
+    [ "$a0" -lt 44000 ] || fail "too late: $a0 of 48000 records acknowledged before the spoof"
+
     # Acknowledgements resume: more batches acknowledged than were in flight at the spoof,
     # so some were sent after it (to the MAC that answers).
     if wait_for 3 eval 'status; [ "$(jv .acked.records)" -gt $((a0 + f0)) ]'; then
@@ -145,27 +198,29 @@ PY
         FAILED=$((FAILED + 1))
     fi
     ctl neigh
-    n=$(jv '.neighbours[] | select(.address == "198.18.0.1")')
-    expect "after: 198.18.0.1 still at $tap_mac (usable: reachable or probe), 2 conflicts counted, the old MAC probed" \
-        eq "$(jv '[.mac, (.state == "reachable" or .state == "probe"), .conflicts, (.probes >= 2)] | @tsv' "$n")" \
+    n=$(jv ".neighbours[] | select(.address == \"$peer\")")
+    expect "after: $peer still at $tap_mac (usable: reachable or probe), 2 conflicts counted, the old MAC probed ($p0 solicitations before)" \
+        eq "$(jv "[.mac, (.state == \"reachable\" or .state == \"probe\"), .conflicts, (.probes > $p0)] | @tsv" "$n")" \
         "$tap_mac	true	2	true"
     ctl stats
-    expect "stats: dataplane.arp.arp_conflict = 2, neigh.conflicts = 2, hints from the traffic" \
-        eq "$(jv '[.dataplane.arp.arp_conflict, .dataplane.neigh.conflicts, (.dataplane.neigh.hints > 0)] | @tsv')" \
+    expect "stats: dataplane.$proto.${proto}_conflict = 2, neigh.conflicts = 2, hints from the traffic" \
+        eq "$(jv "[.dataplane.$proto.${proto}_conflict, .dataplane.neigh.conflicts, (.dataplane.neigh.hints > 0)] | @tsv")" \
         "2	2	true"
     expect "stats: every drop reason present, no neighbour drop" \
         eq "$(jv '[(.dataplane.drops | length >= 25), .dataplane.drops.no_neigh, .dataplane.rings.resolve_full] | @tsv')" \
         "true	0	0"
     wait_for 20 is_idle || fail "the upload did not end"
     e=$(jv '[.accepted.records, .acked.records, .failed.records, .retried.records, .requests.conn_errors, .connections.open] | @tsv')
-    expect "no connection lost: accepted = acked = 32000, nothing failed or retried, no request cut, $c0 connections open as before" \
-        eq "$e" "32000	32000	0	0	0	$c0"
-    expect "h3dpd's log says it (once, rate-limited)" grep -q "arp: 198.18.0.1 claimed by 02:de:ad:be:ef:01" "$H3DP_LOG"
+    expect "no connection lost: accepted = acked = 48000, nothing failed or retried, no request cut, $c0 connections open as before" \
+        eq "$e" "48000	48000	0	0	0	$c0"
+    expect "h3dpd's log says it (once, rate-limited)" grep -qi "$proto: $peer claimed by $bogus" "$H3DP_LOG"
     ctl neigh
     expect "later: the traffic keeps confirming it (confirmations grow, reachable)" \
-        eq "$(jv '.neighbours[] | select(.address == "198.18.0.1") | [.state, (.confirmations > 2)] | @tsv')" \
+        eq "$(jv ".neighbours[] | select(.address == \"$peer\") | [.state, (.confirmations > 2)] | @tsv")" \
         "reachable	true"
 }
+case_spoof() { spoof_case ipv4; }
+case_spoof6() { spoof_case ipv6; }
 
 # ================================================================ ecn
 # nft_count CHAIN COMMENT: the packets the rule with that comment counted.
