@@ -26,6 +26,13 @@
 #   dns         collector2.test moves from .1 to .3 (dnsmasq --addn-hosts, SIGHUP): after the
 #               TTL and a GOAWAY, the new connection goes to .3 (an h3sink on each); NXDOMAIN
 #               for an unknown name (connect and upload status)
+#   caddy6      (dpdk) IPv6 through the DPDK path: h3dpd has fd00::2/64, collector.test has
+#               only an AAAA record (fd00::1), Caddy listens on [fd00::1]:4443 as in auth
+#               (mTLS + bearer token, the backend behind it on 198.18.0.1) and serves a
+#               1 MiB file: the name resolves to [fd00::1]:4443 (no A answer), every record
+#               uploaded is acknowledged and reaches the backend (0 lost, each request with
+#               the token), GET of the file byte-exact (SHA-256), a graceful shutdown's
+#               outcome is OK
 #   dnstimeout  [dns] servers = 198.18.0.9, where nothing answers: connect fails with
 #               "timeout" after timeout_ms x attempts; upload status says timeout; (kernel)
 #               h3dpd starts with [dns] attempts = 5
@@ -46,6 +53,10 @@ h3dp_need_root
 h3dp_need ip ss jq python3 dnsmasq
 case $CASE in
 auth | nocert) h3dp_need caddy ;;
+caddy6)
+    h3dp_need caddy
+    [ "$MODE" = dpdk ] || h3dp_skip "caddy6 is for the DPDK path's IPv6"
+    ;;
 failover | dns | dnstimeout) ;;
 *)
     echo "unknown case $CASE"
@@ -124,7 +135,7 @@ headers_file() {
     (umask 077 && printf '# the collector'"'"'s credentials\nAuthorization: Bearer %s\n' "$2" >"$1")
 }
 # bound PROTO ADDR PORT: something listens there in the namespace (PROTO u or t).
-bound() { h3dp_ns ss -Hln"$1" | awk '{print $4}' | grep -qx "$2:$3"; }
+bound() { h3dp_ns ss -Hln"$1" | awk '{print $4}' | grep -Fqx "$2:$3"; }
 # count_in FILE REGEX: lines of FILE matching REGEX; count_above FILE REGEX N: more than N.
 count_in() { grep -Ec -- "$2" "$1"; }
 count_above() { [ "$(count_in "$1" "$2")" -gt "$3" ]; }
@@ -177,9 +188,11 @@ start_backend() {
         fail "the backend did not start: $(cat "$H3DP_TMP/backend.out")"
 }
 backend() { jq -r "$1" "$H3DP_TMP/backend.json"; }
-# start_caddy TOKEN: Caddy (HTTP/3) on $COL:$CADDY_PORT with the test server certificate,
-# requiring a client certificate of the test client CA; "Authorization: Bearer TOKEN" on
-# /v1/logs goes to the backend, anything else is answered 401. Access log: caddy.log.
+# start_caddy TOKEN: Caddy (HTTP/3) on $CADDY_ADDR:$CADDY_PORT ($COL, or [fd00::1] for
+# caddy6) with the test server certificate, requiring a client certificate of the test
+# client CA; "Authorization: Bearer TOKEN" on /v1/logs goes to the backend, GET /f1m is
+# $T/docroot/f1m when it exists, anything else is answered 401. Access log: caddy.log.
+CADDY_ADDR=$COL
 start_caddy() {
     mkdir -p "$H3DP_TMP/caddy-data"
     cat >"$H3DP_TMP/caddy.json" <<EOF
@@ -192,7 +205,7 @@ start_caddy() {
     "tls": {"certificates": {"load_files": [
       {"certificate": "$CERTS/server.pem", "key": "$CERTS/server-key.pem", "tags": ["test"]}]}},
     "http": {"servers": {"collector": {
-      "listen": ["$COL:$CADDY_PORT"],
+      "listen": ["$CADDY_ADDR:$CADDY_PORT"],
       "strict_sni_host": false,
       "protocols": ["h1", "h2", "h3"],
       "automatic_https": {"disable": true},
@@ -205,6 +218,8 @@ start_caddy() {
         {"match": [{"path": ["/v1/logs"], "header": {"Authorization": ["Bearer $1"]}}],
          "handle": [{"handler": "reverse_proxy",
                      "upstreams": [{"dial": "$COL:$BACKEND_PORT"}]}]},
+        {"match": [{"path": ["/f1m"], "method": ["GET"]}],
+         "handle": [{"handler": "file_server", "root": "$H3DP_TMP/docroot"}]},
         {"handle": [{"handler": "static_response", "status_code": 401,
                      "headers": {"Www-Authenticate": ["Bearer"]}, "body": "unauthorized\n"}]}
       ]}}}
@@ -213,7 +228,7 @@ start_caddy() {
 EOF
     HOME=$H3DP_TMP XDG_DATA_HOME=$H3DP_TMP XDG_CONFIG_HOME=$H3DP_TMP \
         h3dp_ns_bg caddy run --config "$H3DP_TMP/caddy.json" >"$H3DP_TMP/caddy.out" 2>&1
-    wait_for 15 bound u "$COL" "$CADDY_PORT" ||
+    wait_for 15 bound u "$CADDY_ADDR" "$CADDY_PORT" ||
         { tail -5 "$H3DP_TMP/caddy.out"; fail "Caddy did not start"; }
 }
 # caddy_status N: requests Caddy answered with status N (its access log).
@@ -247,8 +262,9 @@ add_addr() {
     fi
 }
 
-h3dp_env_init "c${MODE:0:1}${CASE:0:5}" || exit 1
+h3dp_env_init "c${MODE:0:1}${CASE:0:5}${CASE:5:1}" || exit 1
 T=$H3DP_TMP
+mkdir -p "$T/docroot"
 
 # ================================================================ auth
 case_auth() {
@@ -525,6 +541,51 @@ case_dns() {
     expect "upload to nosuch.test: last_error and endpoints[0] say NXDOMAIN, state failed, the records stay queued" \
         eq "$(jv '[(.last_error // "" | test("nosuch.test.*NXDOMAIN")), .endpoints[0].state, (.endpoints[0].last_error // "" | test("NXDOMAIN")), .queued.records, .in_flight.records, .errors.dns > 0] | @tsv')" \
         "true	failed	true	10	0	true"
+}
+
+# ================================================================ caddy6
+case_caddy6() {
+    local good url n1=2000 c want q4 q6
+    h3dp_ipv6
+    CADDY_ADDR="[$H3DP_PEER_IP6]"
+    good=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+    url=https://collector.test:$CADDY_PORT/v1/logs
+    headers_file "$T/hdr" "$good"
+    conf "upload.url=$url" "upload.headers_file=$T/hdr" "tls.cert_file=$CERTS/client.pem" \
+        "tls.key_file=$CERTS/client-key.pem"
+    start_daemon
+    # Only an AAAA record: the A query gets no address (NODATA).
+    start_dnsmasq --host-record=collector.test,"$H3DP_PEER_IP6" --local-ttl=60
+    start_backend "$good"
+    head -c 1048576 /dev/urandom >"$T/docroot/f1m"
+    start_caddy "$good"
+    ok "dnsmasq (collector.test -> $H3DP_PEER_IP6 only), Caddy on $CADDY_ADDR:$CADDY_PORT (mTLS + bearer token), backend"
+
+    upload_n $n1
+    expect "upload over IPv6: $n1 records accepted = acknowledged ($((n1 * 512)) bytes), none failed or retried" \
+        eq "$(jv '[.accepted.records, .acked.records, .acked.bytes, .failed.records, .retried.records] | @tsv')" \
+        "$n1	$n1	$((n1 * 512))	0	0"
+    expect "endpoints[]: collector.test resolved to $CADDY_ADDR:$CADDY_PORT, active, no failure" \
+        eq "$(jv '[(.endpoints | length), .endpoints[0].address, .endpoints[0].state, .endpoints[0].failures] | @tsv')" \
+        "1	$CADDY_ADDR:$CADDY_PORT	active	0"
+    expect "the backend behind Caddy received all $n1 records and the acknowledged bytes, each request with the token" \
+        eq "$(backend '[.records, .bytes, .requests, .auth_ok, .auth_other, .batches_dup] | @tsv')" \
+        "$n1	$(jv .acked.bytes)	$(jv .requests.acked)	$(jv .requests.acked)	0	0"
+    q4=$(grep -c "query\[A\] collector.test from" "$T/dnsmasq.log")
+    q6=$(grep -c "query\[AAAA\] collector.test from" "$T/dnsmasq.log")
+    expect "our dnsmasq was asked for AAAA ($q6) and A ($q4; it has none)" test "$q6" -ge 1 -a "$q4" -ge 1
+
+    ctl connect "https://collector.test:$CADDY_PORT" --cert "$CERTS/client.pem" --key "$CERTS/client-key.pem"
+    expect "connect https://collector.test:$CADDY_PORT (client certificate): established" \
+        eq "$RC $(jv .state)" "0 ESTABLISHED"
+    c=$(jv .conn)
+    ctl request "$c" GET /f1m
+    want=$(sha256sum "$T/docroot/f1m" | cut -d' ' -f1)
+    expect "GET 1 MiB file from Caddy over IPv6: 200, 1048576 bytes, SHA-256 matches" \
+        eq "$(jv .status) $(jv .body_bytes) $(jv .body_sha256)" "200 1048576 $want"
+    ctl shutdown "$c" --max-push 0 --wait
+    expect "shutdown --max-push 0 --wait: outcome OK (H3_NO_ERROR)" \
+        eq "$RC $(jv .outcome.ok) $(jv .outcome.code)" "0 true 0x100"
 }
 
 # ================================================================ dnstimeout
