@@ -517,6 +517,10 @@ static void show_done(void *ud, uint64_t conn, int err, const struct h3_stats *s
                             json_pack("{s:I, s:I}", "max_udp_payload",
                                       (json_int_t)st->max_udp_payload, "packet_too_big",
                                       (json_int_t)st->pmtu_reports));
+    if (r)
+        json_object_set_new(r, "keys",
+                            json_pack("{s:i, s:I}", "phase", (int)st->key_phase, "updates",
+                                      (json_int_t)st->key_updates));
     if (r && (i.closed || st->state == H3_STATE_CLOSED))
         json_object_set_new(r, "outcome", outcome_json(i.closed ? &i.outcome : &st->outcome));
     if (r)

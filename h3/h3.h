@@ -294,6 +294,14 @@ int h3_conn_flush(struct h3_conn *c, uint64_t now_ns);
  * above the current bound changes nothing (the path MTU only grows by probing). */
 void h3_conn_path_mtu(struct h3_conn *c, size_t max_udp_payload);
 
+/* Start a 1-RTT key update (RFC 9001 §6): the packets sent from now on use the next keys
+ * and flip the Key Phase bit; the peer follows. Returns 0, or H3_ERR_STATE when it is not
+ * possible now: before the handshake is confirmed, while the previous update is not yet
+ * confirmed by the peer (a packet in the new phase acknowledged), within three PTOs of that
+ * confirmation (ngtcp2's pacing of updates), once closing, or from inside a callback of
+ * this connection. ngtcp2 also updates the keys by itself before the AEAD's packet limit. */
+int h3_conn_update_keys(struct h3_conn *c, uint64_t now_ns);
+
 /* Graceful shutdown (Rust h3 Connection::shutdown(max_push)): refuse new requests,
  * send GOAWAY (push ID 0: see docs/ARCHITECTURE.md), let queued and in-flight
  * requests finish, then close with H3_NO_ERROR. |max_push| is recorded and
@@ -367,6 +375,11 @@ struct h3_stats {
     /* Datagrams by UDP payload size, sent and received: bucket i counts sizes above
      * h3_pkt_size_bound(i - 1) up to h3_pkt_size_bound(i) (the last has no bound). */
     uint64_t pkt_size_tx[H3_PKT_SIZE_BUCKETS], pkt_size_rx[H3_PKT_SIZE_BUCKETS];
+    /* 1-RTT key updates (RFC 9001 §6), ours (h3_conn_update_keys, or ngtcp2 near the AEAD
+     * limits) or the peer's: the Key Phase bit of the last 1-RTT packet sent, and how many
+     * times it changed (one per update; seen when the next packet goes out). */
+    unsigned key_phase;
+    uint64_t key_updates;
     struct h3_outcome outcome;
 };
 

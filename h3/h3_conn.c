@@ -25,6 +25,13 @@
 #define H3_ETH_UDP4_PAYLOAD 1472
 #define H3_ETH_UDP6_PAYLOAD 1452
 #define H3_VEC_MAX 16
+/* The first byte of a short (1-RTT) header: Header Form 0, Key Phase bit (RFC 9000 §17.3.1) */
+#define H3_HEADER_FORM_LONG 0x80
+#define H3_SHORT_KEY_PHASE  0x04
+
+/* The connection whose packets this thread is writing (conn_write), for encrypt_cb: ngtcp2's
+ * encrypt callback has no user data. */
+static __thread struct h3_conn *tx_conn;
 
 static void conn_write(struct h3_conn *c, uint64_t now);
 static void conn_settle(struct h3_conn *c, uint64_t now);
@@ -424,12 +431,33 @@ static int stateless_reset_cb(ngtcp2_conn *qc, const ngtcp2_pkt_stateless_reset 
     return 0;
 }
 
+/* Protects a packet we send. Its associated data is the unprotected header: a short
+ * header's Key Phase bit is the phase of the 1-RTT keys in use, and a change of it is a key
+ * update (RFC 9001 §6), ours or the peer's: ngtcp2 rotates both directions at once. */
+static int encrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                      const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *plaintext,
+                      size_t plaintextlen, const uint8_t *nonce, size_t noncelen,
+                      const uint8_t *aad, size_t aadlen)
+{
+    struct h3_conn *c = tx_conn;
+
+    if (c && aadlen > 0 && !(aad[0] & H3_HEADER_FORM_LONG)) {
+        uint8_t phase = (aad[0] & H3_SHORT_KEY_PHASE) ? 1 : 0;
+        if (phase != c->key_phase) {
+            c->key_phase = phase;
+            c->key_updates++;
+        }
+    }
+    return ngtcp2_crypto_encrypt_cb(dest, aead, aead_ctx, plaintext, plaintextlen, nonce, noncelen,
+                                    aad, aadlen);
+}
+
 static const ngtcp2_callbacks quic_callbacks = {
     .client_initial = ngtcp2_crypto_client_initial_cb,
     .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
     .handshake_completed = handshake_completed_cb,
     .handshake_confirmed = handshake_confirmed_cb,
-    .encrypt = ngtcp2_crypto_encrypt_cb,
+    .encrypt = encrypt_cb,
     .decrypt = ngtcp2_crypto_decrypt_cb,
     .hp_mask = ngtcp2_crypto_hp_mask_cb,
     .recv_stream_data = recv_stream_data_cb,
@@ -743,11 +771,14 @@ static void conn_write(struct h3_conn *c, uint64_t now)
     size_t quantum = ngtcp2_conn_get_send_quantum(c->qc);
     size_t need = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->qc);
 
+    struct h3_conn *outer = tx_conn;
+
     if (c->state >= H3_STATE_CLOSING)
         return;
     if (need > c->pmtu_max)
         need = c->pmtu_max;
     c->in_lib++;
+    tx_conn = c;
     for (;;) {
         nghttp3_vec vec[H3_VEC_MAX];
         nghttp3_ssize nvec = 0;
@@ -799,6 +830,7 @@ static void conn_write(struct h3_conn *c, uint64_t now)
             c->io->tx_abort(c->io_ctx, pkt);
             buf = NULL;
             c->in_lib--;
+            tx_conn = outer;
             close_liberr(c, (int)n, now, H3_ERR_QUIC);
             return;
         }
@@ -826,9 +858,26 @@ static void conn_write(struct h3_conn *c, uint64_t now)
     if (buf)
         c->io->tx_abort(c->io_ctx, pkt);
     c->in_lib--;
+    tx_conn = outer;
     ngtcp2_conn_update_pkt_tx_time(c->qc, now);
     if (c->ccerr_set)
         close_liberr(c, NGTCP2_ERR_CALLBACK_FAILURE, now, H3_ERR_HTTP3);
+}
+
+int h3_conn_update_keys(struct h3_conn *c, uint64_t now_ns)
+{
+    if (!c)
+        return H3_ERR_INVAL;
+    /* ngtcp2 asserts a completed handshake; the keys must not turn inside its calls. */
+    if ((c->state != H3_STATE_ESTABLISHED && c->state != H3_STATE_DRAINING) || c->in_lib ||
+        !ngtcp2_conn_get_handshake_completed(c->qc))
+        return H3_ERR_STATE;
+    /* ngtcp2 derives the next keys when it reads or writes (a PTO after the previous
+     * update was confirmed): an idle connection has not, so write first. */
+    h3_conn_flush(c, now_ns);
+    if (c->state >= H3_STATE_CLOSING || ngtcp2_conn_initiate_key_update(c->qc, now_ns) != 0)
+        return H3_ERR_STATE;
+    return h3_conn_flush(c, now_ns);
 }
 
 int h3_conn_flush(struct h3_conn *c, uint64_t now_ns)

@@ -96,6 +96,8 @@ void h3_conn_stats(const struct h3_conn *c, struct h3_stats *st)
     st->pmtu_reports = c->pmtu_reports;
     memcpy(st->pkt_size_tx, c->size_tx, sizeof(st->pkt_size_tx));
     memcpy(st->pkt_size_rx, c->size_rx, sizeof(st->pkt_size_rx));
+    st->key_phase = c->key_phase;
+    st->key_updates = c->key_updates;
     st->max_udp_payload = c->qc ? ngtcp2_conn_get_path_max_tx_udp_payload_size(c->qc)
                                 : c->max_udp_payload;
     if (st->max_udp_payload > c->pmtu_max)

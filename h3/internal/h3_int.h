@@ -132,6 +132,8 @@ struct h3_conn {
     uint64_t pkts_lost_closed;  /* loss counts of streams already closed */
     uint64_t ecn_rx[4], ecn_tx[4]; /* datagrams by ECN codepoint (NGTCP2_ECN_*) */
     uint64_t size_rx[H3_PKT_SIZE_BUCKETS], size_tx[H3_PKT_SIZE_BUCKETS]; /* by size */
+    uint64_t key_updates;          /* 1-RTT key phase changes of the packets we sent */
+    uint8_t key_phase;             /* the Key Phase bit of the last 1-RTT packet we sent */
     int64_t uni_ids[3];         /* our control and QPACK streams */
     uint64_t req_started, req_completed, req_failed, req_not_processed, req_cancelled,
         req_conn_closed;

@@ -127,6 +127,22 @@ expect "second connection on the other worker lcore (2)" eq "$(jv .state) $(jv .
 ctl request "$C2" GET /bytes/5000
 expect "request on lcore 2: 200, 5000 bytes" eq "$(jv .status) $(jv .body_bytes)" "200 5000"
 
+# A key update (RFC 9001 §6) the collector starts (h3sink: SIGUSR2): the connection follows,
+# show counts it with the new key phase, requests go on.
+ctl show "$C2"
+expect "show: key phase 0, no key update yet" eq "$(jv .keys.phase) $(jv .keys.updates)" "0 0"
+kill -USR2 "$H3DP_SINK_PID"
+for _ in $(seq 50); do
+    ctl request "$C2" GET /bytes/5000 # the sink answers in the new phase; we follow
+    ctl show "$C2"
+    [ "$(jv .keys.updates)" != 0 ] && break
+    sleep 0.1
+done
+expect "h3sink's key update followed: show gives key phase 1, 1 key update" \
+    eq "$(jv .keys.phase) $(jv .keys.updates)" "1 1"
+ctl request "$C2" GET /bytes/5000
+expect "requests after the key update: 200, 5000 bytes" eq "$(jv .status) $(jv .body_bytes)" "200 5000"
+
 # A request in flight when the graceful shutdown starts still completes.
 head -c $((32 << 20)) /dev/urandom >"$H3DP_TMP/body32m"
 "$H3CTL" -s "$H3DP_SOCK" --json request "$C1" POST /late --data-file "$H3DP_TMP/body32m" \

@@ -205,6 +205,12 @@ uint64_t h3_loop_now(const struct h3_loop *l)
     return l->now;
 }
 
+void h3_loop_advance(struct h3_loop *l, uint64_t to_ns)
+{
+    if (to_ns > l->now)
+        l->now = to_ns;
+}
+
 void h3_loop_stats(const struct h3_loop *l, struct h3_loop_stats *st)
 {
     *st = l->st;

@@ -73,6 +73,10 @@ int h3_loop_send(struct h3_loop *l, enum h3_loop_dir dir, const uint8_t *data, s
                  uint8_t ecn);
 
 uint64_t h3_loop_now(const struct h3_loop *l);
+/* Idle time passes: the clock moves on to |to_ns| (never back). h3_loop_run stops short of
+ * its limit when nothing is due before it; timers passed meanwhile run at the next
+ * h3_loop_run. */
+void h3_loop_advance(struct h3_loop *l, uint64_t to_ns);
 void h3_loop_stats(const struct h3_loop *l, struct h3_loop_stats *st);
 
 /* Forget the largest datagram sizes seen so far (h3_loop_stats.max_len). */

@@ -7,6 +7,7 @@
  * mono_ns() (base/mono.h).
  *   SIGUSR1          GOAWAY, exit 0 once every connection is drained and closed
  *   SIGHUP           GOAWAY on the current connections, keep serving new ones
+ *   SIGUSR2          a 1-RTT key update on every connection that can take one now
  *   SIGTERM, SIGINT  the same, but after --drain-timeout close what is left
  *                    (H3_REQUEST_CANCELLED) and exit 0; a second one closes now
  * Exit codes: 0 done, 1 runtime error, 2 usage error.
@@ -88,7 +89,7 @@ struct rxbatch {
     uint8_t buf[RX_BATCH][MSG_MAX];
 };
 
-static volatile sig_atomic_t sig_goaway, sig_term, sig_goaway_keep;
+static volatile sig_atomic_t sig_goaway, sig_term, sig_goaway_keep, sig_key_update;
 
 static void on_signal(int sig)
 {
@@ -96,6 +97,8 @@ static void on_signal(int sig)
         sig_goaway = 1;
     else if (sig == SIGHUP)
         sig_goaway_keep = 1;
+    else if (sig == SIGUSR2)
+        sig_key_update = 1;
     else
         sig_term++;
 }
@@ -663,6 +666,8 @@ static void print_totals(const struct opts *o, const struct sink *s, struct tota
         if (j != NULL) {
             json_object_set_new(j, "pkts_in_ect", json_integer((json_int_t)st->pkts_in_ect));
             json_object_set_new(j, "pkts_in_ce", json_integer((json_int_t)st->pkts_in_ce));
+            json_object_set_new(j, "key_updates_started",
+                                json_integer((json_int_t)st->key_updates_started));
         }
         if (j != NULL && final) {
             /* How the last connections ended (oldest first). */
@@ -757,6 +762,7 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -764,6 +770,7 @@ int main(int argc, char **argv)
     sigemptyset(&block);
     sigaddset(&block, SIGUSR1);
     sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGUSR2);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, &orig);
@@ -799,6 +806,10 @@ int main(int argc, char **argv)
             /* GOAWAY on the current connections; new ones are still served. */
             sig_goaway_keep = 0;
             sink_goaway_keep_serving(s, now);
+        }
+        if (sig_key_update) {
+            sig_key_update = 0;
+            sink_update_keys(s, now);
         }
         if (sig_goaway || sig_term) {
             if (!draining) {

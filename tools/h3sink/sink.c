@@ -2067,6 +2067,31 @@ void sink_goaway_keep_serving(struct sink *s, uint64_t now_ns)
     }
 }
 
+int sink_update_keys(struct sink *s, uint64_t now_ns)
+{
+    int n = 0;
+
+    if (s == NULL)
+        return 0;
+    for (struct sconn *c = s->conns; c; c = c->next) {
+        /* ngtcp2 asserts a completed handshake; it refuses an update before the handshake
+         * is confirmed, while the previous one is not, and within 3 PTOs of that. */
+        if (c->state != C_OPEN || !ngtcp2_conn_get_handshake_completed(c->q))
+            continue;
+        if (ngtcp2_conn_initiate_key_update(c->q, now_ns) != 0) {
+            /* ngtcp2 derives the next keys when it reads or writes, a PTO after the
+             * previous update was confirmed: an idle connection writes at the next flush,
+             * and a later call may succeed. */
+            conn_mark(c);
+            continue;
+        }
+        s->st.key_updates_started++;
+        conn_mark(c);
+        n++;
+    }
+    return n;
+}
+
 void sink_close_all(struct sink *s, uint64_t app_error_code, const char *reason, uint64_t now_ns)
 {
     if (s == NULL)

@@ -141,6 +141,7 @@ struct sink_stats {
     uint64_t uploads_no_length; /* POST/PUTs with a body and no content-length (some
                                    collectors take such a body as empty) */
     uint64_t goaways_sent;
+    uint64_t key_updates_started; /* key updates the sink began (sink_update_keys) */
     /* Uploads that carry h3dp-records: N and h3dp-batch: ID (the h3dp upload engine):
      * records of 2xx-answered requests, batches seen once, and repeats of a batch id
      * already answered 2xx (at-least-once duplicates) with their records. */
@@ -215,6 +216,13 @@ void sink_goaway(struct sink *s, uint64_t now_ns);
 /* GOAWAY on every open connection, as sink_goaway(), but new connections are still
  * accepted (a collector asking its clients to move to a new connection). */
 void sink_goaway_keep_serving(struct sink *s, uint64_t now_ns);
+
+/* Start a 1-RTT key update (RFC 9001 §6) on every open connection that can take one now
+ * (handshake confirmed, the previous update confirmed 3 PTOs ago): its next packets go in
+ * the other key phase, and the client follows. Returns how many started (counted in
+ * key_updates_started). Follow with sink_flush(): it also lets an idle connection derive
+ * its next keys, so that a later call can start the update this one could not. */
+int sink_update_keys(struct sink *s, uint64_t now_ns);
 
 /* Close every connection now with application error |app_error_code| and
  * |reason| (may be NULL). Follow with sink_flush() to send the CONNECTION_CLOSE
