@@ -39,6 +39,21 @@ def ipv4(proto, payload, src=PEER_IP, dst=OUR_IP):
     return h + payload
 
 
+def ipv6(nxt, payload, src=PEER_IP6, dst=OUR_IP6, hops=64):
+    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), nxt, hops, src, dst) + payload
+
+
+def udp6_dgram(sport, dport, data, src=PEER_IP6, dst=OUR_IP6):
+    u = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+    pseudo = src + dst + struct.pack("!IxxxB", len(u), 17)
+    return u[:6] + struct.pack("!H", csum(pseudo + u) or 0xFFFF) + u[8:]
+
+
+def icmp6(msg, src=PEER_IP6, dst=OUR_IP6):
+    pseudo = src + dst + struct.pack("!IxxxB", len(msg), 58)
+    return msg[:2] + struct.pack("!H", csum(pseudo + msg)) + msg[4:]
+
+
 def udp4(sport, dport, data):
     u = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
     pseudo = PEER_IP + OUR_IP + struct.pack("!BBH", 0, 17, len(u))
@@ -67,23 +82,33 @@ def frames():
     arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, bytes(6), OUR_IP)
     put("fuzz_dp_classify", "arp-request", b"\0" + eth(0x0806, arp, dst=b"\xff" * 6))
     put("fuzz_dp_classify", "padded", b"\0" + eth(0x0800, ipv4(17, udp4(1, 2, b""))) + bytes(18))
-    # IPv6 frames (UDP, ICMPv6 echo, Neighbor Solicitation) for when the classifier takes them.
-    udp6 = struct.pack("!HHHH", 4433, 40000, 8 + 4, 0) + b"quic"
-    pseudo = PEER_IP6 + OUR_IP6 + struct.pack("!IxxxB", len(udp6), 17)
-    udp6 = udp6[:6] + struct.pack("!H", csum(pseudo + udp6)) + udp6[8:]
-    ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(udp6), 17, 64, PEER_IP6, OUR_IP6) + udp6
-    put("fuzz_dp_classify", "udp6", b"\0" + eth(0x86DD, ip6))
-    echo6 = struct.pack("!BBHHH", 128, 0, 0, 1, 1) + b"ping"
-    pseudo = PEER_IP6 + OUR_IP6 + struct.pack("!IxxxB", len(echo6), 58)
-    echo6 = echo6[:2] + struct.pack("!H", csum(pseudo + echo6)) + echo6[4:]
-    ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(echo6), 58, 64, PEER_IP6, OUR_IP6) + echo6
-    put("fuzz_dp_classify", "icmp6-echo", b"\0" + eth(0x86DD, ip6))
+    # IPv6 frames: UDP (also behind a Hop-by-Hop header, and a fragment), ICMPv6 echo,
+    # Neighbor Solicitation and Advertisement, Router Advertisement, Packet Too Big.
+    udp6 = udp6_dgram(4433, 40000, b"quic")
+    put("fuzz_dp_classify", "udp6", b"\0" + eth(0x86DD, ipv6(17, udp6)))
+    hbh = bytes([17, 0, 1, 4, 0, 0, 0, 0])  # next UDP, 8 bytes, PadN
+    put("fuzz_dp_classify", "udp6-hbh", b"\0" + eth(0x86DD, ipv6(0, hbh + udp6)))
+    frag = struct.pack("!BBHI", 17, 0, 1, 7)  # next UDP, offset 0, more fragments, id 7
+    put("fuzz_dp_classify", "udp6-frag", b"\0" + eth(0x86DD, ipv6(44, frag + udp6)))
+    echo6 = icmp6(struct.pack("!BBHHH", 128, 0, 0, 1, 1) + b"ping")
+    put("fuzz_dp_classify", "icmp6-echo", b"\0" + eth(0x86DD, ipv6(58, echo6)))
     snm = bytes.fromhex("ff0200000000000000000001ff000002")
-    ns = struct.pack("!BBHI16s", 135, 0, 0, 0, OUR_IP6) + bytes([1, 1]) + PEER_MAC
-    pseudo = PEER_IP6 + snm + struct.pack("!IxxxB", len(ns), 58)
-    ns = ns[:2] + struct.pack("!H", csum(pseudo + ns)) + ns[4:]
-    ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(ns), 58, 255, PEER_IP6, snm) + ns
-    put("fuzz_dp_classify", "nd-solicit", b"\0" + eth(0x86DD, ip6, dst=bytes([0x33, 0x33, 0xFF, 0, 0, 2])))
+    ns = icmp6(struct.pack("!BBHI16s", 135, 0, 0, 0, OUR_IP6) + bytes([1, 1]) + PEER_MAC, dst=snm)
+    put("fuzz_dp_classify", "nd-solicit",
+        b"\0" + eth(0x86DD, ipv6(58, ns, dst=snm, hops=255), dst=bytes([0x33, 0x33, 0xFF, 0, 0, 2])))
+    na = icmp6(struct.pack("!BBHI16s", 136, 0, 0, 0x60000000, PEER_IP6) + bytes([2, 1]) + PEER_MAC)
+    put("fuzz_dp_classify", "nd-advert", b"\0" + eth(0x86DD, ipv6(58, na, hops=255)))
+    router = bytes.fromhex("fe800000000000000000000000000001")
+    all_nodes = bytes.fromhex("ff020000000000000000000000000001")
+    ra = icmp6(struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) + bytes([1, 1]) + PEER_MAC,
+               src=router, dst=all_nodes)
+    put("fuzz_dp_classify", "router-advert",
+        b"\0" + eth(0x86DD, ipv6(58, ra, src=router, dst=all_nodes, hops=255),
+                    dst=bytes([0x33, 0x33, 0, 0, 0, 1])))
+    quoted = struct.pack("!IHBB16s16s", 6 << 28, 8 + 1400, 17, 64, OUR_IP6, PEER_IP6) + \
+        struct.pack("!HHHH", 40000, 4433, 8 + 1400, 0) + bytes(64)
+    ptb = icmp6(struct.pack("!BBHI", 2, 0, 0, 1280) + quoted)
+    put("fuzz_dp_classify", "ptb", b"\0" + eth(0x86DD, ipv6(58, ptb)))
 
 
 def urls():
