@@ -281,16 +281,23 @@ static const struct ctl_field request_fields[] = {
      .help = "cancel the request after this long (5s, 500ms, 2m)"},
 };
 
+static const struct ctl_field list_fields[] = {
+    {.name = "all",
+     .type = CTL_F_BOOL,
+     .cli = "--all",
+     .help = "closed connections too (the last 256 are remembered)"},
+};
+
 static const struct ctl_field shutdown_fields[] = {
     CONN_FIELD,
     {.name = "max_push",
      .type = CTL_F_UINT,
-     .required = true,
      .min = 0,
      .max = CTL_QUIC_VARINT_MAX,
      .cli = "--max-push",
      .metavar = "N",
-     .help = "push ID limit requested for the GOAWAY (effective limit is reported)"},
+     .help = "push ID limit requested for the GOAWAY, default 0 (the effective limit is "
+             "reported; always 0: no server push)"},
     {.name = "timeout",
      .type = CTL_F_DURATION,
      .cli = "--timeout",
@@ -379,7 +386,8 @@ static const struct ctl_field upload_fields[] = {
 static const struct ctl_cmd_schema cmd_table[CTL_CMD_COUNT] = {
     [CTL_CMD_CONNECT] = {CTL_CMD_CONNECT, "connect", "open an HTTP/3 connection; returns its id",
                          FIELDS(connect_fields)},
-    [CTL_CMD_LIST] = {CTL_CMD_LIST, "list", "list connections", .n_fields = 0},
+    [CTL_CMD_LIST] = {CTL_CMD_LIST, "list", "list open connections (--all: closed ones too)",
+                      FIELDS(list_fields)},
     [CTL_CMD_SHOW] = {CTL_CMD_SHOW, "show", "show one connection in detail", FIELDS(show_fields)},
     [CTL_CMD_REQUEST] = {CTL_CMD_REQUEST, "request",
                          "send an HTTP request; returns status, headers, body size and digest",

@@ -72,6 +72,11 @@ static const char *state_name(enum h3_state s)
     return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "UNKNOWN";
 }
 
+static json_int_t us(uint64_t ns)
+{
+    return (json_int_t)((ns + 500) / 1000);
+}
+
 static json_t *id_or_null(int64_t id)
 {
     return id < 0 ? json_null() : json_integer(id);
@@ -86,11 +91,11 @@ static json_t *outcome_json(const struct h3_outcome *o)
 
     snprintf(code, sizeof(code), "0x%" PRIx64, o->code);
     h3_outcome_str(o, text, sizeof(text));
-    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "ok", o->ok, "code", code, "name",
+    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "ok", o->ok, "code", code, "name",
                      name[0] ? name : kinds[o->kind], "kind",
                      (unsigned)o->kind < 7 ? kinds[o->kind] : "?", "by",
                      o->origin == H3_ORIGIN_LOCAL ? "local" : "peer", "reason",
-                     o->reason[0] ? o->reason : text);
+                     o->reason[0] ? o->reason : text, "text", text);
 }
 
 static json_t *closed_json(uint64_t conn, const struct h3_outcome *o, int64_t max_push)
@@ -389,46 +394,43 @@ void d_ctl_set_dns(struct d_ctl *d, struct d_dns *dns)
 
 /* ---------------------------------------------------------------- list, show */
 
-static json_t *conn_summary(const struct svc_conn_info *i)
+/* One row of `list` at |now|: requests in flight and done, the smoothed RTT (null before a
+ * sample), the time since connect, the outcome once closed. */
+static json_t *conn_summary(const struct svc_conn_info *i, uint64_t now)
 {
-    json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:o}", "id", (json_int_t)i->id,
-                          "state", state_name(i->state), "url", i->url, "lcore", (int)i->lcore,
-                          "requests", (json_int_t)i->requests_active, "requests_done",
-                          (json_int_t)i->requests_done, "goaway_received",
-                          id_or_null(i->goaway_recv_id));
-    if (o && i->closed) {
-        char text[256];
-        json_object_set_new(o, "outcome",
-                            json_string(h3_outcome_str(&i->outcome, text, sizeof(text))));
-    }
-    return o;
+    uint64_t age_ns = now > i->started_ns ? now - i->started_ns : 0;
+
+    return json_pack(
+        "{s:I, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:o, s:o}", "id", (json_int_t)i->id, "state",
+        state_name(i->state), "url", i->url, "lcore", (int)i->lcore, "in_flight",
+        (json_int_t)i->requests_active, "done", (json_int_t)i->requests_done, "rtt_us",
+        i->rtt_ns ? json_integer(us(i->rtt_ns)) : json_null(), "age_ms",
+        (json_int_t)(age_ns / 1000000), "goaway_received", id_or_null(i->goaway_recv_id), "outcome",
+        i->closed ? outcome_json(&i->outcome) : json_null());
 }
 
-json_t *d_ctl_list_json(struct d_ctl *d)
+json_t *d_ctl_list_json(struct d_ctl *d, bool all)
 {
     json_t *a = json_array();
+    uint64_t now = ctl_server_now(d->srv);
     struct svc_conn_info i;
 
     for (uint64_t id = svc_conn_next(d->svc, 0); id && a; id = svc_conn_next(d->svc, id))
-        if (svc_conn_info(d->svc, id, &i) == 0)
-            json_array_append_new(a, conn_summary(&i));
+        if (svc_conn_info(d->svc, id, &i) == 0 && (all || !i.closed))
+            json_array_append_new(a, conn_summary(&i, now));
     return json_pack("{s:o}", "conns", a);
 }
 
 static void h_list(void *ctx, struct ctl_call *call)
 {
-    ctl_call_reply(call, d_ctl_list_json(ctx));
+    ctl_call_reply(call,
+                   d_ctl_list_json(ctx, ctl_request_bool(ctl_call_request(call), "all", false)));
 }
 
 struct show_ctx {
     struct d_ctl *d;
     uint64_t token;
 };
-
-static json_int_t us(uint64_t ns)
-{
-    return (json_int_t)((ns + 500) / 1000);
-}
 
 /* Datagrams by ECN codepoint (RFC 3168 names). */
 static json_t *ecn_json(const struct h3_ecn_counts *e)

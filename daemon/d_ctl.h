@@ -41,8 +41,8 @@ void d_ctl_set_reload(struct d_ctl *d, const struct d_reload *r);
 /* True once `quit` was accepted (the caller starts the graceful exit). */
 bool d_ctl_quit_requested(const struct d_ctl *d);
 
-/* The `stats` result and the connection list (also for DPDK telemetry). New references. */
+/* The `stats` result and the connection list (closed ones too when |all|). New references. */
 json_t *d_ctl_stats_json(struct d_ctl *d);
-json_t *d_ctl_list_json(struct d_ctl *d);
+json_t *d_ctl_list_json(struct d_ctl *d, bool all);
 
 #endif

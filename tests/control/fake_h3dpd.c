@@ -57,9 +57,11 @@ static json_t *outcome_json(const struct conn *c)
     char code[32];
 
     snprintf(code, sizeof(code), "0x%llx", (unsigned long long)c->close_code);
-    return json_pack("{s:b,s:s,s:s,s:s}", "ok", c->close_code == H3_NO_ERROR, "code", code,
-                     "reason", c->close_code == H3_NO_ERROR ? "H3_NO_ERROR" : "application error",
-                     "by", "local");
+    return json_pack("{s:b,s:s,s:s,s:s,s:s,s:s}", "ok", c->close_code == H3_NO_ERROR, "code", code,
+                     "name", c->close_code == H3_NO_ERROR ? "H3_NO_ERROR" : "H3_REQUEST_CANCELLED",
+                     "kind", "application", "reason",
+                     c->close_code == H3_NO_ERROR ? "H3_NO_ERROR" : "application error", "by",
+                     "local");
 }
 
 static struct conn *find_conn(struct ctl_call *call)
@@ -214,12 +216,18 @@ static void h_list(void *ctx, struct ctl_call *call)
 
     (void)ctx;
     pthread_mutex_lock(&conns_lock);
+    /* The daemon's shape (daemon/d_ctl.c): closed ones only with --all. */
     for (unsigned id = 1; id <= MAX_CONNS; id++)
-        if (conns[id].state != CONN_FREE)
-            json_array_append_new(arr, json_pack("{s:i,s:s,s:s,s:i,s:i}", "id", id, "state",
-                                                 state_name(conns[id].state), "url", conns[id].url,
-                                                 "lcore", conns[id].lcore, "requests",
-                                                 conns[id].requests));
+        if (conns[id].state != CONN_FREE &&
+            (conns[id].state != CONN_CLOSED ||
+             ctl_request_bool(ctl_call_request(call), "all", false)))
+            json_array_append_new(
+                arr,
+                json_pack("{s:i,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:n,s:o}", "id", id, "state",
+                          state_name(conns[id].state), "url", conns[id].url, "lcore",
+                          conns[id].lcore, "in_flight", 0, "done", conns[id].requests, "rtt_us",
+                          1320, "age_ms", 754000, "goaway_received", "outcome",
+                          conns[id].state == CONN_CLOSED ? outcome_json(&conns[id]) : json_null()));
     pthread_mutex_unlock(&conns_lock);
     ctl_call_reply(call, json_pack("{s:o}", "conns", arr));
 }
@@ -232,12 +240,12 @@ static void h_show(void *ctx, struct ctl_call *call)
     pthread_mutex_lock(&conns_lock);
     c = find_conn(call);
     if (c != NULL)
-        ctl_call_reply(call,
-                       json_pack("{s:I,s:s,s:s,s:s,s:{s:f,s:f},s:{s:I,s:i},s:{s:n,s:n}}", "conn",
-                                 (json_int_t)(c - conns), "state", state_name(c->state), "url",
-                                 c->url, "alpn", "h3", "rtt", "min_ms", 0.25, "smoothed_ms", 0.5,
-                                 "push_limit", "requested", (json_int_t)c->max_push, "effective", 0,
-                                 "goaway", "sent_id", "received_id"));
+        ctl_call_reply(call, json_pack("{s:I,s:s,s:s,s:s,s:f,s:{s:f,s:f},s:{s:I,s:i},s:{s:n,s:n}}",
+                                       "conn", (json_int_t)(c - conns), "state",
+                                       state_name(c->state), "url", c->url, "alpn", "h3",
+                                       "elapsed_s", 28.8686, "rtt", "min_ms", 0.25, "smoothed_ms",
+                                       0.5, "push_limit", "requested", (json_int_t)c->max_push,
+                                       "effective", 0, "goaway", "sent_id", "received_id"));
     pthread_mutex_unlock(&conns_lock);
 }
 

@@ -100,7 +100,8 @@ static void test_field_errors(void **state)
     expect_error(REQ("show", "{\"conn\":0}"), CTL_E_BAD_REQUEST,
                  "args.conn: expected an integer in 1..");
     expect_error(REQ("show", "{\"conn\":1.5}"), CTL_E_BAD_REQUEST, "args.conn: expected");
-    expect_error(REQ("shutdown", "{\"conn\":1}"), CTL_E_BAD_REQUEST, "args.max_push: required");
+    expect_error(REQ("shutdown", "{\"max_push\":0}"), CTL_E_BAD_REQUEST, "args.conn: required");
+    expect_error(REQ("list", "{\"all\":\"yes\"}"), CTL_E_BAD_REQUEST, "args.all: expected true or false");
     expect_error(REQ("shutdown", "{\"conn\":1,\"max_push\":-1}"), CTL_E_BAD_REQUEST,
                  "args.max_push: expected a non-negative integer");
     expect_error(REQ("shutdown", "{\"conn\":1,\"max_push\":4611686018427387904}"),
@@ -221,6 +222,16 @@ static void test_good_requests(void **state)
     assert_int_equal(ctl_request_u64(&req, "max_push", 99), 0);
     assert_int_equal(ctl_request_u64(&req, "timeout", 0), 1500);
     assert_false(ctl_request_bool(&req, "wait", false));
+    ctl_request_free(&req);
+
+    /* max_push is optional: the handler's default (0) applies */
+    parse_ok(&req, REQ("shutdown", "{\"conn\":7}"));
+    assert_null(ctl_request_arg(&req, "max_push"));
+    assert_int_equal(ctl_request_u64(&req, "max_push", 0), 0);
+    ctl_request_free(&req);
+
+    parse_ok(&req, REQ("list", "{\"all\":true}"));
+    assert_true(ctl_request_bool(&req, "all", false));
     ctl_request_free(&req);
 
     parse_ok(&req, REQ("close", "{\"conn\":7,\"error\":\"0x10c\"}"));

@@ -367,10 +367,10 @@ case_auth() {
 }
 
 # ================================================================ nocert
-# alert_closes: connections `list` shows closed by a TLS alert (it remembers the last 256).
+# alert_closes: connections `list --all` shows closed by a TLS alert (it remembers the last 256).
 alert_closes() {
-    ctl list
-    jv '[.conns[] | select((.outcome // "") | test("TLS alert"))] | length'
+    ctl list --all
+    jv '[.conns[] | select((.outcome.text // "") | test("TLS alert"))] | length'
 }
 case_nocert() {
     local good url n=500 win=3 closed0 attempts

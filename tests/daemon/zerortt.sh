@@ -38,7 +38,7 @@ DELAY_MS=20
 fail() {
     echo "FAIL: $*"
     echo "---- h3ctl list ----"
-    "$H3CTL" -s "$H3DP_SOCK" list 2>&1 | tail -8
+    "$H3CTL" -s "$H3DP_SOCK" list --all 2>&1 | tail -8
     echo "---- upload status ----"
     "$H3CTL" -s "$H3DP_SOCK" --json upload status 2>&1 | jq -c '{state, accepted, acked, failed, requests, resumption}' 2>&1
     echo "---- h3dpd log ----"
@@ -57,8 +57,8 @@ wait_idle() {
     done
     return 1
 }
-# conn_ids: the daemon's connections, oldest first.
-conn_ids() { ctl list | jq -r '.conns[].id'; }
+# conn_ids: the daemon's connections, closed ones too (list --all), oldest first.
+conn_ids() { ctl list --all | jq -r '.conns[].id'; }
 # wait_ticket N SECONDS: until there are N connections and the newest has the collector's
 # ticket (so the next reconnect has one to resume with, however slow the machine is).
 wait_ticket() {

@@ -6,12 +6,14 @@
  * table (ctl_cmd_table()), so the CLI and the daemon validate the same way. Requests are
  * validated locally with the daemon's own parser before anything is sent.
  *
- * Exit status: 0 success; 1 the operation failed (an error reply, or a result whose
- * "outcome" is not OK); 2 usage error; 3 the daemon cannot be reached or did not answer.
+ * Exit status: 0 success; 1 the operation failed (an error reply; a `wait` or `shutdown
+ * --wait` whose connection ended with an error; a `close` whose connection ended otherwise
+ * than asked); 2 usage error; 3 the daemon cannot be reached or did not answer.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,6 +40,9 @@ enum {
 #define DEFAULT_REPLY_TIMEOUT_MS 30000
 #define REPLY_GRACE_MS           10000 /* on top of a command's own timeout */
 #define COL_GAP                  2
+/* Real numbers: the daemon sends at most 6 significant digits; --json keeps what came (up
+ * to 15, the digits a double always carries), tables show 6. */
+#define JSON_REALS JSON_REAL_PRECISION(15)
 
 struct opts {
     const char *socket;
@@ -115,8 +120,10 @@ static void global_help(FILE *out)
             CTL_SOCKET_ENV, CTL_DEFAULT_SOCKET);
     for (unsigned i = 0; i < CTL_CMD_COUNT; i++)
         fprintf(out, "  %-10s %s\n", t[i].name, t[i].summary);
-    fprintf(out, "\nexit status: 0 success, 1 operation failed (error reply or outcome not "
-                 "OK),\n             2 usage error, 3 daemon unreachable or no reply\n");
+    fprintf(out, "\nexit status: 0 success, 1 operation failed (an error reply; wait or\n"
+                 "             shutdown --wait: the connection ended with an error; close:\n"
+                 "             it ended otherwise than asked), 2 usage error,\n"
+                 "             3 daemon unreachable or no reply\n");
 }
 
 /* ---- building the request ---------------------------------------------------------- */
@@ -411,10 +418,27 @@ static char *read_line(int fd, uint64_t timeout_ms)
 
 /* ---- human output ------------------------------------------------------------------ */
 
+/* A real number for people: 6 significant digits ("28.8686", "0.5"), whole digits past a
+ * million ("1234568"), never "28.868600000000001". */
+static char *real_text(double d)
+{
+    char buf[64];
+
+    if (!isfinite(d))
+        snprintf(buf, sizeof(buf), "%s", isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
+    else if (fabs(d) >= 1e6)
+        snprintf(buf, sizeof(buf), "%.0f", d);
+    else
+        snprintf(buf, sizeof(buf), "%.6g", d);
+    return strdup(buf);
+}
+
 static char *scalar_text(json_t *v)
 {
     char *s = NULL;
 
+    if (json_is_real(v))
+        return real_text(json_real_value(v));
     if (json_is_string(v))
         return strdup(json_string_value(v));
     if (json_is_null(v))
@@ -423,7 +447,7 @@ static char *scalar_text(json_t *v)
         return strdup("yes");
     if (json_is_false(v))
         return strdup("no");
-    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REALS);
     return s != NULL ? s : strdup("?");
 }
 
@@ -628,12 +652,131 @@ static void print_human(json_t *result)
     json_decref(tables);
 }
 
-/* An "outcome" object with "ok": false (close/wait/shutdown --wait) is a failed operation. */
-static bool outcome_failed(json_t *result)
+/* ---- list: fixed columns --------------------------------------------------------- */
+
+/* "1.32ms", "45.1ms", "2.31s"; "-" before the first RTT sample. */
+static void rtt_text(json_t *v, char *buf, size_t len)
+{
+    double ms = json_is_integer(v) ? (double)json_integer_value(v) / 1000.0 : -1;
+
+    if (ms < 0)
+        snprintf(buf, len, "-");
+    else if (ms < 1000)
+        snprintf(buf, len, "%.*fms", ms < 10 ? 2 : 1, ms);
+    else
+        snprintf(buf, len, "%.2fs", ms / 1000);
+}
+
+/* "45s", "12m03s", "3h04m", "2d03h". */
+static void age_text(json_t *v, char *buf, size_t len)
+{
+    uint64_t s = json_is_integer(v) ? (uint64_t)json_integer_value(v) / 1000 : 0;
+
+    if (s < 60)
+        snprintf(buf, len, "%" PRIu64 "s", s);
+    else if (s < 3600)
+        snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
+    else
+        snprintf(buf, len, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
+}
+
+/* The close outcome in a few words: "ok", "handshake timeout", "CRYPTO_ERROR (peer)",
+ * "H3_REQUEST_CANCELLED (local)"; "-" while open. `show ID` has the whole of it. */
+static void outcome_text(json_t *o, char *buf, size_t len)
+{
+    const char *kind = json_string_value(json_object_get(o, "kind"));
+    const char *name = json_string_value(json_object_get(o, "name"));
+    const char *by = json_string_value(json_object_get(o, "by"));
+
+    if (!json_is_object(o))
+        snprintf(buf, len, "-");
+    else if (json_is_true(json_object_get(o, "ok")))
+        snprintf(buf, len, "ok");
+    else if (kind && strcmp(kind, "application") != 0 && strcmp(kind, "transport") != 0) {
+        snprintf(buf, len, "%s", kind);
+        for (char *p = buf; *p; p++)
+            if (*p == '_')
+                *p = ' ';
+    } else
+        snprintf(buf, len, "%s (%s)", name ? name : "error", by ? by : "?");
+}
+
+#define LIST_COLS 9
+#define LIST_CELL 288 /* a URL is at most 255 bytes (svc_conn_info) */
+
+/* `list`: always the same columns, the heading even when no connection is listed. */
+static void print_list(json_t *result)
+{
+    static const char *const head[LIST_COLS] = {"ID",   "STATE", "URL", "LCORE",  "IN_FLIGHT",
+                                                "DONE", "RTT",   "AGE", "OUTCOME"};
+    json_t *rows = json_object_get(result, "conns");
+    size_t n = json_array_size(rows), width[LIST_COLS];
+    char *cell = calloc((n ? n : 1) * LIST_COLS, LIST_CELL);
+
+    if (!cell)
+        return;
+    for (size_t c = 0; c < LIST_COLS; c++)
+        width[c] = strlen(head[c]);
+    for (size_t r = 0; r < n; r++) {
+        json_t *row = json_array_get(rows, r);
+        char *t = cell + r * LIST_COLS * LIST_CELL;
+
+        snprintf(t, LIST_CELL, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(row, "id")));
+        snprintf(t + LIST_CELL, LIST_CELL, "%s",
+                 json_string_value(json_object_get(row, "state")) ?: "?");
+        snprintf(t + 2 * LIST_CELL, LIST_CELL, "%s",
+                 json_string_value(json_object_get(row, "url")) ?: "?");
+        snprintf(t + 3 * LIST_CELL, LIST_CELL, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(row, "lcore")));
+        snprintf(t + 4 * LIST_CELL, LIST_CELL, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(row, "in_flight")));
+        snprintf(t + 5 * LIST_CELL, LIST_CELL, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(row, "done")));
+        rtt_text(json_object_get(row, "rtt_us"), t + 6 * LIST_CELL, LIST_CELL);
+        age_text(json_object_get(row, "age_ms"), t + 7 * LIST_CELL, LIST_CELL);
+        outcome_text(json_object_get(row, "outcome"), t + 8 * LIST_CELL, LIST_CELL);
+        for (size_t c = 0; c < LIST_COLS; c++)
+            if (strlen(t + c * LIST_CELL) > width[c])
+                width[c] = strlen(t + c * LIST_CELL);
+    }
+    for (size_t r = 0; r <= n; r++)
+        for (size_t c = 0; c < LIST_COLS; c++) {
+            const char *t = r == 0 ? head[c] : cell + ((r - 1) * LIST_COLS + c) * LIST_CELL;
+            if (c + 1 < LIST_COLS)
+                printf("%-*s", (int)(width[c] + COL_GAP), t);
+            else
+                printf("%s\n", t);
+        }
+    free(cell);
+}
+
+/* ---- exit status -------------------------------------------------------------------- */
+
+/* Did the operation do what was asked? `close` asked for a close with an error code: the
+ * connection closed by us with that code (default 0x100) is a success whatever the code;
+ * one that ended otherwise (the peer first, a timeout) is not. `wait` and `shutdown --wait`
+ * report a connection that ended with an error as a failure. */
+static bool outcome_failed(const struct ctl_cmd_schema *cmd, json_t *args, json_t *result)
 {
     json_t *o = json_object_get(result, "outcome");
+    uint64_t want = 0x100, got;
 
-    return json_is_object(o) && json_is_false(json_object_get(o, "ok"));
+    if (!json_is_object(o))
+        return false;
+    if (cmd->id != CTL_CMD_CLOSE)
+        return json_is_false(json_object_get(o, "ok"));
+    if (json_is_string(json_object_get(args, "error")))
+        ctl_app_error_parse(json_string_value(json_object_get(args, "error")), &want);
+    else if (json_is_integer(json_object_get(args, "error")))
+        want = (uint64_t)json_integer_value(json_object_get(args, "error"));
+    const char *code = json_string_value(json_object_get(o, "code"));
+    const char *by = json_string_value(json_object_get(o, "by"));
+    const char *kind = json_string_value(json_object_get(o, "kind"));
+    return !code || ctl_app_error_parse(code, &got) != 0 || got != want || !by ||
+           strcmp(by, "local") != 0 || !kind || strcmp(kind, "application") != 0;
 }
 
 /* ---- main -------------------------------------------------------------------------- */
@@ -726,13 +869,15 @@ static int run(const struct opts *o, const struct ctl_cmd_schema *cmd, json_t *a
         if (o->capture) {
             *o->capture = json_incref(result);
         } else if (o->json) {
-            char *s = json_dumps(result, JSON_INDENT(2) | JSON_ENCODE_ANY);
+            char *s = json_dumps(result, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REALS);
             printf("%s\n", s != NULL ? s : "null");
             free(s);
+        } else if (cmd->id == CTL_CMD_LIST) {
+            print_list(result);
         } else {
             print_human(result);
         }
-        rc = outcome_failed(result) ? EXIT_FAILED : EXIT_OK;
+        rc = outcome_failed(cmd, args, result) ? EXIT_FAILED : EXIT_OK;
     } else {
         const char *code = json_string_value(json_object_get(reply, "code"));
         const char *msg = json_string_value(json_object_get(reply, "message"));
