@@ -434,10 +434,17 @@ static void usage(FILE *out)
                  "       h3dpd -h | --help     this help\n"
                  "       h3dpd -V | --version  the version\n"
                  "\n"
-                 "Signals: SIGINT/SIGTERM shut connections down gracefully and exit 0\n"
-                 "(a second one exits at once, status 1); SIGUSR1 prints the counters;\n"
-                 "SIGHUP reloads [log], [upload] url and headers_file (the other keys\n"
-                 "that changed are logged: they need a restart).\n"
+                 "signals:\n"
+                 "  SIGHUP           reload FILE: [log], [upload] url and headers_file change\n"
+                 "                   at once; other keys that changed are logged as needing\n"
+                 "                   a restart\n"
+                 "  SIGTERM, SIGINT  graceful shutdown: GOAWAY, requests in flight finish,\n"
+                 "                   exit 0; a second signal exits at once, status 1\n"
+                 "  SIGUSR1          print the dataplane counters to the log (io = dpdk)\n"
+                 "\n"
+                 "exit status: 0 orderly stop or valid --check-config, 1 runtime failure or\n"
+                 "             second signal, 2 usage or configuration error\n"
+                 "\n"
                  "EAL arguments come from the [eal] section only; see docs/CONFIG.md.\n");
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/package/cli.sh VERSION SRCDIR PROGRAM...: every installed program answers --help and
 # --version (exit 0, on stdout: "usage:" / "NAME VERSION"), refuses an unknown option with
-# status 2; every script in tools/ answers --help with a usage line and does nothing else (run
-# in an empty directory: it must leave it empty, and return at once).
+# status 2; h3dpd --help has the signal table; every script in tools/ answers --help with a
+# usage line and does nothing else (run in an empty directory: it must leave it empty, and
+# return at once).
 set -uo pipefail
 version=$1 src=$2
 shift 2
@@ -25,6 +26,15 @@ for prog in "$@"; do
     rc=$?
     [ "$rc" = 2 ] || bad "$name --no-such-option: status $rc, want 2"
     echo "ok: $name: --help, --version ($(head -1 <<<"$out")), bad option -> 2"
+    # h3dpd's signal table: one row per signal it handles.
+    if [ "$name" = h3dpd ]; then
+        help=$("$prog" --help)
+        for row in '^signals:$' '^  SIGHUP +reload' '^  SIGTERM, SIGINT +graceful shutdown' \
+            '^  SIGUSR1 +print the dataplane counters'; do
+            grep -Eq "$row" <<<"$help" || bad "h3dpd --help: no /$row/ in the signal table"
+        done
+        echo "ok: h3dpd --help: the signal table"
+    fi
 done
 
 # The scripts: every executable file directly in tools/.
