@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/package/cli.sh VERSION SRCDIR PROGRAM...: every installed program answers --help and
 # --version (exit 0, on stdout: "usage:" / "NAME VERSION"), refuses an unknown option with
-# status 2; h3dpd --help has the signal table; every script in tools/ answers --help with a
-# usage line and does nothing else (run in an empty directory: it must leave it empty, and
-# return at once).
+# status 2; h3dpd --help and h3dpd(8) have the signal table; every script in tools/ answers
+# --help with a usage line and does nothing else (run in an empty directory: it must leave
+# it empty, and return at once).
 set -uo pipefail
 version=$1 src=$2
 shift 2
@@ -33,7 +33,12 @@ for prog in "$@"; do
             '^  SIGUSR1 +print the dataplane counters'; do
             grep -Eq "$row" <<<"$help" || bad "h3dpd --help: no /$row/ in the signal table"
         done
-        echo "ok: h3dpd --help: the signal table"
+        # ... and the same signals in h3dpd(8)'s SIGNALS section.
+        sigs=$(sed -n '/^# SIGNALS/,/^# [A-Z]/p' "$src/docs/man/h3dpd.8.scd")
+        for sig in SIGHUP SIGTERM SIGINT SIGUSR1; do
+            grep -q "^\*.*$sig" <<<"$sigs" || bad "h3dpd(8): $sig not in SIGNALS"
+        done
+        echo "ok: h3dpd --help and h3dpd(8): the signal table"
     fi
 done
 
