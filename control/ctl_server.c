@@ -84,6 +84,9 @@ struct ctl_server {
     unsigned npending;
     uint32_t seq;
     uint64_t now; /* the time given to the current (or last) ctl_server_poll */
+    uint64_t due; /* no deadline (deferred request, idle client) falls before this: the
+                     deadlines are looked at only from then (ctl_server_tick runs each loop
+                     iteration) */
     struct ratelim refuse_log; /* lines about refused peers: a loop of them must not flood */
     struct handler handlers[CTL_CMD_COUNT];
     struct ctl_server_stats st;
@@ -126,6 +129,28 @@ bool ctl_peer_allowed(const struct ctl_server_conf *conf, uid_t uid, gid_t gid, 
         if (groups[i] == conf->allow_gid)
             return true;
     return false;
+}
+
+/* ---- deadlines ---------------------------------------------------------------------- */
+
+/* A deadline at |t| now exists: the deadlines are looked at from then at the latest. */
+static void due_by(struct ctl_server *srv, uint64_t t)
+{
+    if (t < srv->due)
+        srv->due = t;
+}
+
+/* When idle client |c| is due to be dropped. */
+static uint64_t idle_deadline(const struct ctl_server *srv, const struct client *c)
+{
+    return c->active_ns + (uint64_t)srv->conf.idle_timeout_ms * 1000000ull;
+}
+
+/* Client |c| became idle (connected, or its deferred requests answered). */
+static void idle_from_now(struct ctl_server *srv, const struct client *c)
+{
+    if (srv->conf.idle_timeout_ms)
+        due_by(srv, idle_deadline(srv, c));
 }
 
 /* ---- client output ----------------------------------------------------------------- */
@@ -332,6 +357,8 @@ static int answer_pending(struct ctl_server *srv, uint64_t token, json_t *result
         return -ENOTCONN;
     }
     c->active_ns = srv->now; /* a deferred request answered: idle from now on */
+    if (c->pending == 0)
+        idle_from_now(srv, c);
     if (code == CTL_OK)
         rc = send_ok(srv, idx, id, result);
     else
@@ -378,12 +405,6 @@ static bool client_idle(const struct client *c)
     return c->fd >= 0 && c->pending == 0;
 }
 
-/* When idle client |c| is due to be dropped. */
-static uint64_t idle_deadline(const struct ctl_server *srv, const struct client *c)
-{
-    return c->active_ns + (uint64_t)srv->conf.idle_timeout_ms * 1000000ull;
-}
-
 /* Drops the clients idle for idle_timeout_ms: they hold slots others need. */
 static void expire_idle(struct ctl_server *srv, uint64_t now)
 {
@@ -409,6 +430,19 @@ static uint64_t nearest_deadline(const struct ctl_server *srv)
         if (client_idle(&srv->clients[i]) && idle_deadline(srv, &srv->clients[i]) < d)
             d = idle_deadline(srv, &srv->clients[i]);
     return d;
+}
+
+/* Expires what is due at |now| (deferred requests, idle clients) when something may be:
+ * a loop iteration with nothing due costs one comparison. */
+static void expire_due(struct ctl_server *srv, uint64_t now)
+{
+    if (now < srv->due)
+        return;
+    if (srv->npending > 0)
+        expire_pending(srv, now);
+    if (srv->conf.idle_timeout_ms)
+        expire_idle(srv, now);
+    srv->due = nearest_deadline(srv);
 }
 
 /* ---- calls ------------------------------------------------------------------------- */
@@ -493,6 +527,7 @@ uint64_t ctl_call_defer(struct ctl_call *call, uint32_t timeout_ms)
     p->deadline_ns = srv->now + (uint64_t)timeout_ms * 1000000ull;
     c->pending++;
     srv->npending++;
+    due_by(srv, p->deadline_ns);
     return TAG(p->seq, i);
 }
 
@@ -689,6 +724,7 @@ int ctl_server_adopt(struct ctl_server *srv, int fd)
     c->uid = cred.uid;
     c->pid = cred.pid;
     srv->nclients++;
+    idle_from_now(srv, c);
     srv->st.accepted++;
     CTL_LOG(DEBUG, "client %u connected (pid %d uid %u)", idx, (int)cred.pid, (unsigned)cred.uid);
     return 0;
@@ -917,20 +953,14 @@ int ctl_server_poll(struct ctl_server *srv, uint64_t now)
                 client_readable(srv, idx);
         }
     }
-    if (srv->npending > 0)
-        expire_pending(srv, now);
-    if (srv->conf.idle_timeout_ms)
-        expire_idle(srv, now);
+    expire_due(srv, now);
     return n;
 }
 
 void ctl_server_tick(struct ctl_server *srv, uint64_t now)
 {
     srv->now = now;
-    if (srv->npending > 0)
-        expire_pending(srv, now);
-    if (srv->conf.idle_timeout_ms)
-        expire_idle(srv, now);
+    expire_due(srv, now);
 }
 
 unsigned ctl_server_nclients(const struct ctl_server *srv)

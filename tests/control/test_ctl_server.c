@@ -521,7 +521,7 @@ static size_t drain(int fd)
 static void test_idle_activity(void **state)
 {
     struct fixture *f = *state;
-    struct tclient *a, *b, *c, *d;
+    struct tclient *a, *b, *c, *d, *late;
     struct ctl_server_stats st;
     const uint64_t ms = 1000000ull, t0 = 1000000 * ms;
     char line[512];
@@ -586,10 +586,19 @@ static void test_idle_activity(void **state)
     assert_int_equal(ctl_server_nclients(f->srv), 0);
     ctl_server_get_stats(f->srv, &st);
     assert_int_equal(st.dropped_idle, 4);
+
+    /* With nobody left, a client that connects and says nothing is still seen to. */
+    late = client_new(f);
+    poll_at(f, t0 + 11000 * ms);
+    ctl_server_tick(f->srv, t0 + 11999 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 1);
+    ctl_server_tick(f->srv, t0 + 12000 * ms);
+    assert_int_equal(ctl_server_nclients(f->srv), 0);
     client_del(a);
     client_del(b);
     client_del(c);
     client_del(d);
+    client_del(late);
 }
 
 /* The kept slot is the operator's only: unprivileged clients (a child dropped to nobody,
