@@ -800,12 +800,19 @@ toolong:
     return -ENAMETOOLONG;
 }
 
-/* Writes |v| escaping ';' as "\;" so rte_cfgfile does not take it for a comment. */
+/* Writes |v| with its first ';' as "\;" so rte_cfgfile does not take it for a comment: it
+ * looks at the first ';' only, and the rest are read as they are. Escaping only that one
+ * keeps the line no longer than the one it was read from (found by fuzz_cfg: a value of
+ * 255 characters that held "\;" then ";" came back 256 long, refused). */
 static void put_value(FILE *f, const char *v)
 {
+    bool escaped = false;
+
     for (; *v != '\0'; v++) {
-        if (*v == CFG_COMMENT)
+        if (*v == CFG_COMMENT && !escaped) {
             fputc('\\', f);
+            escaped = true;
+        }
         fputc(*v, f);
     }
 }

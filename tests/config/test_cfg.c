@@ -365,6 +365,27 @@ static void test_dump_roundtrip(void **state)
     assert_int_equal(c.port.ip, 0);
     assert_int_equal(c.port.mtu, 1500);
     dump_reload(fx, &c);
+
+    /* A value of the longest length with "\;" and then a bare ';' (rte_cfgfile looks at the
+     * first ';' only: the rest are read as they are). The dump escaped every ';' and wrote
+     * 256 characters, which the loader refuses (found by fuzz_cfg's long run). */
+    {
+        char line[CFG_STR_MAX + 32];
+        int n = snprintf(line, sizeof(line), "[eal]\nlcores = 0-1\n[dataplane]\nio = kernel\n"
+                                             "[upload]\ncontent_type = ");
+        int start = n;
+        n += snprintf(line + n, sizeof(line) - (size_t)n, "text/plain\\; a=1; b=");
+        while (n - start < CFG_STR_MAX - 1)
+            line[n++] = 'x';
+        line[n++] = '\n';
+        line[n] = '\0';
+        write_file(fx->path, line);
+        if (cfg_load(fx->path, &c, err, sizeof(err)) != 0)
+            fail_msg("load failed: %s", err);
+        assert_int_equal(strlen(c.upload.content_type), CFG_STR_MAX - 2);
+        assert_memory_equal(c.upload.content_type, "text/plain; a=1; b=x", 20);
+        dump_reload(fx, &c);
+    }
 }
 
 /* ------------------------------------------------------------------ */

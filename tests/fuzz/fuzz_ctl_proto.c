@@ -2,7 +2,7 @@
  * give either a validated request or an error with a known code — never a crash, leak or
  * undefined behaviour — and the reply built from it must be one valid JSON line.
  *
- * Build: CC=clang meson setup build-fuzz -Dfuzz=true; run: build-fuzz/tests/control/fuzz_ctl_proto
+ * Build and run: tools/fuzz ctl_proto (build-fuzz/tests/fuzz/fuzz_ctl_proto; docs/FUZZING.md)
  */
 #include <assert.h>
 #include <stdint.h>
