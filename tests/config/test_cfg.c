@@ -370,7 +370,7 @@ static void test_dump_roundtrip(void **state)
      * first ';' only: the rest are read as they are). The dump escaped every ';' and wrote
      * 256 characters, which the loader refuses (found by fuzz_cfg's long run). */
     {
-        char line[CFG_STR_MAX + 32];
+        char line[CFG_STR_MAX + 128];
         int n = snprintf(line, sizeof(line), "[eal]\nlcores = 0-1\n[dataplane]\nio = kernel\n"
                                              "[upload]\ncontent_type = ");
         int start = n;
