@@ -276,8 +276,14 @@ h3dp_start_daemon() {
     if [ "${mode:-dpdk}" = dpdk ]; then
         h3dp_tap_wait "$H3DP_DAEMON_PID" || :
         # nodad: the peer's address is usable at once (no kernel duplicate detection).
+        # IPv6: net_tap gives the kernel end the port's MAC too when h3dpd sets it
+        # ([port] mac), and the kernel would make its link-local address from whichever MAC
+        # the TAP has when it comes up: h3dpd's own fe80:: address when it raced ahead (its
+        # duplicate address detection then stopped it). The kernel end gets fe80::1 instead.
         h3dp_ns ip addr add "$H3DP_PEER_IP4/24" dev "$H3DP_IFC" 2>/dev/null &&
-            { [ -z "$v6" ] || h3dp_ns ip -6 addr add "$H3DP_PEER_IP6/64" dev "$H3DP_IFC" nodad; } &&
+            { [ -z "$v6" ] || { h3dp_ns ip link set "$H3DP_IFC" addrgenmode none &&
+                h3dp_ns ip -6 addr add fe80::1/64 dev "$H3DP_IFC" nodad &&
+                h3dp_ns ip -6 addr add "$H3DP_PEER_IP6/64" dev "$H3DP_IFC" nodad; }; } &&
             h3dp_ns ip link set "$H3DP_IFC" up || { echo "the TAP did not appear"; return 1; }
     else
         h3dp_ns ip addr add "$H3DP_PEER_IP4/24" dev lo 2>/dev/null || :
